@@ -1,0 +1,71 @@
+import { Readable } from 'node:stream';
+import type { FsEntry } from '../fs/tree.js';
+
+// File type bits of st_mode, as the kernel's initramfs unpacker reads them.
+const typeBits: Record<FsEntry['type'], number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+};
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+function pad4(n: number): number {
+  return (4 - (n % 4)) % 4;
+}
+
+/** One newc header plus the NUL-terminated name, padded to 4 bytes. */
+export function newcHeader(name: string, fields: { ino: number; mode: number; uid: number; gid: number; nlink: number; mtime: number; size: number; rdevmajor?: number; rdevminor?: number }): Buffer {
+  const nameBytes = Buffer.from(name + '\0');
+  const header =
+    '070701' +
+    [fields.ino, fields.mode, fields.uid, fields.gid, fields.nlink, fields.mtime, fields.size, 0, 0, fields.rdevmajor ?? 0, fields.rdevminor ?? 0, nameBytes.length, 0]
+      .map(hex8)
+      .join('');
+  const head = Buffer.from(header, 'ascii');
+  return Buffer.concat([head, nameBytes, Buffer.alloc(pad4(head.length + nameBytes.length))]);
+}
+
+/**
+ * Streams a newc ("070701") cpio archive, the format the kernel unpacks as an initramfs.
+ * Inode numbers are assigned in order and every mtime is `mtime`, so equal trees give equal bytes.
+ */
+export function cpioStream(entries: Iterable<[string, FsEntry]>, mtime: number): Readable {
+  return Readable.from(generate(entries, mtime), { objectMode: false });
+}
+
+async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
+  let ino = 1;
+  for (const [path, e] of entries) {
+    const data = e.type === 'symlink' ? Buffer.from(e.linkname ?? '') : undefined;
+    const size = data ? data.length : e.type === 'file' ? (e.content?.size ?? 0) : 0;
+    yield newcHeader(path, {
+      ino: ino++,
+      mode: typeBits[e.type] | (e.mode & 0o7777),
+      uid: e.uid,
+      gid: e.gid,
+      nlink: e.type === 'dir' ? 2 : 1,
+      mtime,
+      size,
+      rdevmajor: e.devmajor,
+      rdevminor: e.devminor,
+    });
+    if (data) yield data;
+    else if (e.type === 'file' && e.content && size > 0) {
+      let seen = 0;
+      for await (const chunk of e.content.open()) {
+        seen += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+      if (seen !== size) throw new Error(`cpio: /${path} changed size while archiving (${size} -> ${seen})`);
+    }
+    const padding = pad4(size);
+    if (padding) yield Buffer.alloc(padding);
+  }
+  yield newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 });
+}

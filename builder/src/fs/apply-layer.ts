@@ -1,0 +1,101 @@
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import tar from 'tar-stream';
+import { LkError } from '../errors.js';
+import { FsTree, normalizePath, parentOf, type EntryType } from './tree.js';
+import type { Spool } from './spool.js';
+
+const whiteoutPrefix = '.wh.';
+const opaqueMarker = '.wh..wh..opq';
+
+const typeOf: Record<string, EntryType | undefined> = {
+  file: 'file',
+  'contiguous-file': 'file',
+  directory: 'dir',
+  symlink: 'symlink',
+  'character-device': 'char',
+  'block-device': 'block',
+  fifo: 'fifo',
+};
+
+/** Decompresses a layer by media type; zstd goes through the zstd tool since Node 20 lacks it. */
+export function decompressLayer(blob: Readable, mediaType: string): Readable {
+  if (mediaType.endsWith('+gzip') || mediaType.endsWith('.tar.gzip')) return blob.pipe(createGunzip());
+  if (mediaType.endsWith('+zstd')) {
+    const child = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    blob.pipe(child.stdin);
+    return child.stdout;
+  }
+  if (mediaType.endsWith('.tar') || mediaType.endsWith('.tar.v1')) return blob;
+  throw new LkError('layer', `unsupported layer media type ${mediaType}`);
+}
+
+/**
+ * Applies one uncompressed layer tar onto `tree` below `prefix`, with OCI whiteout semantics.
+ * Every path is confined to the prefix: '..' and writes through symlinks are refused.
+ */
+export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool): Promise<void> {
+  const root = normalizePath(prefix);
+  const under = (p: string) => (root === '' ? p : p === '' ? root : `${root}/${p}`);
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    layerTar.on('error', reject);
+  });
+  layerTar.pipe(extract);
+
+  for await (const entry of extract) {
+    const h = entry.header;
+    const path = normalizePath(h.name);
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (base === opaqueMarker) {
+      tree.clearDir(under(parentOf(path)));
+      entry.resume();
+      continue;
+    }
+    if (base.startsWith(whiteoutPrefix)) {
+      const dir = parentOf(path);
+      const victim = base.slice(whiteoutPrefix.length);
+      tree.remove(under(dir === '' ? victim : `${dir}/${victim}`));
+      entry.resume();
+      continue;
+    }
+    const common = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, xattrs: paxXattrs(h.pax as Record<string, string> | null | undefined) };
+    if (h.type === 'link') {
+      // A hard link becomes a second entry sharing the same data: simpler than tracking inodes, same bytes on boot.
+      const target = tree.get(under(normalizePath(h.linkname ?? '')));
+      if (!target || target.type !== 'file') throw new LkError('layer', `hard link /${path} points at "${h.linkname}", which is not a file in this layer stack`);
+      tree.set(under(path), { ...target });
+      entry.resume();
+      continue;
+    }
+    const type = typeOf[h.type ?? 'file'];
+    if (!type) {
+      entry.resume(); // pax headers and GNU extensions are consumed by tar-stream; anything else is ignored
+      continue;
+    }
+    if (type === 'file') {
+      const content = await spool.add(entry as AsyncIterable<Buffer>, h.size ?? 0);
+      tree.set(under(path), { type, ...common, content });
+      continue;
+    }
+    entry.resume();
+    if (type === 'dir') {
+      const existing = tree.get(under(path));
+      if (existing?.type === 'dir') Object.assign(existing, { type, ...common });
+      else tree.set(under(path), { type, ...common });
+    } else {
+      tree.set(under(path), { type, ...common, linkname: h.linkname ?? undefined, devmajor: h.devmajor, devminor: h.devminor });
+    }
+  }
+  await done;
+}
+
+function paxXattrs(pax: Record<string, string> | null | undefined): Record<string, string> | undefined {
+  if (!pax) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pax)) if (k.startsWith('SCHILY.xattr.')) out[k.slice('SCHILY.xattr.'.length)] = v;
+  return Object.keys(out).length ? out : undefined;
+}

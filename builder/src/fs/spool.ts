@@ -1,0 +1,41 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Content } from './tree.js';
+
+/**
+ * Holds file data taken out of compressed layers so it can be read again in any order without
+ * keeping it in memory: one append-only temp file, each Content a byte range of it.
+ */
+export class Spool {
+  private offset = 0;
+  private constructor(private readonly dir: string, private readonly path: string, private readonly fh: FileHandle) {}
+
+  static async create(): Promise<Spool> {
+    const dir = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), 'lkbuild-spool-'));
+    const path = join(dir, 'data');
+    return new Spool(dir, path, await open(path, 'w+'));
+  }
+
+  async add(source: AsyncIterable<Buffer>, size: number): Promise<Content> {
+    const start = this.offset;
+    for await (const chunk of source) {
+      await this.fh.write(chunk, 0, chunk.length, this.offset);
+      this.offset += chunk.length;
+    }
+    const length = this.offset - start;
+    if (length !== size) throw new Error(`spool: expected ${size} bytes, got ${length}`);
+    const path = this.path;
+    return {
+      size,
+      open: () => (size === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + size - 1 })),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.fh.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

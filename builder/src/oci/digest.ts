@@ -1,0 +1,40 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { LkError } from '../errors.js';
+
+const digestPattern = /^sha256:[a-f0-9]{64}$/;
+
+export function isDigest(s: string): boolean {
+  return digestPattern.test(s);
+}
+
+export function assertDigest(s: string): void {
+  if (!isDigest(s)) throw new LkError('oci', `invalid digest "${s}"`, 'a digest is sha256: followed by 64 lowercase hex digits');
+}
+
+export function sha256Digest(data: Buffer | string): string {
+  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+}
+
+/** Hex part of a sha256 digest: the file name of a blob in an OCI layout. */
+export function digestHex(digest: string): string {
+  assertDigest(digest);
+  return digest.slice('sha256:'.length);
+}
+
+/** A pass-through stream that hashes and counts what flows through it. */
+export class DigestingStream extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+
+  /** Only valid after the stream has ended. */
+  digest(): string {
+    return 'sha256:' + this.hash.digest('hex');
+  }
+}

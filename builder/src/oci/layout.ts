@@ -1,0 +1,150 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LkError } from '../errors.js';
+import { DigestingStream, digestHex, sha256Digest } from './digest.js';
+import { withFileLock } from './file-lock.js';
+import { Annotation, MediaType, type Descriptor, type ImageIndex } from './media-types.js';
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LKBUILD_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lkbuild');
+}
+
+export interface BlobRef {
+  digest: string;
+  size: number;
+}
+
+/**
+ * The local cache: an OCI image layout (readable by skopeo and umoci) whose references are
+ * `org.opencontainers.image.ref.name` annotations in index.json. Every blob is verified against
+ * its digest as it is written and lands by rename, so readers never see a partial blob.
+ */
+export class OciLayout {
+  constructor(readonly root: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    await writeIfMissing(join(this.root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeIfMissing(join(this.root, 'index.json'), JSON.stringify(emptyIndex()));
+  }
+
+  blobPath(digest: string): string {
+    return join(this.root, 'blobs', 'sha256', digestHex(digest));
+  }
+
+  async hasBlob(ref: BlobRef): Promise<boolean> {
+    const st = await stat(this.blobPath(ref.digest)).catch(() => undefined);
+    return st !== undefined && st.size === ref.size;
+  }
+
+  /** Streams `source` into the layout; if `expected` is given, a mismatch is an error and nothing is kept. */
+  async writeBlob(source: Readable | Buffer, expected?: BlobRef): Promise<BlobRef> {
+    if (expected && (await this.hasBlob(expected))) {
+      if (!Buffer.isBuffer(source)) source.destroy();
+      return expected;
+    }
+    const tmp = join(this.root, 'blobs', 'sha256', `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const hasher = new DigestingStream();
+    try {
+      const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
+      await pipeline(input, hasher, createWriteStream(tmp));
+      const actual = { digest: hasher.digest(), size: hasher.bytes };
+      if (expected && (actual.digest !== expected.digest || actual.size !== expected.size)) {
+        throw new LkError(
+          'cache',
+          `blob verification failed: expected ${expected.digest} (${expected.size} bytes), got ${actual.digest} (${actual.size} bytes)`,
+          'the source sent different content than it announced; nothing was stored',
+        );
+      }
+      await rename(tmp, this.blobPath(actual.digest));
+      return actual;
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async writeJsonBlob(value: unknown): Promise<BlobRef> {
+    const data = Buffer.from(JSON.stringify(value));
+    const ref = { digest: sha256Digest(data), size: data.length };
+    return this.writeBlob(data, ref);
+  }
+
+  readBlobStream(digest: string): Readable {
+    return createReadStream(this.blobPath(digest));
+  }
+
+  /** Reads a small blob, verifying its digest: a corrupt cache entry is an error, never silently used. */
+  async readJsonBlob<T>(digest: string): Promise<T> {
+    const data = await readFile(this.blobPath(digest)).catch((e: NodeJS.ErrnoException) => {
+      throw new LkError('cache', `blob ${digest} is missing from the cache at ${this.root}`, 'pull or build the image again', { cause: e });
+    });
+    if (sha256Digest(data) !== digest) {
+      await unlink(this.blobPath(digest)).catch(() => undefined);
+      throw new LkError('cache', `blob ${digest} in ${this.root} is corrupt and was removed`, 'pull or build the image again');
+    }
+    return JSON.parse(data.toString('utf8')) as T;
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    const text = await readFile(join(this.root, 'index.json'), 'utf8').catch(() => undefined);
+    return text === undefined ? emptyIndex() : (JSON.parse(text) as ImageIndex);
+  }
+
+  async resolve(refName: string): Promise<Descriptor | undefined> {
+    const index = await this.readIndex();
+    return index.manifests.find((m) => m.annotations?.[Annotation.refName] === refName);
+  }
+
+  /** Points `refName` at `manifest`, replacing an older entry of the same name. */
+  async tag(refName: string, manifest: Descriptor): Promise<void> {
+    await this.updateIndex((index) => {
+      const others = index.manifests.filter((m) => m.annotations?.[Annotation.refName] !== refName);
+      const entry = { ...manifest, annotations: { ...manifest.annotations, [Annotation.refName]: refName } };
+      return { ...index, manifests: [...others, entry].sort(byRefName) };
+    });
+  }
+
+  async untag(refName: string): Promise<boolean> {
+    let found = false;
+    await this.updateIndex((index) => {
+      const kept = index.manifests.filter((m) => m.annotations?.[Annotation.refName] !== refName);
+      found = kept.length !== index.manifests.length;
+      return { ...index, manifests: kept };
+    });
+    return found;
+  }
+
+  private async updateIndex(change: (index: ImageIndex) => ImageIndex): Promise<void> {
+    await this.init();
+    await withFileLock(join(this.root, 'index.json.lock'), async () => {
+      const next = change(await this.readIndex());
+      const tmp = join(this.root, `.index.json.${process.pid}.tmp`);
+      await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
+      await rename(tmp, join(this.root, 'index.json'));
+    });
+  }
+}
+
+function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] };
+}
+
+function byRefName(a: Descriptor, b: Descriptor): number {
+  const x = a.annotations?.[Annotation.refName] ?? '';
+  const y = b.annotations?.[Annotation.refName] ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+async function writeIfMissing(path: string, content: string): Promise<void> {
+  try {
+    await writeFile(path, content, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}

@@ -1,0 +1,65 @@
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { applyLayer } from '../../src/fs/apply-layer.js';
+import { Spool } from '../../src/fs/spool.js';
+import { FsTree } from '../../src/fs/tree.js';
+
+type Item = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string; mode?: number };
+
+function layer(items: Item[]): Readable {
+  const pack = tar.pack();
+  (async () => {
+    for (const it of items) {
+      await new Promise<void>((resolve, reject) =>
+        pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644 }, it.body ?? '', (e) => (e ? reject(e) : resolve())),
+      );
+    }
+    pack.finalize();
+  })();
+  return Readable.from(pack as AsyncIterable<Buffer>);
+}
+
+describe('applying layers', () => {
+  let spool: Spool;
+  beforeAll(async () => (spool = await Spool.create()));
+  afterAll(async () => spool.dispose());
+
+  const paths = (t: FsTree) => t.sorted().map(([p]) => p);
+
+  test('files land below the prefix with their data and modes', async () => {
+    const t = new FsTree();
+    await applyLayer(t, layer([{ name: 'bin/', type: 'directory', mode: 0o755 }, { name: 'bin/app', body: 'binary', mode: 0o755 }]), 'c/rootfs', spool);
+    expect(paths(t)).toEqual(['c', 'c/rootfs', 'c/rootfs/bin', 'c/rootfs/bin/app']);
+    const app = t.get('c/rootfs/bin/app')!;
+    expect(app.mode).toBe(0o755);
+    expect(await text(app.content!.open())).toBe('binary');
+  });
+
+  test('whiteouts delete and opaque markers clear lower layers', async () => {
+    const t = new FsTree();
+    await applyLayer(t, layer([{ name: 'a/keep' }, { name: 'a/gone' }, { name: 'd/old' }]), '', spool);
+    await applyLayer(t, layer([{ name: 'a/.wh.gone' }, { name: 'd/.wh..wh..opq' }, { name: 'd/new' }]), '', spool);
+    expect(paths(t)).toEqual(['a', 'a/keep', 'd', 'd/new']);
+  });
+
+  test('hard links share the target data', async () => {
+    const t = new FsTree();
+    await applyLayer(t, layer([{ name: 'x', body: 'same' }, { name: 'y', type: 'link', linkname: 'x' }]), '', spool);
+    expect(await text(t.get('y')!.content!.open())).toBe('same');
+  });
+
+  test('a ../ path is rejected', async () => {
+    await expect(applyLayer(new FsTree(), layer([{ name: '../../etc/passwd', body: 'pwned' }]), 'c/rootfs', spool)).rejects.toThrow(/leaves its root/);
+  });
+
+  test('writing through an escaping symlink is rejected', async () => {
+    const items: Item[] = [{ name: 'evil', type: 'symlink', linkname: '../../../../etc' }, { name: 'evil/passwd', body: 'pwned' }];
+    await expect(applyLayer(new FsTree(), layer(items), 'c/rootfs', spool)).rejects.toThrow(/goes through the symlink/);
+  });
+
+  test('a hard link to a file outside the layer stack is rejected', async () => {
+    await expect(applyLayer(new FsTree(), layer([{ name: 'x', type: 'link', linkname: '/etc/shadow' }]), '', spool)).rejects.toThrow(/not a file in this layer stack/);
+  });
+});
