@@ -1,0 +1,80 @@
+/**
+ * Streaming decompression: gzip in-process (zlib), xz and zstd through the host's `xz -dc` and
+ * `zstd -dc` (much faster than any JavaScript decoder). The output stream ends only after the
+ * tool has exited successfully, so a corrupt input is an error, never a silently short stream.
+ */
+import { spawn } from 'node:child_process';
+import { PassThrough, Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { LkError } from '../../errors.js';
+
+export type Compression = 'xz' | 'zst' | 'gz' | 'none';
+
+/** Compression named by a file suffix such as "data.tar.xz" or "Packages.gz". */
+export function compressionOf(name: string): Compression | undefined {
+  if (name.endsWith('.xz')) return 'xz';
+  if (name.endsWith('.zst')) return 'zst';
+  if (name.endsWith('.gz')) return 'gz';
+  if (name.endsWith('.tar') || !name.includes('.')) return 'none';
+  return undefined;
+}
+
+export function decompress(input: Readable, compression: Compression, what: string): Readable {
+  switch (compression) {
+    case 'none':
+      return input;
+    case 'gz': {
+      const gunzip = createGunzip();
+      pipeline(input, gunzip, () => {}); // errors surface on gunzip, which the caller reads
+      return gunzip;
+    }
+    case 'xz':
+      return throughTool('xz', ['-dc'], input, what);
+    case 'zst':
+      return throughTool('zstd', ['-dc', '-q'], input, what);
+  }
+}
+
+function throughTool(tool: string, args: string[], input: Readable, what: string): Readable {
+  const output = new PassThrough({ highWaterMark: 1 << 20 });
+  const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+
+  const fail = (err: Error): void => {
+    if (!output.destroyed) output.destroy(err);
+    child.kill('SIGKILL');
+  };
+  child.on('error', (err) =>
+    fail(new LkError('debian', `cannot run ${tool} to decompress ${what}: ${err.message}`, `Install ${tool} on the build host.`)),
+  );
+  // The consumer may stop early (e.g. after finding what it wanted): stop the tool then too.
+  output.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    input.destroy();
+  });
+
+  pipeline(input, child.stdin, (err) => {
+    // EPIPE when the tool quit early is reported through its exit status instead.
+    if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') fail(err);
+  });
+  child.stdout.pipe(output, { end: false });
+
+  let stdoutEnded = false;
+  let exitCode: number | null | undefined;
+  const finish = (): void => {
+    if (!stdoutEnded || exitCode === undefined || output.destroyed) return;
+    if (exitCode === 0) output.end();
+    else fail(new LkError('debian', `${tool} failed to decompress ${what}: ${stderr.trim() || `exit ${exitCode}`}`, 'The file is corrupt.'));
+  };
+  child.stdout.on('end', () => {
+    stdoutEnded = true;
+    finish();
+  });
+  child.on('close', (code) => {
+    exitCode = code;
+    stdoutEnded = true;
+    finish();
+  });
+  return output;
+}
