@@ -1,0 +1,116 @@
+import type { Diagnostic } from './diagnostics.js';
+import { describeValue } from './describe.js';
+import type { FilePart, Origin } from './normalize.js';
+import type { Path } from './source.js';
+import { didYouMean } from './suggest.js';
+import type { BuildSpec, ImageSpec } from './types.js';
+import { imageSections } from './types.js';
+
+function diag(origin: Origin, rest: Path, message: string, hint?: string, which: 'value' | 'key' = 'value'): Diagnostic {
+  return { ...origin.source.position([...origin.path, ...rest], which), message, ...(hint ? { hint } : {}) };
+}
+
+function where(origin: Origin, rest: Path = []): string {
+  const p = origin.source.position([...origin.path, ...rest]);
+  return `${p.file}:${p.line}:${p.column}`;
+}
+
+/**
+ * LinuxKit gives each container a uid/gid, from 100 up in the order onboot, onshutdown, services;
+ * a uid or gid that names a container means that id. A repeated name keeps its last id, as there.
+ */
+export function containerIds(spec: BuildSpec): Map<string, number> {
+  const ids = new Map<string, number>();
+  let next = 100;
+  for (const s of imageSections) for (const image of spec[s]) ids.set(image.name, next++);
+  return ids;
+}
+
+/** A uid/gid as a number: numbers and numeric strings as they are, "root" and "" as 0, names via ids. */
+export function numericId(id: number | string, ids: Map<string, number>): number | undefined {
+  if (typeof id === 'number') return id;
+  if (id === '' || id === 'root') return 0;
+  if (/^\d+$/.test(id)) return Number(id);
+  return ids.get(id);
+}
+
+/** Checks that need every file: unique names, depends, uid/gid names. */
+export function crossCheck(merged: FilePart): Diagnostic[] {
+  const { spec, origins } = merged;
+  const out: Diagnostic[] = [];
+  const origin = (o: object) => origins.get(o)!;
+
+  // Services and volumes are addressed by name; onboot and onshutdown bundles are numbered, so
+  // LinuxKit files that repeat a name there (two "mount" steps, say) keep working.
+  for (const list of [spec.services, spec.volumes]) {
+    const kind = list === spec.services ? 'service' : 'volume';
+    const seen = new Map<string, ImageSpec>();
+    for (const entry of list) {
+      const first = seen.get(entry.name);
+      if (first) out.push(diag(origin(entry), ['name'], `duplicate ${kind} name "${entry.name}"; names must be unique (first defined at ${where(origin(first), ['name'])})`));
+      else seen.set(entry.name, entry);
+    }
+  }
+
+  const services = new Set(spec.services.map((s) => s.name));
+  for (const s of spec.services) {
+    (s.depends ?? []).forEach((d, i) => {
+      if (d === s.name) out.push(diag(origin(s), ['depends', i], `service "${s.name}" depends on itself`));
+      else if (!services.has(d)) out.push(diag(origin(s), ['depends', i], `depends: no service named ${describeValue(d)}; expected the name of a service`, didYouMean(d, services)));
+    });
+  }
+  const cycle = dependencyCycle(spec.services);
+  if (cycle) {
+    const first = spec.services.find((s) => s.name === cycle[0])!;
+    const index = (first.depends ?? []).indexOf(cycle[1]);
+    out.push(diag(origin(first), ['depends', index], `services depend on each other in a cycle: ${cycle.join(' -> ')}`, 'remove one of these depends'));
+  }
+
+  const ids = containerIds(spec);
+  const checkId = (value: unknown, o: Origin, rest: Path) => {
+    if (typeof value === 'string' && numericId(value, ids) === undefined) {
+      out.push(diag(o, rest, `${String(rest[0])}: no container named ${describeValue(value)}; expected a number, "root", or the name of a container`, didYouMean(value, ids.keys())));
+    }
+  };
+  for (const s of imageSections) {
+    for (const image of spec[s]) {
+      checkId(image.uid, origin(image), ['uid']);
+      checkId(image.gid, origin(image), ['gid']);
+      (image.additionalGids ?? []).forEach((g, i) => checkId(g, origin(image), ['additionalGids', i]));
+    }
+  }
+  for (const f of spec.files) {
+    checkId(f.uid, origin(f), ['uid']);
+    checkId(f.gid, origin(f), ['gid']);
+  }
+  if (merged.kernel && merged.kernel.image === undefined) {
+    out.push(diag(origin(merged.kernel), [], 'kernel: missing required key "image"'));
+  }
+  return out;
+}
+
+/** The first cycle among services' depends, as names ending where they start; undefined if none. */
+export function dependencyCycle(services: ImageSpec[]): string[] | undefined {
+  const deps = new Map(services.map((s) => [s.name, s.depends ?? []]));
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === 'done' || !deps.has(name)) return undefined;
+    if (state.get(name) === 'active') return [...stack.slice(stack.indexOf(name)), name];
+    state.set(name, 'active');
+    stack.push(name);
+    for (const d of deps.get(name)!) {
+      if (d === name) continue;
+      const found = visit(d);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const s of services) {
+    const found = visit(s.name);
+    if (found) return found;
+  }
+  return undefined;
+}
