@@ -1,0 +1,126 @@
+import { createWriteStream } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { LkError } from '../errors.js';
+import { tarFromDir } from '../archive/tar-from-dir.js';
+import { withFileLock } from '../oci/file-lock.js';
+import { commitImage, findImage, writeLayer, type StoredImage } from '../oci/image-store.js';
+import type { OciLayout } from '../oci/layout.js';
+import { MobyConfigLabel } from '../oci/media-types.js';
+import { normalizePath, parentOf } from '../fs/tree.js';
+import { debDataEntries, fetchPackages, resolvePackages } from './debian/index.js';
+import { extractEntries } from './extract-to-dir.js';
+import { lkbuildRoot, loadRecipe, type Recipe } from './recipe.js';
+import { recipeHash } from './recipe-hash.js';
+
+export interface RecipeBuildOptions {
+  layout: OciLayout;
+  sourceDateEpoch: number;
+  /** Called with one line per step, for progress output. */
+  log?: (line: string) => void;
+  /** Stream build script output to stderr instead of only to the log file. */
+  verbose?: boolean;
+}
+
+export function recipeRef(recipe: Recipe, hash: string): string {
+  return `${recipe.org}/${recipe.name}:${hash}`;
+}
+
+/** Returns the image a recipe folder builds, building it into the cache only if it is not there. */
+export async function ensureRecipeImage(dir: string, opts: RecipeBuildOptions): Promise<StoredImage> {
+  const recipe = await loadRecipe(dir);
+  const ref = recipeRef(recipe, await recipeHash(recipe, opts.sourceDateEpoch));
+  const cached = await findImage(opts.layout, ref);
+  if (cached) return cached;
+  await opts.layout.init();
+  const locks = join(opts.layout.root, 'locks');
+  await mkdir(locks, { recursive: true });
+  // One build per recipe at a time: a second lkbuild waits, then finds the image cached.
+  return withFileLock(join(locks, `${recipe.org}-${recipe.name}.lock`), async () => {
+    return (await findImage(opts.layout, ref)) ?? buildRecipe(recipe, ref, opts);
+  }, 60 * 60_000);
+}
+
+async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions): Promise<StoredImage> {
+  const log = opts.log ?? (() => undefined);
+  const started = Date.now();
+  log(`building ${ref} from ${recipe.dir}`);
+  const work = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), `lkbuild-${recipe.name}-`));
+  try {
+    const rootfs = join(work, 'rootfs');
+    await mkdir(rootfs);
+    if (recipe.packages.length) await installPackages(recipe, rootfs, opts.layout.root, log);
+    if (recipe.build) await runBuildScript(recipe, rootfs, work, opts);
+    await placeFiles(recipe, rootfs);
+    const layer = await writeLayer(opts.layout, tarFromDir(rootfs, opts.sourceDateEpoch));
+    const labels = { ...recipe.config.Labels, ...(recipe.defaults ? { [MobyConfigLabel]: JSON.stringify(recipe.defaults) } : {}) };
+    const image = await commitImage(opts.layout, ref, [layer], {
+      created: new Date(opts.sourceDateEpoch * 1000).toISOString(),
+      architecture: 'amd64',
+      os: 'linux',
+      config: { ...recipe.config, ...(Object.keys(labels).length ? { Labels: labels } : {}) },
+    });
+    log(`built ${ref} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    return image;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function installPackages(recipe: Recipe, rootfs: string, cacheRoot: string, log: (l: string) => void): Promise<void> {
+  const cacheDir = join(cacheRoot, 'debian');
+  const packages = await resolvePackages(recipe.packages, { cacheDir, exclude: recipe.exclude });
+  log(`  ${recipe.name}: ${packages.length} Debian package(s): ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}`);
+  const debs = await fetchPackages(packages, { cacheDir });
+  for (const [i, pkg] of packages.entries()) {
+    await extractEntries(rootfs, debDataEntries(debs[i]), `${pkg.name}_${pkg.version}.deb`);
+  }
+}
+
+async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts: RecipeBuildOptions): Promise<void> {
+  const scratch = join(work, 'scratch');
+  const cacheDir = join(opts.layout.root, 'recipes', `${recipe.org}-${recipe.name}`);
+  await mkdir(scratch);
+  await mkdir(cacheDir, { recursive: true });
+  const logDir = join(opts.layout.root, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logFile = join(logDir, `${recipe.org}-${recipe.name}.log`);
+  const out = createWriteStream(logFile);
+  const child = execa('node', [join(recipe.dir, recipe.build!)], {
+    cwd: recipe.dir,
+    env: {
+      LK_ROOTFS: rootfs,
+      LK_WORKDIR: scratch,
+      LK_CACHE_DIR: cacheDir,
+      LK_RECIPE_DIR: recipe.dir,
+      LK_REPO_ROOT: lkbuildRoot(),
+      LK_JOBS: String(Math.max(1, (await import('node:os')).availableParallelism())),
+      SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch),
+    },
+    all: true,
+    reject: false,
+  });
+  child.all?.pipe(out);
+  if (opts.verbose) child.all?.pipe(process.stderr);
+  const result = await child;
+  await new Promise((r) => out.end(r));
+  if (result.exitCode !== 0) {
+    const tail = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-25).join('\n');
+    throw new LkError('build', `the build script of recipe ${recipe.name} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`, `full log: ${logFile}`);
+  }
+}
+
+async function placeFiles(recipe: Recipe, rootfs: string): Promise<void> {
+  for (const f of recipe.files) {
+    const rel = normalizePath(f.path);
+    const dest = join(rootfs, rel);
+    await mkdir(join(rootfs, parentOf(rel)), { recursive: true });
+    if (f.directory) await mkdir(dest, { recursive: true });
+    else if (f.symlink !== undefined) await symlink(f.symlink, dest);
+    else if (f.source !== undefined) await copyFile(join(recipe.dir, normalizePath(f.source)), dest);
+    else await writeFile(dest, f.contents ?? '');
+    if (f.mode && f.symlink === undefined) await chmod(dest, parseInt(f.mode, 8));
+  }
+}

@@ -1,0 +1,73 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { Ajv } from 'ajv';
+import { parseDocument } from 'yaml';
+import { LkError } from '../errors.js';
+
+export interface RecipeFile {
+  path: string;
+  source?: string;
+  contents?: string;
+  symlink?: string;
+  directory?: boolean;
+  mode?: string;
+}
+
+export interface Recipe {
+  /** Absolute path of the recipe folder. */
+  dir: string;
+  name: string;
+  org: string;
+  packages: string[];
+  exclude: string[];
+  /** Absolute paths whose content feeds the image's tag besides the folder itself. */
+  inputs: string[];
+  build?: string;
+  files: RecipeFile[];
+  config: { Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string> };
+  defaults?: Record<string, unknown>;
+}
+
+const require = createRequire(import.meta.url);
+const validate = new Ajv({ allErrors: true }).compile(require('./recipe-schema.json'));
+
+export async function loadRecipe(dirPath: string): Promise<Recipe> {
+  const dir = resolve(dirPath);
+  const file = join(dir, 'build.yml');
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new LkError('recipe', `no image recipe at ${dir}: ${file} is missing`, 'an @pkg: reference names a folder with a build.yml');
+  });
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) throw new LkError('recipe', `${file}: ${doc.errors[0].message}`);
+  const raw = doc.toJS() as Record<string, unknown>;
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    throw new LkError('recipe', `${file} is not a valid recipe:\n  ${problems.join('\n  ')}`);
+  }
+  const r = raw as Omit<Recipe, 'dir'>;
+  const inputs = (r.inputs ?? []).map((p) => resolve(dir, p));
+  for (const input of inputs) {
+    if (!(await stat(input).catch(() => undefined))) throw new LkError('recipe', `${file}: input ${input} does not exist`);
+  }
+  if (r.build && !(await stat(join(dir, r.build)).catch(() => undefined))) {
+    throw new LkError('recipe', `${file}: build script ${r.build} does not exist in ${dir}`);
+  }
+  return {
+    dir,
+    name: r.name,
+    org: r.org ?? 'lkbuild',
+    packages: r.packages ?? [],
+    exclude: r.exclude ?? [],
+    inputs,
+    build: r.build,
+    files: r.files ?? [],
+    config: r.config ?? {},
+    defaults: r.defaults,
+  };
+}
+
+/** The folder that holds lkbuild's own package.json: recipe scripts may use its tools and sources. */
+export function lkbuildRoot(): string {
+  return resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+}
