@@ -1,0 +1,399 @@
+import type { Readable } from 'node:stream';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { LkError } from '../../errors.js';
+import { MediaType, type Descriptor } from '../media-types.js';
+import { sha256Digest } from '../digest.js';
+import { parseChallenges } from './challenge.js';
+import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
+import { registryEndpoint, type RegistryEndpoint } from './endpoint.js';
+import { loadTlsSettings, tlsConnectOptions } from './tls.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableError, isRetryableStatus, type RetryPolicy } from './retry.js';
+
+export interface ClientOptions {
+  credentials?: CredentialSource;
+  retry?: RetryPolicy;
+  /** Longest wait for response headers, or between two body chunks, before a retry. */
+  requestTimeoutMs?: number;
+  /** Aborts everything (e.g. an overall deadline). */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface FetchedManifest {
+  mediaType: string;
+  digest: string;
+  bytes: Buffer;
+}
+
+type Body = Buffer | string | Readable | null;
+
+interface RequestSpec {
+  method: Dispatcher.HttpMethod;
+  /** Path below the base URL ("/v2/...") or an absolute URL (upload locations). */
+  url: string;
+  scope: string;
+  headers?: Record<string, string>;
+  /** Called per attempt so a stream body can be produced afresh. */
+  body?: () => Body;
+  /** Statuses returned to the caller instead of raising. */
+  accept: number[];
+}
+
+export const manifestAccept = [MediaType.imageManifest, MediaType.imageIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
+const maxManifestBytes = 4 << 20;
+
+/**
+ * A client of one registry (OCI distribution spec). It answers auth challenges (Basic, or
+ * Bearer tokens fetched from the realm with the scope asked for), retries 429/5xx and dropped
+ * connections with backoff, and resumes blob downloads with ranged GETs.
+ */
+export class RegistryClient {
+  endpoint: RegistryEndpoint;
+  private readonly credentials: CredentialSource;
+  private readonly retry: RetryPolicy;
+  private readonly requestTimeoutMs: number;
+  private readonly signal?: AbortSignal;
+  private dispatcher?: Dispatcher;
+  private ready?: Promise<Dispatcher>;
+  private readonly env?: NodeJS.ProcessEnv;
+  /** Authorization header per scope, once a challenge has been answered. */
+  private readonly authorization = new Map<string, string>();
+
+  constructor(registry: string, opts: ClientOptions = {}) {
+    this.endpoint = registryEndpoint(registry, opts.env);
+    this.credentials = opts.credentials ?? dockerConfigCredentials(opts.env);
+    this.retry = opts.retry ?? defaultRetryPolicy;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.signal = opts.signal;
+    this.env = opts.env;
+  }
+
+  /** The connection pool, created on first use once the registry's TLS settings are known. */
+  private connection(): Promise<Dispatcher> {
+    this.ready ??= loadTlsSettings(this.endpoint.registry, this.env).then((tls) => {
+      this.endpoint = registryEndpoint(this.endpoint.registry, this.env, tls !== undefined);
+      this.dispatcher = new Agent({
+        connectTimeout: this.requestTimeoutMs,
+        headersTimeout: this.requestTimeoutMs,
+        bodyTimeout: this.requestTimeoutMs,
+        connections: 8,
+        connect: tlsConnectOptions(tls),
+      }).compose(interceptors.redirect({ maxRedirections: 5 }));
+      return this.dispatcher;
+    });
+    return this.ready;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
+
+  // ---- reading ----
+
+  async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
+    const res = await this.send({
+      method: 'GET',
+      url: `/v2/${repository}/manifests/${reference}`,
+      scope: pullScope(repository),
+      headers: { accept: manifestAccept },
+      accept: [200, 404],
+    });
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      throw new LkError('registry', `${this.endpoint.registry}/${repository}:${reference} was not found in the registry`, 'check the image name and tag');
+    }
+    const bytes = await readLimited(res.body, maxManifestBytes);
+    const mediaType = contentType(res.headers) ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.imageManifest;
+    return { mediaType, digest: sha256Digest(bytes), bytes };
+  }
+
+  /** Whether the registry has the blob (HEAD). */
+  async hasBlob(repository: string, digest: string, scope = pullScope(repository)): Promise<boolean> {
+    const res = await this.send({ method: 'HEAD', url: `/v2/${repository}/blobs/${digest}`, scope, accept: [200, 404] });
+    await res.body.dump();
+    return res.statusCode === 200;
+  }
+
+  /**
+   * The blob's bytes. A connection that drops midway is picked up where it stopped with a
+   * ranged GET (or, if the registry ignores ranges, by skipping what was already delivered).
+   * The caller verifies the digest.
+   */
+  async *blobChunks(repository: string, blob: Descriptor, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+    let delivered = 0;
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = delivered > 0 ? { range: `bytes=${delivered}-` } : {};
+      const res = await this.send({ method: 'GET', url: `/v2/${repository}/blobs/${blob.digest}`, scope: pullScope(repository), headers, accept: [200, 206, 404] });
+      if (res.statusCode === 404) {
+        await res.body.dump();
+        throw new LkError('registry', `blob ${blob.digest} of ${this.endpoint.registry}/${repository} is missing in the registry`);
+      }
+      if (res.statusCode === 206 && rangeStart(header(res.headers, 'content-range')) !== delivered) {
+        res.body.destroy();
+        throw new LkError('registry', `${this.endpoint.registry} answered a ranged GET of ${blob.digest} with the wrong range`, 'the registry or a proxy mishandles ranges');
+      }
+      let skip = res.statusCode === 200 ? delivered : 0;
+      try {
+        for await (const raw of res.body) {
+          let chunk = raw as Buffer;
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (chunk.length === 0) continue;
+          }
+          delivered += chunk.length;
+          onBytes?.(chunk.length);
+          yield chunk;
+        }
+        return;
+      } catch (e) {
+        res.body.destroy();
+        if (!isRetryableError(e) || attempt + 1 >= this.retry.attempts || this.signal?.aborted) throw this.networkError('GET', `blob ${blob.digest}`, e);
+        await this.pause(backoffDelay(this.retry, attempt));
+      }
+    }
+  }
+
+  // ---- writing ----
+
+  /** Tries a cross-repository mount; true when the registry mounted it. Otherwise returns an upload URL. */
+  async startUpload(repository: string, mount?: { digest: string; from: string }): Promise<{ mounted: true } | { mounted: false; location: string }> {
+    const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : '';
+    const scope = mount ? `${pushScope(repository)} ${pullScope(mount.from)}` : pushScope(repository);
+    const res = await this.send({ method: 'POST', url: `/v2/${repository}/blobs/uploads/${query}`, scope, headers: { 'content-length': '0' }, accept: [201, 202] });
+    await res.body.dump();
+    if (res.statusCode === 201 && mount) return { mounted: true };
+    const location = header(res.headers, 'location');
+    if (!location) throw new LkError('registry', `${this.endpoint.registry} started an upload without a Location header`);
+    return { mounted: false, location };
+  }
+
+  /** Uploads a blob in one PUT (monolithic upload). `body` is called again on a retry. */
+  async putBlob(repository: string, location: string, blob: Descriptor, body: () => Body): Promise<void> {
+    await this.connection();
+    const url = new URL(location, this.endpoint.baseUrl);
+    url.searchParams.set('digest', blob.digest);
+    const res = await this.send({
+      method: 'PUT',
+      url: url.toString(),
+      scope: pushScope(repository),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+      body,
+      accept: [201, 204],
+    });
+    await res.body.dump();
+  }
+
+  async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer): Promise<void> {
+    const res = await this.send({
+      method: 'PUT',
+      url: `/v2/${repository}/manifests/${reference}`,
+      scope: pushScope(repository),
+      headers: { 'content-type': mediaType },
+      body: () => bytes,
+      accept: [201, 204],
+    });
+    await res.body.dump();
+  }
+
+  // ---- transport ----
+
+  private async send(spec: RequestSpec): Promise<Dispatcher.ResponseData> {
+    const dispatcher = await this.connection();
+    const url = spec.url.startsWith('http') ? spec.url : this.endpoint.baseUrl + spec.url;
+    let answeredChallenge = false;
+    for (let attempt = 0; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        const auth = this.authorization.get(spec.scope);
+        res = await request(url, {
+          method: spec.method,
+          headers: { ...spec.headers, ...(auth ? { authorization: auth } : {}) },
+          body: spec.body?.() ?? undefined,
+          dispatcher,
+          signal: this.signal,
+        });
+      } catch (e) {
+        if (!isRetryableError(e) || attempt + 1 >= this.retry.attempts || this.signal?.aborted) throw this.networkError(spec.method, url, e);
+        await this.pause(backoffDelay(this.retry, attempt));
+        continue;
+      }
+      if (res.statusCode === 401 && !answeredChallenge) {
+        const challenge = header(res.headers, 'www-authenticate');
+        await res.body.dump();
+        await this.answerChallenge(challenge, spec.scope);
+        answeredChallenge = true;
+        attempt--; // a challenge is not a failure
+        continue;
+      }
+      if (spec.accept.includes(res.statusCode)) return res;
+      const text = await readLimited(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
+      if (isRetryableStatus(res.statusCode) && attempt + 1 < this.retry.attempts) {
+        await this.pause(backoffDelay(this.retry, attempt, header(res.headers, 'retry-after')));
+        continue;
+      }
+      throw this.statusError(spec.method, url, res.statusCode, text);
+    }
+  }
+
+  private async answerChallenge(headerValue: string | undefined, scope: string): Promise<void> {
+    const challenges = parseChallenges(headerValue ?? '');
+    const creds = await this.credentials(this.endpoint.registry);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer) {
+      this.authorization.set(scope, `Bearer ${await this.fetchToken(bearer.params, scope, creds)}`);
+      return;
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (!creds) throw this.needLogin();
+      this.authorization.set(scope, basicAuth(creds.username, creds.password));
+      return;
+    }
+    throw new LkError('registry', `${this.endpoint.registry} asked for authentication this client does not support: ${headerValue ?? '(no challenge)'}`);
+  }
+
+  private async fetchToken(params: Record<string, string>, scope: string, creds: { username: string; password: string } | undefined): Promise<string> {
+    if (!params.realm) throw new LkError('registry', `${this.endpoint.registry} sent a Bearer challenge without a realm`);
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set('service', params.service);
+    for (const s of scope.split(' ')) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = creds ? { authorization: basicAuth(creds.username, creds.password) } : {};
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await request(url, { method: 'GET', headers, dispatcher: await this.connection(), signal: this.signal });
+        const text = (await readLimited(res.body, 1 << 20)).toString('utf8');
+        if (res.statusCode === 401 || res.statusCode === 403) throw creds ? this.loginRejected() : this.needLogin();
+        if (isRetryableStatus(res.statusCode) && attempt + 1 < this.retry.attempts) {
+          await this.pause(backoffDelay(this.retry, attempt, header(res.headers, 'retry-after')));
+          continue;
+        }
+        if (res.statusCode !== 200) throw this.statusError('GET', url.toString(), res.statusCode, text);
+        const body = JSON.parse(text) as { token?: string; access_token?: string };
+        const token = body.token ?? body.access_token;
+        if (!token) throw new LkError('registry', `the token service ${url.origin} returned no token`);
+        return token;
+      } catch (e) {
+        if (e instanceof LkError) throw e;
+        if (!isRetryableError(e) || attempt + 1 >= this.retry.attempts || this.signal?.aborted) throw this.networkError('GET', url.toString(), e);
+        await this.pause(backoffDelay(this.retry, attempt));
+      }
+    }
+  }
+
+  private statusError(method: string, url: string, status: number, text: string): LkError {
+    if (status === 401 || status === 403) return this.loginRejected(status);
+    if (this.endpoint.plainHttp && /HTTP request to an HTTPS server/i.test(text)) {
+      const registry = this.endpoint.registry;
+      return new LkError('registry', `${registry} speaks HTTPS, but lkbuild used plain HTTP for it`, `put the registry's CA certificate in $LKBUILD_CERTS_DIR/${registry}/ca.crt (or /etc/docker/certs.d/${registry}/): a certs folder makes lkbuild use HTTPS`);
+    }
+    const detail = registryErrorMessage(text);
+    return new LkError('registry', `${method} ${redact(url)} failed: HTTP ${status}${detail ? ` (${detail})` : ''}`, status >= 500 ? 'the registry has a problem; try again later' : undefined);
+  }
+
+  private networkError(method: string, what: string, e: unknown): LkError {
+    if (e instanceof LkError) return e;
+    const code = errorCode(e);
+    const registry = this.endpoint.registry;
+    if (this.signal?.aborted) {
+      return new LkError('registry', `talking to ${registry} was stopped: ${String(this.signal.reason?.message ?? this.signal.reason ?? 'aborted')}`, 'the overall time limit was reached; raise it with --timeout', { cause: e });
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new LkError('registry', `registry ${registry} did not answer within ${this.requestTimeoutMs / 1000}s (${method} ${redact(what)}, ${this.retry.attempts} attempts)`, 'check that the registry is up and reachable', { cause: e });
+    }
+    if (code === 'ECONNREFUSED') {
+      return new LkError('registry', `cannot connect to registry ${registry} (${this.endpoint.baseUrl}): connection refused`, 'is the registry running? is the port right?', { cause: e });
+    }
+    const reason = (e as Error)?.message ?? String(e);
+    const tlsHint = /certificate|SSL|TLS|EPROTO/i.test(reason + code)
+      ? `put the registry's CA certificate in $LKBUILD_CERTS_DIR/${registry}/ca.crt (or /etc/docker/certs.d/${registry}/); for a registry without TLS set LKBUILD_INSECURE_REGISTRIES=${registry}`
+      : 'check the network connection to the registry';
+    return new LkError('registry', `${method} ${redact(what)} failed: ${reason}${code ? ` (${code})` : ''}`, tlsHint, { cause: e });
+  }
+
+  private needLogin(): LkError {
+    return new LkError('registry', `${this.endpoint.registry} requires authentication and no credentials were found`, `log in with \`docker login ${this.endpoint.registry}\` (lkbuild reads ~/.docker/config.json or $DOCKER_CONFIG)`);
+  }
+
+  private loginRejected(status = 401): LkError {
+    return new LkError('registry', `${this.endpoint.registry} refused the credentials or access (HTTP ${status})`, `check your login for ${this.endpoint.registry} and that you may access this repository`);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.signal?.aborted) return reject(this.signal.reason);
+      const timer = setTimeout(resolve, ms);
+      this.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(this.signal!.reason);
+      }, { once: true });
+    });
+  }
+}
+
+export function pullScope(repository: string): string {
+  return `repository:${repository}:pull`;
+}
+
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
+function basicAuth(user: string, pass: string): string {
+  return 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+}
+
+function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Start offset of a Content-Range header ("bytes 100-199/200"), or undefined. */
+function rangeStart(value: string | undefined): number | undefined {
+  const m = /^bytes (\d+)-/.exec(value ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+function contentType(headers: Dispatcher.ResponseData['headers']): string | undefined {
+  const v = header(headers, 'content-type')?.split(';')[0].trim();
+  return v && v !== 'application/json' && v !== 'text/plain' ? v : undefined;
+}
+
+async function readLimited(body: AsyncIterable<unknown> & { destroy(): void }, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      body.destroy();
+      throw new LkError('registry', `response larger than ${limit} bytes`);
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The first message of a distribution-spec error body, if any. */
+function registryErrorMessage(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    const first = parsed.errors?.[0];
+    if (first) return [first.code, first.message].filter(Boolean).join(': ');
+  } catch {
+    // not JSON
+  }
+  return text.trim().slice(0, 200) || undefined;
+}
+
+function errorCode(e: unknown): string | undefined {
+  for (let cur: unknown = e; cur; cur = (cur as { cause?: unknown }).cause) {
+    const code = (cur as { code?: string }).code;
+    if (code) return code;
+  }
+  return undefined;
+}
+
+/** Upload URLs carry opaque state; keep messages short and free of it. */
+function redact(url: string): string {
+  return url.replace(/\?.*$/, '');
+}

@@ -1,0 +1,36 @@
+/**
+ * Where a registry lives and how to talk to it. Pure: the caller passes the environment.
+ * Docker Hub's API host differs from its name; local registries speak plain HTTP.
+ */
+export interface RegistryEndpoint {
+  /** The registry as it appears in references: "docker.io", "127.0.0.1:5000". */
+  registry: string;
+  /** Base URL of the distribution API, without the trailing /v2/. */
+  baseUrl: string;
+  plainHttp: boolean;
+}
+
+const hubApiHost = 'registry-1.docker.io';
+
+/**
+ * Plain HTTP for loopback registries (unless TLS settings exist for them: then they speak TLS)
+ * and for those listed in LKBUILD_INSECURE_REGISTRIES; HTTPS for everything else.
+ */
+export function registryEndpoint(registry: string, env: NodeJS.ProcessEnv = process.env, hasTlsSettings = false): RegistryEndpoint {
+  const host = registry === 'docker.io' ? hubApiHost : registry;
+  const plainHttp = insecureRegistries(env).includes(registry) || (isLoopback(registry) && !hasTlsSettings);
+  return { registry, baseUrl: `${plainHttp ? 'http' : 'https'}://${host}`, plainHttp };
+}
+
+/** LKBUILD_INSECURE_REGISTRIES=host:port,... : registries reached over plain HTTP. */
+export function insecureRegistries(env: NodeJS.ProcessEnv): string[] {
+  return (env.LKBUILD_INSECURE_REGISTRIES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function isLoopback(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
