@@ -1,0 +1,119 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { LkError } from '../errors.js';
+import type { BuildSpec, FileSpec, ImageSpec } from '../config/index.js';
+import { buildSpecToYaml, containerIds, replaceImageRefs } from '../config/index.js';
+import { bundleConfig, configJson } from '../config/runtime-config.js';
+import { applyLayer } from '../fs/apply-layer.js';
+import type { Spool } from '../fs/spool.js';
+import { FsTree, bufferContent, type Content } from '../fs/tree.js';
+import type { StoredImage } from '../oci/image-store.js';
+import type { OciLayout } from '../oci/layout.js';
+import { addImage } from './image-tree.js';
+
+export interface AssembledNode {
+  /** The node's root filesystem: init images, bundles, files. */
+  tree: FsTree;
+  kernel?: Content;
+  cmdline: string;
+  /** CPU microcode to prepend to the initrd as an uncompressed cpio, if the kernel image has it. */
+  ucode?: Content;
+}
+
+type Kind = 'onboot' | 'service' | 'onshutdown';
+
+export interface AssembleContext {
+  spec: BuildSpec;
+  images: Map<string, StoredImage>;
+  layout: OciLayout;
+  spool: Spool;
+}
+
+/** Lays out the whole node as LinuxKit does: init images at /, one bundle per container, then files. */
+export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode> {
+  const { spec } = ctx;
+  const tree = new FsTree();
+  const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
+  for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
+  await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
+  await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`);
+  await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`);
+  // Metadata files describe the node by the images it was built from, not by build-host paths.
+  const described = replaceImageRefs(spec, (ref) => ctx.images.get(ref)?.refName ?? ref);
+  for (const file of spec.files) await addFile(tree, file, described);
+  return { tree, kernel: kernel?.binary, ucode: kernel?.ucode, cmdline: spec.kernel?.cmdline ?? '' };
+}
+
+function seq(i: number): string {
+  return String(i).padStart(3, '0');
+}
+
+function image(ctx: AssembleContext, ref: string): StoredImage {
+  const found = ctx.images.get(ref);
+  if (!found) throw new Error(`internal: image ${ref} was not resolved`);
+  return found;
+}
+
+/** The kernel image holds the kernel binary, and optionally modules (a tar) and microcode. */
+async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ binary: Content; ucode?: Content }> {
+  const k = ctx.spec.kernel!;
+  const kernelTree = new FsTree();
+  await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool);
+  const binaryName = k.binary || 'kernel';
+  const binary = kernelTree.get(binaryName);
+  if (binary?.type !== 'file' || !binary.content) {
+    throw new LkError('image', `kernel image ${k.image} has no file /${binaryName}`, 'set kernel.binary to the kernel\'s path inside the image');
+  }
+  const tarName = k.tar || 'kernel.tar';
+  const modules = tarName === 'none' ? undefined : kernelTree.get(tarName);
+  if (modules?.type === 'file' && modules.content) await applyLayer(nodeTree, modules.content.open(), '', ctx.spool);
+  const ucode = k.ucode ? kernelTree.get(k.ucode)?.content : undefined;
+  if (k.ucode && !ucode) throw new LkError('image', `kernel image ${k.image} has no microcode file /${k.ucode}`);
+  return { binary: binary.content, ucode };
+}
+
+async function addBundles(ctx: AssembleContext, tree: FsTree, list: ImageSpec[], kind: Kind, dirFor: (i: number, name: string) => string): Promise<void> {
+  const ids = containerIds(ctx.spec);
+  for (const [i, spec] of list.entries()) {
+    const img = image(ctx, spec.image);
+    const dir = dirFor(i, spec.name);
+    const { config, runtime } = bundleConfig(spec, img.config.config ?? {}, kind, { idMap: (n) => ids.get(n) });
+    await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
+    tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
+    tree.set(`${dir}/runtime.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(JSON.stringify(runtime, null, 2) + '\n') });
+  }
+}
+
+async function addFile(tree: FsTree, f: FileSpec, spec: BuildSpec): Promise<void> {
+  const mode = f.mode !== undefined ? parseInt(String(f.mode), 8) : f.directory ? 0o755 : 0o600;
+  const owner = { uid: numericId(f.uid, f.path, 'uid'), gid: numericId(f.gid, f.path, 'gid') };
+  if (f.directory) {
+    tree.mkdirp(f.path, { type: 'dir', mode, ...owner });
+    return;
+  }
+  if (f.symlink !== undefined) {
+    tree.set(f.path, { type: 'symlink', mode: 0o777, ...owner, linkname: f.symlink });
+    return;
+  }
+  let content: Content | undefined;
+  if (f.contents !== undefined) content = bufferContent(f.contents);
+  else if (f.metadata !== undefined) content = bufferContent(f.metadata === 'json' ? JSON.stringify(spec, null, 2) + '\n' : buildSpecToYaml(spec));
+  else if (f.source !== undefined) content = await fileContent(f.source, f.optional === true);
+  if (content) tree.set(f.path, { type: 'file', mode, ...owner, content });
+}
+
+async function fileContent(path: string, optional: boolean): Promise<Content | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) {
+    if (optional) return undefined;
+    throw new LkError('config', `files: source ${path} does not exist`, 'set optional: true if the file may be absent');
+  }
+  return { size: st.size, open: () => createReadStream(path) };
+}
+
+function numericId(id: number | string | undefined, path: string, what: string): number {
+  if (id === undefined) return 0;
+  if (typeof id === 'number') return id;
+  if (/^\d+$/.test(id)) return Number(id);
+  throw new LkError('config', `files: ${path}: ${what} "${id}" names a container; only numeric ids are supported so far`);
+}

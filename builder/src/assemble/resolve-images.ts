@@ -1,0 +1,37 @@
+import type { BuildSpec } from '../config/index.js';
+import type { StoredImage } from '../oci/image-store.js';
+import { ensureImage } from '../oci/registry/ensure.js';
+import type { PullOptions } from '../oci/registry/pull.js';
+import { ensureRecipeImage, type RecipeBuildOptions } from '../pkg/build-recipe.js';
+
+export { pkgPrefix } from '../config/normalize.js';
+import { pkgPrefix } from '../config/normalize.js';
+
+/** Every image reference a build file names, each once, in the order they appear. */
+export function referencedImages(spec: BuildSpec): string[] {
+  const refs = [
+    ...(spec.kernel ? [spec.kernel.image] : []),
+    ...spec.init,
+    ...[...spec.onboot, ...spec.services, ...spec.onshutdown, ...spec.volumes].map((c) => c.image).filter((i): i is string => !!i),
+  ];
+  return [...new Set(refs)];
+}
+
+/**
+ * Finds each image in the local cache, building `@pkg:` recipes and pulling registry images
+ * that are not there yet.
+ */
+export type ResolveOptions = RecipeBuildOptions & { pull?: PullOptions };
+
+export async function resolveImages(spec: BuildSpec, opts: ResolveOptions): Promise<Map<string, StoredImage>> {
+  const images = new Map<string, StoredImage>();
+  for (const ref of referencedImages(spec)) {
+    images.set(ref, await resolveImage(ref, opts));
+  }
+  return images;
+}
+
+export async function resolveImage(ref: string, opts: ResolveOptions): Promise<StoredImage> {
+  if (ref.startsWith(pkgPrefix)) return ensureRecipeImage(ref.slice(pkgPrefix.length), opts);
+  return ensureImage(opts.layout, ref, opts.pull ?? {});
+}

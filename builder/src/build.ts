@@ -1,0 +1,56 @@
+import { basename, extname, join, resolve } from 'node:path';
+import { loadBuildFiles, type BuildSpec } from './config/index.js';
+import { assembleNode } from './assemble/node.js';
+import { resolveImages } from './assemble/resolve-images.js';
+import { Spool } from './fs/spool.js';
+import { AtomicOutputs } from './formats/atomic-output.js';
+import { formatWriter } from './formats/index.js';
+import { OciLayout, defaultCacheDir } from './oci/layout.js';
+
+export interface BuildOptions {
+  files: string[];
+  formats: string[];
+  /** Output name; defaults to the first build file's base name. */
+  name?: string;
+  dir?: string;
+  cacheDir?: string;
+  sourceDateEpoch?: number;
+  log?: (line: string) => void;
+  verbose?: boolean;
+}
+
+export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.SOURCE_DATE_EPOCH;
+  return v && /^\d+$/.test(v) ? Number(v) : 0;
+}
+
+export function outputName(files: string[], name?: string): string {
+  return name ?? basename(files[0], extname(files[0]));
+}
+
+/** The whole pipeline: build files -> images -> one root filesystem -> the requested artifacts. */
+export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outputs: string[] }> {
+  const log = opts.log ?? (() => undefined);
+  const epoch = opts.sourceDateEpoch ?? sourceDateEpoch();
+  const spec = await loadBuildFiles(opts.files);
+  for (const f of opts.formats) formatWriter(f); // unknown formats fail before any work
+  const layout = new OciLayout(opts.cacheDir ?? defaultCacheDir());
+  await layout.init();
+  const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose });
+  const spool = await Spool.create();
+  const outputs = new AtomicOutputs();
+  try {
+    const node = await assembleNode({ spec, images, layout, spool });
+    const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
+    for (const f of opts.formats) {
+      log(`writing ${f}`);
+      await formatWriter(f)({ node, base, sourceDateEpoch: epoch, outputs });
+    }
+    return { spec, outputs: await outputs.commit() };
+  } catch (e) {
+    await outputs.abort();
+    throw e;
+  } finally {
+    await spool.dispose();
+  }
+}

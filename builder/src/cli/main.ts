@@ -1,0 +1,147 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isLkError, LkError } from '../errors.js';
+import { formatNames } from '../formats/index.js';
+import { cacheUsage } from './cache-usage.js';
+
+// Commands load their modules on first use: a `cache pull` should not pay for the YAML
+// schema compiler, nor `validate` for the registry client.
+
+const usage = `usage: lkbuild <command> [options]
+
+commands:
+  build [options] FILE.yml...     build a node image from one or more build files (merged in order)
+      -f, --format FMT              output format, repeatable (default kernel+initrd; available: ${formatNames.join(', ')})
+      -o, --dir DIR                 output directory (default .)
+      -n, --name NAME               output name (default: first file's base name)
+      --dry-run                     print the merged build file and stop
+      -v, --verbose                 show image build output
+  validate FILE.yml...            check build files and print the merged result
+  run qemu [options] PATH         boot PATH-kernel + PATH-initrd.img under QEMU, console on stdio
+      --mem MIB, --cpus N, --append "ARGS", --accel auto|kvm|tcg
+  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
+${cacheUsage}`;
+
+class UsageError extends Error {}
+
+function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
+
+async function cmdBuild(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    format: { type: 'string', short: 'f', multiple: true },
+    dir: { type: 'string', short: 'o' },
+    name: { type: 'string', short: 'n' },
+    'dry-run': { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' },
+  });
+  if (positionals.length === 0) throw new UsageError('build needs at least one build file');
+  if (values['dry-run']) return cmdValidate(positionals);
+  const started = Date.now();
+  const { build } = await import('../build.js');
+  const { outputs } = await build({
+    files: positionals,
+    formats: values.format ?? ['kernel+initrd'],
+    dir: values.dir,
+    name: values.name,
+    log: progress,
+    verbose: values.verbose,
+  });
+  for (const o of outputs) process.stdout.write(`${o}\n`);
+  progress(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return 0;
+}
+
+async function cmdValidate(files: string[]): Promise<number> {
+  if (files.length === 0) throw new UsageError('validate needs at least one build file');
+  const { buildSpecToYaml, loadBuildFiles } = await import('../config/index.js');
+  process.stdout.write(buildSpecToYaml(await loadBuildFiles(files)));
+  return 0;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const [target, ...rest] = args;
+  if (target !== 'qemu') throw new UsageError(`unknown run target "${target ?? ''}" (only qemu)`);
+  const { values, positionals } = parse(rest, {
+    mem: { type: 'string' },
+    cpus: { type: 'string' },
+    append: { type: 'string' },
+    accel: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('run qemu needs exactly one image path (the build output name)');
+  const accel = values.accel ?? 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError('--accel is auto, kvm or tcg');
+  const { runQemu } = await import('../run/qemu.js');
+  return runQemu({
+    base: positionals[0],
+    memoryMiB: values.mem ? Number(values.mem) : undefined,
+    cpus: values.cpus ? Number(values.cpus) : undefined,
+    append: values.append,
+    accel,
+    interactive: process.stdin.isTTY === true,
+  });
+}
+
+async function cmdPkg(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  const { values, positionals } = parse(rest, { verbose: { type: 'boolean', short: 'v' } });
+  if (verb !== 'build' || positionals.length !== 1) throw new UsageError('usage: lkbuild pkg build DIR');
+  const [{ OciLayout, defaultCacheDir }, { ensureRecipeImage }, { sourceDateEpoch }] = await Promise.all([
+    import('../oci/layout.js'),
+    import('../pkg/build-recipe.js'),
+    import('../build.js'),
+  ]);
+  const layout = new OciLayout(defaultCacheDir());
+  const image = await ensureRecipeImage(positionals[0], { layout, sourceDateEpoch: sourceDateEpoch(), log: progress, verbose: values.verbose });
+  process.stdout.write(`${image.refName}\n`);
+  return 0;
+}
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  build: cmdBuild,
+  validate: cmdValidate,
+  run: cmdRun,
+  pkg: cmdPkg,
+  cache: async (args) => (await import('./cache-commands.js')).cacheCommand(args),
+  push: async (args) => (await import('./cache-commands.js')).pushCommand(args),
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(usage);
+    return command ? 0 : 2;
+  }
+  const run = commands[command];
+  try {
+    if (!run) throw new UsageError(`unknown command "${command}"`);
+    return await run(args);
+  } catch (e) {
+    return report(e);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`lkbuild: ${e.message}\n\n${usage}`);
+    return 2;
+  }
+  if (isLkError(e) && e.kind === 'usage') {
+    process.stderr.write(`lkbuild: ${e.message}\n\n${usage}`);
+    return 2;
+  }
+  if (isLkError(e)) {
+    process.stderr.write(`lkbuild: error: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+    return 1;
+  }
+  process.stderr.write(`lkbuild: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 70;
+}
+
+export { LkError };

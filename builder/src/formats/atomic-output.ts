@@ -1,0 +1,37 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * A set of output files that appear together or not at all: each is written under a temporary
+ * name and all are renamed into place only once every one of them is complete.
+ */
+export class AtomicOutputs {
+  private readonly pending: Array<{ tmp: string; final: string }> = [];
+
+  async write(finalPath: string, source: Readable | Buffer | string): Promise<void> {
+    await mkdir(dirname(finalPath), { recursive: true });
+    const tmp = join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.partial`);
+    this.pending.push({ tmp, final: finalPath });
+    const out = createWriteStream(tmp);
+    if (typeof source === 'string' || Buffer.isBuffer(source)) {
+      await new Promise<void>((resolve, reject) => {
+        out.on('error', reject);
+        out.end(source, () => resolve());
+      });
+    } else {
+      await pipeline(source, out);
+    }
+  }
+
+  async commit(): Promise<string[]> {
+    for (const p of this.pending) await rename(p.tmp, p.final);
+    return this.pending.map((p) => p.final);
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all(this.pending.map((p) => rm(p.tmp, { force: true })));
+  }
+}

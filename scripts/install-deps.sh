@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything lkbuild needs on Debian 12: host tools from Debian, then npm packages,
+# then builds the TypeScript and the native init. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # booting and disk formats
+  qemu-system-x86 qemu-utils cpio
+  # static native code: the init and lk-run
+  musl-tools build-essential
+  # the kernel recipe
+  linux-source-6.1 bc bison flex libelf-dev libssl-dev
+  # Debian package handling in image recipes
+  gpgv xz-utils zstd debian-archive-keyring
+  # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles
+  docker-registry apache2-utils skopeo umoci busybox-static openssl
+)
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# docker-registry's own service is not wanted: tests start their own registries.
+$sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
+
+npm ci --no-audit --no-fund
+npm run build
