@@ -1,0 +1,128 @@
+// Early boot: filesystems, switch off the initramfs, hostname, loopback, cgroups.
+
+import * as lk from 'lk';
+import { debug, isDir, listDir, log, mkdirp, readText, writeText } from './sys.js';
+
+interface MountSpec {
+  source: string;
+  target: string;
+  fstype: string;
+  flags: number;
+  data?: string;
+}
+
+const NOSUID_NODEV_NOEXEC = lk.MS_NOSUID | lk.MS_NODEV | lk.MS_NOEXEC;
+
+const MOUNTS: MountSpec[] = [
+  { source: 'proc', target: '/proc', fstype: 'proc', flags: NOSUID_NODEV_NOEXEC },
+  { source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: NOSUID_NODEV_NOEXEC },
+  { source: 'devtmpfs', target: '/dev', fstype: 'devtmpfs', flags: lk.MS_NOSUID, data: 'mode=0755' },
+  { source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: lk.MS_NOSUID | lk.MS_NOEXEC, data: 'gid=5,mode=0620,ptmxmode=0666' },
+  { source: 'shm', target: '/dev/shm', fstype: 'tmpfs', flags: lk.MS_NOSUID | lk.MS_NODEV, data: 'mode=1777' },
+  { source: 'run', target: '/run', fstype: 'tmpfs', flags: lk.MS_NOSUID | lk.MS_NODEV, data: 'mode=0755' },
+  { source: 'tmp', target: '/tmp', fstype: 'tmpfs', flags: lk.MS_NOSUID | lk.MS_NODEV, data: 'mode=1777' },
+  { source: 'var', target: '/var', fstype: 'tmpfs', flags: lk.MS_NOSUID | lk.MS_NODEV, data: 'mode=0755' },
+  { source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: NOSUID_NODEV_NOEXEC, data: 'nsdelegate' },
+];
+
+/** True if `path` is already a mount point (per /proc/self/mountinfo). */
+function mountedAt(path: string): boolean {
+  const info = readText('/proc/self/mountinfo');
+  if (!info) return false;
+  return info.split('\n').some((line) => line.split(' ')[4] === path);
+}
+
+function mountOne(m: MountSpec): void {
+  try {
+    mkdirp(m.target);
+    if (m.target !== '/proc' && mountedAt(m.target)) return; // e.g. devtmpfs automounted by the kernel
+    lk.mount(m.source, m.target, m.fstype, m.flags, m.data ?? null);
+  } catch (e) {
+    log(`lk-init: mount ${m.target}: ${(e as Error).message}`);
+  }
+}
+
+export function mountFilesystems(): void {
+  for (const m of MOUNTS) mountOne(m);
+  try {
+    mkdirp('/var/log');
+    mkdirp('/var/run');
+  } catch (e) {
+    log(`lk-init: ${(e as Error).message}`);
+  }
+}
+
+/** The kernel's initial rootfs (ramfs or tmpfs) shows as fstype "rootfs". */
+function rootIsInitramfs(): boolean {
+  const mounts = readText('/proc/mounts') ?? '';
+  return mounts.split('\n').some((line) => {
+    const f = line.split(' ');
+    return f[1] === '/' && f[2] === 'rootfs';
+  });
+}
+
+/**
+ * Moves / off the initramfs onto a tmpfs so that containers can pivot_root.
+ * Needs /proc to decide; leaves nothing mounted but the new root.
+ */
+export function leaveInitramfs(): boolean {
+  const newRoot = '/.lk-root';
+  try {
+    mkdirp('/proc');
+    lk.mount('proc', '/proc', 'proc', NOSUID_NODEV_NOEXEC);
+    const initramfs = rootIsInitramfs();
+    lk.umount('/proc', lk.MNT_DETACH);
+    if (!initramfs) return false;
+    mkdirp(newRoot, 0o755);
+    lk.mount('root', newRoot, 'tmpfs', 0, 'mode=0755');
+    lk.switchRoot(newRoot);
+    return true;
+  } catch (e) {
+    log(`lk-init: cannot leave the initramfs (containers may fail to pivot_root): ${(e as Error).message}`);
+    return false;
+  }
+}
+
+export function setHostname(): void {
+  try {
+    const name = (readText('/etc/hostname') ?? '').trim() || 'linuxkit';
+    lk.sethostname(name);
+    debug(`hostname ${name}`);
+  } catch (e) {
+    log(`lk-init: hostname: ${(e as Error).message}`);
+  }
+}
+
+export function loopbackUp(): void {
+  try {
+    lk.ifup('lo');
+  } catch (e) {
+    log(`lk-init: loopback: ${(e as Error).message}`);
+  }
+}
+
+/** Lets child cgroups use every controller the kernel offers. */
+export function enableCgroupControllers(): void {
+  const root = '/sys/fs/cgroup';
+  const controllers = (readText(`${root}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
+  try {
+    // One write is the fast path; it fails as a whole if any controller is refused.
+    writeText(`${root}/cgroup.subtree_control`, controllers.map((c) => `+${c}`).join(' '));
+  } catch {
+    for (const c of controllers) {
+      try {
+        writeText(`${root}/cgroup.subtree_control`, `+${c}`);
+      } catch (e) {
+        debug(`cgroup controller ${c}: ${(e as Error).message}`);
+      }
+    }
+  }
+  debug(`cgroup controllers enabled: ${(readText(`${root}/cgroup.subtree_control`) ?? '').trim()}`);
+}
+
+/** Kernel modules: this init loads none yet; report so it is visible. */
+export function reportKernelModules(): void {
+  if (isDir('/lib/modules') && listDir('/lib/modules').length > 0) {
+    debug('/lib/modules present; modules are left to onboot containers (no loader in the init)');
+  }
+}

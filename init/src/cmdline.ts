@@ -1,0 +1,69 @@
+// Kernel command line -> the lk.* options the init understands. Pure.
+
+export interface BootOptions {
+  /** lk.poweroff=ready[+<s>]: power off right after `lk-init: ready`, or <s> seconds later (tests, demos). */
+  poweroffAfterReadyMs: number | undefined;
+  /** lk.debug: verbose init logging. */
+  debug: boolean;
+  /** lk.console-logs: service output also goes to the console. */
+  consoleLogs: boolean;
+  /** lk.shutdown-grace=<ms>: wait between SIGTERM and SIGKILL at shutdown. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** Splits a command line into key -> value ("" for bare flags); later keys win. */
+export function parseCmdline(text: string): Map<string, string> {
+  const options = new Map<string, string>();
+  for (const word of tokenize(text)) {
+    const eq = word.indexOf('=');
+    if (eq < 0) options.set(word, '');
+    else options.set(word.slice(0, eq), word.slice(eq + 1));
+  }
+  return options;
+}
+
+/** Whitespace-separated words; double quotes group (as the kernel does). */
+function tokenize(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quoted = false;
+  let inWord = false;
+  for (const ch of text) {
+    if (ch === '"') {
+      quoted = !quoted;
+      inWord = true;
+    } else if (!quoted && /\s/.test(ch)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(current);
+  return words;
+}
+
+function flag(options: Map<string, string>, key: string): boolean {
+  const v = options.get(key);
+  return v !== undefined && v !== '0' && v !== 'false' && v !== 'no';
+}
+
+function poweroffDelay(value: string | undefined): number | undefined {
+  const m = /^ready(?:\+(\d+(?:\.\d+)?))?$/.exec(value ?? '');
+  return m ? Math.round(Number(m[1] ?? 0) * 1000) : undefined;
+}
+
+export function bootOptions(cmdline: string): BootOptions {
+  const options = parseCmdline(cmdline);
+  const grace = Number(options.get('lk.shutdown-grace'));
+  return {
+    poweroffAfterReadyMs: poweroffDelay(options.get('lk.poweroff')),
+    debug: flag(options, 'lk.debug'),
+    consoleLogs: flag(options, 'lk.console-logs'),
+    shutdownGraceMs: Number.isFinite(grace) && grace >= 0 && options.has('lk.shutdown-grace') ? grace : DEFAULT_SHUTDOWN_GRACE_MS,
+  };
+}

@@ -1,0 +1,77 @@
+// Entry point: PID 1, or lkctl when invoked under that name.
+
+import * as std from 'std';
+import * as lk from 'lk';
+import { enableCgroupControllers, leaveInitramfs, loopbackUp, mountFilesystems, reportKernelModules, setHostname } from './boot.js';
+import { handleSignals } from './children.js';
+import { bootOptions, type BootOptions } from './cmdline.js';
+import { listen } from './control.js';
+import { lkctl } from './lkctl.js';
+import { markers } from './markers.js';
+import { runToCompletion } from './phases.js';
+import { Services } from './services.js';
+import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
+import { debug, detach, log, readText, setDebug, sleep, uptime } from './sys.js';
+
+let services: Services | null = null;
+let options: BootOptions = bootOptions('');
+
+function requestShutdown(kind: ShutdownKind): void {
+  detach('shutdown', shutdown(kind, services, options.shutdownGraceMs));
+}
+
+async function boot(): Promise<void> {
+  log(markers.start(uptime()));
+  handleSignals(
+    new Map([
+      [lk.SIGTERM, () => requestShutdown('poweroff')],
+      [lk.SIGUSR2, () => requestShutdown('poweroff')],
+      [lk.SIGPWR, () => requestShutdown('poweroff')],
+      [lk.SIGUSR1, () => requestShutdown('halt')],
+      [lk.SIGINT, () => requestShutdown('reboot')],
+    ]),
+  );
+  try {
+    lk.reboot(lk.RB_DISABLE_CAD); // ctrl-alt-del -> SIGINT to us
+  } catch (e) {
+    debug(`ctrl-alt-del stays with the kernel: ${(e as Error).message}`); // EINVAL in a PID namespace
+  }
+  const switched = leaveInitramfs();
+  mountFilesystems();
+  // The kernel hands init the command-line words it does not know as argv;
+  // lk.* options given that way (or by hand, for tests) override /proc/cmdline.
+  options = bootOptions(`${readText('/proc/cmdline') ?? ''} ${scriptArgs.slice(1).join(' ')}`);
+  setDebug(options.debug);
+  debug(switched ? 'moved the root from the initramfs to a tmpfs' : 'root is not the initramfs; kept it');
+  debug('filesystems mounted');
+  reportKernelModules();
+  setHostname();
+  loopbackUp();
+  enableCgroupControllers();
+  debug('system set up');
+  listen({ services: () => services, shutdown: requestShutdown, graceMs: options.shutdownGraceMs });
+
+  await runToCompletion('onboot');
+  if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now
+  services = new Services(options.consoleLogs);
+  services.load();
+  services.startAll();
+  log(markers.ready(uptime()));
+  if (options.poweroffAfterReadyMs !== undefined) {
+    if (options.poweroffAfterReadyMs > 0) await sleep(options.poweroffAfterReadyMs);
+    requestShutdown('poweroff');
+  }
+}
+
+function main(): void {
+  const argv0 = scriptArgs[0] ?? '';
+  if (argv0.endsWith('lkctl')) lkctl(scriptArgs.slice(1));
+  if (scriptArgs[1] === 'lkctl') lkctl(scriptArgs.slice(2));
+  if (lk.getpid() !== 1) {
+    std.err.puts('lk-init: not PID 1; run as lkctl (or `init lkctl ...`) to control a running init\n');
+    std.exit(1);
+  }
+  detach('boot', boot());
+}
+
+main();

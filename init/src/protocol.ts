@@ -1,0 +1,63 @@
+// lkctl's command language, shared by the client and the init's control socket. Pure.
+//
+// Wire format: the client sends its arguments as one JSON array and a
+// newline; the init answers with a status line ("0" or "1") and then text.
+
+export const CONTROL_SOCKET = '/run/lkctl.sock';
+
+export type Command =
+  | { verb: 'ls' }
+  | { verb: 'logs'; name: string; follow: boolean }
+  | { verb: 'start' | 'stop' | 'restart'; name: string }
+  | { verb: 'poweroff' | 'reboot' | 'halt' };
+
+export const USAGE = `usage: lkctl COMMAND
+  ls                     list services and their state
+  logs [-f] NAME         print (and follow) a service's log
+  start|stop|restart NAME
+  poweroff|reboot|halt   shut the machine down
+`;
+
+export function parseCommand(args: unknown): Command | { error: string } {
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) return { error: 'malformed request' };
+  const [verb, ...rest] = args as string[];
+  switch (verb) {
+    case 'ls':
+    case 'poweroff':
+    case 'reboot':
+    case 'halt':
+      if (rest.length > 0) return { error: `${verb} takes no arguments` };
+      return { verb };
+    case 'start':
+    case 'stop':
+    case 'restart':
+      if (rest.length !== 1) return { error: `${verb} takes one service name` };
+      return { verb, name: rest[0]! };
+    case 'logs': {
+      const follow = rest.includes('-f') || rest.includes('--follow');
+      const names = rest.filter((a) => a !== '-f' && a !== '--follow');
+      if (names.length !== 1) return { error: 'logs takes one service name' };
+      return { verb: 'logs', name: names[0]!, follow };
+    }
+    default:
+      return { error: verb === undefined ? 'missing command' : `unknown command ${verb}` };
+  }
+}
+
+export interface ListedService {
+  name: string;
+  state: string;
+  pid: number | null;
+  restarts: number;
+  lastExit: number | null;
+}
+
+/** `lkctl ls` output: aligned columns. */
+export function formatList(services: ListedService[]): string {
+  const rows = [['NAME', 'STATE', 'PID', 'RESTARTS', 'LAST-EXIT']];
+  for (const s of services) {
+    rows.push([s.name, s.state, s.pid === null ? '-' : String(s.pid), String(s.restarts), s.lastExit === null ? '-' : String(s.lastExit)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}

@@ -1,0 +1,111 @@
+// Thin I/O helpers over QuickJS's std/os and our lk module.
+
+import * as std from 'std';
+import * as os from 'os';
+import * as lk from 'lk';
+
+export const CONSOLE_FD = 1;
+
+let debugEnabled = false;
+
+export function setDebug(on: boolean): void {
+  debugEnabled = on;
+}
+
+/** One line on the console; never throws (the console may be gone). */
+export function log(line: string): void {
+  try {
+    lk.writeString(CONSOLE_FD, line + '\n');
+  } catch {
+    // nowhere left to report it
+  }
+}
+
+export function debug(line: string): void {
+  if (debugEnabled) log(`lk-init: debug: [${lk.uptime().toFixed(3)}] ${line}`);
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.stack ? `${e.message}\n${e.stack}` : e.message;
+  return String(e);
+}
+
+/** Runs `fn`, logging instead of propagating any exception: PID 1 must never die. */
+export function guarded<A extends unknown[]>(what: string, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (e) {
+      log(`lk-init: error in ${what}: ${errorMessage(e)}`);
+    }
+  };
+}
+
+/** Like guarded, for async work started from a callback. */
+export function detach(what: string, work: Promise<unknown>): void {
+  work.catch((e) => log(`lk-init: error in ${what}: ${errorMessage(e)}`));
+}
+
+export function uptime(): number {
+  return lk.uptime();
+}
+
+export function nowMs(): number {
+  return lk.uptime() * 1000;
+}
+
+/** Whole file as text, or null if it cannot be opened. Streams, so /proc files work too. */
+export function readText(path: string): string | null {
+  const f = std.open(path, 'r');
+  if (!f) return null;
+  try {
+    return f.readAsString();
+  } finally {
+    f.close();
+  }
+}
+
+export function writeText(path: string, text: string): void {
+  const errorObj: { errno?: number } = {};
+  const f = std.open(path, 'w', errorObj);
+  if (!f) throw new Error(`open ${path}: ${std.strerror(errorObj.errno ?? 0)}`);
+  try {
+    f.puts(text);
+    f.flush();
+  } finally {
+    f.close();
+  }
+}
+
+export function isDir(path: string): boolean {
+  const [st, err] = os.stat(path);
+  return err === 0 && (st.mode & os.S_IFMT) === os.S_IFDIR;
+}
+
+export function exists(path: string): boolean {
+  return os.lstat(path)[1] === 0;
+}
+
+/** Directory entries without . and .., sorted; [] if the directory is missing. */
+export function listDir(path: string): string[] {
+  const [names, err] = os.readdir(path);
+  if (err !== 0) return [];
+  return names.filter((n) => n !== '.' && n !== '..').sort();
+}
+
+export function mkdirp(path: string, mode = 0o755): void {
+  let prefix = '';
+  for (const part of path.split('/')) {
+    if (part === '') continue;
+    prefix += '/' + part;
+    if (isDir(prefix)) continue;
+    const rc = os.mkdir(prefix, mode);
+    if (rc < 0 && !isDir(prefix)) throw new Error(`mkdir ${prefix}: ${std.strerror(-rc)}`);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    os.setTimeout(resolve, ms);
+  });
+}
