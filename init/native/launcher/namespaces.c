@@ -1,0 +1,129 @@
+#include "namespaces.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int ns_clone_flags(const struct spec *s)
+{
+	int flags = 0;
+
+	for (size_t i = 0; i < s->nnamespaces; i++) {
+		const struct namespace_spec *ns = &s->namespaces[i];
+		if (!ns->path && (ns->flag == CLONE_NEWUSER || ns->flag == CLONE_NEWPID))
+			flags |= ns->flag;
+	}
+	return flags;
+}
+
+static int join(const char *path, int flag)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail_errno("namespace", path);
+	if (setns(fd, flag) < 0) {
+		fail_errno("namespace", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int ns_join_pid(const struct spec *s)
+{
+	const struct namespace_spec *pid = spec_namespace(s, CLONE_NEWPID);
+
+	return pid && pid->path ? join(pid->path, CLONE_NEWPID) : 0;
+}
+
+static int write_map(pid_t pid, const char *file, const struct id_mapping *maps, size_t n)
+{
+	char path[64], buf[4096];
+	size_t len = 0;
+	int fd;
+
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + len, sizeof buf - len, "%lu %lu %lu\n", maps[i].container_id,
+				 maps[i].host_id, maps[i].size);
+		if (w < 0 || (size_t)w >= sizeof buf - len)
+			return fail("namespace", "%s: too many mappings", file);
+		len += (size_t)w;
+	}
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("namespace", path);
+	if (write(fd, buf, len) != (ssize_t)len) {
+		fail_errno("namespace", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int ns_write_id_maps(const struct spec *s, pid_t pid)
+{
+	if (!(ns_clone_flags(s) & CLONE_NEWUSER))
+		return 0;
+	if (write_map(pid, "uid_map", s->uid_mappings, s->nuid_mappings) < 0 ||
+	    write_map(pid, "gid_map", s->gid_mappings, s->ngid_mappings) < 0)
+		return -1;
+	return 0;
+}
+
+int ns_enter(const struct spec *s)
+{
+	int fds[16];
+	size_t n = s->nnamespaces < 16 ? s->nnamespaces : 16;
+	int unshare_flags = 0;
+
+	/* Open all first: joining the mount namespace changes what paths mean. */
+	for (size_t i = 0; i < n; i++) {
+		const struct namespace_spec *ns = &s->namespaces[i];
+		fds[i] = -1;
+		if (!ns->path || ns->flag == CLONE_NEWPID)
+			continue;
+		fds[i] = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			fail_errno("namespace", ns->path);
+			goto fail;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct namespace_spec *ns = &s->namespaces[i];
+			int user_first = ns->flag == CLONE_NEWUSER;
+			if (fds[i] < 0 || user_first != (pass == 0))
+				continue;
+			if (setns(fds[i], ns->flag) < 0) {
+				fail_errno("namespace", ns->path);
+				goto fail;
+			}
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	/* Inside a user namespace our host ids are unmapped: become its root so
+	 * that what we create is owned by a mapped id. */
+	if (spec_namespace(s, CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return fail("namespace", "become root of the user namespace: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++)
+		if (!s->namespaces[i].path && s->namespaces[i].flag != CLONE_NEWUSER &&
+		    s->namespaces[i].flag != CLONE_NEWPID)
+			unshare_flags |= s->namespaces[i].flag;
+	if (unshare_flags && unshare(unshare_flags) < 0)
+		return fail("namespace", "unshare: %s", strerror(errno));
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return -1;
+}

@@ -1,0 +1,24 @@
+/* Creating and joining namespaces. A new user or pid namespace is made by
+ * clone() in the parent (the pid namespace must be owned by the new user
+ * namespace); the child joins the listed paths and unshares the rest. */
+#ifndef LK_NAMESPACES_H
+#define LK_NAMESPACES_H
+
+#include <sys/types.h>
+
+#include "spec.h"
+
+/* CLONE_NEW* flags the parent passes to clone(). */
+int ns_clone_flags(const struct spec *s);
+
+/* Parent, before clone: a pid namespace to join applies to our children. */
+int ns_join_pid(const struct spec *s);
+
+/* Parent, after clone: uid_map and gid_map of a new user namespace. */
+int ns_write_id_maps(const struct spec *s, pid_t pid);
+
+/* Child: join every namespace given by path (user first), then create the
+ * remaining new ones. */
+int ns_enter(const struct spec *s);
+
+#endif
