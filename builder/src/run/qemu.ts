@@ -43,8 +43,14 @@ export function qemuArgs(o: QemuOptions & { cmdline: string; kvmUsable: boolean 
   };
 }
 
-/** KVM is usable only if /dev/kvm opens for read and write (it exists on many machines where it does not). */
+/**
+ * KVM is used automatically only on bare metal where /dev/kvm opens for read and write.
+ * Inside a VM (the CPU reports a hypervisor) nested KVM often opens fine and then fails the
+ * guest with "emulation failure", so there it is used only when asked for (--accel kvm).
+ */
 export async function kvmUsable(): Promise<boolean> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  if (/^flags\s*:.*\bhypervisor\b/m.test(cpuinfo)) return false;
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
     const { open } = await import('node:fs/promises');
@@ -63,8 +69,7 @@ export async function prepareQemu(o: QemuOptions): Promise<QemuInvocation> {
     });
   }
   const cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
-  const kvm = o.accel === 'tcg' ? false : await kvmUsable();
-  if (o.accel === 'kvm' && !kvm) throw new LkError('run', 'KVM was asked for but /dev/kvm is not usable', 'drop --accel kvm to fall back to TCG');
+  const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
   return qemuArgs({ ...o, cmdline, kvmUsable: kvm });
 }
 
