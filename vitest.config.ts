@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['builder/test/**/*.test.ts', 'init/test/**/*.test.ts'],
+          include: ['builder/test/**/*.test.ts', 'init/test/**/*.test.ts', 'images/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

@@ -33,6 +33,9 @@ export interface AssembleContext {
 export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode> {
   const { spec } = ctx;
   const tree = new FsTree();
+  // The kernel opens /dev/console for the init before anything is mounted; without the node
+  // in the initramfs the init's first lines are lost.
+  tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
   for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
   await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
