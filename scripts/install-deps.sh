@@ -31,5 +31,7 @@ fi
 # docker-registry's own service is not wanted: tests start their own registries.
 $sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
 
-npm ci --no-audit --no-fund
+# npm install (not ci): npm 11 here rejects its own lock file in `npm ci` over optional
+# platform packages (rollup, esbuild); install still follows the locked versions.
+npm install --no-audit --no-fund
 npm run build
