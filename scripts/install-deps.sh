@@ -15,6 +15,8 @@ packages=(
   gpgv xz-utils zstd debian-archive-keyring
   # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles
   docker-registry apache2-utils skopeo umoci busybox-static openssl
+  # bench/launcher compares lk-run with these OCI runtimes
+  crun runc
 )
 
 sudo=""
