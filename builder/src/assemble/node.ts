@@ -10,6 +10,7 @@ import { FsTree, bufferContent, type Content } from '../fs/tree.js';
 import type { StoredImage } from '../oci/image-store.js';
 import type { OciLayout } from '../oci/layout.js';
 import { addImage } from './image-tree.js';
+import { addVolumes, bindVolumes } from './volumes.js';
 
 export interface AssembledNode {
   /** The node's root filesystem: init images, bundles, files. */
@@ -38,6 +39,7 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
   for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
+  await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool);
   await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
   await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`);
   await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`);
@@ -77,10 +79,13 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
 
 async function addBundles(ctx: AssembleContext, tree: FsTree, list: ImageSpec[], kind: Kind, dirFor: (i: number, name: string) => string): Promise<void> {
   const ids = containerIds(ctx.spec);
+  const volumes = new Map(ctx.spec.volumes.map((v) => [v.name, v]));
   for (const [i, spec] of list.entries()) {
     const img = image(ctx, spec.image);
     const dir = dirFor(i, spec.name);
-    const { config, runtime } = bundleConfig(spec, img.config.config ?? {}, kind, { idMap: (n) => ids.get(n) });
+    const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { idMap: (n) => ids.get(n) });
+    const { runtime } = bundle;
+    const config = bindVolumes(bundle.config, volumes, spec.name);
     await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
     tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
     tree.set(`${dir}/runtime.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(JSON.stringify(runtime, null, 2) + '\n') });

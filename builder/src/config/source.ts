@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node, type Pair } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
 /** A path into a parsed value: object keys and array indexes. */
@@ -11,6 +11,9 @@ export const maxAliasCount = 1000;
 /** The parser recurses per level; deeper flow collections or indentation are refused before parsing. */
 export const maxFlowDepth = 100;
 export const maxIndent = 400;
+const deepMessage = `collections are nested more than ${maxFlowDepth} deep; expected a flatter document`;
+/** Files up to this size are parsed in one pass without a separate nesting check. */
+const quickCheckBytes = 256 * 1024;
 
 /**
  * One parsed YAML file that still knows where every value came from, so that problems found in
@@ -38,10 +41,20 @@ export class YamlSource {
         { file, line: 1, column: 1, message: `file is ${Buffer.byteLength(text)} bytes; expected at most ${maxSourceBytes} bytes` },
       ]);
     }
-    const deep = nestingProblem(text);
-    if (deep) return new YamlSource(file, undefined, lines, text, undefined, [{ file, ...lineColumn(text, deep.offset), message: deep.message }]);
-    // merge: LinuxKit's YAML library honours `<<: *anchor`, so files written for it may use it.
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+    const indent = new RegExp(`^ {${maxIndent + 1}}`, 'm').exec(text);
+    if (indent) return YamlSource.refused(file, text, lines, indent.index, `a line is indented more than ${maxIndent} spaces; expected a flatter document`);
+    // Big files, or files whose brackets alone could nest too deep, are first lexed on their own:
+    // that pass stops at the first offence instead of building every token of a hostile file.
+    if (text.length > quickCheckBytes || naiveFlowDepth(text) > maxFlowDepth) {
+      const offset = lexedNestingProblem(text);
+      if (offset !== undefined) return YamlSource.refused(file, text, lines, offset, deepMessage);
+    }
+    // One pass of the lexer and parser; the tokens are checked for depth (exactly, quotes and
+    // comments known) before the composer, which recurses per flow level, builds the document.
+    const tokens = [...new Parser(lines.addNewLine).parse(text)];
+    const deep = flowNestingProblem(tokens);
+    if (deep !== undefined) return YamlSource.refused(file, text, lines, deep, deepMessage);
+    const doc = composeOne(tokens, text.length);
     const errors: Diagnostic[] = doc.errors.map((e) => ({ ...at(e.pos[0]), message: syntaxMessage(e.code, e.message) }));
     if (errors.length) return new YamlSource(file, doc, lines, text, undefined, errors);
     try {
@@ -55,6 +68,10 @@ export class YamlSource {
         : `cannot convert YAML to plain values: ${(e as Error).message}`;
       return new YamlSource(file, doc, lines, text, undefined, [{ ...where, message }]);
     }
+  }
+
+  private static refused(file: string, text: string, lines: LineCounter, offset: number, message: string): YamlSource {
+    return new YamlSource(file, undefined, lines, text, undefined, [{ file, ...lineColumn(text, offset), message }]);
   }
 
   /** Position of the value at path (or of the deepest existing ancestor). With 'key', of its key. */
@@ -102,24 +119,70 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line, column: offset - before.lastIndexOf('\n') };
 }
 
-/**
- * Finds nesting deep enough to exhaust the parser's stack, with the yaml package's lexer, which
- * does not recurse and knows quotes and block scalars; stops at the first offence.
- */
-function nestingProblem(text: string): { offset: number; message: string } | undefined {
-  const indent = new RegExp(`^ {${maxIndent + 1}}`, 'm').exec(text);
-  if (indent) return { offset: indent.index, message: `a line is indented more than ${maxIndent} spaces; expected a flatter document` };
+/** Bracket depth with no regard for quotes or comments: cheap, and usually far below the limit. */
+function naiveFlowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return max;
+}
+
+/** The offset of the first flow collection nested too deep, from the streaming lexer; stops there. */
+function lexedNestingProblem(text: string): number | undefined {
   let depth = 0;
   let offset = 0;
   for (const token of new Lexer().lex(text)) {
     // Single control characters are the lexer's markers, not source text.
     if (token.length === 1 && token < ' ' && token !== '\n' && token !== '\t') continue;
     if (token === '[' || token === '{') {
-      if (++depth > maxFlowDepth) return { offset, message: `collections are nested more than ${maxFlowDepth} deep; expected a flatter document` };
+      if (++depth > maxFlowDepth) return offset;
     } else if (token === ']' || token === '}') depth = Math.max(0, depth - 1);
     offset += token.length;
   }
   return undefined;
+}
+
+/**
+ * The offset of the first flow collection nested more than maxFlowDepth deep in the parser's
+ * tokens, if any. Walks with its own stack, as the tokens may be nested arbitrarily deep, and in
+ * source order (children are pushed last to first), so the first offence found is the earliest.
+ */
+function flowNestingProblem(tokens: CST.Token[]): number | undefined {
+  const stack: { token: CST.Token | null | undefined; depth: number }[] = tokens.map((token) => ({ token, depth: 0 })).reverse();
+  while (stack.length) {
+    const { token, depth } = stack.pop()!;
+    if (!token) continue;
+    let inner = depth;
+    if (token.type === 'flow-collection') {
+      inner = depth + 1;
+      if (inner > maxFlowDepth) return token.offset;
+    }
+    if (token.type === 'document') stack.push({ token: token.value, depth });
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      const items = token.items as CST.CollectionItem[];
+      for (let i = items.length - 1; i >= 0; i--) stack.push({ token: items[i].value, depth: inner }, { token: items[i].key, depth: inner });
+    }
+  }
+  return undefined;
+}
+
+/** The first document of the tokens; a second one is an error, as in the yaml package's parseDocument. */
+function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
+  // merge: LinuxKit's YAML library honours `<<: *anchor`, so files written for it may use it.
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, merge: true });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, length)) {
+    if (!doc) doc = next;
+    else {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+      break;
+    }
+  }
+  return doc!;
 }
 
 /**

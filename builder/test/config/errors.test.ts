@@ -125,3 +125,23 @@ describe('several problems are reported at once', () => {
     ]);
   });
 });
+
+describe('nesting limits', () => {
+  it('reports the first collection that nests too deep, in source order', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    // Quotes hide brackets from a naive count; the parser's tokens know them.
+    const text = `init: ["]"]\nonboot: ${deep(50)}\nservices: [${deep(101)}, ${deep(120)}]\nfiles: ${deep(200)}\n`;
+    expect(problems(text)).toEqual(['node.yml:3:111: collections are nested more than 100 deep; expected a flatter document']);
+  });
+
+  it('refuses a file whose quoted brackets hide the real nesting from a naive count', () => {
+    const text = `init: ${'[ "]" '.repeat(150)}\n`;
+    expect(problems(text)).toEqual([`node.yml:1:${7 + 100 * 6}: collections are nested more than 100 deep; expected a flatter document`]);
+  });
+
+  it('stops early on a hostile multi-megabyte file', () => {
+    const start = performance.now();
+    expect(problems(`init: ${'['.repeat(1_500_000)}${']'.repeat(1_500_000)}\n`)).toEqual(['node.yml:1:107: collections are nested more than 100 deep; expected a flatter document']);
+    expect(performance.now() - start).toBeLessThan(2000);
+  });
+});

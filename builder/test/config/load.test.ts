@@ -235,3 +235,101 @@ describe('device modes', () => {
     expect(spec.services[0].devices?.map((d) => d.mode)).toEqual(['0666', '0666', undefined]);
   });
 });
+
+describe('files paths', () => {
+  it('rejects the same path twice, at the second entry, naming the first', async () => {
+    const f = file('files-dup.yml', 'files:\n  - path: etc/motd\n    contents: a\n  - path: etc/issue\n    contents: b\n  - path: etc/motd\n    contents: c\n');
+    expect(await failure([f])).toEqual([`${f}:6:11: files: duplicate path "etc/motd"; each path may appear once (first defined at ${f}:2:11)`]);
+  });
+
+  for (const spelling of ['/etc/motd', 'etc//motd', './etc/motd', 'etc/motd/', 'etc/./motd']) {
+    it(`treats "${spelling}" as etc/motd`, async () => {
+      const f = file('files-dup-norm.yml', `files:\n  - path: etc/motd\n    contents: a\n  - path: "${spelling}"\n    contents: b\n`);
+      expect(await failure([f])).toEqual([
+        `${f}:4:11: files: duplicate path "${spelling}" (the same path as "etc/motd"); each path may appear once (first defined at ${f}:2:11)`,
+      ]);
+    });
+  }
+
+  it('rejects a path repeated by a later build file', async () => {
+    const a = file('files-a.yml', 'files:\n  - path: etc/hostname\n    contents: a\n');
+    const b = file('files-b.yml', 'init: [x]\nfiles:\n  - path: /etc/hostname\n    contents: b\n');
+    expect(await failure([a, b])).toEqual([
+      `${b}:3:11: files: duplicate path "/etc/hostname" (the same path as "etc/hostname"); each path may appear once (first defined at ${a}:2:11)`,
+    ]);
+  });
+
+  it('rejects an entry inside a file entry, wherever the file entry is', async () => {
+    const f = file('files-parent.yml', [
+      'files:',
+      '  - path: etc/ssh/sshd_config/extra',
+      '    contents: x',
+      '  - path: etc/ssh/sshd_config',
+      '    contents: y',
+      '  - path: etc/ssl',
+      '    symlink: /usr/share/ssl',
+      '  - path: etc/ssl/certs/ca.pem',
+      '    contents: z',
+      '',
+    ].join('\n'));
+    expect(await failure([f])).toEqual([
+      `${f}:2:11: files: "etc/ssh/sshd_config/extra" is inside "etc/ssh/sshd_config", which is a file, not a directory (defined at ${f}:4:11) (make "etc/ssh/sshd_config" a directory with directory: true, or move "etc/ssh/sshd_config/extra")`,
+      `${f}:8:11: files: "etc/ssl/certs/ca.pem" is inside "etc/ssl", which is a symlink, not a directory (defined at ${f}:6:11) (make "etc/ssl" a directory with directory: true, or move "etc/ssl/certs/ca.pem")`,
+    ]);
+  });
+
+  it('accepts entries inside a directory entry', async () => {
+    const f = file('files-dir.yml', 'files:\n  - path: etc/app\n    directory: true\n  - path: /etc/app/conf\n    contents: x\n  - path: etc/app/sub/deeper\n    contents: y\n');
+    expect((await loadBuildFiles([f])).files.map((x) => x.path)).toEqual(['etc/app', '/etc/app/conf', 'etc/app/sub/deeper']);
+  });
+
+  it('finds a duplicate among thousands of entries', async () => {
+    const entries = Array.from({ length: 5000 }, (_, i) => `  - path: srv/d${i % 50}/f${i}\n    contents: x`);
+    const f = file('files-many.yml', `files:\n${entries.join('\n')}\n  - path: srv/d7/f7\n    contents: again\n`);
+    expect(await failure([f])).toEqual([`${f}:10002:11: files: duplicate path "srv/d7/f7"; each path may appear once (first defined at ${f}:16:11)`]);
+  });
+});
+
+describe('binds that name volumes', () => {
+  const volumes = 'volumes:\n  - name: data\n  - name: config\n    readonly: true\n';
+
+  it('rejects a bind of an unknown volume, suggesting the nearest name', async () => {
+    const f = file('vol-unknown.yml', `${volumes}services:\n  - name: web\n    image: nginx:1.25\n    binds:\n      - /etc/resolv.conf:/etc/resolv.conf\n      - dta:/data\n`);
+    expect(await failure([f])).toEqual([
+      `${f}:10:9: binds: no volume named "dta"; a bind source that is not an absolute path names a volume (did you mean "data"?)`,
+    ]);
+  });
+
+  it('names the defined volumes when none is close, and says how to define one when there are none', async () => {
+    const a = file('vol-far.yml', `${volumes}onboot:\n  - name: init-db\n    image: alpine:3.20\n    binds.add: [scratchpad:/tmp/x]\n`);
+    expect(await failure([a])).toEqual([
+      `${a}:8:17: binds.add: no volume named "scratchpad"; a bind source that is not an absolute path names a volume (defined volumes: data, config)`,
+    ]);
+    const b = file('vol-none.yml', 'services:\n  - name: web\n    image: nginx:1.25\n    binds: ["var/lib:/var/lib"]\n');
+    expect(await failure([b])).toEqual([
+      `${b}:4:13: binds: no volume named "var/lib"; a bind source that is not an absolute path names a volume (define it under volumes:, or give an absolute path to bind a host directory)`,
+    ]);
+  });
+
+  it('checks bind mounts written out in full', async () => {
+    const f = file('vol-mount.yml', `${volumes}onshutdown:\n  - name: save\n    image: alpine:3.20\n    mounts:\n      - type: bind\n        source: confg\n        destination: /cfg\n        options: [rbind, ro]\n`);
+    expect(await failure([f])).toEqual([
+      `${f}:10:17: mounts: no volume named "confg"; a bind source that is not an absolute path names a volume (did you mean "config"?)`,
+    ]);
+  });
+
+  it('refuses to bind a read-only volume read-write', async () => {
+    const f = file('vol-rw.yml', `${volumes}services:\n  - name: web\n    image: nginx:1.25\n    binds:\n      - config:/etc/app:rw\n`);
+    expect(await failure([f])).toEqual([
+      `${f}:9:9: binds: volume "config" is read-only and cannot be bound read-write (defined at ${f}:3:11) (use the option ro, or drop readonly: true from the volume)`,
+    ]);
+  });
+
+  it('accepts volumes defined in another build file, and read-only binds of read-only volumes', async () => {
+    const a = file('vol-def.yml', volumes);
+    const b = file('vol-use.yml', 'init: [x]\nservices:\n  - name: web\n    image: nginx:1.25\n    binds: ["data:/data", "config:/etc/app:ro", "config:/etc/app2"]\n');
+    const spec = await loadBuildFiles([a, b]);
+    expect(spec.volumes.map((v) => [v.name, v.readonly ?? false])).toEqual([['data', false], ['config', true]]);
+    expect(spec.services[0].binds).toEqual(['data:/data', 'config:/etc/app:ro', 'config:/etc/app2']);
+  });
+});

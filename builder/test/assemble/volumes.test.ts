@@ -1,0 +1,133 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tarFromDir } from '../../src/archive/tar-from-dir.js';
+import { assembleNode } from '../../src/assemble/node.js';
+import { bindVolumes } from '../../src/assemble/volumes.js';
+import type { BuildSpec, VolumeSpec } from '../../src/config/index.js';
+import { Spool } from '../../src/fs/spool.js';
+import type { FsTree } from '../../src/fs/tree.js';
+import { commitImage, writeLayer, type StoredImage } from '../../src/oci/image-store.js';
+import { OciLayout } from '../../src/oci/layout.js';
+
+type Mount = { destination: string; type: string; source: string; options?: string[] };
+
+const vols = (...list: VolumeSpec[]) => new Map(list.map((v) => [v.name, v]));
+
+describe('bindVolumes', () => {
+  const config = (mounts: Mount[]) => ({ ociVersion: '1.1.0', mounts });
+
+  it('turns binds of volume names into binds of the volume directories and leaves host paths alone', () => {
+    const out = bindVolumes(
+      config([
+        { destination: '/data', type: 'bind', source: 'data', options: ['rw', 'rbind', 'rprivate'] },
+        { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['ro', 'rbind'] },
+        { destination: '/tmp', type: 'tmpfs', source: 'tmpfs' },
+      ]),
+      vols({ name: 'data', image: '' }),
+      'web',
+    );
+    expect(out.mounts).toEqual([
+      { destination: '/data', type: 'bind', source: '/containers/volumes/data', options: ['rw', 'rbind', 'rprivate'] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['ro', 'rbind'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs' },
+    ]);
+  });
+
+  it('binds a read-only volume read-only, whatever the bind asked for', () => {
+    const out = bindVolumes(
+      config([
+        { destination: '/a', type: 'bind', source: 'conf', options: ['rw', 'rbind', 'rprivate'] },
+        { destination: '/b', type: 'bind', source: 'conf', options: ['ro', 'rbind'] },
+      ]),
+      vols({ name: 'conf', image: 'alpine:3.20', readonly: true }),
+      'web',
+    );
+    expect(out.mounts.map((m) => [m.source, m.options])).toEqual([
+      ['/containers/volumes/conf', ['rbind', 'rprivate', 'ro']],
+      ['/containers/volumes/conf', ['rbind', 'ro']],
+    ]);
+  });
+
+  it('refuses a bind of a volume that is not defined, naming the container', () => {
+    const run = () => bindVolumes(config([{ destination: '/x', type: 'bind', source: 'cache', options: [] }]), vols({ name: 'data', image: '' }), 'worker');
+    expect(run).toThrow('container worker: the bind of "cache" on /x names no volume');
+  });
+});
+
+describe('volumes in the assembled node', () => {
+  let dir: string;
+  let layout: OciLayout;
+  let spool: Spool;
+  const images = new Map<string, StoredImage>();
+
+  async function image(ref: string, files: Record<string, string>, label?: object): Promise<void> {
+    const src = await mkdtemp(join(dir, 'src-'));
+    for (const [path, body] of Object.entries(files)) {
+      await mkdir(join(src, path, '..'), { recursive: true });
+      await writeFile(join(src, path), body);
+    }
+    const layer = await writeLayer(layout, tarFromDir(src, 0));
+    const config = { Cmd: ['/bin/sh'], ...(label ? { Labels: { 'org.mobyproject.config': JSON.stringify(label) } } : {}) };
+    images.set(ref, await commitImage(layout, ref, [layer], { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config }));
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lk-volumes-'));
+    layout = new OciLayout(join(dir, 'cache'));
+    await layout.init();
+    spool = await Spool.create();
+    await image('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
+    await image('test/app:1', { 'bin/app': 'app' });
+    await image('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
+  });
+  afterAll(async () => spool?.dispose());
+
+  const spec = (over: Partial<BuildSpec>): BuildSpec => ({ init: [], onboot: [], onshutdown: [], services: [], files: [], volumes: [], ...over });
+  const json = async (tree: FsTree, path: string) => {
+    const entry = tree.get(path);
+    expect(entry?.type, path).toBe('file');
+    const chunks: Buffer[] = [];
+    for await (const c of entry!.content!.open()) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  };
+
+  it("puts each volume's image at /containers/volumes/<name>/, an empty directory without one, and binds containers to it", async () => {
+    const node = await assembleNode({
+      spec: spec({
+        volumes: [
+          { name: 'seeded', image: 'test/seed:1' },
+          { name: 'scratch', image: '' },
+          { name: 'conf', image: 'test/seed:1', readonly: true },
+        ],
+        onboot: [{ name: 'writer', image: 'test/app:1', binds: ['scratch:/scratch', 'conf:/conf:ro'] }],
+        services: [{ name: 'labelled', image: 'test/labelled:1', mounts: [{ type: 'bind', source: 'seeded', destination: '/seeded', options: ['rbind'] }] }],
+      }),
+      images,
+      layout,
+      spool,
+    });
+    const tree = node.tree;
+    expect(tree.get('containers/volumes/seeded/seed/hello.txt')?.type).toBe('file');
+    expect(tree.get('containers/volumes/conf/seed/hello.txt')?.type).toBe('file');
+    expect(tree.get('containers/volumes/scratch')?.type).toBe('dir');
+    expect(tree.sorted().filter(([p]) => p.startsWith('containers/volumes/scratch/'))).toEqual([]);
+
+    const binds = (c: { mounts: Mount[] }) => c.mounts.filter((m) => m.type === 'bind').map((m) => [m.destination, m.source, m.options]);
+    expect(binds(await json(tree, 'containers/onboot/000-writer/config.json'))).toEqual([
+      ['/scratch', '/containers/volumes/scratch', ['rw', 'rbind', 'rprivate']],
+      ['/conf', '/containers/volumes/conf', ['rbind', 'ro']],
+    ]);
+    // A bind from the image's label names a volume just as one in the YAML does.
+    expect(binds(await json(tree, 'containers/services/labelled/config.json'))).toEqual([
+      ['/from-label', '/containers/volumes/scratch', ['rw', 'rbind', 'rprivate']],
+      ['/seeded', '/containers/volumes/seeded', ['rbind']],
+    ]);
+  });
+
+  it('refuses volumes in the OCI layout format, which it cannot lay out yet', async () => {
+    const run = assembleNode({ spec: spec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images, layout, spool });
+    await expect(run).rejects.toThrow('volume img: format "oci" (the image as an OCI layout) is not supported yet');
+  });
+});
