@@ -5,6 +5,7 @@ import { parseMode } from './modes.js';
 import { completeMount, defaultMounts, orderMounts, parseBind, parseTmpfs, type OciMount } from './mounts.js';
 import { parseRlimit, unlimited, type Parsed } from './rlimits.js';
 import { imageSchemaDiagnostics } from './schema.js';
+import { dockerDefaultSeccomp } from './seccomp-default.js';
 import { YamlSource } from './source.js';
 import type { ImageFields, ImageSpec, Restart } from './types.js';
 
@@ -106,7 +107,9 @@ export function bundleConfig(
   if (deviceRules.length) resources.devices = [...((resources.devices as object[] | undefined) ?? []), ...deviceRules];
 
   const sysctl = pick('sysctl');
-  const seccomp = pick('seccomp');
+  // lkbuild extension: `seccomp: default` is Docker's default profile for this container's capabilities.
+  const seccompSetting = pick('seccomp');
+  const seccomp = seccompSetting === 'default' ? dockerDefaultSeccomp(effective) : seccompSetting;
   const linux = compact({
     uidMappings: nonEmpty(pick('uidMappings')),
     gidMappings: nonEmpty(pick('gidMappings')),

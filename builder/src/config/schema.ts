@@ -40,8 +40,17 @@ export function imageSchemaDiagnostics(source: YamlSource): Diagnostic[] {
 function toDiagnostics(errors: ErrorObject[], source: YamlSource, root: unknown): Diagnostic[] {
   // A value of the wrong type also fails the keywords of the type it was meant to have; keep the type error.
   const typeFailed = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  // if/then/else (seccomp: "default" or an object) reports the branch's own error; the "if" summary adds nothing,
+  // and of several type errors at one place the first (the widest) is the one to show.
+  const typeShown = new Set<string>();
+  const firstTypeError = (e: ErrorObject): boolean => {
+    if (typeShown.has(e.instancePath)) return false;
+    typeShown.add(e.instancePath);
+    return true;
+  };
   return errors
-    .filter((e) => e.keyword === 'type' || !typeFailed.has(e.instancePath))
+    .filter((e) => e.keyword !== 'if')
+    .filter((e) => (e.keyword === 'type' ? firstTypeError(e) : !typeFailed.has(e.instancePath)))
     .map((e) => toDiagnostic(e, source, pointerToPath(e.instancePath, root)));
 }
 

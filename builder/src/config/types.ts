@@ -82,7 +82,8 @@ export interface ImageFields {
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
   annotations?: Record<string, string>;
-  seccomp?: Record<string, unknown>;
+  /** An OCI seccomp object, or (lkbuild) 'default' for Docker's default profile. */
+  seccomp?: Record<string, unknown> | 'default';
   runtime?: RuntimeSpec;
   /** lkbuild: what the init does when a service exits. */
   restart?: Restart;

@@ -208,6 +208,14 @@ static char *without_option(const char *data, const char *prefix)
 	return out;
 }
 
+/* A read-only tmpfs (/dev of a read-only container, say) still needs the
+ * directories, nodes and links created below it: it is mounted read-write
+ * and made read-only at the end, as runc does. */
+static int readonly_later(const struct mount_spec *m)
+{
+	return !m->bind && (m->flags & MS_RDONLY) && strcmp(m->type, "tmpfs") == 0;
+}
+
 static int mount_one(const struct spec *s, const struct mount_spec *m)
 {
 	char target[PATH_MAX];
@@ -233,7 +241,8 @@ static int mount_one(const struct spec *s, const struct mount_spec *m)
 		/* v1 names mean the unified hierarchy on the cgroup2-only systems we boot. */
 		if (strcmp(type, "cgroup") == 0)
 			type = "cgroup2";
-		if (mount(m->source, target, type, m->flags, m->data) < 0) {
+		if (mount(m->source, target, type, m->flags & ~(readonly_later(m) ? MS_RDONLY : 0UL),
+			  m->data) < 0) {
 			/* Without rights over the network namespace sysfs cannot be
 			 * mounted; the host's is the next best view. */
 			if (strcmp(type, "sysfs") == 0 && errno == EPERM &&
@@ -531,6 +540,14 @@ int rootfs_finalize(const struct spec *s)
 	for (size_t i = 0; i < s->nmasked_paths; i++)
 		if (mask(s->masked_paths[i]) < 0)
 			return -1;
+	for (size_t i = 0; i < s->nmounts; i++) {
+		char target[PATH_MAX];
+		if (!readonly_later(&s->mounts[i]))
+			continue;
+		if (resolve_in_root("", s->mounts[i].destination, target) < 0 ||
+		    bind_remount("mount", target[0] ? target : "/", MS_RDONLY, 0) < 0)
+			return -1;
+	}
 	if (s->root_readonly)
 		return bind_remount("root.readonly", "/", MS_RDONLY, 0);
 	return 0;

@@ -190,6 +190,14 @@ describe('root filesystem', () => {
     expect(r.stdout).toMatch(/^1\ntmp-ok\n$/);
   });
 
+  it('fills a read-only /dev tmpfs with the default devices before making it read-only', () => {
+    const config = baseConfig(['/bin/sh', '-c', 'touch /dev/new; echo $?; echo x > /dev/null && echo null-ok; ls /dev/pts/ptmx']);
+    config.mounts[config.mounts.findIndex((m: { destination: string }) => m.destination === '/dev')].options.push('ro');
+    const r = run(config);
+    expect(r.stderr).toMatch(/Read-only file system/);
+    expect(r.stdout).toBe('1\nnull-ok\n/dev/pts/ptmx\n');
+  });
+
   it('creates the default devices and /dev links', () => {
     const r = run(baseConfig(['/bin/sh', '-c', 'ls /dev; echo x > /dev/null && echo null-ok; readlink /dev/fd; readlink /dev/ptmx']));
     for (const name of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'fd', 'stdin', 'stdout', 'stderr', 'ptmx', 'pts'])
