@@ -119,8 +119,11 @@ int caps_apply(const struct capability_sets *caps)
 		return fail("capabilities", "capset: %s", strerror(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return fail("capabilities", "clear ambient set: %s", strerror(errno));
+	/* The kernel only lets a capability be ambient when it is permitted and
+	 * inheritable; like runc and crun, others in the ambient list are skipped
+	 * (`runc spec` lists ambient capabilities without inheritable ones). */
 	for (int cap = 0; cap <= last_cap(); cap++) {
-		if (!(caps->ambient & (1ULL << cap)))
+		if (!(caps->ambient & prm & inh & (1ULL << cap)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			return fail("capabilities", "raise ambient %s: %s", cap_names[cap],

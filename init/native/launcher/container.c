@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -117,7 +118,20 @@ static int close_inherited_fds(int preserve)
 	return 0;
 }
 
-static int build_container(const struct spec *s, const struct spawn_options *opts,
+/* The parent holds the go pipe's write end until the container has exec'd or
+ * failed, so a hang-up means it died, possibly before PR_SET_PDEATHSIG took. */
+static int set_pdeath_kill(int go_fd)
+{
+	struct pollfd parent = { .fd = go_fd, .events = POLLIN };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return fail("process", "pdeathsig: %s", strerror(errno));
+	if (poll(&parent, 1, 0) > 0 && (parent.revents & POLLHUP))
+		return fail("process", "the launcher exited during setup");
+	return 0;
+}
+
+static int build_container(const struct spec *s, const struct spawn_options *opts, int go_fd,
 			   int *status_fd, int *exit_code)
 {
 	int start_fd = opts->start_fd, pdeath_kill = opts->pdeath_kill;
@@ -125,8 +139,12 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 	*exit_code = LK_EXIT_SETUP;
 	if (close_inherited_fds(opts->preserve_fds) < 0)
 		return -1;
-	if (pdeath_kill && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return fail("process", "pdeathsig: %s", strerror(errno));
+	/* Not dumpable until exec: a process joining this pid namespace must not
+	 * reach the launcher's memory or /proc/<pid>/exe. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fail("process", "dumpable: %s", strerror(errno));
+	if (pdeath_kill && set_pdeath_kill(go_fd) < 0)
+		return -1;
 	if (process_set_oom_score_adj(s) < 0 || ns_enter(s) < 0)
 		return -1;
 	if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
@@ -141,8 +159,8 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 		return -1;
 	/* Again: the uid change resets it. The container must not outlive a
 	 * killed launcher. */
-	if (pdeath_kill && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return fail("process", "pdeathsig: %s", strerror(errno));
+	if (pdeath_kill && set_pdeath_kill(go_fd) < 0)
+		return -1;
 	if (start_fd >= 0 && wait_for_start(start_fd, status_fd) < 0)
 		return -1;
 	return process_exec(s, exit_code);
@@ -159,8 +177,7 @@ static __attribute__((noreturn)) void child_main(const struct spec *s,
 	/* The parent closes its end without a byte when it gives up. */
 	if (read(go_fd, &go, 1) != 1)
 		_exit(LK_EXIT_SETUP);
-	close(go_fd);
-	build_container(s, opts, &status_fd, &exit_code);
+	build_container(s, opts, go_fd, &status_fd, &exit_code);
 	report_error(status_fd, exit_code);
 	_exit(exit_code);
 }
@@ -250,8 +267,8 @@ int container_spawn(const struct spec *s, const struct spawn_options *opts, stru
 		return -1;
 	}
 	write_all(go[1], "g", 1);
-	close(go[1]);
 	verdict = read_status(status[0], exit_code);
+	close(go[1]);
 	if (verdict < 0) {
 		close(status[0]);
 		kill(pid, SIGKILL);

@@ -76,6 +76,17 @@ describe('capabilities', () => {
     expect(capMask(r.stdout, 'CapEff')).toBe(1n << 10n);
     expect(r.stdout).toMatch(/^Uid:\s+1000\s/m);
   });
+
+  it('skips ambient capabilities that are not inheritable, as runc and crun do', () => {
+    const config = baseConfig(['cat', '/proc/self/status']);
+    const caps = ['CAP_CHOWN', 'CAP_KILL'];
+    // The shape `runc spec` writes: ambient listed, inheritable empty.
+    config.process.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: ['CAP_CHOWN'], ambient: caps };
+    const r = run(config);
+    expect(r.stderr).toBe('');
+    expect(capMask(r.stdout, 'CapAmb')).toBe(1n << 0n);
+    expect(capMask(r.stdout, 'CapEff')).toBe((1n << 0n) | (1n << 5n));
+  });
 });
 
 describe('seccomp', () => {
