@@ -2,13 +2,16 @@
 
 import * as os from 'os';
 import * as lk from 'lk';
-import { spawn, type Child } from './children.js';
+import { adopt, spawn, type Child } from './children.js';
 import type { LogSink } from './logs.js';
 import { planMount, type OciMount } from './mountopts.js';
-import { parseRuntime, type RestartPolicy, type RuntimeSpec } from './runtime.js';
-import { listDir, log, mkdirp, readText } from './sys.js';
+import { bindSteps, interfaceSteps, needsStagedStart, parseRuntime, type RestartPolicy, type RuntimeSpec } from './runtime.js';
+import { CONSOLE_FD, errorMessage, exists, isDir, listDir, log, mkdirp, readText, writeText } from './sys.js';
 
 export const LK_RUN = '/usr/bin/lk-run';
+/** lk-run's default state root (create/start/delete). */
+const LK_RUN_STATE = '/run/lk-run';
+const PID_FILES = '/run/lk-init';
 export const CONTAINERS = '/containers';
 
 export interface Bundle {
@@ -62,13 +65,84 @@ function prepare(bundle: Bundle): void {
   }
 }
 
-/** Starts `lk-run run --bundle DIR NAME` with its output going to `sink`. */
-export function launch(bundle: Bundle, sink: LogSink): Child & { drain: () => void } {
+export type Run = Child & { drain: () => void };
+
+/**
+ * Starts the bundle's container with its output going to `sink`. Usually
+ * `lk-run run --bundle DIR NAME`; a bundle whose runtime.json asks for
+ * interfaces or bindNS is created, prepared and then started.
+ */
+export async function launch(bundle: Bundle, sink: LogSink): Promise<Run> {
   prepare(bundle);
+  if (needsStagedStart(bundle.runtime)) return launchStaged(bundle, sink);
   const { writeFd, drain } = sink.open();
   try {
     const child = spawn([LK_RUN, 'run', '--bundle', bundle.dir, bundle.name], { stdout: writeFd, stderr: writeFd });
     return { ...child, drain };
+  } finally {
+    os.close(writeFd);
+  }
+}
+
+async function lkRun(args: string[], out: number): Promise<number> {
+  return spawn([LK_RUN, ...args], { stdout: out, stderr: out }).exit;
+}
+
+/** What LinuxKit does between creating and starting a container: interfaces, then bindNS. */
+function prepareCreated(bundle: Bundle, pid: number): void {
+  for (const step of interfaceSteps(bundle.runtime.interfaces, pid)) {
+    if (step.op === 'add') lk.linkAdd(step.name, step.kind, step.peer ?? null);
+    else lk.linkSetNs(step.name, step.pid, step.newName);
+  }
+  for (const { source, target } of bindSteps(bundle.runtime.bindNS, pid)) {
+    const dir = target.slice(0, target.lastIndexOf('/'));
+    if (dir) mkdirp(dir);
+    if (!exists(target)) writeText(target, '');
+    try {
+      lk.umount(target, lk.MNT_DETACH); // the namespace of an earlier run
+    } catch {
+      // not mounted
+    }
+    lk.mount(source, target, null, lk.MS_BIND, null);
+  }
+}
+
+async function launchStaged(bundle: Bundle, sink: LogSink): Promise<Run> {
+  const { writeFd, drain } = sink.open();
+  const name = bundle.name;
+  try {
+    if (isDir(`${LK_RUN_STATE}/${name}`)) await lkRun(['delete', '--force', name], writeFd); // left by an earlier run
+    mkdirp(PID_FILES);
+    const pidFile = `${PID_FILES}/${name}.pid`;
+    const create = spawn([LK_RUN, 'create', '--bundle', bundle.dir, '--pid-file', pidFile, name], { stdout: writeFd, stderr: writeFd });
+    const created = await create.exit;
+    const pid = created === 0 ? Number((readText(pidFile) ?? '').trim()) : 0;
+    if (!(pid > 0)) return { pid: create.pid, exit: Promise.resolve(created === 0 ? 125 : created), drain };
+    // The container process was create's child; it is ours now.
+    const exit = adopt(pid).then(async (code) => {
+      await lkRun(['delete', '--force', name], CONSOLE_FD); // silent unless it fails
+      return code;
+    });
+    try {
+      prepareCreated(bundle, pid);
+    } catch (e) {
+      log(`lk-init: ${name}: ${errorMessage(e)}`);
+      try {
+        lk.kill(pid, lk.SIGKILL);
+      } catch {
+        // already gone
+      }
+      return { pid, exit: exit.then(() => 125), drain };
+    }
+    const started = await lkRun(['start', name], writeFd);
+    if (started !== 0) {
+      try {
+        lk.kill(pid, lk.SIGKILL);
+      } catch {
+        // already gone
+      }
+    }
+    return { pid, exit, drain };
   } finally {
     os.close(writeFd);
   }

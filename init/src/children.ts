@@ -11,6 +11,9 @@ export interface Child {
 }
 
 const waiters = new Map<number, (code: number) => void>();
+/** Recently reaped processes nobody waited for, so a late adopt() still gets the code. */
+const orphans = new Map<number, number>();
+const ORPHANS_KEPT = 64;
 const signalHandlers = new Map<number, () => void>();
 
 function reapAll(): void {
@@ -21,6 +24,8 @@ function reapAll(): void {
       resolve(code);
     } else {
       debug(`reaped orphan pid=${pid} code=${code}`);
+      orphans.set(pid, code);
+      if (orphans.size > ORPHANS_KEPT) orphans.delete(orphans.keys().next().value!);
     }
   }
 }
@@ -47,7 +52,21 @@ export function handleSignals(handlers: Map<number, () => void>): void {
 
 export function spawn(argv: string[], fds: { stdin?: number; stdout?: number; stderr?: number }): Child {
   const pid = lk.spawn(argv, fds);
+  orphans.delete(pid); // a recycled pid
   // Registered before the event loop can run the reaper, so no exit is missed.
   const exit = new Promise<number>((resolve) => waiters.set(pid, resolve));
   return { pid, exit };
+}
+
+/**
+ * The exit of a process that is not our child yet but will be reparented to
+ * us (a container whose `lk-run create` has exited).
+ */
+export function adopt(pid: number): Promise<number> {
+  const code = orphans.get(pid);
+  if (code !== undefined) {
+    orphans.delete(pid);
+    return Promise.resolve(code);
+  }
+  return new Promise<number>((resolve) => waiters.set(pid, resolve));
 }

@@ -5,7 +5,7 @@ import * as lk from 'lk';
 import { CONTROL_SOCKET, formatList, parseCommand, type Command } from './protocol.js';
 import type { Services } from './services.js';
 import type { ShutdownKind } from './shutdown.js';
-import { detach, errorMessage, guarded, log, readText } from './sys.js';
+import { detach, errorMessage, guarded, log, nowMs, readText } from './sys.js';
 
 export interface ControlDeps {
   services: () => Services | null;
@@ -38,7 +38,7 @@ async function execute(fd: number, cmd: Command, deps: ControlDeps): Promise<boo
     return false;
   }
   if (cmd.verb === 'ls') {
-    reply(fd, true, formatList(services.list()));
+    reply(fd, true, formatList(services.list(), nowMs()));
     return false;
   }
   if (!('name' in cmd)) return false;
@@ -48,7 +48,7 @@ async function execute(fd: number, cmd: Command, deps: ControlDeps): Promise<boo
   }
   switch (cmd.verb) {
     case 'start':
-      services.start(cmd.name, true);
+      await services.start(cmd.name, true);
       reply(fd, true, '');
       return false;
     case 'stop':

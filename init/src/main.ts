@@ -55,7 +55,7 @@ async function boot(): Promise<void> {
   if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now
   services = new Services(options.consoleLogs);
   services.load();
-  services.startAll();
+  await services.startAll();
   log(markers.ready(uptime()));
   if (options.poweroffAfterReadyMs !== undefined) {
     if (options.poweroffAfterReadyMs > 0) await sleep(options.poweroffAfterReadyMs);

@@ -13,7 +13,7 @@ export async function runToCompletion(phase: 'onboot' | 'onshutdown'): Promise<v
     let code: number;
     try {
       const bundle = loadBundle(dir, name, 'never');
-      const run = launch(bundle, new LogSink(`/var/log/${phase}.${name}.log`, true));
+      const run = await launch(bundle, new LogSink(`/var/log/${phase}.${name}.log`, true));
       code = await run.exit;
       run.drain();
     } catch (e) {

@@ -50,13 +50,27 @@ export interface ListedService {
   pid: number | null;
   restarts: number;
   lastExit: number | null;
+  /** When the current run started (ms, same clock as formatList's `nowMs`); null when not running. */
+  startedAt?: number | null;
+}
+
+/** 75 -> "1m15s"; whole seconds. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h > 0) return `${h}h${m}m${sec}s`;
+  if (m > 0) return `${m}m${sec}s`;
+  return `${sec}s`;
 }
 
 /** `lkctl ls` output: aligned columns. */
-export function formatList(services: ListedService[]): string {
-  const rows = [['NAME', 'STATE', 'PID', 'RESTARTS', 'LAST-EXIT']];
+export function formatList(services: ListedService[], nowMs = 0): string {
+  const rows = [['NAME', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'LAST-EXIT']];
   for (const s of services) {
-    rows.push([s.name, s.state, s.pid === null ? '-' : String(s.pid), String(s.restarts), s.lastExit === null ? '-' : String(s.lastExit)]);
+    const up = s.startedAt === null || s.startedAt === undefined ? '-' : formatDuration(nowMs - s.startedAt);
+    rows.push([s.name, s.state, s.pid === null ? '-' : String(s.pid), String(s.restarts), up, s.lastExit === null ? '-' : String(s.lastExit)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';

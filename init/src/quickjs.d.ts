@@ -66,6 +66,10 @@ declare module 'lk' {
   export function listenUnix(path: string): number;
   export function accept(fd: number): number | null;
   export function connectUnix(path: string): number;
+  /** Creates a link of `kind` in the init's network namespace; a veth needs `peer`. */
+  export function linkAdd(name: string, kind: string, peer?: string | null): void;
+  /** Moves a link into the network namespace of `pid`, renaming it there to `newName`. */
+  export function linkSetNs(name: string, pid: number, newName?: string | null): void;
   export const MS_RDONLY: number;
   export const MS_NOSUID: number;
   export const MS_NODEV: number;

@@ -11,7 +11,22 @@ export interface RuntimeSpec {
   cgroups: string[];
   /** OCI mount objects the init mounts on the host before the container starts. */
   mounts: object[];
+  /** Network interfaces to create and/or move into the container's network namespace. */
+  interfaces: InterfaceSpec[];
+  /** Namespace type (as in /proc/<pid>/ns) -> path to bind it to once the container exists. */
+  bindNS: Record<string, string>;
 }
+
+/** One runtime.json interface, as LinuxKit's: `add` is a link kind; a `peer` implies "veth". */
+export interface InterfaceSpec {
+  name: string;
+  add?: string;
+  peer?: string;
+  createInRoot?: boolean;
+}
+
+export const NAMESPACE_TYPES: readonly string[] = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'];
+const IFNAME = /^[^\s/:]{1,15}$/;
 
 const POLICIES: readonly string[] = ['always', 'on-failure', 'never'];
 
@@ -57,9 +72,91 @@ export function parseRuntime(text: string | null, defaultRestart: RestartPolicy)
       mkdir: stringList(raw.mkdir, 'mkdir', problems),
       cgroups,
       mounts,
+      interfaces: parseInterfaces(raw.interfaces, problems),
+      bindNS: parseBindNS(raw.bindNS, problems),
     },
     problems,
   };
+}
+
+function parseInterfaces(value: unknown, problems: string[]): InterfaceSpec[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    problems.push('interfaces must be a list of interface objects');
+    return [];
+  }
+  const out: InterfaceSpec[] = [];
+  value.forEach((v: unknown, i) => {
+    const o = v as Record<string, unknown> | null;
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return problems.push(`interfaces[${i}] must be an object`);
+    if (typeof o.name !== 'string' || !IFNAME.test(o.name)) return problems.push(`interfaces[${i}].name must be an interface name of 1-15 characters`);
+    if (o.peer !== undefined && (typeof o.peer !== 'string' || !IFNAME.test(o.peer))) {
+      return problems.push(`interfaces[${i}].peer must be an interface name of 1-15 characters`);
+    }
+    if (o.add !== undefined && (typeof o.add !== 'string' || o.add === '')) return problems.push(`interfaces[${i}].add must be a link kind such as veth`);
+    const add = (o.add as string | undefined) ?? (o.peer !== undefined ? 'veth' : undefined);
+    if (add === 'veth' && o.peer === undefined) return problems.push(`interfaces[${i}]: a veth pair needs a peer`);
+    const spec: InterfaceSpec = { name: o.name };
+    if (add !== undefined) spec.add = add;
+    if (o.peer !== undefined) spec.peer = o.peer as string;
+    if (o.createInRoot === true) spec.createInRoot = true;
+    out.push(spec);
+    return undefined;
+  });
+  return out;
+}
+
+function parseBindNS(value: unknown, problems: string[]): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push('bindNS must be an object of namespace paths');
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [ns, path] of Object.entries(value as Record<string, unknown>)) {
+    if (!NAMESPACE_TYPES.includes(ns)) problems.push(`bindNS.${ns}: unknown namespace (expected one of ${NAMESPACE_TYPES.join(', ')})`);
+    else if (typeof path !== 'string' || !path.startsWith('/')) problems.push(`bindNS.${ns} must be an absolute path`);
+    else out[ns] = path;
+  }
+  return out;
+}
+
+/** What the init does to the network once the container's process `pid` exists. */
+export type InterfaceStep =
+  | { op: 'add'; name: string; kind: string; peer?: string }
+  | { op: 'move'; name: string; pid: number; newName: string };
+
+/**
+ * LinuxKit's semantics: a veth pair (or any `add` kind) is created in the
+ * init's namespace and the `name` end moved into the container's; without
+ * `add`, an existing interface is moved. New links get a temporary name in
+ * the init's namespace (so they cannot clash with its interfaces) and take
+ * their real name as they move.
+ */
+export function interfaceSteps(interfaces: InterfaceSpec[], pid: number): InterfaceStep[] {
+  const steps: InterfaceStep[] = [];
+  interfaces.forEach((iface, i) => {
+    if (iface.add === undefined) {
+      steps.push({ op: 'move', name: iface.name, pid, newName: iface.name });
+      return;
+    }
+    const temp = `lk${pid}i${i}`.slice(0, 15);
+    steps.push(iface.add === 'veth'
+      ? { op: 'add', name: temp, kind: 'veth', peer: iface.peer! }
+      : { op: 'add', name: temp, kind: iface.add });
+    steps.push({ op: 'move', name: temp, pid, newName: iface.name });
+  });
+  return steps;
+}
+
+/** bindNS -> bind mounts of /proc/<pid>/ns/<type>, in a stable order. */
+export function bindSteps(bindNS: Record<string, string>, pid: number): { source: string; target: string }[] {
+  return NAMESPACE_TYPES.filter((ns) => bindNS[ns] !== undefined).map((ns) => ({ source: `/proc/${pid}/ns/${ns}`, target: bindNS[ns]! }));
+}
+
+/** True if the init must act between creating and starting the container. */
+export function needsStagedStart(spec: RuntimeSpec): boolean {
+  return spec.interfaces.length > 0 || Object.keys(spec.bindNS).length > 0;
 }
 
 /** "000-hello" -> "hello": the ordering prefix the builder adds to onboot/onshutdown bundles. */

@@ -3,7 +3,7 @@
 
 import * as os from 'os';
 import * as lk from 'lk';
-import { bundleDirs, launch, loadBundle, type Bundle } from './bundles.js';
+import { bundleDirs, launch, loadBundle, type Bundle, type Run } from './bundles.js';
 import { LogSink } from './logs.js';
 import { markers } from './markers.js';
 import { startOrder } from './order.js';
@@ -19,6 +19,8 @@ interface Service {
   /** Exit of the current run, while one is running. */
   exit: Promise<number> | null;
   restartTimer: unknown;
+  /** A launch is under way (staged starts take a few steps). */
+  starting: boolean;
 }
 
 export class Services {
@@ -40,6 +42,7 @@ export class Services {
           sink: new LogSink(`/var/log/${name}.log`, this.consoleLogs),
           exit: null,
           restartTimer: null,
+          starting: false,
         });
       } catch (e) {
         log(`lk-init: service ${name}: ${errorMessage(e)}`);
@@ -52,8 +55,9 @@ export class Services {
     this.order = order;
   }
 
-  startAll(): void {
-    for (const name of this.order) this.start(name);
+  /** Starts every service in dependency order, each launched before its dependents. */
+  async startAll(): Promise<void> {
+    for (const name of this.order) await this.start(name);
   }
 
   has(name: string): boolean {
@@ -73,28 +77,35 @@ export class Services {
   }
 
   /** Starts the service unless it is running; an operator start resets the backoff. */
-  start(name: string, byOperator = false): void {
+  async start(name: string, byOperator = false): Promise<void> {
     const service = this.services.get(name);
     if (!service) throw new Error(`no service named ${name}`);
     if (byOperator) this.supervisor.want(name);
-    if (!this.supervisor.shouldStart(name)) return;
+    if (service.starting || !this.supervisor.shouldStart(name)) return;
     if (service.restartTimer !== null) {
       os.clearTimeout(service.restartTimer);
       service.restartTimer = null;
     }
+    service.starting = true;
+    let run: Run;
     try {
-      const run = launch(service.bundle, service.sink);
-      this.supervisor.started(name, run.pid, nowMs());
-      service.exit = run.exit;
-      log(markers.serviceStarted(name, run.pid, uptime()));
-      detach(`service ${name}`, run.exit.then((code) => {
-        run.drain();
-        this.exited(name, code);
-      }));
+      run = await launch(service.bundle, service.sink);
     } catch (e) {
+      service.starting = false;
       log(`lk-init: service ${name}: ${errorMessage(e)}`);
       this.exited(name, 255);
+      return;
     }
+    service.starting = false;
+    this.supervisor.started(name, run.pid, nowMs());
+    service.exit = run.exit;
+    log(markers.serviceStarted(name, run.pid, uptime()));
+    detach(`service ${name}`, run.exit.then((code) => {
+      run.drain();
+      this.exited(name, code);
+    }));
+    // Stopped while it was being launched (lkctl stop, shutdown): stop this run too.
+    if (!this.supervisor.wanted(name)) signal(run.pid, lk.SIGTERM);
   }
 
   private exited(name: string, code: number): void {
@@ -105,11 +116,7 @@ export class Services {
     if (decision.restart) {
       service.restartTimer = os.setTimeout(() => {
         service.restartTimer = null;
-        try {
-          this.start(name);
-        } catch (e) {
-          log(`lk-init: service ${name}: ${errorMessage(e)}`);
-        }
+        detach(`service ${name}`, this.start(name));
       }, decision.delayMs);
     }
   }
@@ -146,7 +153,7 @@ export class Services {
 
   async restart(name: string, graceMs: number): Promise<void> {
     await this.stop(name, graceMs);
-    this.start(name, true);
+    await this.start(name, true);
   }
 
   /** Stops every service in reverse start order, all at once. */

@@ -51,7 +51,6 @@ export class Supervisor {
     s.state = 'running';
     s.pid = pid;
     s.startedAt = now;
-    s.wanted = true;
   }
 
   /** The service whose current process is `pid`, if any. */
@@ -89,6 +88,11 @@ export class Supervisor {
     const s = this.get(name);
     s.wanted = true;
     s.failures = 0;
+  }
+
+  /** False once an operator (or shutdown) stopped it; a run that started meanwhile must be stopped. */
+  wanted(name: string): boolean {
+    return this.get(name).wanted;
   }
 
   /** False once stopped while waiting in backoff: the pending restart must be dropped. */

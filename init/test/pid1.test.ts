@@ -138,8 +138,8 @@ describe('init as PID 1', () => {
     const { out, signal, status } = bootInit(root, ['lk.console-logs', 'lk.shutdown-grace=3000']);
     expect(out).toMatch(/lk-init: service crash exited code=4 restart-in=100\n/);
     expect(out).toMatch(/lk-init: service crash exited code=4 restart-in=200\n/);
-    expect(out).toMatch(/NAME +STATE +PID +RESTARTS +LAST-EXIT\ncrash .*\nnoisy .*\nsvc +running +\d+ +0 +-\n/);
-    expect(out).toMatch(/svc +stopped +- +0 +0\n/);
+    expect(out).toMatch(/NAME +STATE +PID +RESTARTS +UPTIME +LAST-EXIT\ncrash .*\nnoisy .*\nsvc +running +\d+ +0 +\d+s +-\n/);
+    expect(out).toMatch(/svc +stopped +- +0 +- +0\n/);
     expect(out).toContain('lk-init: service svc exited code=0 restart-in=never');
     expect(out).toContain('lkctl: unknown command nonsense');
     expect(out).toContain('nonsense-exit=2');

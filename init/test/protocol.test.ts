@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatList, parseCommand } from '../src/protocol.js';
+import { formatDuration, formatList, parseCommand } from '../src/protocol.js';
 import { markers } from '../src/markers.js';
 
 describe('parseCommand', () => {
@@ -22,15 +22,24 @@ describe('parseCommand', () => {
 
 describe('formatList', () => {
   it('aligns columns', () => {
-    const text = formatList([
-      { name: 'sshd', state: 'running', pid: 42, restarts: 0, lastExit: null },
-      { name: 'dhcpcd', state: 'backoff', pid: null, restarts: 3, lastExit: 1 },
-    ]);
-    expect(text).toBe(
-      'NAME    STATE    PID  RESTARTS  LAST-EXIT\n' +
-        'sshd    running  42   0         -\n' +
-        'dhcpcd  backoff  -    3         1\n',
+    const text = formatList(
+      [
+        { name: 'sshd', state: 'running', pid: 42, restarts: 0, lastExit: null, startedAt: 1000 },
+        { name: 'dhcpcd', state: 'backoff', pid: null, restarts: 3, lastExit: 1, startedAt: null },
+      ],
+      76_500,
     );
+    expect(text).toBe(
+      'NAME    STATE    PID  RESTARTS  UPTIME  LAST-EXIT\n' +
+        'sshd    running  42   0         1m15s   -\n' +
+        'dhcpcd  backoff  -    3         -       1\n',
+    );
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(999)).toBe('0s');
+    expect(formatDuration(59_000)).toBe('59s');
+    expect(formatDuration(3_723_000)).toBe('1h2m3s');
   });
 });
 

@@ -82,4 +82,17 @@ describe('Supervisor', () => {
     expect(() => s.add('a', 'always')).toThrow(/already supervised/);
     expect(() => s.exited('nope', 0, 0)).toThrow(/unknown service/);
   });
+
+  it('a stop while a run is being launched sticks: the run is not wanted and is not restarted', () => {
+    const s = new Supervisor();
+    s.add('web', 'always');
+    s.stop('web'); // lkctl stop / shutdown arrives during a staged start
+    s.started('web', 5, 0);
+    expect(s.wanted('web')).toBe(false);
+    expect(s.exited('web', 143, 50)).toEqual({ restart: false });
+    expect(s.status('web').state).toBe('stopped');
+    s.want('web');
+    expect(s.wanted('web')).toBe(true);
+    expect(s.shouldStart('web')).toBe(true);
+  });
 });
