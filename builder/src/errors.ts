@@ -18,3 +18,22 @@ export class LkError extends Error {
 export function isLkError(e: unknown): e is LkError {
   return e instanceof LkError;
 }
+
+const fileSystemProblems: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EIO: 'input/output error',
+};
+
+/**
+ * Turns a failed write into an LkError that names what was being written and where (Node's own
+ * message for a failed write names neither); any other error passes through unchanged.
+ */
+export function writeError(e: unknown, what: string, path: string, hint: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const problem = code ? fileSystemProblems[code] : undefined;
+  if (!problem) return e;
+  return new LkError('io', `cannot write ${what} ${path}: ${problem}`, hint, { cause: e });
+}

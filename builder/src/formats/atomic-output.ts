@@ -3,6 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { writeError } from '../errors.js';
 
 /**
  * A set of output files that appear together or not at all: each is written under a temporary
@@ -12,6 +13,14 @@ export class AtomicOutputs {
   private readonly pending: Array<{ tmp: string; final: string }> = [];
 
   async write(finalPath: string, source: Readable | Buffer | string): Promise<void> {
+    try {
+      await this.writeTemporary(finalPath, source);
+    } catch (e) {
+      throw writeError(e, 'the output', finalPath, 'free space there, or write the outputs elsewhere with -o DIR');
+    }
+  }
+
+  private async writeTemporary(finalPath: string, source: Readable | Buffer | string): Promise<void> {
     await mkdir(dirname(finalPath), { recursive: true });
     const tmp = join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.partial`);
     this.pending.push({ tmp, final: finalPath });

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { writeError } from '../errors.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Content } from './tree.js';
@@ -22,7 +23,9 @@ export class Spool {
   async add(source: AsyncIterable<Buffer>, size: number): Promise<Content> {
     const start = this.offset;
     for await (const chunk of source) {
-      await this.fh.write(chunk, 0, chunk.length, this.offset);
+      await this.fh.write(chunk, 0, chunk.length, this.offset).catch((e: unknown) => {
+        throw writeError(e, 'image contents to the spool file', this.path, 'free space there, or point LKBUILD_TMPDIR at a larger disk');
+      });
       this.offset += chunk.length;
     }
     const length = this.offset - start;

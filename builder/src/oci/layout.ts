@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LkError } from '../errors.js';
+import { LkError, writeError } from '../errors.js';
 import { DigestingStream, digestHex, sha256Digest } from './digest.js';
 import { withFileLock } from './file-lock.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex } from './media-types.js';
@@ -65,7 +65,7 @@ export class OciLayout {
       return actual;
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw e;
+      throw writeError(e, 'to the cache', this.root, 'free space there, or point LKBUILD_CACHE at a larger disk');
     }
   }
 
@@ -125,8 +125,13 @@ export class OciLayout {
     await withFileLock(join(this.root, 'index.json.lock'), async () => {
       const next = change(await this.readIndex());
       const tmp = join(this.root, `.index.json.${process.pid}.tmp`);
-      await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
-      await rename(tmp, join(this.root, 'index.json'));
+      try {
+        await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
+        await rename(tmp, join(this.root, 'index.json'));
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined);
+        throw writeError(e, 'the cache index in', this.root, 'free space there, or point LKBUILD_CACHE at a larger disk');
+      }
     });
   }
 }
