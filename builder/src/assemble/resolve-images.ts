@@ -1,4 +1,5 @@
 import type { BuildSpec } from '../config/index.js';
+import { isLkError, LkError } from '../errors.js';
 import type { StoredImage } from '../oci/image-store.js';
 import { ensureImage } from '../oci/registry/ensure.js';
 import type { PullOptions } from '../oci/registry/pull.js';
@@ -26,9 +27,26 @@ export type ResolveOptions = RecipeBuildOptions & { pull?: PullOptions };
 export async function resolveImages(spec: BuildSpec, opts: ResolveOptions): Promise<Map<string, StoredImage>> {
   const images = new Map<string, StoredImage>();
   for (const ref of referencedImages(spec)) {
-    images.set(ref, await resolveImage(ref, opts));
+    try {
+      images.set(ref, await resolveImage(ref, opts));
+    } catch (e) {
+      if (!isLkError(e)) throw e;
+      throw new LkError(e.kind, `image ${ref} (${imageUsers(spec, ref).join(', ')}): ${e.message}`, e.hint, { cause: e });
+    }
   }
   return images;
+}
+
+/** Which parts of the build file name `ref`, for error messages: "kernel", "onboot sshd", ... */
+export function imageUsers(spec: BuildSpec, ref: string): string[] {
+  const users: string[] = [];
+  if (spec.kernel?.image === ref) users.push('kernel');
+  if (spec.init.includes(ref)) users.push('init');
+  const sections = { onboot: spec.onboot, service: spec.services, onshutdown: spec.onshutdown, volume: spec.volumes };
+  for (const [section, list] of Object.entries(sections)) {
+    for (const item of list) if (item.image === ref) users.push(`${section} ${item.name}`);
+  }
+  return users;
 }
 
 export async function resolveImage(ref: string, opts: ResolveOptions): Promise<StoredImage> {
