@@ -82,7 +82,8 @@ describe('lkbuild build, failures of the machine around it', () => {
     const cache = await smallDisk('full-cache', 768 << 10);
     const r = await lkbuild(['build', '-o', join(work, 'out-c'), buildFile], cache);
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toContain(`lkbuild: error: cannot write to the cache ${cache}: no space left on device`);
+    expect(r.stderr).toMatch(/^lkbuild: error: image @pkg:\S+ \((init|kernel)[^)]*\): cannot write /m);
+    expect(r.stderr).toContain(`cannot write to the cache ${cache}: no space left on device`);
     expect(r.stderr).toContain('hint: free space there, or point LKBUILD_CACHE at a larger disk');
     expect((await listAll(cache)).filter((p) => /\.tmp|partial/.test(p))).toEqual([]);
     await expect(readdir(join(work, 'out-c'))).rejects.toThrow(/ENOENT/);
