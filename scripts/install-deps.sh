@@ -10,7 +10,7 @@ packages=(
   # static native code: the init and lk-run
   musl-tools build-essential
   # the kernel recipe
-  linux-source-6.1 bc bison flex libelf-dev libssl-dev
+  linux-source-6.1 bc bison flex libelf-dev libssl-dev kmod
   # Debian package handling in image recipes
   gpgv xz-utils zstd debian-archive-keyring
   # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -772,6 +773,37 @@ out:
     return ret;
 }
 
+/*
+ * finitModule(path, params): load the kernel module in the file `path` (an uncompressed .ko)
+ * with finit_module(2). musl has no wrapper, hence syscall(2). EEXIST means already loaded.
+ */
+static int finit_module_path(const char *path, const char *params)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long rc = syscall(SYS_finit_module, fd, params ? params : "", 0);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return rc < 0 ? -1 : 0;
+}
+
+static JSValue lk_finit_module(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    const char *path = opt_string(ctx, argc, argv, 0);
+    const char *params = opt_string(ctx, argc, argv, 1);
+    JSValue ret = JS_UNDEFINED;
+    if (!path)
+        ret = JS_ThrowTypeError(ctx, "finitModule: path required");
+    else if (finit_module_path(path, params) < 0)
+        ret = throw_errno(ctx, "finit_module", path);
+    JS_FreeCString(ctx, path);
+    JS_FreeCString(ctx, params);
+    return ret;
+}
+
 static const JSCFunctionListEntry lk_funcs[] = {
     JS_CFUNC_DEF("mount", 5, lk_mount),
     JS_CFUNC_DEF("umount", 2, lk_umount),
@@ -801,6 +833,7 @@ static const JSCFunctionListEntry lk_funcs[] = {
     JS_CFUNC_DEF("connectUnix", 1, lk_connect_unix),
     JS_CFUNC_DEF("linkAdd", 3, lk_link_add),
     JS_CFUNC_DEF("linkSetNs", 3, lk_link_set_ns),
+    JS_CFUNC_DEF("finitModule", 2, lk_finit_module),
     JS_PROP_INT32_DEF("MS_RDONLY", MS_RDONLY, 0),
     JS_PROP_INT32_DEF("MS_NOSUID", MS_NOSUID, 0),
     JS_PROP_INT32_DEF("MS_NODEV", MS_NODEV, 0),
@@ -824,6 +857,7 @@ static const JSCFunctionListEntry lk_funcs[] = {
     JS_PROP_INT32_DEF("SIGTERM", SIGTERM, 0),
     JS_PROP_INT32_DEF("SIGCHLD", SIGCHLD, 0),
     JS_PROP_INT32_DEF("SIGPWR", SIGPWR, 0),
+    JS_PROP_INT32_DEF("EEXIST", EEXIST, 0),
 };
 
 static int lk_module_init(JSContext *ctx, JSModuleDef *m)

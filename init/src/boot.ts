@@ -1,7 +1,9 @@
 // Early boot: filesystems, switch off the initramfs, hostname, loopback, cgroups.
 
+import * as os from 'os';
 import * as lk from 'lk';
-import { debug, isDir, listDir, log, mkdirp, readText, writeText } from './sys.js';
+import { chooseHostname, resolvConfAction, type NetInterface, type ResolvConfState } from './netconf.js';
+import { debug, exists, listDir, log, mkdirp, readLink, readText, writeText } from './sys.js';
 
 interface MountSpec {
   source: string;
@@ -83,13 +85,60 @@ export function leaveInitramfs(): boolean {
   }
 }
 
+/** The links in /sys/class/net, as the hostname choice needs them. */
+function netInterfaces(): NetInterface[] {
+  return listDir('/sys/class/net').map((name) => {
+    const dir = `/sys/class/net/${name}`;
+    return {
+      name,
+      ifindex: Number((readText(`${dir}/ifindex`) ?? '').trim()) || 0,
+      mac: (readText(`${dir}/address`) ?? '').trim(),
+      type: Number((readText(`${dir}/type`) ?? '').trim()) || 0,
+      hasDevice: exists(`${dir}/device`),
+    };
+  });
+}
+
+/** /etc/hostname, else linuxkit-<MAC of the first NIC>, else linuxkit. Call after the modules are loaded. */
 export function setHostname(): void {
   try {
-    const name = (readText('/etc/hostname') ?? '').trim() || 'linuxkit';
+    const name = chooseHostname(readText('/etc/hostname'), netInterfaces());
     lk.sethostname(name);
     debug(`hostname ${name}`);
   } catch (e) {
     log(`lk-init: hostname: ${(e as Error).message}`);
+  }
+}
+
+function resolvConfState(ipOption: string | undefined): ResolvConfState {
+  const path = '/etc/resolv.conf';
+  const target = readLink(path);
+  let etc: ResolvConfState['etc'];
+  if (target !== null) etc = { kind: 'symlink', target, targetExists: os.stat(path)[1] === 0 };
+  else etc = exists(path) ? { kind: 'other' } : { kind: 'absent' };
+  return { etc, ipOption, pnpExists: exists('/proc/net/pnp') };
+}
+
+/**
+ * /etc/resolv.conf: kept if present; a link to /proc/net/pnp when the kernel configured the
+ * network from ip= (its nameservers); otherwise an empty file, so services can bind it.
+ */
+export function setupResolvConf(ipOption: string | undefined): void {
+  try {
+    const action = resolvConfAction(resolvConfState(ipOption));
+    if (action.kind === 'keep') return;
+    mkdirp('/etc');
+    if (action.kind === 'link-pnp') {
+      const rc = os.symlink('/proc/net/pnp', '/etc/resolv.conf');
+      if (rc < 0) throw new Error(`symlink /etc/resolv.conf: errno ${-rc}`);
+      debug('/etc/resolv.conf -> /proc/net/pnp');
+    } else {
+      mkdirp(action.path.slice(0, action.path.lastIndexOf('/')) || '/');
+      writeText(action.path, '');
+      debug(`${action.path}: created empty`);
+    }
+  } catch (e) {
+    log(`lk-init: resolv.conf: ${(e as Error).message}`);
   }
 }
 
@@ -118,11 +167,4 @@ export function enableCgroupControllers(): void {
     }
   }
   debug(`cgroup controllers enabled: ${(readText(`${root}/cgroup.subtree_control`) ?? '').trim()}`);
-}
-
-/** Kernel modules: this init loads none yet; report so it is visible. */
-export function reportKernelModules(): void {
-  if (isDir('/lib/modules') && listDir('/lib/modules').length > 0) {
-    debug('/lib/modules present; modules are left to onboot containers (no loader in the init)');
-  }
 }

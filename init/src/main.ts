@@ -2,12 +2,13 @@
 
 import * as std from 'std';
 import * as lk from 'lk';
-import { enableCgroupControllers, leaveInitramfs, loopbackUp, mountFilesystems, reportKernelModules, setHostname } from './boot.js';
+import { enableCgroupControllers, leaveInitramfs, loopbackUp, mountFilesystems, setHostname, setupResolvConf } from './boot.js';
 import { handleSignals } from './children.js';
-import { bootOptions, type BootOptions } from './cmdline.js';
+import { bootOptions, parseCmdline, type BootOptions } from './cmdline.js';
 import { listen } from './control.js';
 import { lkctl } from './lkctl.js';
 import { markers } from './markers.js';
+import { loadKernelModules } from './modload.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
 import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
@@ -40,12 +41,15 @@ async function boot(): Promise<void> {
   mountFilesystems();
   // The kernel hands init the command-line words it does not know as argv;
   // lk.* options given that way (or by hand, for tests) override /proc/cmdline.
-  options = bootOptions(`${readText('/proc/cmdline') ?? ''} ${scriptArgs.slice(1).join(' ')}`);
+  const cmdline = `${readText('/proc/cmdline') ?? ''} ${scriptArgs.slice(1).join(' ')}`;
+  options = bootOptions(cmdline);
+  const words = parseCmdline(cmdline);
   setDebug(options.debug);
   debug(switched ? 'moved the root from the initramfs to a tmpfs' : 'root is not the initramfs; kept it');
   debug('filesystems mounted');
-  reportKernelModules();
-  setHostname();
+  loadKernelModules(words.get('lk.modules'));
+  setHostname(); // after the modules: the NIC that names the node may be a module's
+  setupResolvConf(words.get('ip'));
   loopbackUp();
   enableCgroupControllers();
   debug('system set up');

@@ -13,4 +13,7 @@ export const markers = {
   serviceExited: (name: string, code: number, restartInMs: number | null) =>
     `lk-init: service ${name} exited code=${code} restart-in=${restartInMs === null ? 'never' : Math.round(restartInMs)}`,
   shutdown: (up: number) => `lk-init: shutdown uptime=${formatUptime(up)}`,
+  /** With lk.debug: one line per kernel module the init loaded. */
+  module: (name: string, loadMs: number, up: number) =>
+    `lk-init: module ${name} load-ms=${Math.round(loadMs)} uptime=${formatUptime(up)}`,
 };

@@ -30,6 +30,8 @@ declare module 'os' {
   export function remove(path: string): number;
   export function rename(oldPath: string, newPath: string): number;
   export function symlink(target: string, path: string): number;
+  /** Returns [target, errno]. */
+  export function readlink(path: string): [string, number];
   export const S_IFMT: number;
   export const S_IFDIR: number;
   export const S_IFREG: number;
@@ -70,6 +72,9 @@ declare module 'lk' {
   export function linkAdd(name: string, kind: string, peer?: string | null): void;
   /** Moves a link into the network namespace of `pid`, renaming it there to `newName`. */
   export function linkSetNs(name: string, pid: number, newName?: string | null): void;
+  /** Loads the kernel module in `path` (an uncompressed .ko) with finit_module(2); errors carry errno (EEXIST: already loaded). */
+  export function finitModule(path: string, params?: string | null): void;
+  export const EEXIST: number;
   export const MS_RDONLY: number;
   export const MS_NOSUID: number;
   export const MS_NODEV: number;

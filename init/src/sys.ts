@@ -21,6 +21,10 @@ export function log(line: string): void {
   }
 }
 
+export function debugging(): boolean {
+  return debugEnabled;
+}
+
 export function debug(line: string): void {
   if (debugEnabled) log(`lk-init: debug: [${lk.uptime().toFixed(3)}] ${line}`);
 }
@@ -84,6 +88,12 @@ export function isDir(path: string): boolean {
 
 export function exists(path: string): boolean {
   return os.lstat(path)[1] === 0;
+}
+
+/** The target of the symlink at `path`, or null if it is not one (or is missing). */
+export function readLink(path: string): string | null {
+  const [target, err] = os.readlink(path);
+  return err === 0 ? target : null;
 }
 
 /** Directory entries without . and .., sorted; [] if the directory is missing. */

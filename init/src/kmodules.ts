@@ -1,0 +1,198 @@
+// Kernel modules: parse depmod's indexes and modules-load.d lists, match device modaliases,
+// and order the loads (dependencies first). Pure; the I/O is in modload.ts.
+
+/** Module names compare with '-' and '_' equal, as modprobe does. */
+export function moduleName(name: string): string {
+  return name.trim().replace(/-/g, '_');
+}
+
+/** The module name of a path in modules.dep: "kernel/drivers/net/dummy.ko" -> "dummy". */
+export function nameOfPath(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  return moduleName(base.replace(/\.ko(\.(gz|xz|zst))?$/, ''));
+}
+
+export interface ModuleEntry {
+  /** Path relative to /lib/modules/<release>, as depmod writes it. */
+  path: string;
+  /** Names of the modules it needs, in modules.dep order (the whole closure). */
+  deps: string[];
+}
+
+/** modules.dep ("path: dep-path dep-path...") -> name -> entry. */
+export function parseModulesDep(text: string): Map<string, ModuleEntry> {
+  const modules = new Map<string, ModuleEntry>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const colon = line.indexOf(':');
+    if (line === '' || line.startsWith('#') || colon < 0) continue;
+    const path = line.slice(0, colon).trim();
+    const deps = line.slice(colon + 1).trim().split(/\s+/).filter(Boolean).map(nameOfPath);
+    modules.set(nameOfPath(path), { path, deps });
+  }
+  return modules;
+}
+
+/** modules.builtin (one path a line) -> the names of built-in modules. */
+export function parseModulesBuiltin(text: string): Set<string> {
+  return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).map(nameOfPath));
+}
+
+export interface Alias {
+  pattern: string;
+  module: string;
+  /** The literal start of the pattern (up to its first special character): a cheap first test. */
+  prefix: string;
+  /** The pattern compiled; built on first use. */
+  regex?: RegExp;
+}
+
+function literalPrefix(pattern: string): string {
+  const special = pattern.search(/[*?[\\]/);
+  return special < 0 ? pattern : pattern.slice(0, special);
+}
+
+/** modules.alias ("alias <pattern> <module>") in file order. */
+export function parseModulesAlias(text: string): Alias[] {
+  const aliases: Alias[] = [];
+  for (const raw of text.split('\n')) {
+    const f = raw.trim().split(/\s+/);
+    if (f.length === 3 && f[0] === 'alias') aliases.push({ pattern: f[1]!, module: moduleName(f[2]!), prefix: literalPrefix(f[1]!) });
+  }
+  return aliases;
+}
+
+/**
+ * A shell glob (fnmatch without flags: '*', '?', '[...]' with ranges and '!' or '^'
+ * negation, '\' escapes) as an anchored regular expression.
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
+    else if (c === '[') {
+      const end = classEnd(pattern, i);
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
+      let body = pattern.slice(i + 1, end);
+      let negate = false;
+      if (body.startsWith('!') || body.startsWith('^')) {
+        negate = true;
+        body = body.slice(1);
+      }
+      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, (m) => '\\' + m)}]`;
+      i = end;
+    } else re += escapeRe(c);
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/** Index of the ']' closing the class that opens at `open`, or -1 (then '[' is literal). */
+function classEnd(pattern: string, open: number): number {
+  let j = open + 1;
+  if (pattern[j] === '!' || pattern[j] === '^') j++;
+  if (pattern[j] === ']') j++; // a leading ']' is a member
+  const end = pattern.indexOf(']', j);
+  return end;
+}
+
+function escapeRe(c: string): string {
+  return /[.*+?^${}()|[\]\\/-]/.test(c) ? '\\' + c : c;
+}
+
+export function globMatch(pattern: string, text: string): boolean {
+  return globToRegExp(pattern).test(text);
+}
+
+function aliasMatches(alias: Alias, text: string): boolean {
+  // Most patterns fail on their literal start (pci:v<vendor>d<device>...); compile only the rest.
+  if (!text.startsWith(alias.prefix)) return false;
+  if (alias.prefix === alias.pattern) return alias.pattern === text;
+  alias.regex ??= globToRegExp(alias.pattern);
+  return alias.regex.test(text);
+}
+
+/** Modules whose alias patterns match any of `modaliases`, each once, in first-match order. */
+export function modulesForAliases(modaliases: string[], aliases: Alias[]): string[] {
+  const found: string[] = [];
+  for (const modalias of modaliases) {
+    for (const alias of aliases) {
+      if (!found.includes(alias.module) && aliasMatches(alias, modalias)) found.push(alias.module);
+    }
+  }
+  return found;
+}
+
+/** Module names from a modules-load.d file or /etc/modules: one a line, '#' and ';' comments. */
+export function parseModulesList(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'))
+    .map((l) => l.split(/\s+/)[0]!);
+}
+
+/** lk.modules=a,b on the kernel command line. */
+export function parseModulesOption(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export interface LoadStep {
+  name: string;
+  path: string;
+}
+
+export interface LoadPlan {
+  /** Modules to load, each after its dependencies, none twice. */
+  steps: LoadStep[];
+  /** Requested names that are neither a module, nor an alias of one, nor built in. */
+  unknown: string[];
+}
+
+export interface ModuleIndex {
+  dep: Map<string, ModuleEntry>;
+  aliases: Alias[];
+  builtin: Set<string>;
+}
+
+/**
+ * Resolves requested names (module names or aliases such as "rtnl-link-dummy") to the
+ * files to load. Already loaded and built-in modules are skipped.
+ */
+export function planLoads(requested: string[], index: ModuleIndex, loaded: Set<string> = new Set()): LoadPlan {
+  const steps: LoadStep[] = [];
+  const unknown: string[] = [];
+  const done = new Set<string>(loaded);
+  const visit = (name: string, visiting: Set<string>): void => {
+    if (done.has(name) || visiting.has(name)) return;
+    const entry = index.dep.get(name);
+    if (!entry) return;
+    visiting.add(name);
+    // depmod lists the closure so that loading from the last entry to the first works.
+    for (const dep of [...entry.deps].reverse()) visit(dep, visiting);
+    visiting.delete(name);
+    done.add(name);
+    steps.push({ name, path: entry.path });
+  };
+  for (const raw of requested) {
+    const name = moduleName(raw);
+    if (index.dep.has(name)) visit(name, new Set());
+    else if (index.builtin.has(name)) continue;
+    else {
+      const viaAlias = modulesForAliases([raw.trim()], index.aliases).filter((m) => index.dep.has(m) || index.builtin.has(m));
+      if (viaAlias.length === 0) unknown.push(raw.trim());
+      for (const m of viaAlias) visit(m, new Set());
+    }
+  }
+  return { steps, unknown };
+}
+
+/** Names in /proc/modules (first field of each line). */
+export function parseProcModules(text: string): Set<string> {
+  return new Set(text.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean).map(moduleName));
+}
