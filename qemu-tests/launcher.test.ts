@@ -18,7 +18,7 @@ function results(output: string): Map<string, { fields: Record<string, string>; 
   return found;
 }
 
-// Capability bits in /proc/<pid>/status: CAP_CHOWN 0, CAP_SETGID 6, CAP_SETUID 7.
+// Capability bits in /proc/<pid>/status: CAP_CHOWN 0, CAP_SETGID 6, CAP_SETUID 7, CAP_NET_ADMIN 12.
 const capMask = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, '0');
 
 describe('lk-run in the guest: capabilities, seccomp, read-only root, masked paths, namespaces, cgroups', () => {
@@ -108,6 +108,8 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     const b = check('netns-b');
     const host = check('netns-host');
     expect(a.rc).toBe('0');
+    // netns-a holds CAP_NET_ADMIN (12) only: the pin on /run/netns/lkt is the init's (bindNS).
+    expect(a.capeff).toBe(capMask(12));
     expect(a.ns).toMatch(/^net:\[\d+\]$/);
     expect(b.ns).toBe(a.ns);
     expect(host.ns).not.toBe(a.ns);

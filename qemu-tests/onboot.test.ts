@@ -1,17 +1,28 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { boot, buildCase, markers, type BootResult } from './harness.js';
+import { tagged } from './init-helpers.js';
 
 describe('onboot boot test', () => {
   let result: BootResult;
 
   beforeAll(async () => {
     const base = await buildCase('onboot');
-    result = await boot(base, { timeoutMs: 180_000 });
+    // No lk.poweroff=ready: the service `off` ends the boot with `lkctl poweroff`.
+    result = await boot(base, { append: 'lk.console-logs', timeoutMs: 180_000 });
   });
 
-  test('the machine powers itself off after ready', () => {
+  test('lkctl poweroff powers the machine off after ready, QEMU exits 0', () => {
     expect(result.timedOut, result.output).toBe(false);
     expect(result.exitCode).toBe(0);
+    const out = result.output;
+    expect(tagged(out, 'CTL poweroff')).toEqual(['rc=0']);
+    expect(out).toMatch(/^poweroff requested$/m); // lkctl's answer from the init
+    const m = markers(out);
+    expect(m.filter((x) => x.event === 'shutdown')).toHaveLength(1);
+    expect(out.indexOf('lk-init: shutdown ')).toBeGreaterThan(out.indexOf('lk-init: ready '));
+    expect(out).toMatch(/lk-init: service off exited code=0 restart-in=never\n/);
+    expect(out.indexOf('reboot: Power down')).toBeGreaterThan(out.indexOf('lk-init: shutdown '));
+    expect(out).not.toContain('reboot: Restarting system');
   });
 
   test('onboot containers run in order, in their own pid namespace, with their exit codes reported', () => {
