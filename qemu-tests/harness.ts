@@ -39,28 +39,45 @@ export async function boot(
   const qmpSocket = qmpDir && join(qmpDir, 'qmp.sock');
   const extraArgs = [...(qmpSocket ? ['-qmp', `unix:${qmpSocket},server=on,wait=off`] : []), ...(opts.qemuArgs ?? [])];
   const inv = await prepareQemu({ base, append: opts.append ?? 'lk.poweroff=ready', memoryMiB: 512, extraArgs });
-  const child = spawn(inv.command, inv.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The session retries its connection until QEMU has created the socket.
+  const qmp = qmpSocket ? new QmpSession(qmpSocket, opts.qmp!) : null;
+  const { elapsedMs: _elapsed, ...result } = await runCaptured(inv.command, inv.args, { ...opts, onOutput: (o) => qmp?.poll(o) });
+  if (qmp) {
+    result.qmp = qmp.close();
+    await rm(qmpDir!, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/**
+ * Runs QEMU with the serial console captured: it exits when the guest powers off, or is killed
+ * at the timeout or once `until` matches the output.
+ */
+async function runCaptured(
+  command: string,
+  args: string[],
+  opts: { timeoutMs?: number; until?: RegExp; onOutput?: (output: string) => void },
+): Promise<BootResult & { elapsedMs: number }> {
+  const started = Date.now();
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
   }, opts.timeoutMs ?? 120_000);
-  const qmp = qmpSocket ? new QmpSession(qmpSocket, opts.qmp!) : null;
   child.stdout.on('data', (d: Buffer) => {
     output += d.toString('utf8');
-    qmp?.poll(output);
+    opts.onOutput?.(output);
     if (opts.until?.test(output)) child.kill('SIGKILL');
   });
   child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
-  const exitCode = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exitCode = await new Promise<number | null>((r) => {
+    child.on('error', () => r(null));
+    child.on('exit', (code) => r(code));
+  });
   clearTimeout(timer);
-  const result: BootResult = { output: output.replace(/\r/g, ''), exitCode, timedOut };
-  if (qmp) {
-    result.qmp = qmp.close();
-    await rm(qmpDir!, { recursive: true, force: true });
-  }
-  return result;
+  return { output: output.replace(/\r/g, ''), exitCode, timedOut, elapsedMs: Date.now() - started };
 }
 
 /**
@@ -190,4 +207,19 @@ export function markers(output: string): Marker[] {
     found.push({ event: m[1], name: words[0], fields, line });
   }
   return found;
+}
+
+/**
+ * Boots QEMU with arbitrary arguments (firmware, -cdrom, -drive, ...) on top of a common base
+ * (q35, TCG, 512 MiB, no reboot, serial console on stdio), capturing the console like boot():
+ * QEMU exits when the guest powers off, or is killed at the timeout or once `until` matches.
+ * Returns the console output and the wall time from start to exit.
+ */
+export async function bootQemuArgs(
+  args: string[],
+  opts: { timeoutMs?: number; until?: RegExp; memoryMiB?: number } = {},
+): Promise<BootResult & { elapsedMs: number }> {
+  const base = ['-machine', 'q35', '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(opts.memoryMiB ?? 512), '-no-reboot'];
+  const serial = ['-display', 'none', '-monitor', 'none', '-serial', 'stdio'];
+  return runCaptured('qemu-system-x86_64', [...base, ...serial, ...args], opts);
 }

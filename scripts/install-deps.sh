@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # booting and disk formats
-  qemu-system-x86 qemu-utils cpio
+  qemu-system-x86 qemu-utils cpio ovmf
+  systemd-boot-efi dosfstools mtools gdisk fdisk binutils
+  xorriso isolinux syslinux syslinux-common
   # static native code: the init and lk-run
   musl-tools build-essential
   # the kernel recipe

@@ -16,7 +16,9 @@ commands:
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
   validate FILE.yml...            check build files and print the merged result
-  run qemu [options] PATH         boot PATH-kernel + PATH-initrd.img under QEMU, console on stdio
+  run qemu [options] PATH         boot a build under QEMU, console on stdio: PATH is the output name
+                                  (PATH-kernel + PATH-initrd.img) or a file: .efi (UKI, OVMF), .iso,
+                                  -efi.img / -bios.img, .qcow2, .vmdk, .vhd (OVMF, SeaBIOS for -bios)
       --mem MIB, --cpus N, --append "ARGS", --accel auto|kvm|tcg
   pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cacheUsage}`;

@@ -5,6 +5,14 @@ export type FormatWriter = (ctx: FormatContext) => Promise<void>;
 
 const writers: Record<string, FormatWriter> = {
   'kernel+initrd': writeKernelInitrd,
+  'iso-bios': (ctx) => import('./iso-bios.js').then((m) => m.writeIsoBios(ctx)),
+  'raw-bios': (ctx) => import('./raw-bios.js').then((m) => m.writeRawBios(ctx)),
+  'iso-efi': (ctx) => import('./iso-efi.js').then((m) => m.writeIsoEfi(ctx)),
+  uki: (ctx) => import('./uki.js').then((m) => m.writeUki(ctx)),
+  'raw-efi': (ctx) => import('./raw-efi.js').then((m) => m.writeRawEfi(ctx)),
+  qcow2: (ctx) => import('./vm-disks.js').then((m) => m.writeQcow2(ctx)),
+  vmdk: (ctx) => import('./vm-disks.js').then((m) => m.writeVmdk(ctx)),
+  vhd: (ctx) => import('./vm-disks.js').then((m) => m.writeVhd(ctx)),
 };
 
 export const formatNames = Object.keys(writers);

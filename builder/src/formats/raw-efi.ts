@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { AtomicOutputs } from './atomic-output.js';
+import { fatEpoch, runTool, withScratch } from './host-tools.js';
+import { ESP_TYPE_GUID, SECTOR, gptStructures, hashGuid } from './gpt.js';
+import type { FormatContext } from './kernel-initrd.js';
+import { stageUki } from './uki.js';
+
+/**
+ * raw-efi: a GPT disk with one EFI System Partition (FAT32) holding the node's UKI as
+ * EFI/BOOT/BOOTX64.EFI, the path UEFI firmware boots from removable and new disks.
+ *
+ * Layout in MiB: [0,1) protective MBR, GPT and alignment; [1, 1+esp) the ESP; the last MiB
+ * ends with the backup GPT. The disk is therefore a whole number of MiB (as Azure's VHDs must be).
+ * The GUIDs and the FAT volume id are hashes of the output name and the UKI's contents, and
+ * every FAT timestamp is SOURCE_DATE_EPOCH: the same inputs give the same bytes.
+ */
+
+const MIB = 1024 * 1024;
+export const ESP_FIRST_LBA = MIB / SECTOR;
+/** FAT32 with 512-byte clusters needs at least 65525 clusters: 40 MiB leaves room for the FATs. */
+export const MIN_ESP_MIB = 40;
+
+export function espSizeMiB(ukiBytes: number): number {
+  // FAT32 with one-sector clusters spends 2 x 4 bytes per 512 (two FATs): about 1.6 %, plus slack.
+  return Math.max(MIN_ESP_MIB, Math.ceil((ukiBytes * 1.02) / MIB) + 2);
+}
+
+export interface EfiDiskLayout {
+  sectors: number;
+  espFirstLba: number;
+  espLastLba: number;
+}
+
+export function efiDiskLayout(espMiB: number): EfiDiskLayout {
+  const espSectors = (espMiB * MIB) / SECTOR;
+  return { sectors: ESP_FIRST_LBA + espSectors + MIB / SECTOR, espFirstLba: ESP_FIRST_LBA, espLastLba: ESP_FIRST_LBA + espSectors - 1 };
+}
+
+async function sha256File(path: string): Promise<Buffer> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest();
+}
+
+function* zeros(n: number): Generator<Buffer> {
+  const chunk = Buffer.alloc(Math.min(n, MIB));
+  while (n > 0) {
+    const k = Math.min(n, chunk.length);
+    yield k === chunk.length ? chunk : chunk.subarray(0, k);
+    n -= k;
+  }
+}
+
+/** Writes the raw EFI disk to `path` through `outputs`. */
+export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string, format = 'raw-efi'): Promise<void> {
+  const name = basename(ctx.base);
+  await withScratch(async (dir) => {
+    const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'));
+    const ukiHash = await sha256File(uki);
+    const espMiB = espSizeMiB((await stat(uki)).size);
+    const layout = efiDiskLayout(espMiB);
+
+    const esp = join(dir, 'esp.img');
+    const volumeId = hashGuid('lkbuild fat volume id', name, ukiHash).slice(0, 8);
+    const env = { SOURCE_DATE_EPOCH: String(fatEpoch(ctx.sourceDateEpoch)), MTOOLS_SKIP_CHECK: '1' };
+    // --invariant: no time-based or random values; -h: the partition's offset on the disk.
+    await runTool(
+      'mkfs.vfat',
+      ['-C', '--invariant', '-i', volumeId, '-n', 'LKBUILD-ESP', '-F', '32', '-S', '512', '-s', '1', '-h', String(layout.espFirstLba), esp, String(espMiB * 1024)],
+      { format, env },
+    );
+    await runTool('mmd', ['-i', esp, '::EFI', '::EFI/BOOT'], { format, env });
+    await runTool('mcopy', ['-i', esp, uki, '::EFI/BOOT/BOOTX64.EFI'], { format, env });
+
+    const gpt = gptStructures({
+      sectors: layout.sectors,
+      diskGuid: hashGuid('lkbuild disk', name, ukiHash),
+      partitions: [
+        {
+          typeGuid: ESP_TYPE_GUID,
+          guid: hashGuid('lkbuild esp', name, ukiHash),
+          firstLba: layout.espFirstLba,
+          lastLba: layout.espLastLba,
+          name: 'EFI System Partition',
+        },
+      ],
+    });
+    const espBytes = (await stat(esp)).size;
+    const espSpan = (layout.espLastLba - layout.espFirstLba + 1) * SECTOR;
+    if (espBytes !== espSpan) throw new Error(`internal: mkfs.vfat made ${espBytes} bytes for a ${espSpan}-byte partition`);
+    async function* disk(): AsyncGenerator<Buffer> {
+      yield gpt.head;
+      yield* zeros(layout.espFirstLba * SECTOR - gpt.head.length);
+      for await (const c of createReadStream(esp)) yield c as Buffer;
+      yield* zeros((layout.sectors - layout.espLastLba - 1) * SECTOR - gpt.tail.length);
+      yield gpt.tail;
+    }
+    await outputs.write(path, Readable.from(disk()));
+  });
+}
+
+/** The raw-efi format: <name>-efi.img. */
+export async function writeRawEfi(ctx: FormatContext): Promise<void> {
+  await writeRawEfiTo(ctx, ctx.outputs, `${ctx.base}-efi.img`);
+}

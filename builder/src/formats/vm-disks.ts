@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, constants, open, stat } from 'node:fs/promises';
+import { basename, delimiter, join } from 'node:path';
+import { LkError } from '../errors.js';
+import { AtomicOutputs } from './atomic-output.js';
+import { emitFile, runTool, withScratch } from './host-tools.js';
+import { guidBytes, hashGuid } from './gpt.js';
+import type { FormatContext } from './kernel-initrd.js';
+import { writeRawEfiTo } from './raw-efi.js';
+
+/**
+ * qcow2, vmdk and vhd: the raw-efi disk converted by qemu-img. qemu-img stamps VMDK and VHD
+ * files with a random id (and VHD with the time): those fields are rewritten from a hash of the
+ * raw disk and SOURCE_DATE_EPOCH, so these outputs are reproducible too.
+ */
+
+async function requireQemuImg(format: string): Promise<void> {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    if (await access(join(dir, 'qemu-img'), constants.X_OK).then(() => true, () => false)) return;
+  }
+  throw new LkError('tool', `the ${format} format needs qemu-img, which is not installed`, 'install the Debian package qemu-utils on the build host');
+}
+
+async function sha256File(path: string): Promise<Buffer> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest();
+}
+
+/** VHD footers count time in seconds from 2000-01-01T00:00:00Z. */
+const VHD_EPOCH = 946684800;
+
+/** Rewrites a VHD footer's timestamp and unique id and recomputes its checksum (in place). */
+export function fixVhdFooter(footer: Buffer, sourceDateEpoch: number, uniqueId: Buffer): void {
+  if (footer.length !== 512 || footer.toString('latin1', 0, 8) !== 'conectix') throw new Error('internal: not a VHD footer');
+  footer.writeUInt32BE(Math.min(Math.max(sourceDateEpoch - VHD_EPOCH, 0), 0xffffffff), 24);
+  uniqueId.copy(footer, 68, 0, 16);
+  footer.writeUInt32BE(0, 64);
+  let sum = 0;
+  for (const b of footer) sum += b;
+  footer.writeUInt32BE(~sum >>> 0, 64);
+}
+
+/** Rewrites the content id in a VMDK's embedded descriptor (in place); returns false if none was found. */
+export function fixVmdkCid(head: Buffer, cid: string): boolean {
+  const text = head.toString('latin1');
+  const m = /\nCID=([0-9a-f]{8})\n/.exec(text);
+  if (!m) return false;
+  head.write(cid, m.index + 5, 8, 'latin1');
+  return true;
+}
+
+async function patch(path: string, at: number, length: number, fn: (b: Buffer) => void): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    const b = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(b, 0, length, at);
+    if (bytesRead !== length) throw new Error(`internal: short read of ${path}`);
+    fn(b);
+    await fh.write(b, 0, length, at);
+  } finally {
+    await fh.close();
+  }
+}
+
+type VmFormat = 'qcow2' | 'vmdk' | 'vhd';
+
+const convertArgs: Record<VmFormat, string[]> = {
+  qcow2: ['-O', 'qcow2'],
+  vmdk: ['-O', 'vmdk'],
+  // Fixed-size, with the virtual size exactly the raw disk's (a whole MiB): what Azure accepts.
+  vhd: ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on'],
+};
+
+async function writeVmDisk(ctx: FormatContext, format: VmFormat): Promise<void> {
+  await requireQemuImg(format);
+  const final = `${ctx.base}.${format}`;
+  await withScratch(async (dir) => {
+    const raw = join(dir, `${basename(ctx.base)}-efi.img`);
+    const staging = new AtomicOutputs();
+    try {
+      await writeRawEfiTo(ctx, staging, raw, format);
+      await staging.commit();
+    } catch (e) {
+      await staging.abort();
+      throw e;
+    }
+    // The converted file carries the final name: a VMDK's descriptor names its own file.
+    const out = join(dir, basename(final));
+    await runTool('qemu-img', ['convert', '-q', '-f', 'raw', ...convertArgs[format], raw, out], { format });
+    const rawHash = await sha256File(raw);
+    if (format === 'vmdk') {
+      const cid = createHash('sha256').update('lkbuild vmdk cid').update(rawHash).digest('hex').slice(0, 8);
+      let found = false;
+      await patch(out, 0, 4096, (b) => (found = fixVmdkCid(b, cid === 'ffffffff' ? 'fffffffe' : cid)));
+      if (!found) throw new Error('internal: no CID in the VMDK descriptor qemu-img wrote');
+    } else if (format === 'vhd') {
+      const size = (await stat(out)).size;
+      await patch(out, size - 512, 512, (f) => fixVhdFooter(f, ctx.sourceDateEpoch, guidBytes(hashGuid('lkbuild vhd', rawHash))));
+    }
+    await emitFile(ctx, out, final);
+  });
+}
+
+export const writeQcow2 = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'qcow2');
+export const writeVmdk = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'vmdk');
+export const writeVhd = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'vhd');
