@@ -35,9 +35,10 @@ export interface EfiDiskLayout {
   espLastLba: number;
 }
 
-export function efiDiskLayout(espMiB: number): EfiDiskLayout {
+export function efiDiskLayout(espMiB: number, minDiskMiB = 0): EfiDiskLayout {
   const espSectors = (espMiB * MIB) / SECTOR;
-  return { sectors: ESP_FIRST_LBA + espSectors + MIB / SECTOR, espFirstLba: ESP_FIRST_LBA, espLastLba: ESP_FIRST_LBA + espSectors - 1 };
+  const sectors = Math.max(ESP_FIRST_LBA + espSectors + MIB / SECTOR, (minDiskMiB * MIB) / SECTOR);
+  return { sectors, espFirstLba: ESP_FIRST_LBA, espLastLba: ESP_FIRST_LBA + espSectors - 1 };
 }
 
 async function sha256File(path: string): Promise<Buffer> {
@@ -55,14 +56,14 @@ function* zeros(n: number): Generator<Buffer> {
   }
 }
 
-/** Writes the raw EFI disk to `path` through `outputs`. */
-export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string, format = 'raw-efi'): Promise<void> {
+/** Writes the raw EFI disk, at least `minDiskMiB` large, to `path` through `outputs`. */
+export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string, format = 'raw-efi', minDiskMiB = 0): Promise<void> {
   const name = basename(ctx.base);
   await withScratch(async (dir) => {
     const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'));
     const ukiHash = await sha256File(uki);
     const espMiB = espSizeMiB((await stat(uki)).size);
-    const layout = efiDiskLayout(espMiB);
+    const layout = efiDiskLayout(espMiB, minDiskMiB);
 
     const esp = join(dir, 'esp.img');
     const volumeId = hashGuid('lkbuild fat volume id', name, ukiHash).slice(0, 8);
@@ -101,6 +102,19 @@ export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, 
     }
     await outputs.write(path, Readable.from(disk()));
   });
+}
+
+/** Writes the raw EFI disk to a scratch path (for the formats derived from it) and returns the path. */
+export async function stageRawEfi(ctx: FormatContext, path: string, format: string, minDiskMiB = 0): Promise<string> {
+  const staging = new AtomicOutputs();
+  try {
+    await writeRawEfiTo(ctx, staging, path, format, minDiskMiB);
+    await staging.commit();
+  } catch (e) {
+    await staging.abort();
+    throw e;
+  }
+  return path;
 }
 
 /** The raw-efi format: <name>-efi.img. */

@@ -3,11 +3,10 @@ import { createReadStream } from 'node:fs';
 import { access, constants, open, stat } from 'node:fs/promises';
 import { basename, delimiter, join } from 'node:path';
 import { LkError } from '../errors.js';
-import { AtomicOutputs } from './atomic-output.js';
 import { emitFile, runTool, withScratch } from './host-tools.js';
 import { guidBytes, hashGuid } from './gpt.js';
 import type { FormatContext } from './kernel-initrd.js';
-import { writeRawEfiTo } from './raw-efi.js';
+import { stageRawEfi } from './raw-efi.js';
 
 /**
  * qcow2, vmdk and vhd: the raw-efi disk converted by qemu-img. qemu-img stamps VMDK and VHD
@@ -77,15 +76,7 @@ async function writeVmDisk(ctx: FormatContext, format: VmFormat): Promise<void> 
   await requireQemuImg(format);
   const final = `${ctx.base}.${format}`;
   await withScratch(async (dir) => {
-    const raw = join(dir, `${basename(ctx.base)}-efi.img`);
-    const staging = new AtomicOutputs();
-    try {
-      await writeRawEfiTo(ctx, staging, raw, format);
-      await staging.commit();
-    } catch (e) {
-      await staging.abort();
-      throw e;
-    }
+    const raw = await stageRawEfi(ctx, join(dir, `${basename(ctx.base)}-efi.img`), format);
     // The converted file carries the final name: a VMDK's descriptor names its own file.
     const out = join(dir, basename(final));
     await runTool('qemu-img', ['convert', '-q', '-f', 'raw', ...convertArgs[format], raw, out], { format });

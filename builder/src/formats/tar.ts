@@ -1,0 +1,55 @@
+import { Readable } from 'node:stream';
+import type { Content, FsEntry } from '../fs/tree.js';
+import type { FormatContext } from './kernel-initrd.js';
+import { TAR_END, tarEntry, type TarType } from './tar-writer.js';
+
+/**
+ * tar: the node's root filesystem, the same tree the initrd holds, as NAME.tar. Entries are in
+ * the tree's archive order (parents first, siblings sorted), owners numeric, every mtime is
+ * SOURCE_DATE_EPOCH, and file data is streamed from the spool one file at a time.
+ *
+ * The tree keeps a hard link from an image as a second entry sharing the first one's data:
+ * such a pair (same data, same type, mode and owner) is written as a tar hard link again.
+ * Extended attributes are left out, as they are from the initrd.
+ */
+
+const tarTypes: Record<FsEntry['type'], TarType> = {
+  file: 'file',
+  dir: 'dir',
+  symlink: 'symlink',
+  char: 'char',
+  block: 'block',
+  fifo: 'fifo',
+};
+
+export async function* rootfsTar(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
+  const firstWith = new Map<Content, { path: string; entry: FsEntry }>();
+  for (const [path, e] of entries) {
+    const base = { mode: e.mode, uid: e.uid, gid: e.gid, mtime };
+    if (e.type === 'file' && e.content) {
+      const first = firstWith.get(e.content);
+      if (first && first.entry.mode === e.mode && first.entry.uid === e.uid && first.entry.gid === e.gid) {
+        yield* tarEntry({ ...base, name: path, type: 'link', linkname: first.path });
+        continue;
+      }
+      if (!first) firstWith.set(e.content, { path, entry: e });
+      yield* tarEntry({ ...base, name: path, type: 'file', size: e.content.size }, e.content.size > 0 ? e.content.open() : undefined);
+      continue;
+    }
+    yield* tarEntry({
+      ...base,
+      name: e.type === 'dir' ? `${path}/` : path,
+      type: tarTypes[e.type],
+      size: 0,
+      linkname: e.type === 'symlink' ? (e.linkname ?? '') : undefined,
+      devmajor: e.devmajor,
+      devminor: e.devminor,
+    });
+  }
+  yield TAR_END;
+}
+
+/** The tar format: <name>.tar. */
+export async function writeTar(ctx: FormatContext): Promise<void> {
+  await ctx.outputs.write(`${ctx.base}.tar`, Readable.from(rootfsTar(ctx.node.tree.sorted(), ctx.sourceDateEpoch)));
+}
