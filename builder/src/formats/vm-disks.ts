@@ -44,9 +44,16 @@ export function fixVhdFooter(footer: Buffer, sourceDateEpoch: number, uniqueId: 
 /** Rewrites the content id in a VMDK's embedded descriptor (in place); returns false if none was found. */
 export function fixVmdkCid(head: Buffer, cid: string): boolean {
   const text = head.toString('latin1');
-  const m = /\nCID=([0-9a-f]{8})\n/.exec(text);
-  if (!m) return false;
-  head.write(cid, m.index + 5, 8, 'latin1');
+  // qemu-img prints the CID without leading zeros, so it may be shorter than ours: the text
+  // after it moves right into the descriptor's NUL padding.
+  const m = /\nCID=([0-9a-f]{1,8})\n/.exec(text);
+  if (!m || m[1].length > cid.length) return false;
+  const at = m.index + 5;
+  const grow = cid.length - m[1].length;
+  if (head.subarray(head.length - grow).some((b) => b !== 0)) return false;
+  const rest = Buffer.from(head.subarray(at + m[1].length, head.length - grow));
+  head.write(cid, at, cid.length, 'latin1');
+  rest.copy(head, at + cid.length);
   return true;
 }
 

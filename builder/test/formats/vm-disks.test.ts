@@ -42,6 +42,19 @@ describe('VMDK descriptor', () => {
     expect(head.toString('latin1', 512, 512 + text.length)).toBe(text.replace('5b153a06', '0badc0de'));
     expect(fixVmdkCid(Buffer.from('no descriptor'), '0badc0de')).toBe(false);
   });
+
+  test('a CID qemu-img printed without leading zeros grows into the padding', () => {
+    const text = '# Disk DescriptorFile\nversion=1\nCID=3a06\nparentCID=ffffffff\ncreateType="monolithicSparse"\n';
+    const head = Buffer.alloc(1024);
+    head.write(text, 512, 'latin1');
+    expect(fixVmdkCid(head, '0badc0de')).toBe(true);
+    const fixed = text.replace('CID=3a06', 'CID=0badc0de');
+    expect(head.toString('latin1', 512, 512 + fixed.length)).toBe(fixed);
+    expect(head.subarray(512 + fixed.length).every((b) => b === 0)).toBe(true);
+    // No padding left to grow into: refused rather than cut.
+    const full = Buffer.from(`x\nCID=3a06\nparentCID=ffffffff\n`, 'latin1');
+    expect(fixVmdkCid(full, '0badc0de')).toBe(false);
+  });
 });
 
 describe('raw EFI disk layout', () => {
