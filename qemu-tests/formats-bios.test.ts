@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bootQemuArgs, buildCase, markers, type BootResult } from './harness.js';
+import { bootQemuArgs, buildCase, type BootResult } from './harness.js';
+import { expectHelloBoot } from './format-checks.js';
 
 // One build with every format; a second build must give the same bytes.
 const formats = ['kernel+initrd', 'iso-bios', 'raw-bios', 'iso-efi'];
@@ -62,13 +63,7 @@ describe('iso-bios, raw-bios and iso-efi formats', () => {
 
   for (const f of ['iso-bios', 'iso-bios-as-disk', 'raw-bios', 'iso-efi']) {
     test(`${f} boots to ready, runs the onboot container and powers off`, () => {
-      const r = boots[f]!;
-      expect(r.timedOut, r.output).toBe(false);
-      expect(r.exitCode, r.output).toBe(0);
-      const m = markers(r.output);
-      expect(m.map((x) => x.event)).toContain('ready');
-      expect(m.filter((x) => x.event === 'onboot').map((x) => [x.name, x.fields.exit])).toEqual([['hello', '0']]);
-      expect(r.output).toContain('reboot: Power down');
+      expectHelloBoot(boots[f]!);
     });
   }
 

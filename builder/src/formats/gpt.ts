@@ -13,6 +13,8 @@ export const ENTRY_COUNT = 128;
 export const ENTRY_SECTORS = (ENTRY_COUNT * ENTRY_SIZE) / SECTOR;
 /** The EFI System Partition's type GUID. */
 export const ESP_TYPE_GUID = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+/** Partition attribute bit 2, "legacy BIOS bootable": the partition an MBR such as syslinux's gptmbr.bin boots. */
+export const LEGACY_BIOS_BOOTABLE = 1n << 2n;
 
 const crcTable = (() => {
   const t = new Uint32Array(256);
@@ -75,6 +77,8 @@ export interface GptDisk {
   sectors: number;
   diskGuid: string;
   partitions: GptPartition[];
+  /** Boot code for the protective MBR's first 440 bytes (e.g. syslinux's gptmbr.bin); zeros if absent. */
+  bootCode?: Uint8Array;
 }
 
 export interface GptStructures {
@@ -87,8 +91,12 @@ export interface GptStructures {
 }
 
 /** The protective MBR: one partition of type 0xEE covering the disk from LBA 1 (capped at 2^32-1 sectors). */
-export function protectiveMbr(sectors: number): Buffer {
+export function protectiveMbr(sectors: number, bootCode?: Uint8Array): Buffer {
   const mbr = Buffer.alloc(SECTOR);
+  if (bootCode) {
+    if (bootCode.length > 440) throw new Error(`internal: ${bootCode.length} bytes of MBR boot code, at most 440 fit`);
+    Buffer.from(bootCode).copy(mbr, 0);
+  }
   const e = 446;
   mbr[e] = 0x00; // not bootable
   mbr.writeUIntLE(0x000200, e + 1, 3); // CHS of LBA 1
@@ -156,7 +164,7 @@ export function gptStructures(disk: GptDisk): GptStructures {
   const primary = header({ ...common, myLba: 1, alternateLba: last, entriesLba: 2 });
   const backup = header({ ...common, myLba: last, alternateLba: 1, entriesLba: last - ENTRY_SECTORS });
   return {
-    head: Buffer.concat([protectiveMbr(disk.sectors), primary, entries]),
+    head: Buffer.concat([protectiveMbr(disk.sectors, disk.bootCode), primary, entries]),
     tail: Buffer.concat([entries, backup]),
     firstUsableLba,
     lastUsableLba,

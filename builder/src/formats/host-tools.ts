@@ -16,6 +16,7 @@ export const hostFiles = {
   isohdpfx: { path: '/usr/lib/ISOLINUX/isohdpfx.bin', pkg: 'isolinux' },
   ldlinuxC32: { path: '/usr/lib/syslinux/modules/bios/ldlinux.c32', pkg: 'syslinux-common' },
   mbrBin: { path: '/usr/lib/syslinux/mbr/mbr.bin', pkg: 'syslinux-common' },
+  gptMbrBin: { path: '/usr/lib/syslinux/mbr/gptmbr.bin', pkg: 'syslinux-common' },
   efiStub: { path: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub', pkg: 'systemd-boot-efi' },
 } as const;
 

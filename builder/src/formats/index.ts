@@ -13,6 +13,7 @@ const writers: Record<string, FormatWriter> = {
   qcow2: (ctx) => import('./vm-disks.js').then((m) => m.writeQcow2(ctx)),
   vmdk: (ctx) => import('./vm-disks.js').then((m) => m.writeVmdk(ctx)),
   vhd: (ctx) => import('./vm-disks.js').then((m) => m.writeVhd(ctx)),
+  aws: (ctx) => import('./aws.js').then((m) => m.writeAws(ctx)),
   gcp: (ctx) => import('./gcp.js').then((m) => m.writeGcp(ctx)),
   'tar-kernel-initrd': (ctx) => import('./tar-kernel-initrd.js').then((m) => m.writeTarKernelInitrd(ctx)),
   tar: (ctx) => import('./tar.js').then((m) => m.writeTar(ctx)),

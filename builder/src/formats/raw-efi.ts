@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AtomicOutputs } from './atomic-output.js';
-import { fatEpoch, runTool, withScratch } from './host-tools.js';
-import { ESP_TYPE_GUID, SECTOR, gptStructures, hashGuid } from './gpt.js';
+import { fatEpoch, runTool, stageKernelInitrd, withScratch } from './host-tools.js';
+import { ESP_TYPE_GUID, LEGACY_BIOS_BOOTABLE, SECTOR, gptStructures, hashGuid } from './gpt.js';
 import type { FormatContext } from './kernel-initrd.js';
 import { stageUki } from './uki.js';
 
@@ -56,18 +56,72 @@ function* zeros(n: number): Generator<Buffer> {
   }
 }
 
+/**
+ * What the ESP holds besides the UKI so that legacy BIOS boots the same disk: the kernel, the
+ * initrd and syslinux.cfg at its root, syslinux installed into it (ldlinux.sys, ldlinux.c32 and
+ * its boot sector), `mbrCode` (syslinux's gptmbr.bin) as the protective MBR's boot code and the
+ * ESP marked legacy BIOS bootable, the partition gptmbr.bin starts.
+ */
+export interface HybridBios {
+  mbrCode: Buffer;
+  syslinuxCfg: string;
+}
+
+export interface EfiDiskOptions {
+  /** Which format is being written, for error messages. */
+  format?: string;
+  minDiskMiB?: number;
+  bios?: HybridBios;
+}
+
+/**
+ * FAT32 keeps a backup of its boot sector (at the sector the BPB names, 6 by mkfs.vfat); syslinux
+ * writes its boot code into the primary only, which fsck.fat reports as a difference: copy it over.
+ */
+async function copyBootSectorToBackup(image: string): Promise<void> {
+  const f = await open(image, 'r+');
+  try {
+    const bs = Buffer.alloc(SECTOR);
+    await f.read(bs, 0, SECTOR, 0);
+    const backup = bs.readUInt16LE(50);
+    if (backup === 0 || backup === 0xffff) return;
+    await f.write(bs, 0, SECTOR, backup * SECTOR);
+  } finally {
+    await f.close();
+  }
+}
+
 /** Writes the raw EFI disk, at least `minDiskMiB` large, to `path` through `outputs`. */
 export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string, format = 'raw-efi', minDiskMiB = 0): Promise<void> {
+  await writeEfiDisk(ctx, outputs, path, { format, minDiskMiB });
+}
+
+/** The raw-efi disk, and with `bios` the same disk made bootable by legacy BIOS too (the aws format). */
+export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, path: string, o: EfiDiskOptions = {}): Promise<void> {
+  const format = o.format ?? 'raw-efi';
   const name = basename(ctx.base);
   await withScratch(async (dir) => {
     const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'));
     const ukiHash = await sha256File(uki);
-    const espMiB = espSizeMiB((await stat(uki)).size);
-    const layout = efiDiskLayout(espMiB, minDiskMiB);
+    // The GUIDs of a hybrid disk differ from the plain one's: another disk, another identity.
+    const variant = o.bios ? ['hybrid bios'] : [];
+    const epoch = fatEpoch(ctx.sourceDateEpoch);
+    const rootFiles: Array<{ source: string; dest: string }> = [];
+    let contentBytes = (await stat(uki)).size;
+    if (o.bios) {
+      const { kernel, initrd } = await stageKernelInitrd(ctx, dir, format, epoch);
+      const cfg = join(dir, 'syslinux.cfg');
+      await writeFile(cfg, o.bios.syslinuxCfg);
+      rootFiles.push({ source: kernel, dest: 'kernel' }, { source: initrd, dest: 'initrd.img' }, { source: cfg, dest: 'syslinux.cfg' });
+      for (const f of rootFiles) contentBytes += (await stat(f.source)).size;
+      contentBytes += 512 * 1024; // ldlinux.sys and ldlinux.c32
+    }
+    const espMiB = espSizeMiB(contentBytes);
+    const layout = efiDiskLayout(espMiB, o.minDiskMiB ?? 0);
 
     const esp = join(dir, 'esp.img');
-    const volumeId = hashGuid('lkbuild fat volume id', name, ukiHash).slice(0, 8);
-    const env = { SOURCE_DATE_EPOCH: String(fatEpoch(ctx.sourceDateEpoch)), MTOOLS_SKIP_CHECK: '1' };
+    const volumeId = hashGuid('lkbuild fat volume id', name, ukiHash, ...variant).slice(0, 8);
+    const env = { SOURCE_DATE_EPOCH: String(epoch), MTOOLS_SKIP_CHECK: '1' };
     // --invariant: no time-based or random values; -h: the partition's offset on the disk.
     await runTool(
       'mkfs.vfat',
@@ -76,17 +130,26 @@ export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, 
     );
     await runTool('mmd', ['-i', esp, '::EFI', '::EFI/BOOT'], { format, env });
     await runTool('mcopy', ['-i', esp, uki, '::EFI/BOOT/BOOTX64.EFI'], { format, env });
+    for (const f of rootFiles) await runTool('mcopy', ['-i', esp, f.source, `::/${f.dest}`], { format, env });
+    // syslinux writes ldlinux.sys and ldlinux.c32 through mtools (dated SOURCE_DATE_EPOCH) and
+    // its boot code into the ESP's boot sector, keeping the BPB (hidden sectors = the ESP's LBA).
+    if (o.bios) {
+      await runTool('syslinux', ['--install', esp], { format, env });
+      await copyBootSectorToBackup(esp);
+    }
 
     const gpt = gptStructures({
       sectors: layout.sectors,
-      diskGuid: hashGuid('lkbuild disk', name, ukiHash),
+      diskGuid: hashGuid('lkbuild disk', name, ukiHash, ...variant),
+      bootCode: o.bios?.mbrCode.subarray(0, 440),
       partitions: [
         {
           typeGuid: ESP_TYPE_GUID,
-          guid: hashGuid('lkbuild esp', name, ukiHash),
+          guid: hashGuid('lkbuild esp', name, ukiHash, ...variant),
           firstLba: layout.espFirstLba,
           lastLba: layout.espLastLba,
           name: 'EFI System Partition',
+          ...(o.bios ? { attributes: LEGACY_BIOS_BOOTABLE } : {}),
         },
       ],
     });

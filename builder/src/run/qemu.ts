@@ -42,7 +42,8 @@ const diskFormats: Record<string, 'raw' | 'qcow2' | 'vmdk' | 'vpc'> = { '.img': 
 /**
  * Pure: tells what to boot from the path's extension. Disks boot with OVMF (UEFI) unless their
  * name ends in -bios.img; ISOs with OVMF if they end in -efi.iso. Anything else is the prefix of a
- * kernel+initrd build.
+ * kernel+initrd build. The aws format's NAME.raw boots with OVMF here; it boots with legacy BIOS
+ * too, which `qemu-system-x86_64 -drive file=NAME.raw,format=raw,snapshot=on` (SeaBIOS) shows.
  */
 export function bootTarget(path: string): BootTarget {
   const ext = /\.[a-z0-9]+$/i.exec(path)?.[0].toLowerCase() ?? '';

@@ -38,6 +38,7 @@ describe('QEMU command line for the EFI formats', () => {
     expect(bootTarget('/out/node.efi')).toEqual({ kind: 'uki', path: '/out/node.efi' });
     expect(bootTarget('/out/node-efi.img')).toEqual({ kind: 'disk', path: '/out/node-efi.img', format: 'raw', firmware: 'efi' });
     expect(bootTarget('/out/node-bios.img')).toEqual({ kind: 'disk', path: '/out/node-bios.img', format: 'raw', firmware: 'bios' });
+    expect(bootTarget('/out/node.raw')).toEqual({ kind: 'disk', path: '/out/node.raw', format: 'raw', firmware: 'efi' }); // aws: also boots with SeaBIOS
     expect(bootTarget('/out/node.qcow2')).toMatchObject({ kind: 'disk', format: 'qcow2', firmware: 'efi' });
     expect(bootTarget('/out/node.vmdk')).toMatchObject({ kind: 'disk', format: 'vmdk', firmware: 'efi' });
     expect(bootTarget('/out/node.VHD')).toMatchObject({ kind: 'disk', format: 'vpc', firmware: 'efi' });
