@@ -4,6 +4,7 @@ import { assembleNode } from './assemble/node.js';
 import { resolveImages } from './assemble/resolve-images.js';
 import { Spool } from './fs/spool.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
+import { CompressedRoot } from './formats/compressed-root.js';
 import { formatWriter } from './formats/index.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
 
@@ -39,18 +40,20 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
   const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose });
   const spool = await Spool.create();
   const outputs = new AtomicOutputs();
+  const compressedRoot = new CompressedRoot();
   try {
     const node = await assembleNode({ spec, images, layout, spool });
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of opts.formats) {
       log(`writing ${f}`);
-      await formatWriter(f)({ node, base, sourceDateEpoch: epoch, outputs });
+      await formatWriter(f)({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot });
     }
     return { spec, outputs: await outputs.commit() };
   } catch (e) {
     await outputs.abort();
     throw e;
   } finally {
+    await compressedRoot.dispose();
     await spool.dispose();
   }
 }

@@ -1,8 +1,10 @@
+import { createReadStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
 import { cpioStream } from '../archive/cpio.js';
 import type { AssembledNode } from '../assemble/node.js';
 import type { AtomicOutputs } from './atomic-output.js';
+import type { CompressedRoot } from './compressed-root.js';
 
 export interface FormatContext {
   node: AssembledNode;
@@ -10,12 +12,15 @@ export interface FormatContext {
   base: string;
   sourceDateEpoch: number;
   outputs: AtomicOutputs;
+  /** Shares the gzip'd root between the formats of one build; without it each compresses anew. */
+  compressedRoot?: CompressedRoot;
 }
 
 /** The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem. */
 export async function writeInitrd(ctx: FormatContext, path: string): Promise<void> {
   const { node } = ctx;
-  const body = cpioStream(node.tree.sorted(), ctx.sourceDateEpoch).pipe(createGzip({ level: 9 }));
+  const compress = () => cpioStream(node.tree.sorted(), ctx.sourceDateEpoch).pipe(createGzip({ level: 9 }));
+  const body = ctx.compressedRoot ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
   if (!node.ucode) {
     await ctx.outputs.write(path, body);
     return;

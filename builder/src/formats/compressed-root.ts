@@ -1,0 +1,39 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { writeError } from '../errors.js';
+
+/**
+ * The gzip'd cpio of the node's root, made once per build: cpio + gzip -9 of the whole tree is
+ * the costly step of every format that embeds an initrd, and a build asking for several formats
+ * would otherwise repeat it for each.
+ */
+export class CompressedRoot {
+  private made?: Promise<string>;
+  private dir?: string;
+
+  /** The file holding the compressed root; `make` streams it the first time only. */
+  file(make: () => Readable): Promise<string> {
+    this.made ??= this.write(make);
+    return this.made;
+  }
+
+  private async write(make: () => Readable): Promise<string> {
+    this.dir = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), 'lkbuild-root-'));
+    const path = join(this.dir, 'root.cpio.gz');
+    try {
+      await pipeline(make(), createWriteStream(path));
+    } catch (e) {
+      throw writeError(e, 'the compressed root to', path, 'free space there, or point LKBUILD_TMPDIR at a larger disk');
+    }
+    return path;
+  }
+
+  async dispose(): Promise<void> {
+    await this.made?.catch(() => undefined);
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
