@@ -119,7 +119,7 @@ describe('pulling through a faulty connection', () => {
     proxy.rule = () => ({ kind: 'hang' });
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const started = Date.now();
-    await expect(pullImage(cache, ref(), { ...fast, requestTimeoutMs: 400, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 } })).rejects.toThrow(
+    await expect(pullImage(cache, ref(), { ...fast, idleTimeoutMs: 400, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 } })).rejects.toThrow(
       /did not answer within 0.4s/,
     );
     expect(Date.now() - started).toBeLessThan(5_000);
