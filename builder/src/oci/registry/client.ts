@@ -8,7 +8,7 @@ import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
 import { parseChallenges } from './challenge.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
-import { registryEndpoint, type RegistryEndpoint } from './endpoint.js';
+import { realmMayReceiveCredentials, registryEndpoint, type RegistryEndpoint } from './endpoint.js';
 import { loadTlsSettings, tlsConnectOptions } from './tls.js';
 
 export interface ClientOptions extends NetOptions {
@@ -127,6 +127,12 @@ export class RegistryClient {
         throw new LkError('registry', `${this.endpoint.registry} answered a ranged GET of ${blob.digest} with the wrong range`, 'the registry or a proxy mishandles ranges');
       }
       let skip = res.statusCode === 200 ? delivered : 0;
+      // The descriptor's size bounds what is read: a registry cannot fill the disk with a
+      // blob that never ends, nor announce more than it may send.
+      if (Number(header(res.headers, 'content-length') ?? 0) > blob.size - delivered + skip) {
+        res.body.destroy();
+        throw this.blobTooLarge(repository, blob);
+      }
       try {
         for await (const raw of res.body) {
           let chunk = raw as Buffer;
@@ -136,6 +142,7 @@ export class RegistryClient {
             chunk = chunk.subarray(n);
             if (chunk.length === 0) continue;
           }
+          if (delivered + chunk.length > blob.size) throw this.blobTooLarge(repository, blob);
           delivered += chunk.length;
           onBytes?.(chunk.length);
           yield chunk;
@@ -146,6 +153,14 @@ export class RegistryClient {
         if (!(await pauseBeforeRetry(e, attempt, this.retry, this.signal))) throw this.networkError('GET', `blob ${blob.digest}`, e, attempt + 1);
       }
     }
+  }
+
+  private blobTooLarge(repository: string, blob: Descriptor): LkError {
+    return new LkError(
+      'registry',
+      `${this.endpoint.registry}/${repository} sent more than the ${blob.size} bytes its manifest declares for blob ${blob.digest}`,
+      'the registry serves content other than its manifest says; the download was stopped and nothing was stored',
+    );
   }
 
   // ---- writing ----
@@ -254,12 +269,15 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     for (const s of scope.split(' ')) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = creds ? { authorization: basicAuth(creds.username, creds.password) } : {};
+    // Credentials go only where the registry lives; a realm elsewhere is asked anonymously.
+    const withheld = creds !== undefined && !realmMayReceiveCredentials(url, this.endpoint);
+    const headers: Record<string, string> = creds && !withheld ? { authorization: basicAuth(creds.username, creds.password) } : {};
     const dispatcher = await this.connection();
     const attempt = async (): Promise<string> => {
       const res = await request(url, { method: 'GET', headers, dispatcher, signal: this.signal, ...requestTimeouts(this.idleTimeoutMs) });
       if (res.statusCode === 401 || res.statusCode === 403) {
         await res.body.dump();
+        if (withheld) throw this.realmElsewhere(url);
         throw creds ? this.loginRejected() : this.needLogin();
       }
       if (res.statusCode !== 200) throw await this.failedStatus(res);
@@ -316,6 +334,15 @@ export class RegistryClient {
   private shortUrl(url: string): string {
     const u = new URL(url, this.endpoint.baseUrl);
     return u.origin === new URL(this.endpoint.baseUrl).origin ? u.pathname : `${u.origin}${u.pathname}`;
+  }
+
+  private realmElsewhere(realm: URL): LkError {
+    const registry = this.endpoint.registry;
+    return new LkError(
+      'registry',
+      `${registry} sends its logins to the token service ${realm.origin}, on another scheme or host than the registry: your credentials for ${registry} were not sent there, and it refused access without them`,
+      `a registry's token service must use the registry's scheme and be its host or a subdomain of ${registry}; check the registry's auth configuration`,
+    );
   }
 
   private needLogin(): LkError {
