@@ -8,16 +8,8 @@ import { imageSchemaDiagnostics } from './schema.js';
 import { dockerDefaultSeccomp } from './seccomp-default.js';
 import { YamlSource } from './source.js';
 import type { ImageFields, ImageSpec, Restart } from './types.js';
-
-/** The parts of an OCI image config that shape a container. */
-export interface OciImageConfig {
-  Entrypoint?: string[];
-  Cmd?: string[];
-  Env?: string[];
-  WorkingDir?: string;
-  User?: string;
-  Labels?: Record<string, string>;
-}
+import { MobyConfigLabel, type ImageConfig } from '../oci/media-types.js';
+import { numericId, unknownIdMessage } from './ids.js';
 
 export type ContainerKind = 'onboot' | 'service' | 'onshutdown' | 'volume';
 
@@ -37,7 +29,6 @@ export interface BundleConfig {
   runtime: BundleRuntime;
 }
 
-export const labelKey = 'org.mobyproject.config';
 export const ociVersion = '1.1.0';
 export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -58,9 +49,9 @@ const cgroupDirs: Record<ContainerKind, string> = { onboot: 'onboot', service: '
  */
 export function bundleConfig(
   image: ImageSpec,
-  imageConfig: OciImageConfig,
+  imageConfig: ImageConfig,
   kind: ContainerKind,
-  ctx: { idMap?: (name: string) => number | undefined } = {},
+  ctx: { ids?: ReadonlyMap<string, number> } = {},
 ): BundleConfig {
   const label = labelDefaults(image, imageConfig);
   const problems: string[] = [];
@@ -79,11 +70,8 @@ export function bundleConfig(
   const privileged = effective.includes('CAP_SYS_ADMIN');
 
   const id = (v: number | string | undefined, what: string): number => {
-    if (v === undefined || v === '' || v === 'root') return 0;
-    if (typeof v === 'number') return v;
-    if (/^\d+$/.test(v)) return Number(v);
-    const found = ctx.idMap?.(v);
-    if (found === undefined) problems.push(`${what}: no container named "${v}"; expected a number, "root", or the name of a container`);
+    const found = numericId(v ?? 0, ctx.ids ?? new Map());
+    if (found === undefined) problems.push(unknownIdMessage(what, String(v)));
     return found ?? 0;
   };
   const user = imageUser(imageConfig.User);
@@ -174,20 +162,20 @@ function limitNumber(v: bigint): number {
 }
 
 /** The label's settings, checked like YAML; a broken label is a ConfigError naming the image. */
-export function labelDefaults(image: ImageSpec, imageConfig: OciImageConfig): ImageFields {
-  const text = imageConfig.Labels?.[labelKey];
+export function labelDefaults(image: ImageSpec, imageConfig: ImageConfig): ImageFields {
+  const text = imageConfig.Labels?.[MobyConfigLabel];
   if (!text) return {};
-  const source = YamlSource.parse(`${image.image} label ${labelKey}`, text);
+  const source = YamlSource.parse(`${image.image} label ${MobyConfigLabel}`, text);
   const diagnostics: Diagnostic[] = [...source.errors];
   if (!diagnostics.length) {
     const value = source.value;
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      diagnostics.push({ ...source.position([]), message: `the ${labelKey} label must hold a JSON object` });
+      diagnostics.push({ ...source.position([]), message: `the ${MobyConfigLabel} label must hold a JSON object` });
     } else {
       diagnostics.push(...imageSchemaDiagnostics(source));
       checkImageFields(value as Record<string, unknown>, [], reporter(source, diagnostics));
       for (const key of ['name', 'image']) {
-        if (key in value) diagnostics.push({ ...source.position([key], 'key'), message: `${key} cannot be set in the ${labelKey} label` });
+        if (key in value) diagnostics.push({ ...source.position([key], 'key'), message: `${key} cannot be set in the ${MobyConfigLabel} label` });
       }
     }
   }

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ImageSpec } from '../../src/config/index.js';
-import { bundleConfig, configJson, dockerMaskedPaths, type OciImageConfig } from '../../src/config/runtime-config.js';
+import { bundleConfig, configJson, dockerMaskedPaths } from '../../src/config/runtime-config.js';
+import type { ImageConfig } from '../../src/oci/media-types.js';
 import { dockerDefaultCapabilities } from '../../src/config/capabilities.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const image = (extra: Partial<ImageSpec> = {}): ImageSpec => ({ name: 'web', image: 'nginx:1.25', ...extra });
-const withLabel = (label: object, rest: OciImageConfig = {}): OciImageConfig => ({ ...rest, Labels: { 'org.mobyproject.config': JSON.stringify(label) } });
-const config = (spec: ImageSpec, ic: OciImageConfig = {}, kind: 'onboot' | 'service' | 'onshutdown' = 'service') => bundleConfig(spec, ic, kind).config as Json;
+const withLabel = (label: object, rest: ImageConfig = {}): ImageConfig => ({ ...rest, Labels: { 'org.mobyproject.config': JSON.stringify(label) } });
+const config = (spec: ImageSpec, ic: ImageConfig = {}, kind: 'onboot' | 'service' | 'onshutdown' = 'service') => bundleConfig(spec, ic, kind).config as Json;
 
 describe('the image config, the label and the YAML merge in that order', () => {
   it('takes args, env, cwd and user from the image config', () => {
@@ -140,7 +141,7 @@ describe('limits, ids and the rest of linux', () => {
   });
 
   it('resolves uid and gid names through the id map', () => {
-    const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', { idMap: (n) => (n === 'redis' ? 101 : undefined) });
+    const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', { ids: new Map([['redis', 101]]) });
     expect((b.config as Json).process.user).toEqual({ uid: 101, gid: 0, additionalGids: [101, 7] });
     expect(() => bundleConfig(image({ uid: 'ghost' }), {}, 'service')).toThrow('uid: no container named "ghost"');
   });
