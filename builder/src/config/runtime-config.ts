@@ -7,21 +7,15 @@ import { parseRlimit, unlimited, type Parsed } from './rlimits.js';
 import { imageSchemaDiagnostics } from './schema.js';
 import { dockerDefaultSeccomp } from './seccomp-default.js';
 import { YamlSource } from './source.js';
-import type { ImageFields, ImageSpec, Restart } from './types.js';
+import type { RuntimeJson } from '../../../init/src/runtime-json.js';
+import type { ImageFields, ImageSpec } from './types.js';
 import { MobyConfigLabel, type ImageConfig } from '../oci/media-types.js';
 import { numericId, unknownIdMessage } from './ids.js';
 
 export type ContainerKind = 'onboot' | 'service' | 'onshutdown' | 'volume';
 
-export interface BundleRuntime {
-  restart: Restart;
-  depends: string[];
-  mkdir: string[];
-  mounts: object[];
-  interfaces: object[];
-  bindNS: object;
-  cgroups: string[];
-}
+/** runtime.json: its one contract is shared with the init, which reads it. */
+export type BundleRuntime = RuntimeJson;
 
 export interface BundleConfig {
   /** An OCI runtime-spec config.json. Serialise it with configJson to keep 64-bit limits exact. */
