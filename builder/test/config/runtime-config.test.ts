@@ -134,10 +134,21 @@ describe('mounts', () => {
 describe('limits, ids and the rest of linux', () => {
   it('writes rlimits, with unlimited as 2^64-1 exactly', () => {
     const b = bundleConfig(image({ rlimits: ['nofile,1024,4096', 'RLIMIT_CORE,unlimited,unlimited'] }), {}, 'service');
-    expect((b.config as Json).process.rlimits[0]).toEqual({ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 });
+    expect((b.config as Json).process.rlimits[0]).toEqual({ type: 'RLIMIT_NOFILE', hard: 4096n, soft: 1024n });
     const text = configJson(b.config);
     expect(text).toContain('"hard": 18446744073709551615');
     expect(text).not.toContain('18446744073709552000');
+    expect(JSON.parse(text).process.rlimits[0]).toEqual({ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 });
+  });
+
+  it('writes strings as they are, even one that holds the digits of a rounded 2^64-1 or looks like a limit', () => {
+    const env = ['X=18446744073709552000', 'Y="18446744073709552000"', 'Z=lkbuild-bigint-0:5'];
+    const b = bundleConfig(image({ env, rlimits: ['core,unlimited,unlimited'], annotations: { '18446744073709552000': '18446744073709552000' } }), {}, 'service');
+    const text = configJson(b.config);
+    const parsed = JSON.parse(text);
+    expect(parsed.process.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env]);
+    expect(parsed.annotations).toEqual({ '18446744073709552000': '18446744073709552000' });
+    expect(text).toContain('"hard": 18446744073709551615,\n');
   });
 
   it('resolves uid and gid names through the id map', () => {
