@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
-import { cpioStream } from '../archive/cpio.js';
+import { gzippedCpioStream } from '../archive/cpio.js';
 import type { AssembledNode } from '../assemble/node.js';
 import type { AtomicOutputs } from './atomic-output.js';
 import type { CompressedRoot } from './compressed-root.js';
@@ -19,7 +18,7 @@ export interface FormatContext {
 /** The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem. */
 export async function writeInitrd(ctx: FormatContext, path: string): Promise<void> {
   const { node } = ctx;
-  const compress = () => cpioStream(node.tree.sorted(), ctx.sourceDateEpoch).pipe(createGzip({ level: 9 }));
+  const compress = () => gzippedCpioStream(node.tree.sorted(), ctx.sourceDateEpoch);
   const body = ctx.compressedRoot ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
   if (!node.ucode) {
     await ctx.outputs.write(path, body);
