@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { hostFiles, requireHostFile } from './host-tools.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { syslinuxConfig } from './raw-bios.js';
 import { writeEfiDisk } from './raw-efi.js';
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { withScratch } from './host-tools.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { stageRawEfi } from './raw-efi.js';
 import { TAR_END, tarEntry } from './tar-writer.js';
 

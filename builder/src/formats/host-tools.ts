@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import { AtomicOutputs } from './atomic-output.js';
-import { writeInitrd, type FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
+import { writeInitrd } from './kernel-initrd.js';
 
 /**
  * Host tools and files the disk and ISO formats use, with the Debian package that provides each:

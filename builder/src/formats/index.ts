@@ -1,5 +1,6 @@
 import { LkError } from '../errors.js';
-import { writeKernelInitrd, type FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
+import { writeKernelInitrd } from './kernel-initrd.js';
 
 export type FormatWriter = (ctx: FormatContext) => Promise<void>;
 

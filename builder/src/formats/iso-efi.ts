@@ -4,7 +4,7 @@ import { LkError } from '../errors.js';
 import { makeFatImage } from './fat-image.js';
 import { emitFile, fileSize, withScratch } from './host-tools.js';
 import { dateTree, runXorriso, xorrisoReproducible } from './iso-bios.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { stageUki } from './uki.js';
 
 const FORMAT = 'iso-efi';

@@ -2,19 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
 import { cpioStream } from '../archive/cpio.js';
-import type { AssembledNode } from '../assemble/node.js';
-import type { AtomicOutputs } from './atomic-output.js';
-import type { CompressedRoot } from './compressed-root.js';
-
-export interface FormatContext {
-  node: AssembledNode;
-  /** Output path prefix: "<dir>/<name>". */
-  base: string;
-  sourceDateEpoch: number;
-  outputs: AtomicOutputs;
-  /** Shares the gzip'd root between the formats of one build; without it each compresses anew. */
-  compressedRoot?: CompressedRoot;
-}
+import type { FormatContext } from './context.js';
 
 /** The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem. */
 export async function writeInitrd(ctx: FormatContext, path: string): Promise<void> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { makeFatImage } from './fat-image.js';
 import { hostFiles, requireHostFile, runTool, stageKernelInitrd, withScratch, fatEpoch } from './host-tools.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { mbr, SECTOR } from './mbr.js';
 
 const FORMAT = 'raw-bios';

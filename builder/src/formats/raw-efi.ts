@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { AtomicOutputs } from './atomic-output.js';
 import { fatEpoch, runTool, stageKernelInitrd, withScratch } from './host-tools.js';
 import { ESP_TYPE_GUID, LEGACY_BIOS_BOOTABLE, SECTOR, gptStructures, hashGuid } from './gpt.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { stageUki } from './uki.js';
 
 /**

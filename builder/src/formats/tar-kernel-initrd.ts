@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { LkError } from '../errors.js';
 import { AtomicOutputs } from './atomic-output.js';
 import { withScratch } from './host-tools.js';
-import { writeInitrd, type FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
+import { writeInitrd } from './kernel-initrd.js';
 import { TAR_END, tarEntry } from './tar-writer.js';
 
 /**

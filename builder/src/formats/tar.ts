@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Content, FsEntry } from '../fs/tree.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { TAR_END, tarEntry, type TarType } from './tar-writer.js';
 
 /**

@@ -6,7 +6,8 @@ import { LkError } from '../errors.js';
 import { normalizePath } from '../fs/tree.js';
 import { AtomicOutputs } from './atomic-output.js';
 import { hostFiles, requireHostFile, withScratch } from './host-tools.js';
-import { writeInitrd, type FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
+import { writeInitrd } from './kernel-initrd.js';
 import { PeChecksum, appendSections } from './pe.js';
 
 /**

@@ -5,7 +5,7 @@ import { basename, delimiter, join } from 'node:path';
 import { LkError } from '../errors.js';
 import { emitFile, runTool, withScratch } from './host-tools.js';
 import { guidBytes, hashGuid } from './gpt.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
 import { stageRawEfi } from './raw-efi.js';
 
 /**
