@@ -15,7 +15,7 @@ import { writeEfiDisk } from './raw-efi.js';
  */
 export const FORMAT = 'aws';
 
-export async function writeAws(ctx: FormatContext): Promise<void> {
+export async function writeAws(ctx: FormatContext, path: string): Promise<void> {
   const mbrCode = await readFile(await requireHostFile(hostFiles.gptMbrBin, FORMAT));
-  await writeEfiDisk(ctx, ctx.outputs, `${ctx.base}.raw`, { format: FORMAT, bios: { mbrCode, syslinuxCfg: syslinuxConfig(ctx.node.cmdline) } });
+  await writeEfiDisk(ctx, ctx.outputs, path, { format: FORMAT, bios: { mbrCode, syslinuxCfg: syslinuxConfig(ctx.node.cmdline) } });
 }

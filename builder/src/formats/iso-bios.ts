@@ -60,11 +60,11 @@ export async function runXorriso(format: string, args: string[], epoch: number):
 }
 
 /**
- * name.iso: ISO 9660 (Rock Ridge) booting with ISOLINUX from a CD (El Torito, no emulation)
+ * iso-bios, NAME.iso: ISO 9660 (Rock Ridge) booting with ISOLINUX from a CD (El Torito, no emulation)
  * and, through the isohybrid MBR isohdpfx.bin, from a USB stick or disk.
  * Layout: /kernel, /initrd.img, /isolinux/{isolinux.bin,ldlinux.c32,isolinux.cfg,boot.cat}.
  */
-export async function writeIsoBios(ctx: FormatContext): Promise<void> {
+export async function writeIsoBios(ctx: FormatContext, path: string): Promise<void> {
   const isolinuxBin = await requireHostFile(hostFiles.isolinuxBin, FORMAT);
   const isohdpfx = await requireHostFile(hostFiles.isohdpfx, FORMAT);
   const ldlinux = await requireHostFile(hostFiles.ldlinuxC32, FORMAT);
@@ -90,6 +90,6 @@ export async function writeIsoBios(ctx: FormatContext): Promise<void> {
       ],
       ctx.sourceDateEpoch,
     );
-    await emitFile(ctx, out, `${ctx.base}.iso`);
+    await emitFile(ctx, out, path);
   });
 }

@@ -15,11 +15,11 @@ export const ISO_EFI_LABEL = 'LKBUILD-EFI';
 const EL_TORITO_MAX = 65535 * 512;
 
 /**
- * name-efi.iso: ISO 9660 whose El Torito EFI boot image (platform 0xef, no emulation) is a FAT
+ * iso-efi, NAME-efi.iso: ISO 9660 whose El Torito EFI boot image (platform 0xef, no emulation) is a FAT
  * file system holding the node's UKI as EFI/BOOT/BOOTX64.EFI, the removable-media path UEFI
  * firmware boots. The FAT image is also visible in the ISO as /efi/efiboot.img.
  */
-export async function writeIsoEfi(ctx: FormatContext): Promise<void> {
+export async function writeIsoEfi(ctx: FormatContext, path: string): Promise<void> {
   await withScratch(async (dir) => {
     const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'));
     const root = join(dir, 'iso');
@@ -51,6 +51,6 @@ export async function writeIsoEfi(ctx: FormatContext): Promise<void> {
       ],
       ctx.sourceDateEpoch,
     );
-    await emitFile(ctx, out, `${ctx.base}-efi.iso`);
+    await emitFile(ctx, out, path);
   });
 }

@@ -3,6 +3,7 @@ import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
 import { cpioStream } from '../archive/cpio.js';
 import type { FormatContext } from './context.js';
+import type { OutputPath } from './index.js';
 
 /** The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem. */
 export async function writeInitrd(ctx: FormatContext, path: string): Promise<void> {
@@ -27,9 +28,9 @@ export async function writeInitrd(ctx: FormatContext, path: string): Promise<voi
 }
 
 /** LinuxKit's default output: name-kernel, name-initrd.img, name-cmdline. */
-export async function writeKernelInitrd(ctx: FormatContext): Promise<void> {
+export async function writeKernelInitrd(ctx: FormatContext, path: OutputPath): Promise<void> {
   if (!ctx.node.kernel) throw new LkError('format', 'the kernel+initrd format needs a kernel: the build file has no kernel section');
-  await ctx.outputs.write(`${ctx.base}-kernel`, ctx.node.kernel.open());
-  await writeInitrd(ctx, `${ctx.base}-initrd.img`);
-  await ctx.outputs.write(`${ctx.base}-cmdline`, ctx.node.cmdline);
+  await ctx.outputs.write(path('kernel'), ctx.node.kernel.open());
+  await writeInitrd(ctx, path('initrd'));
+  await ctx.outputs.write(path('cmdline'), ctx.node.cmdline);
 }

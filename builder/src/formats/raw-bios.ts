@@ -21,11 +21,11 @@ export function syslinuxConfig(cmdline: string): string {
 }
 
 /**
- * name-bios.img: an MBR disk (syslinux's MBR boot code) with one bootable FAT partition at
+ * raw-bios, NAME-bios.img: an MBR disk (syslinux's MBR boot code) with one bootable FAT partition at
  * 1 MiB holding the kernel, the initrd and syslinux.cfg, made bootable by `syslinux --install`.
  * The disk is streamed out as the MBR, the gap, then the partition image.
  */
-export async function writeRawBios(ctx: FormatContext): Promise<void> {
+export async function writeRawBios(ctx: FormatContext, path: string): Promise<void> {
   const mbrCode = await readFile(await requireHostFile(hostFiles.mbrBin, FORMAT));
   await withScratch(async (dir) => {
     const epoch = fatEpoch(ctx.sourceDateEpoch);
@@ -60,6 +60,6 @@ export async function writeRawBios(ctx: FormatContext): Promise<void> {
         for await (const chunk of createReadStream(fat)) yield chunk as Buffer;
       })(),
     );
-    await ctx.outputs.write(`${ctx.base}-bios.img`, disk);
+    await ctx.outputs.write(path, disk);
   });
 }

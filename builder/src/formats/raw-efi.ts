@@ -180,7 +180,7 @@ export async function stageRawEfi(ctx: FormatContext, path: string, format: stri
   return path;
 }
 
-/** The raw-efi format: <name>-efi.img. */
-export async function writeRawEfi(ctx: FormatContext): Promise<void> {
-  await writeRawEfiTo(ctx, ctx.outputs, `${ctx.base}-efi.img`);
+/** The raw-efi format: NAME-efi.img. */
+export async function writeRawEfi(ctx: FormatContext, path: string): Promise<void> {
+  await writeRawEfiTo(ctx, ctx.outputs, path);
 }

@@ -16,7 +16,7 @@ import { TAR_END, tarEntry } from './tar-writer.js';
  * filesystem alone, as LinuxKit writes it; prepend ucode.cpio to boot with the microcode).
  * Every mtime is SOURCE_DATE_EPOCH.
  */
-export async function writeTarKernelInitrd(ctx: FormatContext): Promise<void> {
+export async function writeTarKernelInitrd(ctx: FormatContext, path: string): Promise<void> {
   const kernel = ctx.node.kernel;
   if (!kernel) throw new LkError('format', 'the tar-kernel-initrd format needs a kernel: the build file has no kernel section');
   const ucode = ctx.node.ucode;
@@ -41,6 +41,6 @@ export async function writeTarKernelInitrd(ctx: FormatContext): Promise<void> {
       if (ucode) yield* tarEntry({ ...file, name: 'ucode.cpio', size: ucode.size }, ucode.open());
       yield TAR_END;
     }
-    await ctx.outputs.write(`${ctx.base}-initrd.tar`, Readable.from(archive()));
+    await ctx.outputs.write(path, Readable.from(archive()));
   });
 }

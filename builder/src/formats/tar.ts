@@ -49,7 +49,7 @@ export async function* rootfsTar(entries: Iterable<[string, FsEntry]>, mtime: nu
   yield TAR_END;
 }
 
-/** The tar format: <name>.tar. */
-export async function writeTar(ctx: FormatContext): Promise<void> {
-  await ctx.outputs.write(`${ctx.base}.tar`, Readable.from(rootfsTar(ctx.node.tree.sorted(), ctx.sourceDateEpoch)));
+/** The tar format: NAME.tar. */
+export async function writeTar(ctx: FormatContext, path: string): Promise<void> {
+  await ctx.outputs.write(path, Readable.from(rootfsTar(ctx.node.tree.sorted(), ctx.sourceDateEpoch)));
 }

@@ -102,9 +102,9 @@ export async function writeUkiTo(ctx: FormatContext, outputs: AtomicOutputs, pat
   });
 }
 
-/** The uki format: <name>.efi. */
-export async function writeUki(ctx: FormatContext): Promise<void> {
-  await writeUkiTo(ctx, ctx.outputs, `${ctx.base}.efi`);
+/** The uki format: NAME.efi. */
+export async function writeUki(ctx: FormatContext, path: string): Promise<void> {
+  await writeUkiTo(ctx, ctx.outputs, path);
 }
 
 /** Writes the UKI to a scratch path (for the formats that embed it) and returns the path. */

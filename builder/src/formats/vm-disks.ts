@@ -70,7 +70,7 @@ async function patch(path: string, at: number, length: number, fn: (b: Buffer) =
   }
 }
 
-type VmFormat = 'qcow2' | 'vmdk' | 'vhd';
+export type VmFormat = 'qcow2' | 'vmdk' | 'vhd';
 
 const convertArgs: Record<VmFormat, string[]> = {
   qcow2: ['-O', 'qcow2'],
@@ -79,11 +79,11 @@ const convertArgs: Record<VmFormat, string[]> = {
   vhd: ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on'],
 };
 
-async function writeVmDisk(ctx: FormatContext, format: VmFormat): Promise<void> {
+/** Writes the `format` conversion of the raw-efi disk to `final`. */
+export async function writeVmDisk(ctx: FormatContext, format: VmFormat, final: string): Promise<void> {
   await requireQemuImg(format);
-  const final = `${ctx.base}.${format}`;
   await withScratch(async (dir) => {
-    const raw = await stageRawEfi(ctx, join(dir, `${basename(ctx.base)}-efi.img`), format);
+    const raw = await stageRawEfi(ctx, join(dir, 'raw-efi.img'), format);
     // The converted file carries the final name: a VMDK's descriptor names its own file.
     const out = join(dir, basename(final));
     await runTool('qemu-img', ['convert', '-q', '-f', 'raw', ...convertArgs[format], raw, out], { format });
@@ -100,7 +100,3 @@ async function writeVmDisk(ctx: FormatContext, format: VmFormat): Promise<void> 
     await emitFile(ctx, out, final);
   });
 }
-
-export const writeQcow2 = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'qcow2');
-export const writeVmdk = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'vmdk');
-export const writeVhd = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'vhd');
