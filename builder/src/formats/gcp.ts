@@ -7,7 +7,7 @@ import { createGzip } from 'node:zlib';
 import { withScratch } from './host-tools.js';
 import type { FormatContext } from './context.js';
 import { stageRawEfi } from './raw-efi.js';
-import { TAR_END, tarEntry } from './tar-writer.js';
+import { TAR_END, tarEntry } from '../archive/tar.js';
 
 /**
  * gcp: NAME.img.tar.gz, Google Compute Engine's import format: a gzip'd tar holding exactly one

@@ -7,7 +7,7 @@ import { AtomicOutputs } from './atomic-output.js';
 import { withScratch } from './host-tools.js';
 import type { FormatContext } from './context.js';
 import { writeInitrd } from './kernel-initrd.js';
-import { TAR_END, tarEntry } from './tar-writer.js';
+import { TAR_END, tarEntry } from '../archive/tar.js';
 
 /**
  * tar-kernel-initrd: NAME-initrd.tar, LinuxKit's layout for it: `kernel`, `initrd.img` and

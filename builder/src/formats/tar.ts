@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Content, FsEntry } from '../fs/tree.js';
 import type { FormatContext } from './context.js';
-import { TAR_END, tarEntry, type TarType } from './tar-writer.js';
+import { TAR_END, tarEntry, type TarType } from '../archive/tar.js';
 
 /**
  * tar: the node's root filesystem, the same tree the initrd holds, as NAME.tar. Entries are in
