@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { withScratch } from './host-tools.js';
+import { withScratch } from '../fs/scratch.js';
 import type { FormatContext } from './context.js';
 import { stageRawEfi } from './raw-efi.js';
 import { TAR_END, tarEntry } from '../archive/tar.js';

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { access, constants, mkdtemp, rm, stat, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, constants, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import { AtomicOutputs } from './atomic-output.js';
@@ -68,16 +67,6 @@ export async function runTool(
       else reject(new LkError('tool', `${tool} failed (exit ${code}) writing the ${opts.format} format:\n${out.trim()}`));
     });
   });
-}
-
-/** Runs fn with a private scratch directory that is removed afterwards. */
-export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'lkbuild-format-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /**

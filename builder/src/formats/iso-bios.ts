@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { emitFile, hostFiles, requireHostFile, runTool, stageKernelInitrd, withScratch } from './host-tools.js';
+import { emitFile, hostFiles, requireHostFile, runTool, stageKernelInitrd } from './host-tools.js';
+import { withScratch } from '../fs/scratch.js';
 import type { FormatContext } from './context.js';
 import { syslinuxConfig } from './raw-bios.js';
 

@@ -3,7 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { makeFatImage } from './fat-image.js';
-import { hostFiles, requireHostFile, runTool, stageKernelInitrd, withScratch, fatEpoch } from './host-tools.js';
+import { hostFiles, requireHostFile, runTool, stageKernelInitrd, fatEpoch } from './host-tools.js';
+import { withScratch } from '../fs/scratch.js';
 import type { FormatContext } from './context.js';
 import { mbr, SECTOR } from './mbr.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LkError } from '../errors.js';
 import { AtomicOutputs } from './atomic-output.js';
-import { withScratch } from './host-tools.js';
+import { withScratch } from '../fs/scratch.js';
 import type { FormatContext } from './context.js';
 import { writeInitrd } from './kernel-initrd.js';
 import { TAR_END, tarEntry } from '../archive/tar.js';
