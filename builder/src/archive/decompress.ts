@@ -40,7 +40,7 @@ function throughGunzip(input: Readable, what: string): Readable {
   pipeline(input, gunzip, (err) => {
     if (!err || output.destroyed) return;
     const zlib = (err as NodeJS.ErrnoException).code?.startsWith('Z_');
-    output.destroy(zlib ? new LkError('archive', `${what} is not valid gzip data: ${err.message}`, 'The file is corrupt.') : err);
+    output.destroy(zlib ? new LkError('archive', `${what} is not valid gzip data: ${err.message}`, 'the file is corrupt: fetch or build it again') : err);
   });
   gunzip.pipe(output);
   // The consumer may stop early: release the input then too.
@@ -81,7 +81,7 @@ function throughTool(tool: string, args: string[], input: Readable, what: string
   const finish = (): void => {
     if (!stdoutEnded || exitCode === undefined || output.destroyed) return;
     if (exitCode === 0) output.end();
-    else fail(new LkError('archive', `${tool} failed to decompress ${what}: ${stderr.trim() || `exit ${exitCode}`}`, 'The file is corrupt.'));
+    else fail(new LkError('archive', `${tool} failed to decompress ${what}: ${stderr.trim() || `exit ${exitCode}`}`, 'the file is corrupt: fetch or build it again'));
   };
   child.stdout.on('end', () => {
     stdoutEnded = true;
