@@ -1,4 +1,5 @@
 import { LkError, usageError } from '../errors.js';
+import { netDefaults } from '../net/defaults.js';
 import { OciLayout, defaultCacheDir } from '../oci/layout.js';
 import { Annotation, type Descriptor, type ImageManifest } from '../oci/media-types.js';
 import { resolveCached } from '../oci/registry/cache-names.js';
@@ -80,7 +81,7 @@ async function cachePull(args: string[]): Promise<number> {
   for (const ref of positionals) {
     const display = values.quiet ? undefined : new TransferDisplay(`pull ${ref}`);
     try {
-      const image = await pullImage(layout, ref, { platform, timeoutMs: seconds(values.timeout, '--timeout', 600) * 1000, onEvent: display?.onEvent });
+      const image = await pullImage(layout, ref, { platform, timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000, onEvent: display?.onEvent });
       process.stdout.write(`${image.refName}\t${image.manifestDescriptor.digest}\n`);
     } finally {
       display?.close();
@@ -140,7 +141,7 @@ export async function pushCommand(args: string[]): Promise<number> {
   const layout = openCache();
   const display = values.quiet ? undefined : new TransferDisplay(`push ${dest ?? ref}`);
   try {
-    const result = await pushImage(layout, ref, dest, { timeoutMs: seconds(values.timeout, '--timeout', 600) * 1000, onEvent: display?.onEvent });
+    const result = await pushImage(layout, ref, dest, { timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000, onEvent: display?.onEvent });
     process.stdout.write(`${result.ref}@${result.digest}\n`);
     process.stderr.write(`lkbuild: pushed ${result.uploaded} blobs, ${result.skipped} already present, ${result.mounted} mounted\n`);
   } finally {
