@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
-import { createDispatcher, requestTimeouts } from '../../net/dispatcher.js';
+import { createDispatcher, requestTimeouts, readLimited, responseHeader as header } from '../../net/dispatcher.js';
 import { errorCode, isRetryableStatus, pauseBeforeRetry, retryPolicy, RetryableStatus, withRetry, type RetryPolicy } from '../../net/retry.js';
 import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
@@ -96,7 +96,7 @@ export class RegistryClient {
       await res.body.dump();
       throw new LkError('registry', `${this.endpoint.registry}/${repository}:${reference} was not found in the registry`, 'check the image name and tag');
     }
-    const bytes = await readLimited(res.body, maxManifestBytes);
+    const bytes = await this.readSmall(res.body, maxManifestBytes);
     const mediaType = contentType(res.headers) ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.imageManifest;
     return { mediaType, digest: sha256Digest(bytes), bytes };
   }
@@ -153,6 +153,10 @@ export class RegistryClient {
         if (!(await pauseBeforeRetry(e, attempt, this.retry, this.signal))) throw this.networkError('GET', `blob ${blob.digest}`, e, attempt + 1);
       }
     }
+  }
+
+  private readSmall(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<Buffer> {
+    return readLimited(body, maxBytes, () => new LkError('registry', `${this.endpoint.registry} sent a response larger than ${maxBytes} bytes`));
   }
 
   private blobTooLarge(repository: string, blob: Descriptor): LkError {
@@ -243,7 +247,7 @@ export class RegistryClient {
 
   /** A response with an unexpected status, as the error an attempt throws: retryable or final. */
   private async failedStatus(res: Dispatcher.ResponseData): Promise<Error> {
-    const text = await readLimited(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
+    const text = await this.readSmall(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
     if (isRetryableStatus(res.statusCode)) return new RetryableStatus(res.statusCode, header(res.headers, 'retry-after'), text);
     return new FinalStatus(res.statusCode, text);
   }
@@ -281,7 +285,7 @@ export class RegistryClient {
         throw creds ? this.loginRejected() : this.needLogin();
       }
       if (res.statusCode !== 200) throw await this.failedStatus(res);
-      const body = JSON.parse((await readLimited(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string };
+      const body = JSON.parse((await this.readSmall(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string };
       const token = body.token ?? body.access_token;
       if (!token) throw new LkError('registry', `the token service ${url.origin} returned no token`);
       return token;
@@ -376,11 +380,6 @@ function basicAuth(user: string, pass: string): string {
   return 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 }
 
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
-
 /** Start offset of a Content-Range header ("bytes 100-199/200"), or undefined. */
 function rangeStart(value: string | undefined): number | undefined {
   const m = /^bytes (\d+)-/.exec(value ?? '');
@@ -390,20 +389,6 @@ function rangeStart(value: string | undefined): number | undefined {
 function contentType(headers: Dispatcher.ResponseData['headers']): string | undefined {
   const v = header(headers, 'content-type')?.split(';')[0].trim();
   return v && v !== 'application/json' && v !== 'text/plain' ? v : undefined;
-}
-
-async function readLimited(body: AsyncIterable<unknown> & { destroy(): void }, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      body.destroy();
-      throw new LkError('registry', `response larger than ${limit} bytes`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
 }
 
 /** The first message of a distribution-spec error body, if any. */
