@@ -2,9 +2,8 @@ import { createReadStream } from 'node:fs';
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
-import { cpioStream } from '../archive/cpio.js';
+import { gzippedCpioStream } from '../archive/cpio.js';
 import type { Content } from '../fs/tree.js';
 import { staged } from './atomic-output.js';
 import type { FormatContext } from './context.js';
@@ -22,7 +21,7 @@ export function nodeKernel(ctx: FormatContext, format: string): Content {
  */
 export async function writeInitrd(ctx: FormatContext, path: string, withUcode = true): Promise<void> {
   const { node } = ctx;
-  const compress = () => cpioStream(node.tree.sorted(), ctx.sourceDateEpoch).pipe(createGzip({ level: 9 }));
+  const compress = () => gzippedCpioStream(node.tree.sorted(), ctx.sourceDateEpoch);
   const body = ctx.compressedRoot ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
   const ucode = withUcode ? node.ucode : undefined;
   if (!ucode) {

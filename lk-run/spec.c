@@ -3,6 +3,7 @@
 #include "cgroup.h"
 #include "config_json.h"
 #include "err.h"
+#include "io.h"
 #include "json.h"
 #include "mount_options.h"
 #include "seccomp.h"
@@ -26,44 +27,6 @@
 #endif
 
 #define CONFIG_MAX_BYTES (16 << 20)
-
-static char *read_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf;
-	size_t n = 0;
-
-	if (fd < 0) {
-		fail_errno("config", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || st.st_size > CONFIG_MAX_BYTES) {
-		if (st.st_size > CONFIG_MAX_BYTES)
-			errno = EFBIG;
-		fail_errno("config", path);
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fail_errno("config", path);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
 
 static int want_absolute(const char *path, const char *where)
 {
@@ -126,7 +89,8 @@ static int parse_cap_set(const struct json *caps, const char *key, uint64_t *out
 		}
 		cap = cap_from_name(item->u.string.chars);
 		if (cap < 0)
-			return config_error(where, "unknown capability \"%s\"", item->u.string.chars);
+			return config_error(where, "unknown capability \"%s\"",
+					    item->u.string.chars);
 		*out |= 1ULL << cap;
 	}
 	return 0;
@@ -154,14 +118,22 @@ struct rlimit_name {
 };
 
 static const struct rlimit_name rlimit_names[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },           { "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+	{ "RLIMIT_AS", RLIMIT_AS },
+	{ "RLIMIT_CORE", RLIMIT_CORE },
+	{ "RLIMIT_CPU", RLIMIT_CPU },
+	{ "RLIMIT_DATA", RLIMIT_DATA },
+	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
+	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },
+	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+	{ "RLIMIT_NICE", RLIMIT_NICE },
+	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC },
+	{ "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
+	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+	{ "RLIMIT_STACK", RLIMIT_STACK },
 };
 
 static int parse_rlimits(const struct json *list, struct spec *s)
@@ -303,8 +275,8 @@ struct namespace_name {
 };
 
 static const struct namespace_name namespace_names[] = {
-	{ "pid", CLONE_NEWPID },     { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
-	{ "ipc", CLONE_NEWIPC },     { "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },
+	{ "pid", CLONE_NEWPID },       { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+	{ "ipc", CLONE_NEWIPC },       { "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },
 	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
 
@@ -353,8 +325,8 @@ const struct namespace_spec *spec_namespace(const struct spec *spec, int flag)
 	return NULL;
 }
 
-static int parse_id_mappings(const struct json *list, const char *where,
-			     struct id_mapping **out, size_t *count)
+static int parse_id_mappings(const struct json *list, const char *where, struct id_mapping **out,
+			     size_t *count)
 {
 	if (cj_type(list, JSON_ARRAY, where) <= 0)
 		return list ? -1 : 0;
@@ -412,7 +384,8 @@ static int parse_devices(const struct json *list, struct spec *s)
 		if (d->type != S_IFIFO && (!has_major || !has_minor))
 			return config_error(where, "major and minor are required");
 		if (mode & ~07777u)
-			return config_error(where, "fileMode %o has more than permission bits", mode);
+			return config_error(where, "fileMode %o has more than permission bits",
+					    mode);
 		d->major = major;
 		d->minor = minor;
 		d->mode = mode;
@@ -464,8 +437,8 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 			      &s->gid_mappings, &s->ngid_mappings) < 0 ||
 	    parse_devices(json_get(linux_obj, "devices"), s) < 0 ||
 	    parse_sysctl(json_get(linux_obj, "sysctl"), s) < 0 ||
-	    parse_paths(json_get(linux_obj, "maskedPaths"), "linux.maskedPaths",
-			&s->masked_paths, &s->nmasked_paths) < 0 ||
+	    parse_paths(json_get(linux_obj, "maskedPaths"), "linux.maskedPaths", &s->masked_paths,
+			&s->nmasked_paths) < 0 ||
 	    parse_paths(json_get(linux_obj, "readonlyPaths"), "linux.readonlyPaths",
 			&s->readonly_paths, &s->nreadonly_paths) < 0 ||
 	    cj_string(json_get(linux_obj, "rootfsPropagation"), "linux.rootfsPropagation",
@@ -534,7 +507,7 @@ int spec_load(const char *bundle, const char *id, struct spec *out)
 		return fail_errno("bundle", bundle);
 	out->bundle = xstrdup(resolved);
 	path = xasprintf("%s/config.json", out->bundle);
-	text = read_file(path, &len);
+	text = read_whole_file("config", path, CONFIG_MAX_BYTES, &len);
 	if (!text)
 		return -1;
 	if (json_parse(xasprintf("config: %s", path), text, len, &doc) < 0)

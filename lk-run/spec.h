@@ -10,21 +10,21 @@
 struct json;
 
 struct mount_spec {
-	char *destination;       /* absolute path inside the container */
+	char *destination; /* absolute path inside the container */
 	char *source;
 	char *type;
-	unsigned long flags;     /* MS_* set by the options */
-	unsigned long clear;     /* MS_* explicitly cleared (rw, suid, dev, ...) */
+	unsigned long flags; /* MS_* set by the options */
+	unsigned long clear; /* MS_* explicitly cleared (rw, suid, dev, ...) */
 	unsigned long propagation; /* MS_PRIVATE / MS_SHARED / ... with MS_REC, or 0 */
-	uint64_t attr_set;       /* MOUNT_ATTR_* for recursive options (rro, rnoexec, ...) */
+	uint64_t attr_set; /* MOUNT_ATTR_* for recursive options (rro, rnoexec, ...) */
 	uint64_t attr_clear;
-	int bind;                /* bind or rbind */
-	char *data;              /* options the kernel filesystem parses itself */
+	int bind; /* bind or rbind */
+	char *data; /* options the kernel filesystem parses itself */
 };
 
 struct namespace_spec {
-	int flag;                /* CLONE_NEW* */
-	char *path;              /* join this namespace, or NULL to create one */
+	int flag; /* CLONE_NEW* */
+	char *path; /* join this namespace, or NULL to create one */
 };
 
 struct id_mapping {
@@ -32,16 +32,16 @@ struct id_mapping {
 };
 
 struct rlimit_spec {
-	const char *name;        /* RLIMIT_NOFILE, ... for messages */
+	const char *name; /* RLIMIT_NOFILE, ... for messages */
 	int resource;
 	uint64_t soft, hard;
 };
 
 struct device_spec {
 	char *path;
-	mode_t type;             /* S_IFCHR, S_IFBLK or S_IFIFO */
+	mode_t type; /* S_IFCHR, S_IFBLK or S_IFIFO */
 	unsigned major, minor;
-	mode_t mode;             /* permission bits */
+	mode_t mode; /* permission bits */
 	uid_t uid;
 	gid_t gid;
 };
@@ -51,13 +51,13 @@ struct key_value {
 };
 
 struct capability_sets {
-	int present;             /* process.capabilities given: otherwise keep ours */
+	int present; /* process.capabilities given: otherwise keep ours */
 	uint64_t bounding, effective, inheritable, permitted, ambient;
 };
 
 /* cgroup v2 settings, each already formatted as the file's content. */
 struct cgroup_spec {
-	char *path;              /* relative to the cgroup2 mount; NULL: no cgroup */
+	char *path; /* relative to the cgroup2 mount; NULL: no cgroup */
 	struct key_value *files; /* e.g. {"memory.max", "1048576"} */
 	size_t nfiles;
 };
@@ -71,26 +71,26 @@ struct bpf_insn_lk {
 struct seccomp_program {
 	struct bpf_insn_lk *insns;
 	size_t count;
-	unsigned flags;          /* SECCOMP_FILTER_FLAG_* */
+	unsigned flags; /* SECCOMP_FILTER_FLAG_* */
 };
 
 struct spec {
-	char *bundle;            /* absolute */
-	char *rootfs;            /* absolute */
+	char *bundle; /* absolute */
+	char *rootfs; /* absolute */
 	int root_readonly;
 	char *hostname;
 	char *domainname;
 	struct key_value *annotations;
 	size_t nannotations;
 
-	char **args;             /* NULL-terminated */
-	char **env;              /* NULL-terminated */
+	char **args; /* NULL-terminated */
+	char **env; /* NULL-terminated */
 	char *cwd;
 	uid_t uid;
 	gid_t gid;
 	gid_t *additional_gids;
 	size_t n_additional_gids;
-	int umask;               /* -1: unchanged */
+	int umask; /* -1: unchanged */
 	struct capability_sets caps;
 	struct rlimit_spec *rlimits;
 	size_t nrlimits;

@@ -115,13 +115,32 @@ static int parse_escape(struct parser *p, char *dst, size_t *written)
 	unsigned cp, low;
 
 	switch (c) {
-	case '"': case '\\': case '/':
-		*dst = c; *written = 1; return 0;
-	case 'b': *dst = '\b'; *written = 1; return 0;
-	case 'f': *dst = '\f'; *written = 1; return 0;
-	case 'n': *dst = '\n'; *written = 1; return 0;
-	case 'r': *dst = '\r'; *written = 1; return 0;
-	case 't': *dst = '\t'; *written = 1; return 0;
+	case '"':
+	case '\\':
+	case '/':
+		*dst = c;
+		*written = 1;
+		return 0;
+	case 'b':
+		*dst = '\b';
+		*written = 1;
+		return 0;
+	case 'f':
+		*dst = '\f';
+		*written = 1;
+		return 0;
+	case 'n':
+		*dst = '\n';
+		*written = 1;
+		return 0;
+	case 'r':
+		*dst = '\r';
+		*written = 1;
+		return 0;
+	case 't':
+		*dst = '\t';
+		*written = 1;
+		return 0;
 	case 'u':
 		break;
 	default:
@@ -401,7 +420,8 @@ const struct json *json_get(const struct json *obj, const char *key)
 
 const char *json_type_name(enum json_type type)
 {
-	static const char *const names[] = { "null", "boolean", "number", "string", "array", "object" };
+	static const char *const names[] = { "null",   "boolean", "number",
+					     "string", "array",   "object" };
 
 	return names[type];
 }

@@ -11,14 +11,14 @@
 
 struct spawned {
 	pid_t pid;
-	int status_fd;           /* create mode: the child's channel, kept open */
+	int status_fd; /* create mode: the child's channel, kept open */
 	struct cgroup_handle cgroup;
 };
 
 struct spawn_options {
-	int start_fd;            /* create: listening socket to wait on before exec, or -1 */
-	int pdeath_kill;         /* the container dies with the launcher (run) */
-	int preserve_fds;        /* fds 3 .. 3+n-1 stay open in the container */
+	int start_fd; /* create: listening socket to wait on before exec, or -1 */
+	int pdeath_kill; /* the container dies with the launcher (run) */
+	int preserve_fds; /* fds 3 .. 3+n-1 stay open in the container */
 };
 
 /* Builds the container in a child. Without a start_fd the child execs the

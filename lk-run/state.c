@@ -3,6 +3,7 @@
 #include "config_json.h"
 #include "container.h"
 #include "err.h"
+#include "io.h"
 #include "json.h"
 #include "spec.h"
 
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #define OCI_VERSION "1.0.2"
+/* Annotations are copied from config.json, so the state is as large as they are. */
+#define STATE_MAX_BYTES (16 << 20)
 
 /* What create records; status is derived from the process each time. */
 struct record {
@@ -28,7 +31,7 @@ struct record {
 	pid_t pid;
 	unsigned long long start_time; /* /proc/<pid>/stat field 22: guards against pid reuse */
 	struct cgroup_handle cgroup;
-	char *annotations;       /* a JSON object, passed through to `state` */
+	char *annotations; /* a JSON object, passed through to `state` */
 };
 
 enum status { STATUS_CREATED, STATUS_RUNNING, STATUS_STOPPED };
@@ -40,8 +43,8 @@ int state_check_id(const char *id)
 	if (!*id || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 200)
 		return fail("usage", "invalid container id \"%s\"", id);
 	for (const char *c = id; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    strchr("-_.+", *c))
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || strchr("-_.+", *c))
 			continue;
 		return fail("usage", "invalid container id \"%s\"", id);
 	}
@@ -62,7 +65,7 @@ static int write_atomically(const char *step, const char *path, const char *text
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fail_errno(step, tmp);
-	if (write(fd, text, len) != (ssize_t)len || close(fd) < 0) {
+	if (write_all(fd, text, len) < 0 || close(fd) < 0) {
 		fail_errno(step, tmp);
 		unlink(tmp);
 		return -1;
@@ -112,7 +115,9 @@ static int process_info(pid_t pid, char *state, unsigned long long *start_time)
 	if (!p)
 		return -1;
 	/* After the command: field 3 is the state, field 22 the start time. */
-	if (sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+	if (sscanf(p + 1,
+		   " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+		   "%llu",
 		   state, start_time) != 2)
 		return -1;
 	return 0;
@@ -123,7 +128,8 @@ static char *annotations_json(const struct spec *spec)
 	char *out = xstrdup("{");
 
 	for (size_t i = 0; i < spec->nannotations; i++)
-		out = xasprintf("%s%s%s:%s", out, i ? "," : "", json_quote(spec->annotations[i].key),
+		out = xasprintf("%s%s%s:%s", out, i ? "," : "",
+				json_quote(spec->annotations[i].key),
 				json_quote(spec->annotations[i].value));
 	return xasprintf("%s}", out);
 }
@@ -143,25 +149,19 @@ static int record_save(const char *dir, const struct record *r)
 static int record_load(const char *root, const char *id, struct record *r)
 {
 	char *dir = container_dir(root, id);
-	char *path = xasprintf("%s/state.json", dir), buf[16384];
+	char *path = xasprintf("%s/state.json", dir), *text;
 	struct json *doc;
 	uint64_t pid = 0, start = 0;
-	int fd;
-	ssize_t n;
+	size_t len;
 
 	memset(r, 0, sizeof *r);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	text = read_whole_file("state", path, STATE_MAX_BYTES, &len);
+	if (!text) {
 		if (errno == ENOENT)
 			return fail("state", "container \"%s\" does not exist", id);
-		return fail_errno("state", path);
+		return -1;
 	}
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n < 0)
-		return fail_errno("state", path);
-	buf[n] = '\0';
-	if (json_parse(xasprintf("state: %s", path), buf, (size_t)n, &doc) < 0)
+	if (json_parse(xasprintf("state: %s", path), text, len, &doc) < 0)
 		return -1;
 	if (cj_uint64(json_get(doc, "pid"), "pid", &pid) < 0 ||
 	    cj_uint64(json_get(doc, "startTime"), "startTime", &start) < 0 ||
@@ -176,9 +176,10 @@ static int record_load(const char *root, const char *id, struct record *r)
 		const struct json *a = json_get(doc, "annotations");
 		for (size_t i = 0; i < a->u.object.count; i++)
 			if (a->u.object.values[i]->type == JSON_STRING)
-				r->annotations = xasprintf("%s%s%s: %s", r->annotations,
-							   i ? ", " : "", json_quote(a->u.object.keys[i]),
-							   json_quote(a->u.object.values[i]->u.string.chars));
+				r->annotations = xasprintf(
+					"%s%s%s: %s", r->annotations, i ? ", " : "",
+					json_quote(a->u.object.keys[i]),
+					json_quote(a->u.object.values[i]->u.string.chars));
 	}
 	r->annotations = xasprintf("%s}", r->annotations);
 	r->id = xstrdup(id);
@@ -286,8 +287,8 @@ int state_create(const char *root, const char *id, const char *bundle, const cha
 		return exit_code;
 	}
 	close(listen_fd);
-	r = (struct record){ (char *)id, spec.bundle, child.pid, 0, child.cgroup,
-			     annotations_json(&spec) };
+	r = (struct record){ (char *)id, spec.bundle,  child.pid,
+			     0,          child.cgroup, annotations_json(&spec) };
 	if (process_info(child.pid, &state, &r.start_time) < 0 || record_save(dir, &r) < 0 ||
 	    (pid_file && state_write_pid_file(pid_file, child.pid) < 0)) {
 		if (!lk_err[0])
@@ -366,15 +367,20 @@ int state_print(const char *root, const char *id)
 
 static int parse_signal(const char *text)
 {
-	static const struct { const char *name; int sig; } names[] = {
-		{ "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "BUS", SIGBUS },   { "FPE", SIGFPE },
-		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-		{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
-		{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
-		{ "TTOU", SIGTTOU }, { "URG", SIGURG },   { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-		{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-		{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {
+		{ "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },
+		{ "ILL", SIGILL },       { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+		{ "BUS", SIGBUS },       { "FPE", SIGFPE },   { "KILL", SIGKILL },
+		{ "USR1", SIGUSR1 },     { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+		{ "PIPE", SIGPIPE },     { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+		{ "CHLD", SIGCHLD },     { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+		{ "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+		{ "URG", SIGURG },       { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+		{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+		{ "IO", SIGIO },         { "PWR", SIGPWR },   { "SYS", SIGSYS },
 	};
 	char *end;
 	long n = strtol(text, &end, 10);

@@ -10,8 +10,7 @@
 extern char lk_err[LK_ERR_MAX];
 
 /* Records "step: <formatted detail>"; returns -1. */
-int fail(const char *step, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Records "step: path: strerror(errno)"; returns -1. */
 int fail_errno(const char *step, const char *path);

@@ -23,8 +23,8 @@
 
 /* Child -> parent messages on the status pipe. End of file without a
  * message means the process was exec'd. */
-#define MSG_ERROR 'E'            /* then one byte exit code, then the error text */
-#define MSG_READY 'R'            /* create: set up, waiting for start */
+#define MSG_ERROR 'E' /* then one byte exit code, then the error text */
+#define MSG_READY 'R' /* create: set up, waiting for start */
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -166,9 +166,8 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 	return process_exec(s, exit_code);
 }
 
-static __attribute__((noreturn)) void child_main(const struct spec *s,
-						const struct spawn_options *opts, int go_fd,
-						int status_fd)
+static __attribute__((noreturn)) void
+child_main(const struct spec *s, const struct spawn_options *opts, int go_fd, int status_fd)
 {
 	char go;
 	int exit_code;
@@ -250,7 +249,10 @@ int container_spawn(const struct spec *s, const struct spawn_options *opts, stru
 	pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_clone_flags(s), NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		fail("spawn", "clone: %s", strerror(errno));
-		close(go[0]); close(go[1]); close(status[0]); close(status[1]);
+		close(go[0]);
+		close(go[1]);
+		close(status[0]);
+		close(status[1]);
 		return -1;
 	}
 	if (pid == 0) {

@@ -56,7 +56,7 @@ struct condition {
 /* One syscall number with its conditions (all must hold) and verdict. */
 struct rule {
 	int nr;
-	size_t order;            /* position in the config, to keep first-match order */
+	size_t order; /* position in the config, to keep first-match order */
 	struct condition *conds;
 	size_t nconds;
 	uint32_t action;
@@ -124,7 +124,7 @@ static int parse_action(const struct json *obj, const char *action_key, const ch
 static int parse_op(const char *name, enum compare *out)
 {
 	static const char *const names[] = {
-		"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
+		"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
 		"SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
 	};
 
@@ -213,7 +213,8 @@ static int parse_syscalls(const struct json *list, uint32_t default_action, stru
 				continue;
 			if (nconds > 1 && conditions_repeat_an_index(conds, nconds)) {
 				for (size_t c = 0; c < nconds; c++)
-					add_rule(rules, (struct rule){ nr, 0, &conds[c], 1, action });
+					add_rule(rules,
+						 (struct rule){ nr, 0, &conds[c], 1, action });
 			} else {
 				add_rule(rules, (struct rule){ nr, 0, conds, nconds, action });
 			}
@@ -255,7 +256,7 @@ struct pending {
 	int which;
 };
 
-#define FAIL 0xff                /* placeholder until the failure target is known */
+#define FAIL 0xff /* placeholder until the failure target is known */
 
 /* Emits code that falls through when the condition holds and jumps to the
  * rule's failure exit when it does not. 64-bit values are compared as two
@@ -278,7 +279,7 @@ static void emit_condition(struct emitter *e, const struct condition *c, struct 
 		break;
 	case CMP_NE:
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_HIGH(c->index));
-		emit(e, BPF_JEQ_K, 0, 2, hi);            /* high differs: holds */
+		emit(e, BPF_JEQ_K, 0, 2, hi); /* high differs: holds */
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_LOW(c->index));
 		at = emit(e, BPF_JEQ_K, FAIL, 0, lo);
 		p[(*np)++] = (struct pending){ at, 0 };
@@ -286,8 +287,8 @@ static void emit_condition(struct emitter *e, const struct condition *c, struct 
 	case CMP_GT:
 	case CMP_GE:
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_HIGH(c->index));
-		emit(e, BPF_JGT_K, 3, 0, hi);            /* high above: holds */
-		at = emit(e, BPF_JEQ_K, 0, FAIL, hi);    /* high below: fails */
+		emit(e, BPF_JGT_K, 3, 0, hi); /* high above: holds */
+		at = emit(e, BPF_JEQ_K, 0, FAIL, hi); /* high below: fails */
 		p[(*np)++] = (struct pending){ at, 1 };
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_LOW(c->index));
 		at = emit(e, c->op == CMP_GT ? BPF_JGT_K : BPF_JGE_K, 0, FAIL, lo);
@@ -296,8 +297,8 @@ static void emit_condition(struct emitter *e, const struct condition *c, struct 
 	case CMP_LT:
 	case CMP_LE:
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_HIGH(c->index));
-		emit(e, BPF_JGE_K, 0, 3, hi);            /* high below: holds */
-		at = emit(e, BPF_JEQ_K, 0, FAIL, hi);    /* high above: fails */
+		emit(e, BPF_JGE_K, 0, 3, hi); /* high below: holds */
+		at = emit(e, BPF_JEQ_K, 0, FAIL, hi); /* high above: fails */
 		p[(*np)++] = (struct pending){ at, 1 };
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_LOW(c->index));
 		at = emit(e, c->op == CMP_LT ? BPF_JGE_K : BPF_JGT_K, FAIL, 0, lo);
@@ -367,7 +368,7 @@ static void emit_group(struct emitter *e, const struct rule *rules, size_t n,
 }
 
 struct group {
-	size_t first, count;     /* a run of rules with one number */
+	size_t first, count; /* a run of rules with one number */
 };
 
 #define LINEAR_GROUPS 4
@@ -381,7 +382,8 @@ static void emit_tree(struct emitter *e, const struct rules *rules, const struct
 
 	if (n <= LINEAR_GROUPS) {
 		for (size_t i = 0; i < n; i++)
-			emit_group(e, &rules->items[groups[i].first], groups[i].count, default_action);
+			emit_group(e, &rules->items[groups[i].first], groups[i].count,
+				   default_action);
 		emit(e, BPF_RET_K, 0, 0, default_action);
 		return;
 	}
@@ -419,7 +421,10 @@ static void emit_program(struct emitter *e, struct rules *rules, uint32_t defaul
 
 static int parse_flags(const struct json *list, unsigned *out)
 {
-	static const struct { const char *name; unsigned value; } flags[] = {
+	static const struct {
+		const char *name;
+		unsigned value;
+	} flags[] = {
 		{ "SECCOMP_FILTER_FLAG_TSYNC", 1 },
 		{ "SECCOMP_FILTER_FLAG_LOG", 2 },
 		{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4 },
@@ -469,8 +474,10 @@ int seccomp_compile(const struct json *seccomp, struct seccomp_program **out)
 	qsort(rules.items, rules.count, sizeof *rules.items, compare_rules);
 	emit_program(&e, &rules, default_action);
 	if (prog->count > BPF_MAXINSNS)
-		return config_error(where, "the filter needs %zu instructions, more than the "
-				    "kernel's limit of %d", prog->count, BPF_MAXINSNS);
+		return config_error(where,
+				    "the filter needs %zu instructions, more than the "
+				    "kernel's limit of %d",
+				    prog->count, BPF_MAXINSNS);
 	*out = prog;
 	return 0;
 }

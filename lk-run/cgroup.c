@@ -51,9 +51,12 @@ static int parse_memory(const struct json *mem, struct file_list *files)
 
 	if (cj_type(mem, JSON_OBJECT, "linux.resources.memory") <= 0)
 		return mem ? -1 : 0;
-	if (memory_value(json_get(mem, "limit"), "linux.resources.memory.limit", &has_limit, &limit) < 0 ||
-	    memory_value(json_get(mem, "reservation"), "linux.resources.memory.reservation", &has_low, &low) < 0 ||
-	    memory_value(json_get(mem, "swap"), "linux.resources.memory.swap", &has_swap, &swap) < 0)
+	if (memory_value(json_get(mem, "limit"), "linux.resources.memory.limit", &has_limit,
+			 &limit) < 0 ||
+	    memory_value(json_get(mem, "reservation"), "linux.resources.memory.reservation",
+			 &has_low, &low) < 0 ||
+	    memory_value(json_get(mem, "swap"), "linux.resources.memory.swap", &has_swap, &swap) <
+		    0)
 		return -1;
 	if (has_limit)
 		add_file(files, "memory.max", limit_text(limit));
@@ -66,7 +69,8 @@ static int parse_memory(const struct json *mem, struct file_list *files)
 		else if (!has_limit || limit < 0)
 			return config_error("linux.resources.memory.swap", "needs a memory limit");
 		else if (swap < limit)
-			return config_error("linux.resources.memory.swap", "must be at least the memory limit");
+			return config_error("linux.resources.memory.swap",
+					    "must be at least the memory limit");
 		else
 			add_file(files, "memory.swap.max", xasprintf("%" PRId64, swap - limit));
 	}
@@ -82,10 +86,14 @@ static int parse_cpu(const struct json *cpu, struct file_list *files)
 
 	if (cj_type(cpu, JSON_OBJECT, "linux.resources.cpu") <= 0)
 		return cpu ? -1 : 0;
-	if ((has_shares = cj_uint64(json_get(cpu, "shares"), "linux.resources.cpu.shares", &shares)) < 0 ||
-	    (has_period = cj_uint64(json_get(cpu, "period"), "linux.resources.cpu.period", &period)) < 0 ||
-	    (has_quota = cj_int64(json_get(cpu, "quota"), "linux.resources.cpu.quota", -1, INT64_MAX, &quota)) < 0 ||
-	    (has_idle = cj_int64(json_get(cpu, "idle"), "linux.resources.cpu.idle", 0, 1, &idle)) < 0 ||
+	if ((has_shares = cj_uint64(json_get(cpu, "shares"), "linux.resources.cpu.shares",
+				    &shares)) < 0 ||
+	    (has_period = cj_uint64(json_get(cpu, "period"), "linux.resources.cpu.period",
+				    &period)) < 0 ||
+	    (has_quota = cj_int64(json_get(cpu, "quota"), "linux.resources.cpu.quota", -1,
+				  INT64_MAX, &quota)) < 0 ||
+	    (has_idle = cj_int64(json_get(cpu, "idle"), "linux.resources.cpu.idle", 0, 1, &idle)) <
+		    0 ||
 	    cj_string(json_get(cpu, "cpus"), "linux.resources.cpu.cpus", &cpus) < 0 ||
 	    cj_string(json_get(cpu, "mems"), "linux.resources.cpu.mems", &mems) < 0)
 		return -1;
@@ -98,13 +106,15 @@ static int parse_cpu(const struct json *cpu, struct file_list *files)
 		/* v1 shares [2, 262144] onto v2 weight [1, 10000], as runc maps them. */
 		if (shares < 2 || shares > 262144)
 			return config_error("linux.resources.cpu.shares", "must be in [2, 262144]");
-		add_file(files, "cpu.weight", xasprintf("%" PRIu64, 1 + ((shares - 2) * 9999) / 262142));
+		add_file(files, "cpu.weight",
+			 xasprintf("%" PRIu64, 1 + ((shares - 2) * 9999) / 262142));
 	}
 	if (has_quota || has_period) {
 		if (period == 0)
 			return config_error("linux.resources.cpu.period", "must be positive");
-		add_file(files, "cpu.max", quota > 0 ? xasprintf("%" PRId64 " %" PRIu64, quota, period)
-						      : xasprintf("max %" PRIu64, period));
+		add_file(files, "cpu.max",
+			 quota > 0 ? xasprintf("%" PRId64 " %" PRIu64, quota, period)
+				   : xasprintf("max %" PRIu64, period));
 	}
 	if (has_idle)
 		add_file(files, "cpu.idle", xasprintf("%" PRId64, idle));
@@ -118,12 +128,14 @@ static int parse_pids(const struct json *pids, struct file_list *files)
 
 	if (cj_type(pids, JSON_OBJECT, "linux.resources.pids") <= 0)
 		return pids ? -1 : 0;
-	r = cj_int64(json_get(pids, "limit"), "linux.resources.pids.limit", INT64_MIN, INT64_MAX, &limit);
+	r = cj_int64(json_get(pids, "limit"), "linux.resources.pids.limit", INT64_MIN, INT64_MAX,
+		     &limit);
 	if (r < 0)
 		return -1;
 	/* 0 is unset, a negative value means no limit. */
 	if (r && limit != 0)
-		add_file(files, "pids.max", limit > 0 ? xasprintf("%" PRId64, limit) : xstrdup("max"));
+		add_file(files, "pids.max",
+			 limit > 0 ? xasprintf("%" PRId64, limit) : xstrdup("max"));
 	return 0;
 }
 
@@ -223,7 +235,8 @@ static char *controllers_for(const struct cgroup_spec *cg)
 	for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
 		size_t len = strlen(names[n]);
 		for (size_t i = 0; i < cg->nfiles; i++) {
-			if (strncmp(cg->files[i].key, names[n], len) == 0 && cg->files[i].key[len] == '.') {
+			if (strncmp(cg->files[i].key, names[n], len) == 0 &&
+			    cg->files[i].key[len] == '.') {
 				list = xasprintf("%s%s+%s", list, *list ? " " : "", names[n]);
 				break;
 			}

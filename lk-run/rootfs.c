@@ -126,7 +126,7 @@ static int mkdir_all(const char *path, mode_t mode)
 		return fail_errno("mkdir", path);
 	}
 	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; ; s++) {
+	for (char *s = buf + 1;; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
 		char saved = *s;
@@ -230,7 +230,8 @@ static int mount_one(const struct spec *s, const struct mount_spec *m)
 		if (S_ISDIR(st.st_mode) ? mkdir_all(target, 0755) : ensure_file(target))
 			return -1;
 		if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
-			return fail("mount", "%s on %s: %s", m->source, m->destination, strerror(errno));
+			return fail("mount", "%s on %s: %s", m->source, m->destination,
+				    strerror(errno));
 		extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 		if (extra && bind_remount("mount", target, extra, m->clear) < 0)
 			return -1;
@@ -241,8 +242,8 @@ static int mount_one(const struct spec *s, const struct mount_spec *m)
 		/* v1 names mean the unified hierarchy on the cgroup2-only systems we boot. */
 		if (strcmp(type, "cgroup") == 0)
 			type = "cgroup2";
-		if (mount(m->source, target, type, m->flags & ~(readonly_later(m) ? MS_RDONLY : 0UL),
-			  m->data) < 0) {
+		if (mount(m->source, target, type,
+			  m->flags & ~(readonly_later(m) ? MS_RDONLY : 0UL), m->data) < 0) {
 			/* Without rights over the network namespace sysfs cannot be
 			 * mounted; the host's is the next best view. */
 			if (strcmp(type, "sysfs") == 0 && errno == EPERM &&
@@ -250,7 +251,8 @@ static int mount_one(const struct spec *s, const struct mount_spec *m)
 				return bind_remount("mount", target, m->flags, 0);
 			/* gid=5 (tty) may be unmapped in a user namespace. */
 			if (strcmp(type, "devpts") == 0 && errno == EINVAL && m->data &&
-			    mount(m->source, target, type, m->flags, without_option(m->data, "gid=")) == 0)
+			    mount(m->source, target, type, m->flags,
+				  without_option(m->data, "gid=")) == 0)
 				goto mounted;
 			return fail("mount", "%s (%s) on %s: %s", m->source, type, m->destination,
 				    strerror(errno));
@@ -261,7 +263,8 @@ mounted:
 		return fail("mount", "%s: propagation: %s", m->destination, strerror(errno));
 	if (m->attr_set || m->attr_clear) {
 		struct mount_attr_lk attr = { m->attr_set, m->attr_clear, 0, 0 };
-		if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof attr) < 0)
+		if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof attr) <
+		    0)
 			return fail("mount", "%s: recursive options: %s", m->destination,
 				    strerror(errno));
 	}
@@ -313,7 +316,7 @@ struct default_device {
 };
 
 static const struct default_device default_devices[] = {
-	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+	{ "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
@@ -330,7 +333,8 @@ static int create_devices(const struct spec *s)
 			const struct default_device *d = &default_devices[i];
 			snprintf(target, sizeof target, "%s/dev/%s", s->rootfs, d->name);
 			snprintf(host, sizeof host, "/dev/%s", d->name);
-			if (make_device(target, host, S_IFCHR, 0666, d->major, d->minor, 0, 0, 0) < 0)
+			if (make_device(target, host, S_IFCHR, 0666, d->major, d->minor, 0, 0, 0) <
+			    0)
 				return -1;
 		}
 	}
@@ -352,8 +356,10 @@ static int create_devices(const struct spec *s)
 static int create_dev_links(const struct spec *s)
 {
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "fd", "/proc/self/fd" },
+		{ "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" },
+		{ "stderr", "/proc/self/fd/2" },
 	};
 	const struct mount_spec *dev = find_mount(s, "/dev");
 	char path[PATH_MAX];

@@ -18,27 +18,43 @@
 
 struct flag_option {
 	const char *name;
-	int clear;               /* 1: the option clears the flag */
+	int clear; /* 1: the option clears the flag */
 	unsigned long flag;
 };
 
 static const struct flag_option flag_options[] = {
-	{ "async", 1, MS_SYNCHRONOUS },   { "atime", 1, MS_NOATIME },
-	{ "bind", 0, MS_BIND },           { "defaults", 0, 0 },
-	{ "dev", 1, MS_NODEV },           { "diratime", 1, MS_NODIRATIME },
-	{ "dirsync", 0, MS_DIRSYNC },     { "exec", 1, MS_NOEXEC },
-	{ "iversion", 0, MS_I_VERSION },  { "lazytime", 0, MS_LAZYTIME },
-	{ "loud", 1, MS_SILENT },         { "mand", 0, MS_MANDLOCK },
-	{ "noatime", 0, MS_NOATIME },     { "nodev", 0, MS_NODEV },
-	{ "nodiratime", 0, MS_NODIRATIME }, { "noexec", 0, MS_NOEXEC },
-	{ "noiversion", 1, MS_I_VERSION }, { "nolazytime", 1, MS_LAZYTIME },
-	{ "nomand", 1, MS_MANDLOCK },     { "norelatime", 1, MS_RELATIME },
-	{ "nostrictatime", 1, MS_STRICTATIME }, { "nosuid", 0, MS_NOSUID },
-	{ "nosymfollow", 0, MS_NOSYMFOLLOW }, { "rbind", 0, MS_BIND | MS_REC },
-	{ "relatime", 0, MS_RELATIME },   { "remount", 0, MS_REMOUNT },
-	{ "ro", 0, MS_RDONLY },           { "rw", 1, MS_RDONLY },
-	{ "silent", 0, MS_SILENT },       { "strictatime", 0, MS_STRICTATIME },
-	{ "suid", 1, MS_NOSUID },         { "sync", 0, MS_SYNCHRONOUS },
+	{ "async", 1, MS_SYNCHRONOUS },
+	{ "atime", 1, MS_NOATIME },
+	{ "bind", 0, MS_BIND },
+	{ "defaults", 0, 0 },
+	{ "dev", 1, MS_NODEV },
+	{ "diratime", 1, MS_NODIRATIME },
+	{ "dirsync", 0, MS_DIRSYNC },
+	{ "exec", 1, MS_NOEXEC },
+	{ "iversion", 0, MS_I_VERSION },
+	{ "lazytime", 0, MS_LAZYTIME },
+	{ "loud", 1, MS_SILENT },
+	{ "mand", 0, MS_MANDLOCK },
+	{ "noatime", 0, MS_NOATIME },
+	{ "nodev", 0, MS_NODEV },
+	{ "nodiratime", 0, MS_NODIRATIME },
+	{ "noexec", 0, MS_NOEXEC },
+	{ "noiversion", 1, MS_I_VERSION },
+	{ "nolazytime", 1, MS_LAZYTIME },
+	{ "nomand", 1, MS_MANDLOCK },
+	{ "norelatime", 1, MS_RELATIME },
+	{ "nostrictatime", 1, MS_STRICTATIME },
+	{ "nosuid", 0, MS_NOSUID },
+	{ "nosymfollow", 0, MS_NOSYMFOLLOW },
+	{ "rbind", 0, MS_BIND | MS_REC },
+	{ "relatime", 0, MS_RELATIME },
+	{ "remount", 0, MS_REMOUNT },
+	{ "ro", 0, MS_RDONLY },
+	{ "rw", 1, MS_RDONLY },
+	{ "silent", 0, MS_SILENT },
+	{ "strictatime", 0, MS_STRICTATIME },
+	{ "suid", 1, MS_NOSUID },
+	{ "sync", 0, MS_SYNCHRONOUS },
 	{ "symfollow", 1, MS_NOSYMFOLLOW },
 };
 
@@ -48,9 +64,9 @@ struct propagation_option {
 };
 
 static const struct propagation_option propagation_options[] = {
-	{ "private", MS_PRIVATE },     { "rprivate", MS_PRIVATE | MS_REC },
-	{ "shared", MS_SHARED },       { "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },         { "rslave", MS_SLAVE | MS_REC },
+	{ "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE | MS_REC },
+	{ "shared", MS_SHARED },         { "rshared", MS_SHARED | MS_REC },
+	{ "slave", MS_SLAVE },           { "rslave", MS_SLAVE | MS_REC },
 	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
@@ -62,19 +78,28 @@ struct attr_option {
 };
 
 static const struct attr_option attr_options[] = {
-	{ "rro", 0, MOUNT_ATTR_RDONLY },        { "rrw", 1, MOUNT_ATTR_RDONLY },
-	{ "rnosuid", 0, MOUNT_ATTR_NOSUID },    { "rsuid", 1, MOUNT_ATTR_NOSUID },
-	{ "rnodev", 0, MOUNT_ATTR_NODEV },      { "rdev", 1, MOUNT_ATTR_NODEV },
-	{ "rnoexec", 0, MOUNT_ATTR_NOEXEC },    { "rexec", 1, MOUNT_ATTR_NOEXEC },
-	{ "rnodiratime", 0, MOUNT_ATTR_NODIRATIME }, { "rdiratime", 1, MOUNT_ATTR_NODIRATIME },
-	{ "rnosymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW }, { "rsymfollow", 1, MOUNT_ATTR_NOSYMFOLLOW },
+	{ "rro", 0, MOUNT_ATTR_RDONLY },
+	{ "rrw", 1, MOUNT_ATTR_RDONLY },
+	{ "rnosuid", 0, MOUNT_ATTR_NOSUID },
+	{ "rsuid", 1, MOUNT_ATTR_NOSUID },
+	{ "rnodev", 0, MOUNT_ATTR_NODEV },
+	{ "rdev", 1, MOUNT_ATTR_NODEV },
+	{ "rnoexec", 0, MOUNT_ATTR_NOEXEC },
+	{ "rexec", 1, MOUNT_ATTR_NOEXEC },
+	{ "rnodiratime", 0, MOUNT_ATTR_NODIRATIME },
+	{ "rdiratime", 1, MOUNT_ATTR_NODIRATIME },
+	{ "rnosymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW },
+	{ "rsymfollow", 1, MOUNT_ATTR_NOSYMFOLLOW },
 };
 
 /* The atime options set one value of a field rather than a bit. */
 static const struct attr_option atime_options[] = {
-	{ "rrelatime", 0, MOUNT_ATTR_RELATIME }, { "rnorelatime", 1, MOUNT_ATTR_RELATIME },
-	{ "rnoatime", 0, MOUNT_ATTR_NOATIME },   { "ratime", 1, MOUNT_ATTR_NOATIME },
-	{ "rstrictatime", 0, MOUNT_ATTR_STRICTATIME }, { "rnostrictatime", 1, MOUNT_ATTR_STRICTATIME },
+	{ "rrelatime", 0, MOUNT_ATTR_RELATIME },
+	{ "rnorelatime", 1, MOUNT_ATTR_RELATIME },
+	{ "rnoatime", 0, MOUNT_ATTR_NOATIME },
+	{ "ratime", 1, MOUNT_ATTR_NOATIME },
+	{ "rstrictatime", 0, MOUNT_ATTR_STRICTATIME },
+	{ "rnostrictatime", 1, MOUNT_ATTR_STRICTATIME },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

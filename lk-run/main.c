@@ -126,8 +126,8 @@ static int cmd_check(const struct cli *cli)
 
 	if (spec_load(cli->bundle ? cli->bundle : ".", cli->id, &spec) < 0)
 		return LK_EXIT_SETUP;
-	printf("{\n  \"rootfs\": %s,\n  \"cgroup\": %s,\n  \"cgroupFiles\": {", json_quote(spec.rootfs),
-	       json_quote(spec.cgroup.path));
+	printf("{\n  \"rootfs\": %s,\n  \"cgroup\": %s,\n  \"cgroupFiles\": {",
+	       json_quote(spec.rootfs), json_quote(spec.cgroup.path));
 	for (size_t i = 0; i < spec.cgroup.nfiles; i++)
 		printf("%s\n    %s: %s", i ? "," : "", json_quote(spec.cgroup.files[i].key),
 		       json_quote(spec.cgroup.files[i].value));

@@ -14,12 +14,12 @@ struct json {
 		int boolean;
 		struct {
 			double value;
-			int is_integer;    /* no fraction or exponent, and fits in 64 bits */
+			int is_integer; /* no fraction or exponent, and fits in 64 bits */
 			int negative;
 			uint64_t magnitude;
 		} number;
 		struct {
-			char *chars;       /* NUL-terminated UTF-8; \u0000 is rejected */
+			char *chars; /* NUL-terminated UTF-8; \u0000 is rejected */
 			size_t len;
 		} string;
 		struct {

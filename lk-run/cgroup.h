@@ -12,8 +12,8 @@ struct json;
 
 /* Where a container's cgroup is, and what lk-run made for it. */
 struct cgroup_handle {
-	char *dir;               /* the container's cgroup directory, or NULL */
-	char *created;           /* the topmost directory lk-run created, or NULL */
+	char *dir; /* the container's cgroup directory, or NULL */
+	char *created; /* the topmost directory lk-run created, or NULL */
 };
 
 /* Translates linux.cgroupsPath and linux.resources into cgroup_spec. */
