@@ -53,11 +53,10 @@ export async function requireHostFile(f: { path: string; pkg: string }, format: 
 export async function runTool(
   tool: HostTool,
   args: string[],
-  opts: { format: string; env?: Record<string, string>; cwd?: string },
+  opts: { format: string; env?: Record<string, string> },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, {
-      cwd: opts.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...opts.env },
