@@ -36,15 +36,22 @@ async function cmdBuild(args: string[]): Promise<number> {
   if (positionals.length === 0) throw usageError('build needs at least one build file');
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
-  const { build } = await import('../build.js');
-  const { outputs } = await build({
-    files: positionals,
-    formats: values.format ?? ['kernel+initrd'],
-    dir: values.dir,
-    name: values.name,
-    log: progress,
-    verbose: values.verbose,
-  });
+  const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
+  const pulls = new TransferDisplay();
+  let outputs: string[];
+  try {
+    ({ outputs } = await build({
+      files: positionals,
+      formats: values.format ?? ['kernel+initrd'],
+      dir: values.dir,
+      name: values.name,
+      log: progress,
+      onPull: pulls.onEvent,
+      verbose: values.verbose,
+    }));
+  } finally {
+    pulls.close();
+  }
   for (const o of outputs) process.stdout.write(`${o}\n`);
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return 0;

@@ -49,7 +49,7 @@ export class OciLayout {
       return expected;
     }
     const tmp = join(this.root, 'blobs', 'sha256', `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const hasher = new DigestingStream();
+    const hasher = new DigestingStream(expected?.size);
     try {
       const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       await pipeline(input, hasher, createWriteStream(tmp));
