@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { access, constants, mkdtemp, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import { AtomicOutputs } from './atomic-output.js';
 import { writeInitrd, type FormatContext } from './kernel-initrd.js';
+import { runCaptured } from '../util/run.js';
 
 /**
  * Host tools and files the disk and ISO formats use, with the Debian package that provides each:
@@ -47,26 +47,12 @@ export async function runTool(
   opts: { format: string; env?: Record<string, string>; cwd?: string },
 ): Promise<string> {
   const pkg = toolPackages[tool] ?? tool;
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, {
-      cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...opts.env },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') {
-        reject(new LkError('tool', `the ${opts.format} format needs ${tool}, which is not installed`, `install the Debian package ${pkg} on the build host`));
-      } else reject(e);
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else reject(new LkError('tool', `${tool} failed (exit ${code}) writing the ${opts.format} format:\n${out.trim()}`));
-    });
-  });
+  // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...opts.env };
+  const r = await runCaptured(tool, args, { cwd: opts.cwd, env, extendEnv: false });
+  if (r.notInstalled) throw new LkError('tool', `the ${opts.format} format needs ${tool}, which is not installed`, `install the Debian package ${pkg} on the build host`);
+  if (r.exitCode !== 0) throw new LkError('tool', `${tool} failed (exit ${r.exitCode ?? r.signal}) writing the ${opts.format} format:\n${r.all.trim()}`);
+  return r.all;
 }
 
 /** Runs fn with a private scratch directory that is removed afterwards. */
