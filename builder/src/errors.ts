@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'cache' // the local OCI layout
   | 'oci' // OCI data: digests
   | 'layer' // layer archives
+  | 'archive' // compressed data: gzip, xz, zstd streams
   | 'debian' // the Debian archive and its packages
   | 'build' // assembling or archiving the node
   | 'format' // output formats
