@@ -3,6 +3,7 @@
 #ifndef LK_SPEC_H
 #define LK_SPEC_H
 
+#include "devices.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,6 +61,7 @@ struct cgroup_spec {
 	char *path; /* relative to the cgroup2 mount; NULL: no cgroup */
 	struct key_value *files; /* e.g. {"memory.max", "1048576"} */
 	size_t nfiles;
+	struct device_rules devices; /* the device filter for the cgroup */
 };
 
 struct bpf_insn_lk {
