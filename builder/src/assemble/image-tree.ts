@@ -7,6 +7,6 @@ import type { OciLayout } from '../oci/layout.js';
 /** Applies every layer of an image, in order, onto `tree` below `prefix`. */
 export async function addImage(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
   for (const layer of image.manifest.layers) {
-    await applyLayer(tree, decompressLayer(layout.readBlobStream(layer.digest), layer.mediaType), prefix, spool);
+    await applyLayer(tree, decompressLayer(layout.readBlobStream(layer.digest), layer.mediaType), prefix, spool, { image: image.refName });
   }
 }

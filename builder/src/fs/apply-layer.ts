@@ -31,11 +31,23 @@ export function decompressLayer(blob: Readable, mediaType: string): Readable {
   throw new LkError('layer', `unsupported layer media type ${mediaType}`);
 }
 
+/** Who a layer comes from, for warnings, and where they go (stderr by default). */
+export interface LayerSource {
+  image: string;
+  warn?: (message: string) => void;
+}
+
+/** Device nodes belong in /dev only: one elsewhere in an image (a mode-0666 block node, say) reaches host devices. */
+function misplacedDevice(type: EntryType, path: string): boolean {
+  return (type === 'char' || type === 'block') && !path.startsWith('dev/');
+}
+
 /**
  * Applies one uncompressed layer tar onto `tree` below `prefix`, with OCI whiteout semantics.
  * Every path is confined to the prefix: '..' and writes through symlinks are refused.
+ * Device nodes outside /dev are left out, with a warning naming the image.
  */
-export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool): Promise<void> {
+export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool, source?: LayerSource): Promise<void> {
   const root = normalizePath(prefix);
   const under = (p: string) => (root === '' ? p : p === '' ? root : `${root}/${p}`);
   const extract = tar.extract();
@@ -82,6 +94,11 @@ export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: strin
       continue;
     }
     entry.resume();
+    if (misplacedDevice(type, path)) {
+      const warn = source?.warn ?? ((m: string) => process.stderr.write(`lkbuild: warning: ${m}\n`));
+      warn(`${source?.image ?? 'a layer'}: left out the ${type} device /${path}: device nodes belong in /dev`);
+      continue;
+    }
     if (type === 'dir') {
       const existing = tree.get(under(path));
       if (existing?.type === 'dir') Object.assign(existing, { type, ...common });
