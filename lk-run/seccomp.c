@@ -447,7 +447,7 @@ static void emit_program(struct emitter *e, struct rules *rules, uint32_t defaul
 	emit(e, BPF_JGE_K, 0, 1, X32_SYSCALL_BIT);
 	emit(e, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS);
 	emit_tree(e, rules, groups, ngroups, default_action);
-	free(groups);
+	xfree(groups);
 }
 
 static int parse_flags(const struct json *list, unsigned *out)

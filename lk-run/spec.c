@@ -543,7 +543,6 @@ int spec_load(const char *bundle, const char *id, struct spec *out)
 	char resolved[PATH_MAX];
 	char *path, *text;
 	size_t len;
-	struct json *doc;
 
 	memset(out, 0, sizeof *out);
 	out->umask = -1;
@@ -554,7 +553,14 @@ int spec_load(const char *bundle, const char *id, struct spec *out)
 	text = read_whole_file("config", path, CONFIG_MAX_BYTES, &len);
 	if (!text)
 		return -1;
-	if (json_parse(xasprintf("config: %s", path), text, len, &doc) < 0)
+	return spec_parse(text, len, path, id, out);
+}
+
+int spec_parse(const char *text, size_t len, const char *origin, const char *id, struct spec *out)
+{
+	struct json *doc;
+
+	if (json_parse(xasprintf("config: %s", origin), text, len, &doc) < 0)
 		return -1;
 	if (cj_type(doc, JSON_OBJECT, "config.json") < 0)
 		return -1;
