@@ -384,41 +384,27 @@ out:
 	return rc;
 }
 
-static int move_root(const struct spec *s)
-{
-	if (chdir(s->rootfs) < 0)
-		return fail_errno("pivot", s->rootfs);
-	if (mount(s->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-		return fail("pivot", "%s: move onto /: %s", s->rootfs, strerror(errno));
-	if (chroot(".") < 0)
-		return fail_errno("chroot", s->rootfs);
-	if (chdir("/") < 0)
-		return fail_errno("chroot", "/");
-	return 0;
-}
-
-int rootfs_pivot(const struct spec *s)
+int rootfs_pivot_at(const char *rootfs)
 {
 	int old_root, new_root;
 
 	old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (old_root < 0)
 		return fail_errno("pivot", "/");
-	new_root = open(s->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	new_root = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (new_root < 0) {
 		close(old_root);
-		return fail_errno("pivot", s->rootfs);
+		return fail_errno("pivot", rootfs);
 	}
 	if (fchdir(new_root) < 0)
 		goto fail_pivot;
 	/* Stacks the old root on top of the new one; both are then in ".". */
 	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		int impossible = errno == EINVAL;
 		close(old_root);
 		close(new_root);
-		/* EINVAL: the current root is rootfs (initramfs), which cannot move. */
-		if (errno == EINVAL)
-			return move_root(s);
-		return fail_errno("pivot", s->rootfs);
+		/* EINVAL: the root is the initramfs, or no mount point (chrooted). */
+		return impossible ? 1 : fail_errno("pivot", rootfs);
 	}
 	if (fchdir(old_root) < 0)
 		goto fail_pivot;
@@ -433,10 +419,17 @@ int rootfs_pivot(const struct spec *s)
 		return fail_errno("pivot", "/");
 	return 0;
 fail_pivot:
-	fail_errno("pivot", s->rootfs);
+	fail_errno("pivot", rootfs);
 	close(old_root);
 	close(new_root);
 	return -1;
+}
+
+int rootfs_pivot(const struct spec *s)
+{
+	int r = rootfs_pivot_at(s->rootfs);
+
+	return r > 0 ? rootfs_move_root(s) : r;
 }
 
 static int write_sysctl(const struct key_value *kv)

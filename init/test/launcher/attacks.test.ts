@@ -165,6 +165,29 @@ describe('4. seccomp on 32-bit arguments', () => {
   });
 });
 
+describe('5. the MS_MOVE + chroot fallback', () => {
+  it('leaves a container that climbs out with chroot no host mount and nothing to write', () => {
+    // Chrooted into a directory that is no mount point, pivot_root fails with EINVAL just as it
+    // does on an initramfs root. The host mount is a tmpfs made for the test in the namespace.
+    const world = join(tmp.dir, 'world');
+    const hostMount = join(tmp.dir, 'host-mount');
+    mkdirSync(join(world, 'bundle'), { recursive: true });
+    mkdirSync(join(world, 'proc'));
+    mkdirSync(hostMount);
+    execFileSync('cp', [launcher, join(world, 'lk-run')]);
+    const root = freshRootfs();
+    execFileSync('cp', ['-a', `${root}/.`, join(world, 'bundle/rootfs')]);
+    const config = baseConfig(['/bin/attack', 'escape', join(hostMount, 'marker'), tmp.dir]);
+    config.process.capabilities = { bounding: defaultCaps, effective: defaultCaps, permitted: defaultCaps };
+    writeFileSync(join(world, 'bundle/config.json'), JSON.stringify(config));
+    const script = 'mount -t tmpfs none "$1" && echo secret > "$1/marker" && mount -t proc proc "$2/proc" && chroot "$2" /lk-run run --bundle /bundle esc';
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', hostMount, world], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('no-host-mount\nwrite-refused\n');
+    expect(readdirSync(tmp.dir)).not.toContain('pwned');
+  });
+});
+
 describe('6. smaller ones', () => {
   it('refuses sysctl keys that are not namespaced', () => {
     const value = readFileSync('/proc/sys/vm/overcommit_ratio', 'utf8').trim();
