@@ -1,5 +1,6 @@
 /**
- * A small, reproducible POSIX tar (ustar) writer for the tar output formats.
+ * The one tar writer: small, reproducible POSIX tar (ustar), streamed entry by entry. The tar
+ * output formats and the layers of recipe images are written with it.
  *
  * Every field is written by us, so the bytes depend only on the entries: no user or group
  * names, no host times, numeric owners. What ustar cannot hold (a path over 255 bytes, a link

@@ -1,12 +1,13 @@
 /**
- * Streaming decompression: gzip in-process (zlib), xz and zstd through the host's `xz -dc` and
- * `zstd -dc` (much faster than any JavaScript decoder). The output stream ends only after the
- * tool has exited successfully, so a corrupt input is an error, never a silently short stream.
+ * Streaming decompression for .deb members, Debian indexes and image layers alike: gzip
+ * in-process (zlib), xz and zstd through the host's `xz -dc` and `zstd -dc` (much faster than any
+ * JavaScript decoder, and Node 20 has no zstd). The output stream ends only after the tool has
+ * exited successfully, so a corrupt input is an error, never a silently short stream.
  */
 import { spawn } from 'node:child_process';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { LkError } from '../../errors.js';
+import { LkError } from '../errors.js';
 
 export type Compression = 'xz' | 'zst' | 'gz' | 'none';
 
@@ -23,16 +24,31 @@ export function decompress(input: Readable, compression: Compression, what: stri
   switch (compression) {
     case 'none':
       return input;
-    case 'gz': {
-      const gunzip = createGunzip();
-      pipeline(input, gunzip, () => {}); // errors surface on gunzip, which the caller reads
-      return gunzip;
-    }
+    case 'gz':
+      return throughGunzip(input, what);
     case 'xz':
       return throughTool('xz', ['-dc'], input, what);
     case 'zst':
       return throughTool('zstd', ['-dc', '-q'], input, what);
   }
+}
+
+/** zlib in-process; its errors (codes Z_*) become an LkError naming `what`, others pass as they are. */
+function throughGunzip(input: Readable, what: string): Readable {
+  const gunzip = createGunzip();
+  const output = new PassThrough({ highWaterMark: 1 << 20 });
+  pipeline(input, gunzip, (err) => {
+    if (!err || output.destroyed) return;
+    const zlib = (err as NodeJS.ErrnoException).code?.startsWith('Z_');
+    output.destroy(zlib ? new LkError('archive', `${what} is not valid gzip data: ${err.message}`, 'the file is corrupt: fetch or build it again') : err);
+  });
+  gunzip.pipe(output);
+  // The consumer may stop early: release the input then too.
+  output.on('close', () => {
+    gunzip.destroy();
+    input.destroy();
+  });
+  return output;
 }
 
 function throughTool(tool: string, args: string[], input: Readable, what: string): Readable {
@@ -46,7 +62,7 @@ function throughTool(tool: string, args: string[], input: Readable, what: string
     child.kill('SIGKILL');
   };
   child.on('error', (err) =>
-    fail(new LkError('debian', `cannot run ${tool} to decompress ${what}: ${err.message}`, `Install ${tool} on the build host.`)),
+    fail(new LkError('tool', `cannot run ${tool} to decompress ${what}: ${err.message}`, `Install ${tool} on the build host.`)),
   );
   // The consumer may stop early (e.g. after finding what it wanted): stop the tool then too.
   output.on('close', () => {
@@ -65,7 +81,7 @@ function throughTool(tool: string, args: string[], input: Readable, what: string
   const finish = (): void => {
     if (!stdoutEnded || exitCode === undefined || output.destroyed) return;
     if (exitCode === 0) output.end();
-    else fail(new LkError('debian', `${tool} failed to decompress ${what}: ${stderr.trim() || `exit ${exitCode}`}`, 'The file is corrupt.'));
+    else fail(new LkError('archive', `${tool} failed to decompress ${what}: ${stderr.trim() || `exit ${exitCode}`}`, 'the file is corrupt: fetch or build it again'));
   };
   child.stdout.on('end', () => {
     stdoutEnded = true;
