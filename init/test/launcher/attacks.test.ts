@@ -4,6 +4,7 @@
 // tests that are not attacks pin how linux.resources.devices is applied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync,
@@ -24,7 +25,7 @@ afterAll(() => tmp.cleanup());
 /** A rootfs of its own, for tests that plant links in it; with the attack helper. */
 function freshRootfs(): string {
   const dir = makeRootfs(join(tmp.dir, `rootfs-${++rootfsCount}`));
-  execFileSync('musl-gcc', ['-static', '-O1', '-o', join(dir, 'bin/attack'), join(__dirname, 'attack.c')]);
+  execFileSync('musl-gcc', ['-static', '-O1', '-o', join(dir, 'bin/attack'), fileURLToPath(new URL('attack.c', import.meta.url))]);
   return dir;
 }
 
