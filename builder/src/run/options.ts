@@ -36,16 +36,12 @@ export function usageError(option: string, message: string): LkError {
 
 const sizeUnits: Record<string, number> = { '': 1024 ** 2, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
-/**
- * A size such as 512M, 4G, 1T or 1024K (powers of 1024; a bare number is MiB), in bytes.
- * Sizes are whole 512-byte sectors.
- */
+/** A size such as 512M, 4G, 1T, 1024K or 2GiB (powers of 1024; a bare number is MiB), in bytes. */
 export function parseSize(option: string, text: string): number {
-  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  const m = /^(\d+)(?:([kmgt])(?:i?b)?)?$/i.exec(text.trim());
   if (!m) throw usageError(option, `"${text}" is not a size (a number with K, M, G or T; a bare number is MiB)`);
-  const bytes = Number(m[1]) * sizeUnits[m[2]!.toLowerCase()]!;
+  const bytes = Number(m[1]) * sizeUnits[(m[2] ?? '').toLowerCase()]!;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw usageError(option, `"${text}" is not a positive size`);
-  if (bytes % 512 !== 0) throw usageError(option, `"${text}" is not a whole number of 512-byte sectors`);
   return bytes;
 }
 
