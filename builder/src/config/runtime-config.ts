@@ -129,7 +129,7 @@ export function bundleConfig(
     restart: image.restart ?? label.restart ?? (kind === 'service' ? 'always' : 'never'),
     depends: image.depends ?? label.depends ?? [],
     mkdir: rt.mkdir ?? [],
-    mounts: (rt.mounts ?? []).flatMap((m) => maybe(need(completeMount(m)))),
+    mounts: (rt.mounts ?? []).flatMap((m) => maybe(need(completeMount(m, 'runtime')))),
     interfaces: (rt.interfaces ?? []).map((i) => compact({ name: i.name, add: i.add ?? (i.peer ? 'veth' : undefined), peer: i.peer, createInRoot: i.createInRoot ?? false })),
     bindNS: compact({ ...(label.runtime?.bindNS ?? {}), ...(image.runtime?.bindNS ?? {}) }),
     cgroups: rt.cgroups ?? [],
