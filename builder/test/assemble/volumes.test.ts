@@ -1,15 +1,9 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tarFromDir } from '../../src/archive/tar-from-dir.js';
 import { assembleNode } from '../../src/assemble/node.js';
 import { bindVolumes } from '../../src/assemble/volumes.js';
-import type { BuildSpec, VolumeSpec } from '../../src/config/index.js';
-import { Spool } from '../../src/fs/spool.js';
+import type { VolumeSpec } from '../../src/config/index.js';
 import type { FsTree } from '../../src/fs/tree.js';
-import { commitImage, writeLayer, type StoredImage } from '../../src/oci/image-store.js';
-import { OciLayout } from '../../src/oci/layout.js';
+import { emptySpec, TestImages } from './test-images.js';
 
 type Mount = { destination: string; type: string; source: string; options?: string[] };
 
@@ -57,34 +51,17 @@ describe('bindVolumes', () => {
 });
 
 describe('volumes in the assembled node', () => {
-  let dir: string;
-  let layout: OciLayout;
-  let spool: Spool;
-  const images = new Map<string, StoredImage>();
-
-  async function image(ref: string, files: Record<string, string>, label?: object): Promise<void> {
-    const src = await mkdtemp(join(dir, 'src-'));
-    for (const [path, body] of Object.entries(files)) {
-      await mkdir(join(src, path, '..'), { recursive: true });
-      await writeFile(join(src, path), body);
-    }
-    const layer = await writeLayer(layout, tarFromDir(src, 0));
-    const config = { Cmd: ['/bin/sh'], ...(label ? { Labels: { 'org.mobyproject.config': JSON.stringify(label) } } : {}) };
-    images.set(ref, await commitImage(layout, ref, [layer], { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config }));
-  }
+  let t: TestImages;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lk-volumes-'));
-    layout = new OciLayout(join(dir, 'cache'));
-    await layout.init();
-    spool = await Spool.create();
-    await image('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
-    await image('test/app:1', { 'bin/app': 'app' });
-    await image('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
+    t = await TestImages.create('volumes');
+    await t.add('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
+    await t.add('test/app:1', { 'bin/app': 'app' });
+    await t.add('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
   });
-  afterAll(async () => spool?.dispose());
+  afterAll(async () => t?.dispose());
 
-  const spec = (over: Partial<BuildSpec>): BuildSpec => ({ init: [], onboot: [], onshutdown: [], services: [], files: [], volumes: [], ...over });
+  const spec = emptySpec;
   const json = async (tree: FsTree, path: string) => {
     const entry = tree.get(path);
     expect(entry?.type, path).toBe('file');
@@ -104,9 +81,9 @@ describe('volumes in the assembled node', () => {
         onboot: [{ name: 'writer', image: 'test/app:1', binds: ['scratch:/scratch', 'conf:/conf:ro'] }],
         services: [{ name: 'labelled', image: 'test/labelled:1', mounts: [{ type: 'bind', source: 'seeded', destination: '/seeded', options: ['rbind'] }] }],
       }),
-      images,
-      layout,
-      spool,
+      images: t.images,
+      layout: t.layout,
+      spool: t.spool,
     });
     const tree = node.tree;
     expect(tree.get('containers/volumes/seeded/seed/hello.txt')?.type).toBe('file');
@@ -127,7 +104,7 @@ describe('volumes in the assembled node', () => {
   });
 
   it('refuses volumes in the OCI layout format, which it cannot lay out yet', async () => {
-    const run = assembleNode({ spec: spec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images, layout, spool });
+    const run = assembleNode({ spec: spec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images: t.images, layout: t.layout, spool: t.spool });
     await expect(run).rejects.toThrow('volume img: format "oci" (the image as an OCI layout) is not supported yet');
   });
 });
