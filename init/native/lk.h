@@ -15,4 +15,10 @@ JSModuleDef *lk_init_module(JSContext *ctx, const char *name);
  */
 int lk_switch_root(const char *newroot, char *what, size_t what_size);
 
+/*
+ * Connects to ipv4:port within timeout_ms; the socket is blocking afterwards with reads and
+ * writes bounded by the same timeout. Returns the fd, or -1 with errno set.
+ */
+int lk_tcp_connect(const char *ipv4, int port, int timeout_ms);
+
 #endif

@@ -804,6 +804,41 @@ static JSValue lk_finit_module(JSContext *ctx, JSValueConst this_val, int argc, 
     return ret;
 }
 
+static JSValue lk_chmod(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    const char *path = opt_string(ctx, argc, argv, 0);
+    int32_t mode;
+    JSValue ret = JS_UNDEFINED;
+    if (!path)
+        ret = JS_ThrowTypeError(ctx, "chmod: path required");
+    else if (arg_int(ctx, argc, argv, 1, &mode) < 0)
+        ret = JS_EXCEPTION;
+    else if (chmod(path, (mode_t)mode) < 0)
+        ret = throw_errno(ctx, "chmod", path);
+    JS_FreeCString(ctx, path);
+    return ret;
+}
+
+/* connectTcp(ipv4, port, timeoutMs): a blocking socket whose reads time out (readString -> null). */
+static JSValue lk_connect_tcp(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    const char *host = opt_string(ctx, argc, argv, 0);
+    int32_t port, timeout_ms;
+    JSValue ret;
+    if (!host)
+        ret = JS_ThrowTypeError(ctx, "connectTcp: address required");
+    else if (arg_int(ctx, argc, argv, 1, &port) < 0 || arg_int(ctx, argc, argv, 2, &timeout_ms) < 0)
+        ret = JS_EXCEPTION;
+    else {
+        int fd = lk_tcp_connect(host, port, timeout_ms);
+        ret = fd < 0 ? throw_errno(ctx, "connect", host) : JS_NewInt32(ctx, fd);
+    }
+    JS_FreeCString(ctx, host);
+    return ret;
+}
+
 static const JSCFunctionListEntry lk_funcs[] = {
     JS_CFUNC_DEF("mount", 5, lk_mount),
     JS_CFUNC_DEF("umount", 2, lk_umount),
@@ -831,6 +866,8 @@ static const JSCFunctionListEntry lk_funcs[] = {
     JS_CFUNC_DEF("listenUnix", 1, lk_listen_unix),
     JS_CFUNC_DEF("accept", 1, lk_accept),
     JS_CFUNC_DEF("connectUnix", 1, lk_connect_unix),
+    JS_CFUNC_DEF("connectTcp", 3, lk_connect_tcp),
+    JS_CFUNC_DEF("chmod", 2, lk_chmod),
     JS_CFUNC_DEF("linkAdd", 3, lk_link_add),
     JS_CFUNC_DEF("linkSetNs", 3, lk_link_set_ns),
     JS_CFUNC_DEF("finitModule", 2, lk_finit_module),
