@@ -5,7 +5,8 @@ import * as lk from 'lk';
 import { adopt, spawn, type Child } from './children.js';
 import type { LogSink } from './logs.js';
 import { planMount, type OciMount } from './mountopts.js';
-import { bindSteps, interfaceSteps, needsStagedStart, parseRuntime, type RestartPolicy, type RuntimeSpec } from './runtime.js';
+import { bindSteps, interfaceSteps, needsStagedStart, parseRuntime } from './runtime.js';
+import type { RestartPolicy, RuntimeJson } from './runtime-json.js';
 import { CONSOLE_FD, errorMessage, exists, isDir, listDir, log, mkdirp, readText, writeText } from './sys.js';
 
 export const LK_RUN = '/usr/bin/lk-run';
@@ -18,7 +19,7 @@ export interface Bundle {
   /** Container id and log name (without the NNN- ordering prefix). */
   name: string;
   dir: string;
-  runtime: RuntimeSpec;
+  runtime: RuntimeJson;
 }
 
 export function loadBundle(dir: string, name: string, defaultRestart: RestartPolicy): Bundle {
@@ -51,7 +52,7 @@ function prepare(bundle: Bundle): void {
   }
   for (const m of bundle.runtime.mounts) {
     try {
-      mountOnHost(m as OciMount);
+      mountOnHost(m);
     } catch (e) {
       log(`lk-init: ${bundle.name}: ${(e as Error).message}`);
     }

@@ -1,4 +1,6 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { LkError } from '../errors.js';
 import type { Content, FsEntry } from '../fs/tree.js';
 
 // File type bits of st_mode, as the kernel's initramfs unpacker reads them.
@@ -42,6 +44,14 @@ export function cpioStream(entries: Iterable<[string, FsEntry]>, mtime: number):
   return Readable.from(generate(entries, mtime), { objectMode: false });
 }
 
+/**
+ * The archive gzip'd (level 9), as an initramfs. An error of the archive (a file that changed
+ * under it, say) reaches whoever reads the result; a bare .pipe() would lose it and crash.
+ */
+export function gzippedCpioStream(entries: Iterable<[string, FsEntry]>, mtime: number): Readable {
+  return pipeline(cpioStream(entries, mtime), createGzip({ level: 9 }), () => undefined);
+}
+
 /** Hard-link groups: entries with one Content, mode and owner; the key of a file that has company. */
 function linkKey(e: FsEntry, ids: Map<Content, number>): string | undefined {
   if (e.type !== 'file' || !e.content || e.content.size === 0) return undefined;
@@ -83,12 +93,23 @@ async function* generate(input: Iterable<[string, FsEntry]>, mtime: number): Asy
       let seen = 0;
       for await (const chunk of e.content.open()) {
         seen += (chunk as Buffer).length;
+        if (seen > size) break;
         yield chunk as Buffer;
       }
-      if (seen !== size) throw new Error(`cpio: /${path} changed size while archiving (${size} -> ${seen})`);
+      if (seen !== size) throw changedSize(path, size, seen);
     }
     const padding = pad4(size);
     if (padding) yield Buffer.alloc(padding);
   }
   yield newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 });
+}
+
+/** A file's size is in its header before its data: one that changed on the way cannot be archived. */
+function changedSize(path: string, size: number, seen: number): LkError {
+  const now = seen > size ? 'more' : `${seen} bytes`;
+  return new LkError(
+    'build',
+    `/${path} changed size while it was archived: ${size} bytes when the build began, ${now} when read`,
+    'leave the build\'s source files alone while it runs; a file from /proc or /sys has no fixed size, so copy it to a regular file first',
+  );
 }

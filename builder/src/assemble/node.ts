@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { LkError } from '../errors.js';
 import type { BuildSpec, FileSpec, ImageSpec } from '../config/index.js';
 import { buildSpecToYaml, containerIds, replaceImageRefs } from '../config/index.js';
+import { numericId, unknownIdMessage } from '../config/ids.js';
 import { bundleConfig, configJson } from '../config/runtime-config.js';
 import { applyLayer } from '../fs/apply-layer.js';
 import type { Spool } from '../fs/spool.js';
@@ -46,7 +47,8 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`, shared);
   // Metadata files describe the node by the images it was built from, not by build-host paths.
   const described = replaceImageRefs(spec, (ref) => ctx.images.get(ref)?.refName ?? ref);
-  for (const file of spec.files) await addFile(tree, file, described);
+  const ids = containerIds(spec);
+  for (const file of spec.files) await addFile(tree, file, described, ids);
   return { tree, kernel: kernel?.binary, ucode: kernel?.ucode, cmdline: spec.kernel?.cmdline ?? '' };
 }
 
@@ -65,13 +67,11 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
   const k = ctx.spec.kernel!;
   const kernelTree = new FsTree();
   await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool);
-  const binaryName = k.binary || 'kernel';
-  const binary = kernelTree.get(binaryName);
+  const binary = kernelTree.get(k.binary);
   if (binary?.type !== 'file' || !binary.content) {
-    throw new LkError('image', `kernel image ${k.image} has no file /${binaryName}`, 'set kernel.binary to the kernel\'s path inside the image');
+    throw new LkError('image', `kernel image ${k.image} has no file /${k.binary}`, 'set kernel.binary to the kernel\'s path inside the image');
   }
-  const tarName = k.tar || 'kernel.tar';
-  const modules = tarName === 'none' ? undefined : kernelTree.get(tarName);
+  const modules = k.tar === 'none' ? undefined : kernelTree.get(k.tar);
   if (modules?.type === 'file' && modules.content) await applyLayer(nodeTree, modules.content.open(), '', ctx.spool);
   const ucode = k.ucode ? kernelTree.get(k.ucode)?.content : undefined;
   if (k.ucode && !ucode) throw new LkError('image', `kernel image ${k.image} has no microcode file /${k.ucode}`);
@@ -107,7 +107,7 @@ async function addBundles(
   for (const [i, spec] of list.entries()) {
     const img = image(ctx, spec.image);
     const dir = dirFor(i, spec.name);
-    const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { idMap: (n) => ids.get(n) });
+    const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { ids });
     const { runtime } = bundle;
     const config = bindVolumes(bundle.config, volumes, spec.name);
     await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
@@ -117,9 +117,9 @@ async function addBundles(
   }
 }
 
-async function addFile(tree: FsTree, f: FileSpec, spec: BuildSpec): Promise<void> {
+async function addFile(tree: FsTree, f: FileSpec, spec: BuildSpec, ids: ReadonlyMap<string, number>): Promise<void> {
   const mode = f.mode !== undefined ? parseInt(String(f.mode), 8) : f.directory ? 0o755 : 0o600;
-  const owner = { uid: numericId(f.uid, f.path, 'uid'), gid: numericId(f.gid, f.path, 'gid') };
+  const owner = { uid: fileId(f, 'uid', ids), gid: fileId(f, 'gid', ids) };
   if (f.directory) {
     tree.mkdirp(f.path, { type: 'dir', mode, ...owner });
     return;
@@ -144,9 +144,10 @@ async function fileContent(path: string, optional: boolean): Promise<Content | u
   return { size: st.size, open: () => createReadStream(path) };
 }
 
-function numericId(id: number | string | undefined, path: string, what: string): number {
-  if (id === undefined) return 0;
-  if (typeof id === 'number') return id;
-  if (/^\d+$/.test(id)) return Number(id);
-  throw new LkError('config', `files: ${path}: ${what} "${id}" names a container; only numeric ids are supported so far`);
+/** loadBuildFiles has turned names into numbers already; a spec built another way gets them resolved here. */
+function fileId(f: FileSpec, what: 'uid' | 'gid', ids: ReadonlyMap<string, number>): number {
+  const value = f[what] ?? 0;
+  const id = numericId(value, ids);
+  if (id === undefined) throw new LkError('config', `files: ${f.path}: ${unknownIdMessage(what, String(value))}`);
+  return id;
 }

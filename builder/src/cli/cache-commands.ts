@@ -1,5 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LkError } from '../errors.js';
+import { LkError, usageError } from '../errors.js';
 import { OciLayout, defaultCacheDir } from '../oci/layout.js';
 import { Annotation, type Descriptor, type ImageManifest } from '../oci/media-types.js';
 import { resolveCached } from '../oci/registry/cache-names.js';
@@ -11,21 +10,10 @@ import type { TransferEvent } from '../oci/registry/progress-events.js';
 import { pullImage } from '../oci/registry/pull.js';
 import { pushImage } from '../oci/registry/push.js';
 
+import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 
 export { cacheUsage };
-
-function usageError(message: string): LkError {
-  return new LkError('usage', message, `usage:\n${cacheUsage}`);
-}
-
-function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageError((e as Error).message);
-  }
-}
 
 function openCache(): OciLayout {
   return new OciLayout(defaultCacheDir());

@@ -1,6 +1,6 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isLkError, LkError } from '../errors.js';
+import { isLkError, LkError, usageError } from '../errors.js';
 import { formatNames } from '../formats/index.js';
+import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 
 // Commands load their modules on first use: a `cache pull` should not pay for the YAML
@@ -23,16 +23,6 @@ commands:
   pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cacheUsage}`;
 
-class UsageError extends Error {}
-
-function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
 const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
 
 async function cmdBuild(args: string[]): Promise<number> {
@@ -43,7 +33,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
   });
-  if (positionals.length === 0) throw new UsageError('build needs at least one build file');
+  if (positionals.length === 0) throw usageError('build needs at least one build file');
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
   const { build } = await import('../build.js');
@@ -61,7 +51,7 @@ async function cmdBuild(args: string[]): Promise<number> {
 }
 
 async function cmdValidate(files: string[]): Promise<number> {
-  if (files.length === 0) throw new UsageError('validate needs at least one build file');
+  if (files.length === 0) throw usageError('validate needs at least one build file');
   const { buildSpecToYaml, loadBuildFiles } = await import('../config/index.js');
   process.stdout.write(buildSpecToYaml(await loadBuildFiles(files)));
   return 0;
@@ -69,16 +59,16 @@ async function cmdValidate(files: string[]): Promise<number> {
 
 async function cmdRun(args: string[]): Promise<number> {
   const [target, ...rest] = args;
-  if (target !== 'qemu') throw new UsageError(`unknown run target "${target ?? ''}" (only qemu)`);
+  if (target !== 'qemu') throw usageError(`unknown run target "${target ?? ''}" (only qemu)`);
   const { values, positionals } = parse(rest, {
     mem: { type: 'string' },
     cpus: { type: 'string' },
     append: { type: 'string' },
     accel: { type: 'string' },
   });
-  if (positionals.length !== 1) throw new UsageError('run qemu needs exactly one image path (the build output name)');
+  if (positionals.length !== 1) throw usageError('run qemu needs exactly one image path (the build output name)');
   const accel = values.accel ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError('--accel is auto, kvm or tcg');
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw usageError('--accel is auto, kvm or tcg');
   const { runQemu } = await import('../run/qemu.js');
   return runQemu({
     base: positionals[0],
@@ -93,7 +83,7 @@ async function cmdRun(args: string[]): Promise<number> {
 async function cmdPkg(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   const { values, positionals } = parse(rest, { verbose: { type: 'boolean', short: 'v' } });
-  if (verb !== 'build' || positionals.length !== 1) throw new UsageError('usage: lkbuild pkg build DIR');
+  if (verb !== 'build' || positionals.length !== 1) throw usageError('usage: lkbuild pkg build DIR');
   const [{ OciLayout, defaultCacheDir }, { ensureRecipeImage }, { sourceDateEpoch }] = await Promise.all([
     import('../oci/layout.js'),
     import('../pkg/build-recipe.js'),
@@ -122,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = commands[command];
   try {
-    if (!run) throw new UsageError(`unknown command "${command}"`);
+    if (!run) throw usageError(`unknown command "${command}"`);
     return await run(args);
   } catch (e) {
     return report(e);
@@ -130,10 +120,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(e: unknown): number {
-  if (e instanceof UsageError) {
-    process.stderr.write(`lkbuild: ${e.message}\n\n${usage}`);
-    return 2;
-  }
   if (isLkError(e) && e.kind === 'usage') {
     process.stderr.write(`lkbuild: ${e.message}\n\n${usage}`);
     return 2;

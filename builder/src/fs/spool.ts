@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { writeError } from '../errors.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { makeScratchDir } from './scratch.js';
 import type { Content } from './tree.js';
 
 /**
@@ -16,7 +16,7 @@ export class Spool {
   private constructor(private readonly dir: string, private readonly path: string, private readonly fh: FileHandle) {}
 
   static async create(): Promise<Spool> {
-    const dir = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), 'lkbuild-spool-'));
+    const dir = await makeScratchDir('lkbuild-spool-');
     const path = join(dir, 'data');
     return new Spool(dir, path, await open(path, 'w+'));
   }

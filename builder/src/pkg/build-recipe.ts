@@ -1,6 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LkError } from '../errors.js';
@@ -9,6 +8,7 @@ import { withFileLock } from '../oci/file-lock.js';
 import { commitImage, findImage, writeLayer, type StoredImage } from '../oci/image-store.js';
 import type { OciLayout } from '../oci/layout.js';
 import { MobyConfigLabel } from '../oci/media-types.js';
+import { makeScratchDir } from '../fs/scratch.js';
 import { normalizePath, parentOf } from '../fs/tree.js';
 import { debDataEntries, fetchPackages, resolvePackages } from './debian/index.js';
 import { extractEntries } from './extract-to-dir.js';
@@ -47,7 +47,7 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
   log(`building ${ref} from ${recipe.dir}`);
-  const work = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), `lkbuild-${recipe.name}-`));
+  const work = await makeScratchDir(`lkbuild-${recipe.name}-`);
   try {
     const rootfs = join(work, 'rootfs');
     await mkdir(rootfs);

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
 import { LkError } from '../errors.js';
+import type { ImageConfig } from '../oci/media-types.js';
 
 export interface RecipeFile {
   path: string;
@@ -25,7 +26,7 @@ export interface Recipe {
   inputs: string[];
   build?: string;
   files: RecipeFile[];
-  config: { Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string> };
+  config: ImageConfig;
   defaults?: Record<string, unknown>;
 }
 

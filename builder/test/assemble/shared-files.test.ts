@@ -7,20 +7,20 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpioStream } from '../../src/archive/cpio.js';
 import { assembleNode, type AssembledNode } from '../../src/assemble/node.js';
-import { emptySpec, TestImages } from './test-images.js';
+import { AssembleFixture, emptySpec } from './fixture.js';
 
 const TOOL = 'a tool several images carry\n'.repeat(200);
 
 describe('identical files of read-only bundles', () => {
-  let t: TestImages;
+  let t: AssembleFixture;
   let node: AssembledNode;
   let out: string;
   let archive: Buffer;
 
   beforeAll(async () => {
-    t = await TestImages.create('shared');
-    await t.add('test/one:1', { 'bin/tool': TOOL, 'etc/name': 'one\n' });
-    await t.add('test/two:1', { 'bin/tool': TOOL, 'etc/name': 'two\n' });
+    t = await AssembleFixture.create('lk-shared-');
+    await t.image('test/one:1', { 'bin/tool': TOOL, 'etc/name': 'one\n' });
+    await t.image('test/two:1', { 'bin/tool': TOOL, 'etc/name': 'two\n' });
     node = await assembleNode({
       spec: emptySpec({
         onboot: [{ name: 'first', image: 'test/one:1', readonly: true }],

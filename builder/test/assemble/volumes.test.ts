@@ -3,7 +3,7 @@ import { assembleNode } from '../../src/assemble/node.js';
 import { bindVolumes } from '../../src/assemble/volumes.js';
 import type { VolumeSpec } from '../../src/config/index.js';
 import type { FsTree } from '../../src/fs/tree.js';
-import { emptySpec, TestImages } from './test-images.js';
+import { AssembleFixture, emptySpec, fileText } from './fixture.js';
 
 type Mount = { destination: string; type: string; source: string; options?: string[] };
 
@@ -51,28 +51,21 @@ describe('bindVolumes', () => {
 });
 
 describe('volumes in the assembled node', () => {
-  let t: TestImages;
+  let fx: AssembleFixture;
 
   beforeAll(async () => {
-    t = await TestImages.create('volumes');
-    await t.add('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
-    await t.add('test/app:1', { 'bin/app': 'app' });
-    await t.add('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
+    fx = await AssembleFixture.create('lk-volumes-');
+    await fx.image('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
+    await fx.image('test/app:1', { 'bin/app': 'app' });
+    await fx.image('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
   });
-  afterAll(async () => t?.dispose());
+  afterAll(async () => fx?.dispose());
 
-  const spec = emptySpec;
-  const json = async (tree: FsTree, path: string) => {
-    const entry = tree.get(path);
-    expect(entry?.type, path).toBe('file');
-    const chunks: Buffer[] = [];
-    for await (const c of entry!.content!.open()) chunks.push(c as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  };
+  const json = async (tree: FsTree, path: string) => JSON.parse(await fileText(tree, path));
 
   it("puts each volume's image at /containers/volumes/<name>/, an empty directory without one, and binds containers to it", async () => {
     const node = await assembleNode({
-      spec: spec({
+      spec: emptySpec({
         volumes: [
           { name: 'seeded', image: 'test/seed:1' },
           { name: 'scratch', image: '' },
@@ -81,9 +74,9 @@ describe('volumes in the assembled node', () => {
         onboot: [{ name: 'writer', image: 'test/app:1', binds: ['scratch:/scratch', 'conf:/conf:ro'] }],
         services: [{ name: 'labelled', image: 'test/labelled:1', mounts: [{ type: 'bind', source: 'seeded', destination: '/seeded', options: ['rbind'] }] }],
       }),
-      images: t.images,
-      layout: t.layout,
-      spool: t.spool,
+      images: fx.images,
+      layout: fx.layout,
+      spool: fx.spool,
     });
     const tree = node.tree;
     expect(tree.get('containers/volumes/seeded/seed/hello.txt')?.type).toBe('file');
@@ -104,7 +97,7 @@ describe('volumes in the assembled node', () => {
   });
 
   it('refuses volumes in the OCI layout format, which it cannot lay out yet', async () => {
-    const run = assembleNode({ spec: spec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images: t.images, layout: t.layout, spool: t.spool });
+    const run = assembleNode({ spec: emptySpec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images: fx.images, layout: fx.layout, spool: fx.spool });
     await expect(run).rejects.toThrow('volume img: format "oci" (the image as an OCI layout) is not supported yet');
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic, parseBuildText, type ImageSpec } from '../../src/config/index.js';
 import { allCapabilities, dockerDefaultCapabilities } from '../../src/config/capabilities.js';
-import { bundleConfig, type OciImageConfig } from '../../src/config/runtime-config.js';
+import { bundleConfig } from '../../src/config/runtime-config.js';
+import type { ImageConfig } from '../../src/oci/media-types.js';
 import { dockerDefaultSeccomp, type SeccompRule, type SeccompSection } from '../../src/config/seccomp-default.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -131,7 +132,7 @@ describe("Docker's default seccomp profile", () => {
 
 describe('seccomp: default in the build file', () => {
   const image = (extra: Partial<ImageSpec> = {}): ImageSpec => ({ name: 'web', image: 'nginx:1.25', ...extra });
-  const config = (spec: ImageSpec, ic: OciImageConfig = {}) => bundleConfig(spec, ic, 'service').config as Json;
+  const config = (spec: ImageSpec, ic: ImageConfig = {}) => bundleConfig(spec, ic, 'service').config as Json;
 
   it('becomes the profile for the container’s effective capabilities', () => {
     expect(config(image({ seccomp: 'default' })).linux.seccomp).toEqual(defaults);

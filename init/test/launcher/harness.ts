@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-export const launcherSource = resolve(here, '../../native/launcher');
+export const launcherSource = resolve(here, '../../../lk-run');
 export const busybox = '/bin/busybox';
 
 const applets = [

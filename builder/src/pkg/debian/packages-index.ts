@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { LkError } from '../../errors.js';
 import { inReleasePath, packagesFilePath, parsedIndexPath } from './cache-paths.js';
 import { field, streamStanzas } from './deb822.js';
-import { decompress, type Compression } from './decompress.js';
+import { decompress, type Compression } from '../../archive/decompress.js';
 import { downloadVerified, hasVerifiedFile, tempPathFor, type Expected } from './download.js';
 import { HttpStatusError, NetworkError, httpGetBuffer, type HttpOptions } from './http.js';
 import { pruneIndexes } from './prune.js';
