@@ -12,7 +12,9 @@ import { exists, listDir, mkdirp, readText } from './sys.js';
 
 export const CONFIG_DIR = '/run/config';
 const METADATA_IP = '169.254.169.254';
-const HTTP_TIMEOUT_MS = 3000;
+/** A metadata server answers at once or not at all; a reply may take longer on a busy host. */
+const CONNECT_TIMEOUT_MS = 2000;
+const HTTP_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE = 2 * 1024 * 1024;
 const CIDATA_MOUNT = '/tmp/lk-cidata';
 
@@ -120,7 +122,7 @@ function noCloud(): ProviderData | null {
 // --- HTTP metadata servers ---------------------------------------------------------------------
 
 function http(method: string, path: string, headers: Record<string, string>): HttpResponse {
-  const fd = lk.connectTcp(METADATA_IP, 80, HTTP_TIMEOUT_MS);
+  const fd = lk.connectTcp(METADATA_IP, 80, CONNECT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
   try {
     lk.writeString(fd, httpRequest(method, METADATA_IP, path, headers));
     let raw = '';

@@ -73,8 +73,8 @@ declare module 'lk' {
   export function listenUnix(path: string): number;
   export function accept(fd: number): number | null;
   export function connectUnix(path: string): number;
-  /** A blocking TCP socket to ipv4:port; reads and writes time out after timeoutMs (readString returns null). */
-  export function connectTcp(ipv4: string, port: number, timeoutMs: number): number;
+  /** A blocking TCP socket to ipv4:port, connected within connectMs; reads and writes time out after ioMs (readString returns null). */
+  export function connectTcp(ipv4: string, port: number, connectMs: number, ioMs: number): number;
   export function chmod(path: string, mode: number): void;
   /** Creates a link of `kind` in the init's network namespace; a veth needs `peer`. */
   export function linkAdd(name: string, kind: string, peer?: string | null): void;
