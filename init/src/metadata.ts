@@ -31,16 +31,22 @@ export function runMetadata(cmdline: string): number {
     return 2;
   }
   let data: ProviderData | null = null;
+  const misses: string[] = [];
   for (const spec of order.order) {
+    let found: ProviderData | string;
     try {
-      data = probe(spec);
+      found = probe(spec);
     } catch (e) {
-      say(`${describe(spec)}: ${(e as Error).message}`);
+      found = (e as Error).message;
     }
-    if (data) break;
+    if (typeof found !== 'string') {
+      data = found;
+      break;
+    }
+    misses.push(`${describe(spec)}: ${found}`);
   }
   if (!data) {
-    say(`no provider answered (tried ${order.order.map(describe).join(', ')}); the node boots without provisioning`);
+    say(`no provider answered (${misses.join('; ')}); the node boots without provisioning`);
     return 0;
   }
   const planned = planProvisioning(data);
@@ -64,7 +70,8 @@ function describe(spec: ProviderSpec): string {
   return spec.kind === 'file' ? `file:${spec.path}` : spec.kind;
 }
 
-function probe(spec: ProviderSpec): ProviderData | null {
+/** What the provider found, or why it is not there. */
+function probe(spec: ProviderSpec): ProviderData | string {
   switch (spec.kind) {
     case 'nocloud':
       return noCloud();
@@ -74,7 +81,7 @@ function probe(spec: ProviderSpec): ProviderData | null {
       return gcp();
     case 'file': {
       const text = readText(spec.path!);
-      return text === null ? null : { provider: `file:${spec.path}`, sshKeys: [], userdata: text };
+      return text === null ? 'no such file' : { provider: `file:${spec.path}`, sshKeys: [], userdata: text };
     }
   }
 }
@@ -104,9 +111,9 @@ function findCidata(): { device: string; fs: string } | null {
   return null;
 }
 
-function noCloud(): ProviderData | null {
+function noCloud(): ProviderData | string {
   const found = findCidata();
-  if (!found) return null;
+  if (!found) return 'no volume labelled cidata';
   mkdirp(CIDATA_MOUNT);
   lk.mount(found.device, CIDATA_MOUNT, found.fs, lk.MS_RDONLY | lk.MS_NOSUID | lk.MS_NODEV | lk.MS_NOEXEC, null);
   try {
@@ -147,14 +154,9 @@ function optional(r: HttpResponse, what: string): string | undefined {
 }
 
 /** AWS IMDSv2: a session token from PUT /latest/api/token, then GETs that carry it. */
-function aws(): ProviderData | null {
-  let token: HttpResponse;
-  try {
-    token = http('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '300' });
-  } catch (e) {
-    throw new Error(`no IMDSv2 at ${METADATA_IP}: ${(e as Error).message}`);
-  }
-  if (token.status !== 200 || token.body.trim() === '') return null;
+function aws(): ProviderData | string {
+  const token = http('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '300' });
+  if (token.status !== 200 || token.body.trim() === '') return `PUT /latest/api/token: HTTP ${token.status}, no IMDSv2 token`;
   const headers = { 'X-aws-ec2-metadata-token': token.body.trim() };
   const get = (path: string) => optional(http('GET', path, headers), path);
   const key = get('/latest/meta-data/public-keys/0/openssh-key');
@@ -167,16 +169,11 @@ function aws(): ProviderData | null {
 }
 
 /** GCP: GETs with Metadata-Flavor: Google, answered only by a server that says it is Google's. */
-function gcp(): ProviderData | null {
+function gcp(): ProviderData | string {
   const headers = { 'Metadata-Flavor': 'Google' };
   const base = '/computeMetadata/v1/instance';
-  let host: HttpResponse;
-  try {
-    host = http('GET', `${base}/hostname`, headers);
-  } catch (e) {
-    throw new Error(`no GCP metadata server at ${METADATA_IP}: ${(e as Error).message}`);
-  }
-  if (host.status !== 200 || host.headers.get('metadata-flavor') !== 'Google') return null;
+  const host = http('GET', `${base}/hostname`, headers);
+  if (host.status !== 200 || host.headers.get('metadata-flavor') !== 'Google') return `GET ${base}/hostname: HTTP ${host.status}, not Google's metadata server`;
   const get = (path: string) => optional(http('GET', `${base}${path}`, headers), path);
   return {
     provider: 'gcp',
@@ -214,22 +211,36 @@ function writeFileAt(path: string, f: PlannedFile): void {
   lk.chmod(path, f.mode); // the exact mode, whatever the umask
 }
 
-/** Writes the plan: /run/config built aside and swapped in whole; write_files each by rename. */
+/**
+ * Writes the plan: /run/config built aside and swapped in whole; every write_files target first
+ * written to a temporary name beside it, then all renamed into place. A failure before the renames
+ * removes what was staged, so nothing is left half-written.
+ */
 function apply(plan: ProvisionPlan): void {
   const staging = `${CONFIG_DIR}.new`;
   const old = `${CONFIG_DIR}.old`;
+  const staged: Array<[string, string]> = [];
   removeTree(staging);
   removeTree(old);
-  mkdirp(staging, 0o755);
-  for (const dir of plan.configDirs) mkdirp(`${staging}/${dir}`, 0o755);
-  for (const f of plan.config) writeFileAt(`${staging}/${f.path}`, f);
-  for (const f of plan.writeFiles) {
-    const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
-    mkdirp(dir);
-    const tmp = `${dir}/.${f.path.slice(dir.length + 1)}.metadata-tmp`;
-    writeFileAt(tmp, f);
-    const rc = os.rename(tmp, f.path);
-    if (rc < 0) throw new Error(`rename ${tmp} -> ${f.path}: ${std.strerror(-rc)}`);
+  try {
+    mkdirp(staging, 0o755);
+    for (const dir of plan.configDirs) mkdirp(`${staging}/${dir}`, 0o755);
+    for (const f of plan.config) writeFileAt(`${staging}/${f.path}`, f);
+    for (const f of plan.writeFiles) {
+      const slash = f.path.lastIndexOf('/');
+      mkdirp(f.path.slice(0, slash) || '/');
+      const tmp = `${f.path.slice(0, slash)}/.${f.path.slice(slash + 1)}.metadata-tmp`;
+      staged.push([tmp, f.path]);
+      writeFileAt(tmp, f);
+    }
+  } catch (e) {
+    for (const [tmp] of staged) os.remove(tmp);
+    removeTree(staging);
+    throw e;
+  }
+  for (const [tmp, path] of staged) {
+    const rc = os.rename(tmp, path);
+    if (rc < 0) throw new Error(`rename ${tmp} -> ${path}: ${std.strerror(-rc)}`);
   }
   if (exists(CONFIG_DIR) && os.rename(CONFIG_DIR, old) < 0) throw new Error(`cannot move the previous ${CONFIG_DIR} aside`);
   const rc = os.rename(staging, CONFIG_DIR);
