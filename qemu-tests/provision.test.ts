@@ -18,6 +18,7 @@ const REPORT = [
   'echo "PROVIDER $(cat /run/config/provider)"',
   'for f in $(find /run/config -type f | sort); do echo "CONFIG $f $(stat -c %a "$f")"; done',
   'cat /run/provision-test/greeting 2>/dev/null | sed "s/^/GREETING /"',
+  'awk \'{print "AUTHORIZED", $NF}\' /root/.ssh/authorized_keys',
 ].join('; ');
 
 interface Login {
@@ -94,6 +95,10 @@ describe('provisioning from a NoCloud seed, DHCP, and a console login', () => {
       ['getty', 'running'],
       ['sshd', 'running'],
     ]);
+  });
+
+  test('sshd authorizes the build file\'s key and the seed\'s, each once', () => {
+    expect(tagged(run.report.stdout, 'AUTHORIZED')).toEqual(['build-file-key', 'lkbuild-test']);
   });
 
   test('cloud-config\'s hostname and write_files are applied; /run/config has LinuxKit\'s layout', () => {
