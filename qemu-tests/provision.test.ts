@@ -6,7 +6,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { boot, buildCase, markers, type BootResult } from './harness.js';
+import { boot, buildCase, lkbuild, markers, type BootResult } from './harness.js';
 import { freePort, keyPair, ssh, type SshResult } from './ssh-helpers.js';
 
 /** What the tests ask the node over SSH, one tagged line each. */
@@ -28,30 +28,30 @@ interface Login {
 }
 
 /**
- * Boots the provision case with `args`; once sshd listens, logs in with `key`, asks REPORT, then
- * powers the node off with lkctl over SSH. `console` is typed on the serial console once getty
- * has started.
+ * Boots `base` with `args`; once the node is ready, logs in with `key` (ssh retries until sshd
+ * answers), asks REPORT, then powers the node off with lkctl over SSH. `console` is typed on the
+ * serial console once getty has started (which needs lk.console-logs in `append`).
  */
-async function bootAndLogin(base: string, args: string[], key: string, console?: string): Promise<Login> {
+async function bootAndLogin(base: string, opts: { args: string[]; key: string; append?: string; console?: string }): Promise<Login> {
   const port = await freePort();
   let started = false;
   let session: Promise<{ report: SshResult; poweroff: SshResult }> | undefined;
   const result = await boot(base, {
-    append: 'lk.console-logs',
-    args: [...args, '--publish', `127.0.0.1:${port}:22`],
+    append: opts.append ?? '',
+    args: [...opts.args, '--publish', `127.0.0.1:${port}:22`],
     timeoutMs: 420_000,
-    input: console ? [{ when: /lk-getty: INSECURE=true/, text: console }] : [],
+    input: opts.console ? [{ when: /lk-getty: INSECURE=true/, text: opts.console }] : [],
     onOutput: (out) => {
-      if (started || !/lk-sshd: \d+ authorized key\(s\); listening on port 22/.test(out)) return;
+      if (started || !out.includes('lk-init: ready')) return;
       started = true;
       session = (async () => {
-        const report = await ssh(port, key, REPORT);
-        const poweroff = await ssh(port, key, 'lkctl poweroff');
+        const report = await ssh(port, opts.key, REPORT);
+        const poweroff = await ssh(port, opts.key, 'lkctl poweroff');
         return { report, poweroff };
       })();
     },
   });
-  if (!session) throw new Error(`sshd never listened:\n${result.output}`);
+  if (!session) throw new Error(`the node never became ready:\n${result.output}`);
   return { boot: result, ...(await session) };
 }
 
@@ -69,7 +69,7 @@ describe('provisioning from a NoCloud seed, DHCP, and a console login', () => {
       userData,
       `#cloud-config\nhostname: provisioned\nssh_authorized_keys:\n  - ${pub}\nwrite_files:\n  - path: /run/provision-test/greeting\n    content: |\n      hello from cloud-config\n    permissions: "0640"\n`,
     );
-    run = await bootAndLogin(base, ['--data-file', userData], key, 'echo GETTY-$((6*7)); echo "TTY $(tty)"\n');
+    run = await bootAndLogin(base, { args: ['--data-file', userData], key, append: 'lk.console-logs', console: 'echo GETTY-$((6*7)); echo "TTY $(tty)"\n' });
   }, 900_000);
 
   test('the node boots, and powers off when asked over SSH', () => {
@@ -129,7 +129,7 @@ describe('provisioning from the IMDSv2 emulation', () => {
     const userData = join(dir, 'user-data.json');
     // LinuxKit's JSON user data: one file per key under /run/config.
     await writeFile(userData, JSON.stringify({ ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } }, app: { entries: { greeting: { content: 'from imds\n' } } } }));
-    run = await bootAndLogin(base, ['--imds', userData], key);
+    run = await bootAndLogin(base, { args: ['--imds', userData], key });
   }, 900_000);
 
   test('ssh logs in with the key from IMDS user data and runs lkctl ls', () => {
@@ -157,5 +157,29 @@ describe('provisioning from the IMDSv2 emulation', () => {
     const m = /^169\.254\.(\d+)\.15\/16$/.exec(addr ?? '');
     expect(m, run.report.stdout).not.toBeNull();
     expect(tagged(run.report.stdout, 'RESOLV')).toEqual([`nameserver 169.254.${m![1]}.3`]);
+  });
+});
+
+describe('examples/aws.yml as an aws disk: IMDSv2 only, serial console', () => {
+  let run: Login;
+
+  beforeAll(async () => {
+    const out = await mkdtemp(join(tmpdir(), 'lk-provision-aws-'));
+    const built = await lkbuild(['build', '-o', out, '-f', 'aws', join(import.meta.dirname, '..', 'examples', 'aws.yml')], { timeoutMs: 600_000 });
+    if (built.exitCode !== 0) throw new Error(`building examples/aws.yml failed:\n${built.stderr}`);
+    const { key, pub } = await keyPair();
+    const userData = join(out, 'user-data');
+    await writeFile(userData, `#cloud-config\nssh_authorized_keys:\n  - ${pub}\n`);
+    // The disk boots with the command line it was built with (console=ttyS0, lk.metadata=aws).
+    run = await bootAndLogin(join(out, 'aws.raw'), { args: ['--imds', userData], key });
+  }, 900_000);
+
+  test('boots under UEFI with its console on ttyS0, and ssh logs in with the IMDS key', () => {
+    expect(run.boot.timedOut, run.boot.output).toBe(false);
+    expect(run.boot.output).toContain('lk-init: ready');
+    expect(run.report.exitCode, run.report.stderr).toBe(0);
+    expect(run.report.stdout).toMatch(/^sshd\s+running\s/m);
+    expect(tagged(run.report.stdout, 'PROVIDER')).toEqual(['aws']);
+    expect(run.poweroff.exitCode).toBe(0);
   });
 });
