@@ -2,9 +2,9 @@
 # udhcpc's event script: $1 is deconfig|bound|renew|leasefail|nak; the lease is in the
 # environment (interface ip mask router dns domain search lease mtu ntpsrv broadcast).
 # Writes /run/resolvconf/resolv.conf (which /etc/resolv.conf links to) and
-# /run/lk-dhcp/ntp-servers from every interface's lease.
+# /run/dhcpcd/ntp-servers from every interface's lease.
 set -u
-run=${LK_DHCP_RUN:-/run/lk-dhcp}
+run=${LK_DHCP_RUN:-/run/dhcpcd}
 state=${LK_DHCP_STATE:-$run}
 nic=$interface
 event=$1

@@ -18,9 +18,9 @@ case "$timeout" in '' | *[!0-9]* | 0) echo "lk-dhcp: timeout \"$timeout\" is not
 
 # Leases of this boot live in /run; the last address of each NIC, asked for again on the next
 # boot, on the data disk when one is mounted at /var/lib.
-export LK_DHCP_RUN=/run/lk-dhcp
+export LK_DHCP_RUN=/run/dhcpcd
 if [ -d /var/lib ] && [ "$(stat -c %d /var/lib)" != "$(stat -c %d /var)" ]; then
-	export LK_DHCP_STATE=/var/lib/lk-dhcp
+	export LK_DHCP_STATE=/var/lib/dhcpcd
 else
 	export LK_DHCP_STATE=$LK_DHCP_RUN
 fi
