@@ -11,7 +11,7 @@ import type { Descriptor } from '../oci/media-types.js';
 export async function addImage(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
   for (const layer of image.manifest.layers) {
     try {
-      await applyLayer(tree, openLayer(layout, layer), prefix, spool);
+      await applyLayer(tree, openLayer(layout, layer), prefix, spool, { image: image.refName });
     } catch (e) {
       throw layerError(e, image, layer);
     }

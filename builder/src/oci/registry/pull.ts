@@ -6,7 +6,7 @@ import type { BlobRef, OciLayout } from '../layout.js';
 import { MediaType, type Descriptor, type ImageConfigFile, type ImageIndex, type ImageManifest } from '../media-types.js';
 import { formatReference, parseReference } from '../reference.js';
 import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
-import { mapLimit } from './concurrency.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { dockerToOciManifest } from './convert.js';
 import { defaultPlatform, formatPlatform, selectPlatform, type Platform } from './platform.js';
 import type { TransferEvent } from './progress-events.js';

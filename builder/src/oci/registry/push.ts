@@ -8,7 +8,7 @@ import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from 
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { resolveCached } from './cache-names.js';
 import { RegistryClient, type ClientOptions } from './client.js';
-import { mapLimit } from './concurrency.js';
+import { mapLimit } from '../../util/map-limit.js';
 import type { TransferEvent } from './progress-events.js';
 
 export interface PushOptions extends ClientOptions {
