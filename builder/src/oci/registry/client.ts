@@ -345,7 +345,7 @@ export class RegistryClient {
     return new LkError(
       'registry',
       `${registry} sends its logins to the token service ${realm.origin}, on another scheme or host than the registry: your credentials for ${registry} were not sent there, and it refused access without them`,
-      `a registry's token service must use the registry's scheme and be its host or a subdomain of ${registry}; check the registry's auth configuration`,
+      `a registry's token service must use the registry's scheme and be its host, a subdomain or a parent domain of ${registry}; check the registry's auth configuration`,
     );
   }
 
