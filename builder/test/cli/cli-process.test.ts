@@ -42,7 +42,7 @@ describe('usage', () => {
     [['build', '--bogus', 'x.yml'], /Unknown option '--bogus'/],
     [['validate'], /validate needs at least one build file/],
     [['run', 'vmware', 'x'], /unknown run target "vmware"/],
-    [['run', 'qemu', '--accel', 'warp', 'x'], /--accel is auto, kvm or tcg/],
+    [['run', 'qemu', '--accel', 'warp', 'x'], /--accel: "warp" is not auto, kvm or tcg/],
     [['pkg', 'make', 'x'], /usage: lkbuild pkg build DIR/],
     [['cache', 'frobnicate'], /unknown cache command/],
   ])('lkbuild %j exits 2 with the problem and the usage', async (args, message) => {
