@@ -40,8 +40,8 @@ export interface BootOptions {
   args?: string[];
   /** The state directory (default: a fresh temporary one, removed afterwards). */
   state?: string;
-  /** Called with the console output so far, each time it grows. */
-  onOutput?: (output: string) => void;
+  /** Called with the console output so far, each time it grows, and a way to signal lkbuild. */
+  onOutput?: (output: string, signal: (s: NodeJS.Signals) => void) => void;
 }
 
 /**
@@ -64,9 +64,9 @@ export async function boot(base: string, opts: BootOptions = {}): Promise<BootRe
   try {
     const r = await runCaptured('node', [cli, ...args], {
       timeoutMs: timeoutMs + 60_000, // lkbuild's own --timeout comes first; this only catches a hung lkbuild
-      onOutput: (o) => {
+      onOutput: (o, signal) => {
         qmp?.poll(o);
-        opts.onOutput?.(o);
+        opts.onOutput?.(o, signal);
       },
     });
     return { output: r.output, exitCode: r.exitCode, timedOut: r.timedOut || r.exitCode === 124, state, ...(qmp ? { qmp: await qmp.close() } : {}) };
@@ -88,7 +88,7 @@ export async function lkbuild(args: string[], opts: { timeoutMs?: number } = {})
 async function runCaptured(
   command: string,
   args: string[],
-  opts: { timeoutMs?: number; until?: RegExp; onOutput?: (output: string) => void },
+  opts: { timeoutMs?: number; until?: RegExp; onOutput?: (output: string, signal: (s: NodeJS.Signals) => void) => void },
 ): Promise<BootResult & { elapsedMs: number }> {
   const started = Date.now();
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,7 +100,7 @@ async function runCaptured(
   }, opts.timeoutMs ?? 120_000);
   const take = (d: Buffer) => {
     output += d.toString('utf8');
-    opts.onOutput?.(output.replace(/\r/g, ''));
+    opts.onOutput?.(output.replace(/\r/g, ''), (sig) => child.kill(sig));
     if (opts.until?.test(output)) child.kill('SIGKILL');
   };
   child.stdout.on('data', take);

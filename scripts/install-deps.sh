@@ -17,6 +17,8 @@ packages=(
   gpgv xz-utils zstd debian-archive-keyring
   # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles
   docker-registry apache2-utils skopeo umoci busybox-static openssl
+  # run qemu --secure-boot test: signs a UKI with the snakeoil key enrolled in OVMF_VARS
+  sbsigntool
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

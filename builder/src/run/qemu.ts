@@ -102,11 +102,14 @@ function joinCmdline(...parts: Array<string | undefined>): string {
   return parts.map((p) => p?.trim()).filter(Boolean).join(' ');
 }
 
-function bootArgs(target: BootTarget, o: { cmdline: string; append?: string }): string[] {
+function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tscKhz?: number; secureBoot?: object }): string[] {
   switch (target.kind) {
-    case 'kernel+initrd':
-      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, o.append)];
+    case 'kernel+initrd': {
+      const tsc = o.tscKhz ? `tsc_early_khz=${o.tscKhz}` : undefined;
+      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, tsc, o.append)];
+    }
     case 'uki':
+      if (o.secureBoot && o.append?.trim()) throw usageError('--append', `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`);
       return ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
     case 'disk':
     case 'cdrom':
@@ -147,6 +150,11 @@ export interface QemuArgsInput extends QemuOptions {
   control?: { qmpSocket: string; pidFile: string };
   /** NIC, data disks, seed: see network.ts and disks.ts. Undefined: QEMU's default NIC. */
   devices?: string[];
+  /**
+   * microvm under TCG: the TSC frequency (kHz) for the kernel. microvm has no PIT, HPET or PM
+   * timer to calibrate the TSC against, and without a frequency the kernel hangs at boot.
+   */
+  tscKhz?: number;
 }
 
 /**
@@ -282,5 +290,13 @@ export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuIn
     }
   }
   const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
-  return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target });
+  const tscKhz = o.machine === 'microvm' && !kvm ? await hostTscKhz() : undefined;
+  return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target, tscKhz });
+}
+
+/** Under TCG the guest's TSC counts at the host's rate: the host CPU's clock, in kHz. */
+async function hostTscKhz(): Promise<number | undefined> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
+  return mhz > 0 ? Math.round(mhz * 1000) : undefined;
 }

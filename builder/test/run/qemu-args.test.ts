@@ -114,6 +114,8 @@ describe('firmware and machine', () => {
     expect(a).toContain('snapshot=on,file=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd');
     const own = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: { vars: '/k/VARS.fd' } }).args.join(' ');
     expect(own).toContain('snapshot=on,file=/k/VARS.fd');
+    // systemd's stub ignores -append under Secure Boot: refused rather than silently dropped.
+    expect(() => qemuArgs({ base: '/o/n.efi', cmdline: 'x', append: 'y', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} })).toThrow(/^--append: systemd's stub ignores/);
   });
 
   test('microvm: direct kernel boot with virtio-mmio devices, nothing but kernel+initrd', () => {
