@@ -1,6 +1,6 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isLkError, LkError } from '../errors.js';
+import { isLkError, LkError, usageError } from '../errors.js';
 import { formatNames } from '../formats/index.js';
+import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 import { runUsage } from './run-usage.js';
 
@@ -20,16 +20,6 @@ commands:
 ${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cacheUsage}`;
 
-class UsageError extends Error {}
-
-function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
 const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
 
 async function cmdBuild(args: string[]): Promise<number> {
@@ -40,25 +30,32 @@ async function cmdBuild(args: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
   });
-  if (positionals.length === 0) throw new UsageError('build needs at least one build file');
+  if (positionals.length === 0) throw usageError('build needs at least one build file');
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
-  const { build } = await import('../build.js');
-  const { outputs } = await build({
-    files: positionals,
-    formats: values.format ?? ['kernel+initrd'],
-    dir: values.dir,
-    name: values.name,
-    log: progress,
-    verbose: values.verbose,
-  });
+  const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
+  const pulls = new TransferDisplay();
+  let outputs: string[];
+  try {
+    ({ outputs } = await build({
+      files: positionals,
+      formats: values.format ?? ['kernel+initrd'],
+      dir: values.dir,
+      name: values.name,
+      log: progress,
+      onPull: pulls.onEvent,
+      verbose: values.verbose,
+    }));
+  } finally {
+    pulls.close();
+  }
   for (const o of outputs) process.stdout.write(`${o}\n`);
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return 0;
 }
 
 async function cmdValidate(files: string[]): Promise<number> {
-  if (files.length === 0) throw new UsageError('validate needs at least one build file');
+  if (files.length === 0) throw usageError('validate needs at least one build file');
   const { buildSpecToYaml, loadBuildFiles } = await import('../config/index.js');
   process.stdout.write(buildSpecToYaml(await loadBuildFiles(files)));
   return 0;
@@ -67,7 +64,7 @@ async function cmdValidate(files: string[]): Promise<number> {
 async function cmdPkg(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   const { values, positionals } = parse(rest, { verbose: { type: 'boolean', short: 'v' } });
-  if (verb !== 'build' || positionals.length !== 1) throw new UsageError('usage: lkbuild pkg build DIR');
+  if (verb !== 'build' || positionals.length !== 1) throw usageError('usage: lkbuild pkg build DIR');
   const [{ OciLayout, defaultCacheDir }, { ensureRecipeImage }, { sourceDateEpoch }] = await Promise.all([
     import('../oci/layout.js'),
     import('../pkg/build-recipe.js'),
@@ -96,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = commands[command];
   try {
-    if (!run) throw new UsageError(`unknown command "${command}"`);
+    if (!run) throw usageError(`unknown command "${command}"`);
     return await run(args);
   } catch (e) {
     return report(e);
@@ -104,10 +101,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(e: unknown): number {
-  if (e instanceof UsageError) {
-    process.stderr.write(`lkbuild: ${e.message}\n\n${usage}`);
-    return 2;
-  }
   if (isLkError(e) && e.kind === 'usage') {
     // An option's bad value: the message names it; the whole usage would bury it.
     process.stderr.write(`lkbuild: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}(lkbuild help lists the options)\n`);
