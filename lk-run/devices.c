@@ -84,11 +84,11 @@ static int parse_resource_rule(const struct json *item, const char *where, struc
 	int allow = 0;
 
 	if (cj_type(item, JSON_OBJECT, where) < 0 ||
-	    cj_bool(json_get(item, "allow"), where, &allow) < 0 ||
-	    cj_string(json_get(item, "type"), where, &type) < 0 ||
-	    cj_string(json_get(item, "access"), where, &access) < 0 ||
-	    parse_number(json_get(item, "major"), where, &rule->major) < 0 ||
-	    parse_number(json_get(item, "minor"), where, &rule->minor) < 0)
+	    cj_bool(json_get(item, "allow"), xasprintf("%s.allow", where), &allow) < 0 ||
+	    cj_string(json_get(item, "type"), xasprintf("%s.type", where), &type) < 0 ||
+	    cj_string(json_get(item, "access"), xasprintf("%s.access", where), &access) < 0 ||
+	    parse_number(json_get(item, "major"), xasprintf("%s.major", where), &rule->major) < 0 ||
+	    parse_number(json_get(item, "minor"), xasprintf("%s.minor", where), &rule->minor) < 0)
 		return -1;
 	if (!json_get(item, "allow"))
 		return config_error(where, "allow is required");
