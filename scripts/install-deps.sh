@@ -17,6 +17,10 @@ packages=(
   gpgv xz-utils zstd debian-archive-keyring
   # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles
   docker-registry apache2-utils skopeo umoci busybox-static openssl
+  # an independent copy of the default seccomp profile (podman's, from Docker's) for comparison
+  golang-github-containers-common
+  # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
+  openssh-client e2fsprogs
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

@@ -1,7 +1,7 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
-import type { FsEntry } from '../fs/tree.js';
+import type { Content, FsEntry } from '../fs/tree.js';
 
 // File type bits of st_mode, as the kernel's initramfs unpacker reads them.
 const typeBits: Record<FsEntry['type'], number> = {
@@ -36,6 +36,9 @@ export function newcHeader(name: string, fields: { ino: number; mode: number; ui
 /**
  * Streams a newc ("070701") cpio archive, the format the kernel unpacks as an initramfs.
  * Inode numbers are assigned in order and every mtime is `mtime`, so equal trees give equal bytes.
+ * Files that share one Content with the same mode and owner (hard links in an image, or files the
+ * assembler found identical) are written as hard links: one inode, the data once, with the first
+ * name; the kernel links the later names to it.
  */
 export function cpioStream(entries: Iterable<[string, FsEntry]>, mtime: number): Readable {
   return Readable.from(generate(entries, mtime), { objectMode: false });
@@ -49,17 +52,37 @@ export function gzippedCpioStream(entries: Iterable<[string, FsEntry]>, mtime: n
   return pipeline(cpioStream(entries, mtime), createGzip({ level: 9 }), () => undefined);
 }
 
-async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
+/** Hard-link groups: entries with one Content, mode and owner; the key of a file that has company. */
+function linkKey(e: FsEntry, ids: Map<Content, number>): string | undefined {
+  if (e.type !== 'file' || !e.content || e.content.size === 0) return undefined;
+  let id = ids.get(e.content);
+  if (id === undefined) ids.set(e.content, (id = ids.size));
+  return `${id}:${e.mode}:${e.uid}:${e.gid}`;
+}
+
+async function* generate(input: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
+  const entries = [...input];
+  const ids = new Map<Content, number>();
+  const counts = new Map<string, number>();
+  for (const [, e] of entries) {
+    const key = linkKey(e, ids);
+    if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const firstIno = new Map<string, number>();
   let ino = 1;
   for (const [path, e] of entries) {
+    const key = linkKey(e, ids);
+    const nlink = key ? counts.get(key)! : e.type === 'dir' ? 2 : 1;
+    const linkedTo = key && nlink > 1 ? firstIno.get(key) : undefined;
+    if (key && nlink > 1 && linkedTo === undefined) firstIno.set(key, ino);
     const data = e.type === 'symlink' ? Buffer.from(e.linkname ?? '') : undefined;
-    const size = data ? data.length : e.type === 'file' ? (e.content?.size ?? 0) : 0;
+    const size = linkedTo !== undefined ? 0 : data ? data.length : e.type === 'file' ? (e.content?.size ?? 0) : 0;
     yield newcHeader(path, {
-      ino: ino++,
+      ino: linkedTo ?? ino++,
       mode: typeBits[e.type] | (e.mode & 0o7777),
       uid: e.uid,
       gid: e.gid,
-      nlink: e.type === 'dir' ? 2 : 1,
+      nlink,
       mtime,
       size,
       rdevmajor: e.devmajor,

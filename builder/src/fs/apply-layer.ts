@@ -64,6 +64,13 @@ async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: strin
     if (base.startsWith(whiteoutPrefix)) {
       const dir = parentOf(path);
       const victim = base.slice(whiteoutPrefix.length);
+      if (victim.startsWith(whiteoutPrefix)) {
+        entry.resume(); // AUFS bookkeeping (.wh..wh.plnk, ...): nothing to delete
+        continue;
+      }
+      if (victim === '' || victim === '.' || victim === '..') {
+        throw new LkError('layer', `whiteout /${path} names no file of its directory`, 'the archive is malformed or malicious');
+      }
       tree.remove(under(dir === '' ? victim : `${dir}/${victim}`));
       entry.resume();
       continue;
