@@ -2,12 +2,17 @@
  * The `lk` module's sockets: the control socket (unix stream) and bringing a link up.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -121,10 +126,78 @@ static JSValue lk_connect_unix(JSContext *ctx, JSValueConst this_val, int argc, 
 	return ret;
 }
 
+/*
+ * A TCP client socket to ipv4:port connected within connect_ms, blocking afterwards with reads
+ * and writes bounded by io_ms (SO_RCVTIMEO/SO_SNDTIMEO), so a metadata server that stops
+ * answering cannot hang the caller. Returns the fd, or -1 (lk_fail).
+ */
+static int tcp_connect(const char *ipv4, int port, int connect_ms, int io_ms)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (port <= 0 || port > 65535 || connect_ms <= 0 || io_ms <= 0 ||
+	    inet_pton(AF_INET, ipv4, &addr.sin_addr) != 1) {
+		errno = EINVAL;
+		return lk_fail("connect", ipv4);
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return lk_fail("socket", ipv4);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int err = errno, ready = 0;
+		socklen_t len = sizeof(err);
+		if (err == EINPROGRESS) {
+			do
+				ready = poll(&p, 1, connect_ms);
+			while (ready < 0 && errno == EINTR);
+			err = ready < 0 ? errno : ready == 0 ? ETIMEDOUT : 0;
+			if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+				err = errno;
+		}
+		if (err) {
+			close(fd);
+			errno = err;
+			return lk_fail("connect", ipv4);
+		}
+	}
+	struct timeval tv = { .tv_sec = io_ms / 1000, .tv_usec = (io_ms % 1000) * 1000 };
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return lk_fail("setsockopt", ipv4);
+	}
+	return fd;
+}
+
+/* connectTcp(ipv4, port, connectMs, ioMs): reads then time out with readString -> null. */
+static JSValue lk_connect_tcp(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *host = lk_opt_string(ctx, argc, argv, 0);
+	int32_t port, connect_ms, io_ms;
+	JSValue ret;
+	if (!host) {
+		ret = JS_ThrowTypeError(ctx, "connectTcp: address required");
+	} else if (lk_arg_int(ctx, argc, argv, 1, &port) < 0 ||
+		   lk_arg_int(ctx, argc, argv, 2, &connect_ms) < 0 ||
+		   lk_arg_int(ctx, argc, argv, 3, &io_ms) < 0) {
+		ret = JS_EXCEPTION;
+	} else {
+		int fd = tcp_connect(host, port, connect_ms, io_ms);
+		ret = fd < 0 ? lk_throw(ctx) : JS_NewInt32(ctx, fd);
+	}
+	JS_FreeCString(ctx, host);
+	return ret;
+}
+
 const JSCFunctionListEntry lk_socket_funcs[] = {
 	JS_CFUNC_DEF("ifup", 1, lk_ifup),
 	JS_CFUNC_DEF("listenUnix", 1, lk_listen_unix),
 	JS_CFUNC_DEF("accept", 1, lk_accept),
 	JS_CFUNC_DEF("connectUnix", 1, lk_connect_unix),
+	JS_CFUNC_DEF("connectTcp", 4, lk_connect_tcp),
 };
 const size_t lk_socket_count = countof(lk_socket_funcs);

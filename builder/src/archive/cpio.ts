@@ -37,6 +37,8 @@ export function newcHeader(name: string, fields: { ino: number; mode: number; ui
 /**
  * Streams a newc ("070701") cpio archive, the format the kernel unpacks as an initramfs.
  * Inode numbers are assigned in order and every mtime is `mtime`, so equal trees give equal bytes.
+ * Files that share one Content with the same mode and owner (hard links in an image, or files the
+ * assembler found identical) are written as hard links: one inode, the data once (archive/hard-links.ts).
  */
 export function cpioStream(entries: Iterable<[string, FsEntry]>, mtime: number): Readable {
   return Readable.from(generate(entries, mtime), { objectMode: false });
@@ -52,8 +54,8 @@ export function gzippedCpioStream(entries: Iterable<[string, FsEntry]>, mtime: n
 
 async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
   const all = [...entries];
-  // Hard links share one inode number; as GNU cpio writes them, only the last carries the data
-  // (the kernel links each later name to the first and appends what it brings).
+  // A link group shares one inode number; as GNU cpio writes them, only the last name carries the
+  // data (the kernel links each later name to the first and appends what it brings).
   const links = hardLinkGroups(all);
   const linkIno = new Map<string, number>();
   let ino = 1;
