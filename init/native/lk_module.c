@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,31 +447,14 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* pump(from, targets): moves one read's worth of bytes from `from` to
- * every fd in `targets` (failed or full targets are skipped, so a slow
- * reader cannot stall PID 1). Returns bytes read, 0 at EOF, -1 if none
- * are ready. */
-static JSValue lk_pump(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+/* Writes buf to every fd in the array argv[1]; failed or full targets are skipped. */
+static void write_to_targets(JSContext *ctx, int argc, JSValueConst *argv, const char *buf, size_t len)
 {
-    (void)this_val;
-    static char buf[1 << 16];
-    int32_t from;
     uint32_t n = 0;
-    if (arg_int(ctx, argc, argv, 0, &from) < 0)
-        return JS_EXCEPTION;
-    ssize_t got;
-    do
-        got = read(from, buf, sizeof(buf));
-    while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        if (errno == EAGAIN)
-            return JS_NewInt32(ctx, -1);
-        return throw_errno(ctx, "read", NULL);
-    }
     if (argc > 1 && JS_IsArray(ctx, argv[1])) {
-        JSValue len = JS_GetPropertyStr(ctx, argv[1], "length");
-        JS_ToUint32(ctx, &n, len);
-        JS_FreeValue(ctx, len);
+        JSValue length = JS_GetPropertyStr(ctx, argv[1], "length");
+        JS_ToUint32(ctx, &n, length);
+        JS_FreeValue(ctx, length);
     }
     for (uint32_t i = 0; i < n; i++) {
         int32_t to = -1;
@@ -478,9 +462,57 @@ static JSValue lk_pump(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
         JS_ToInt32(ctx, &to, v);
         JS_FreeValue(ctx, v);
         if (to >= 0)
-            write_all(to, buf, (size_t)got);
+            write_all(to, buf, len);
     }
+}
+
+/* Reads one chunk from fd argv[0] and copies it to every fd in argv[1]; *data points at it.
+ * Returns bytes read (0 at EOF), -1 if nothing is ready, -2 on an error (errno set). */
+static ssize_t pump_chunk(JSContext *ctx, int argc, JSValueConst *argv, const char **data)
+{
+    static char buf[1 << 16];
+    int32_t from;
+    if (arg_int(ctx, argc, argv, 0, &from) < 0) {
+        errno = EBADF;
+        return -2;
+    }
+    ssize_t got;
+    do
+        got = read(from, buf, sizeof(buf));
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return errno == EAGAIN ? -1 : -2;
+    write_to_targets(ctx, argc, argv, buf, (size_t)got);
+    *data = buf;
+    return got;
+}
+
+/* pump(from, targets): moves one read's worth of bytes from `from` to
+ * every fd in `targets` (failed or full targets are skipped, so a slow
+ * reader cannot stall PID 1). Returns bytes read, 0 at EOF, -1 if none
+ * are ready. */
+static JSValue lk_pump(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    const char *data;
+    ssize_t got = pump_chunk(ctx, argc, argv, &data);
+    if (got == -2)
+        return throw_errno(ctx, "read", NULL);
     return JS_NewInt32(ctx, (int32_t)got);
+}
+
+/* tee(from, targets): as pump, but returns what it moved as a string ("" at EOF, null if
+ * nothing is ready), so the init can also forward it line by line. */
+static JSValue lk_tee(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    const char *data;
+    ssize_t got = pump_chunk(ctx, argc, argv, &data);
+    if (got == -2)
+        return throw_errno(ctx, "read", NULL);
+    if (got == -1)
+        return JS_NULL;
+    return JS_NewStringLen(ctx, data, (size_t)got);
 }
 
 /* readString(fd): up to 64 KiB as a string; "" at EOF, null if not ready. */
@@ -601,6 +633,78 @@ static JSValue lk_connect_unix(JSContext *ctx, JSValueConst this_val, int argc, 
     return ret;
 }
 
+/* connectInet(proto, host, port): a non-blocking, close-on-exec UDP or TCP socket connected
+ * (TCP: connecting) to host:port. host may be a name: it is resolved here, once. */
+static JSValue lk_connect_inet(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    const char *proto = opt_string(ctx, argc, argv, 0);
+    const char *host = opt_string(ctx, argc, argv, 1);
+    int32_t port = 0;
+    char service[8], what[300];
+    struct addrinfo hints, *found = NULL;
+    JSValue ret = JS_UNDEFINED;
+    int fd = -1, rc;
+    if (!proto || !host || arg_int(ctx, argc, argv, 2, &port) < 0 || port < 1 || port > 65535 ||
+        (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0)) {
+        ret = JS_ThrowTypeError(ctx, "connectInet: udp or tcp, a host and a port required");
+        goto out;
+    }
+    snprintf(service, sizeof(service), "%d", (int)port);
+    snprintf(what, sizeof(what), "%s://%s:%d", proto, host, (int)port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = strcmp(proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if ((rc = getaddrinfo(host, service, &hints, &found)) != 0) {
+        JSValue e = JS_NewError(ctx);
+        char msg[400];
+        snprintf(msg, sizeof(msg), "resolve %s: %s", what, gai_strerror(rc));
+        JS_SetPropertyStr(ctx, e, "message", JS_NewString(ctx, msg));
+        JS_SetPropertyStr(ctx, e, "errno", JS_NewInt32(ctx, EHOSTUNREACH));
+        ret = JS_Throw(ctx, e);
+        goto out;
+    }
+    fd = socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || (connect(fd, found->ai_addr, found->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+        ret = throw_errno(ctx, "connect", what);
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    ret = JS_NewInt32(ctx, fd);
+out:
+    if (found)
+        freeaddrinfo(found);
+    JS_FreeCString(ctx, proto);
+    JS_FreeCString(ctx, host);
+    return ret;
+}
+
+/* send(fd, s, from): sends s (UTF-8) from byte `from` on, without blocking or SIGPIPE; bytes
+ * sent, or -1 if the socket cannot take them now (full, or a TCP connection still being made). */
+static JSValue lk_send(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    int32_t fd, from;
+    size_t len;
+    if (argc < 2 || arg_int(ctx, argc, argv, 0, &fd) < 0 || arg_int(ctx, argc, argv, 2, &from) < 0 || from < 0)
+        return JS_ThrowTypeError(ctx, "send: fd, string and a byte offset required");
+    const char *s = JS_ToCStringLen(ctx, &len, argv[1]);
+    if (!s)
+        return JS_EXCEPTION;
+    size_t skip = (size_t)from < len ? (size_t)from : len;
+    ssize_t sent;
+    do
+        sent = send(fd, s + skip, len - skip, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (sent < 0 && errno == EINTR);
+    JS_FreeCString(ctx, s);
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return JS_NewInt32(ctx, -1);
+    if (sent < 0)
+        return throw_errno(ctx, "send", NULL);
+    return JS_NewInt32(ctx, (int32_t)sent);
+}
 
 /* --- rtnetlink: just enough to create links and move them between
  * network namespaces (runtime.json interfaces). --- */
@@ -826,11 +930,14 @@ static const JSCFunctionListEntry lk_funcs[] = {
     JS_CFUNC_DEF("openAppend", 1, lk_open_append),
     JS_CFUNC_DEF("setNonBlock", 1, lk_set_nonblock),
     JS_CFUNC_DEF("pump", 2, lk_pump),
+    JS_CFUNC_DEF("tee", 2, lk_tee),
     JS_CFUNC_DEF("readString", 1, lk_read_string),
     JS_CFUNC_DEF("writeString", 2, lk_write_string),
     JS_CFUNC_DEF("listenUnix", 1, lk_listen_unix),
     JS_CFUNC_DEF("accept", 1, lk_accept),
     JS_CFUNC_DEF("connectUnix", 1, lk_connect_unix),
+    JS_CFUNC_DEF("connectInet", 3, lk_connect_inet),
+    JS_CFUNC_DEF("send", 3, lk_send),
     JS_CFUNC_DEF("linkAdd", 3, lk_link_add),
     JS_CFUNC_DEF("linkSetNs", 3, lk_link_set_ns),
     JS_CFUNC_DEF("finitModule", 2, lk_finit_module),

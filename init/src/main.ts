@@ -12,7 +12,8 @@ import { loadKernelModules } from './modload.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
 import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
-import { debug, detach, log, readText, setDebug, sleep, uptime } from './sys.js';
+import { configureFromCmdline, configureFromMetadata, remoteLog } from './remotelog.js';
+import { debug, detach, log, readText, setDebug, setLogTap, sleep, uptime } from './sys.js';
 
 let services: Services | null = null;
 let options: BootOptions = bootOptions('');
@@ -22,6 +23,7 @@ function requestShutdown(kind: ShutdownKind): void {
 }
 
 async function boot(): Promise<void> {
+  setLogTap((line) => remoteLog.send('lk-init', line)); // held until the node knows where to send
   log(markers.start(uptime()));
   handleSignals(
     new Map([
@@ -45,6 +47,7 @@ async function boot(): Promise<void> {
   options = bootOptions(cmdline);
   const words = parseCmdline(cmdline);
   setDebug(options.debug);
+  configureFromCmdline(words.get('lk.syslog'));
   debug(switched ? 'moved the root from the initramfs to a tmpfs' : 'root is not the initramfs; kept it');
   debug('filesystems mounted');
   loadKernelModules(words.get('lk.modules'));
@@ -57,6 +60,7 @@ async function boot(): Promise<void> {
 
   await runToCompletion('onboot');
   if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now
+  configureFromMetadata(); // onboot's metadata step may have named a collector
   services = new Services(options.consoleLogs);
   services.load();
   await services.startAll();
