@@ -10,7 +10,7 @@
 //
 // Usage (as root): node bench/launcher/run.mjs [--runs 200] [--block 1] [--warmup 10]
 //   env LK_BENCH_RUNS, LK_BENCH_BLOCK, LK_BENCH_WARMUP do the same. lk-run is built from
-//   init/native/launcher into the temp dir; LK_RUN=/path/to/lk-run uses that binary instead.
+//   lk-run/ into the temp dir; LK_RUN=/path/to/lk-run uses that binary instead.
 //
 // Fairness: all three read the same config.json, without cgroupsPath and without
 // linux.resources, and run in a private mount namespace (the script re-execs itself under
@@ -100,7 +100,7 @@ async function outer() {
       if (!existsSync(lkRun)) throw new Error(`LK_RUN=${lkRun}: no such file`);
     } else {
       // A private build: the shared init/build/out is left to `make -C init`.
-      const src = join(repo, 'init', 'native', 'launcher');
+      const src = join(repo, 'lk-run');
       const out = join(dir, 'build');
       const r = spawnSync('make', ['-s', '-C', src, `OUT=${out}`], { stdio: ['ignore', 'inherit', 'inherit'] });
       if (r.error || r.status !== 0) throw new Error(`building lk-run failed (make -C ${src}); set LK_RUN to use a prebuilt binary`);

@@ -5,8 +5,9 @@ import { resolveImages } from './assemble/resolve-images.js';
 import { Spool } from './fs/spool.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
-import { formatWriter } from './formats/index.js';
+import { outputFormat, outputPath } from './formats/index.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
+import type { TransferEvent } from './oci/registry/progress-events.js';
 
 export interface BuildOptions {
   files: string[];
@@ -17,6 +18,8 @@ export interface BuildOptions {
   cacheDir?: string;
   sourceDateEpoch?: number;
   log?: (line: string) => void;
+  /** Progress of the images a build pulls from registries. */
+  onPull?: (event: TransferEvent) => void;
   verbose?: boolean;
 }
 
@@ -34,19 +37,19 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
   const log = opts.log ?? (() => undefined);
   const epoch = opts.sourceDateEpoch ?? sourceDateEpoch();
   const spec = await loadBuildFiles(opts.files);
-  for (const f of opts.formats) formatWriter(f); // unknown formats fail before any work
+  const formats = opts.formats.map(outputFormat); // unknown formats fail before any work
   const layout = new OciLayout(opts.cacheDir ?? defaultCacheDir());
   await layout.init();
-  const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose });
+  const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose, pull: { onEvent: opts.onPull } });
   const spool = await Spool.create();
   const outputs = new AtomicOutputs();
   const compressedRoot = new CompressedRoot();
   try {
     const node = await assembleNode({ spec, images, layout, spool });
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
-    for (const f of opts.formats) {
-      log(`writing ${f}`);
-      await formatWriter(f)({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot });
+    for (const f of formats) {
+      log(`writing ${f.name}`);
+      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot }, outputPath(f, base));
     }
     return { spec, outputs: await outputs.commit() };
   } catch (e) {

@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 struct lk_bytecode {
-    const uint8_t *code;
-    const uint32_t *size;
+	const uint8_t *code;
+	const uint32_t *size;
 };
 
 /* Dependencies, loaded first without being evaluated. */

@@ -12,37 +12,37 @@
 #define NETLINK_ROUTE 0
 
 struct sockaddr_nl {
-    sa_family_t nl_family;
-    unsigned short nl_pad;
-    uint32_t nl_pid;
-    uint32_t nl_groups;
+	sa_family_t nl_family;
+	unsigned short nl_pad;
+	uint32_t nl_pid;
+	uint32_t nl_groups;
 };
 
 struct nlmsghdr {
-    uint32_t nlmsg_len;
-    uint16_t nlmsg_type;
-    uint16_t nlmsg_flags;
-    uint32_t nlmsg_seq;
-    uint32_t nlmsg_pid;
+	uint32_t nlmsg_len;
+	uint16_t nlmsg_type;
+	uint16_t nlmsg_flags;
+	uint32_t nlmsg_seq;
+	uint32_t nlmsg_pid;
 };
 
 struct nlmsgerr {
-    int error;
-    struct nlmsghdr msg;
+	int error;
+	struct nlmsghdr msg;
 };
 
 struct ifinfomsg {
-    unsigned char ifi_family;
-    unsigned char ifi_pad;
-    unsigned short ifi_type;
-    int ifi_index;
-    unsigned ifi_flags;
-    unsigned ifi_change;
+	unsigned char ifi_family;
+	unsigned char ifi_pad;
+	unsigned short ifi_type;
+	int ifi_index;
+	unsigned ifi_flags;
+	unsigned ifi_change;
 };
 
 struct rtattr {
-    unsigned short rta_len;
-    unsigned short rta_type;
+	unsigned short rta_len;
+	unsigned short rta_type;
 };
 
 #define NLM_F_REQUEST 0x1
@@ -56,10 +56,12 @@ struct rtattr {
 #define NLMSG_ALIGN(len) (((len) + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1))
 #define NLMSG_HDRLEN ((uint32_t)NLMSG_ALIGN(sizeof(struct nlmsghdr)))
 #define NLMSG_DATA(h) ((void *)((char *)(h) + NLMSG_HDRLEN))
-#define NLMSG_OK(h, len) ((len) >= sizeof(struct nlmsghdr) && (h)->nlmsg_len >= sizeof(struct nlmsghdr) && \
-                          (h)->nlmsg_len <= (len))
-#define NLMSG_NEXT(h, len) ((len) -= NLMSG_ALIGN((h)->nlmsg_len), \
-                            (struct nlmsghdr *)((char *)(h) + NLMSG_ALIGN((h)->nlmsg_len)))
+#define NLMSG_OK(h, len)                                                                  \
+	((len) >= sizeof(struct nlmsghdr) && (h)->nlmsg_len >= sizeof(struct nlmsghdr) && \
+	 (h)->nlmsg_len <= (len))
+#define NLMSG_NEXT(h, len)                     \
+	((len) -= NLMSG_ALIGN((h)->nlmsg_len), \
+	 (struct nlmsghdr *)((char *)(h) + NLMSG_ALIGN((h)->nlmsg_len)))
 
 #define RTA_ALIGNTO 4U
 #define RTA_ALIGN(len) (((len) + RTA_ALIGNTO - 1) & ~(RTA_ALIGNTO - 1))

@@ -128,7 +128,8 @@ function resolvConfState(ipOption: string | undefined): ResolvConfState {
 
 /**
  * /etc/resolv.conf: kept if present; a link to /proc/net/pnp when the kernel configured the
- * network from ip= (its nameservers); otherwise an empty file, so services can bind it.
+ * network from ip= (its nameservers); otherwise a link to /run/resolvconf/resolv.conf, created
+ * empty here and written by the dhcpcd image, so services can bind it from the start.
  */
 export function setupResolvConf(ipOption: string | undefined): void {
   try {
@@ -139,6 +140,12 @@ export function setupResolvConf(ipOption: string | undefined): void {
       const rc = os.symlink('/proc/net/pnp', '/etc/resolv.conf');
       if (rc < 0) throw new Error(`symlink /etc/resolv.conf: errno ${-rc}`);
       debug('/etc/resolv.conf -> /proc/net/pnp');
+    } else if (action.kind === 'link-resolvconf') {
+      mkdirp(action.target.slice(0, action.target.lastIndexOf('/')));
+      writeText(action.target, '');
+      const rc = os.symlink(action.target, '/etc/resolv.conf');
+      if (rc < 0) throw new Error(`symlink /etc/resolv.conf: errno ${-rc}`);
+      debug(`/etc/resolv.conf -> ${action.target}`);
     } else {
       mkdirp(action.path.slice(0, action.path.lastIndexOf('/')) || '/');
       writeText(action.path, '');

@@ -5,7 +5,8 @@ import * as lk from 'lk';
 import { adopt, spawn, type Child } from './children.js';
 import type { LogSink } from './logs.js';
 import { planMount, type OciMount } from './mountopts.js';
-import { bindSteps, interfaceSteps, needsStagedStart, parseRuntime, type RestartPolicy, type RuntimeSpec } from './runtime.js';
+import { bindSteps, interfaceSteps, needsStagedStart, parseRuntime } from './runtime.js';
+import type { RestartPolicy, RuntimeJson } from './runtime-json.js';
 import { CONSOLE_FD, errorMessage, exists, isDir, listDir, log, mkdirp, readText, writeText } from './sys.js';
 
 export const LK_RUN = '/usr/bin/lk-run';
@@ -18,7 +19,7 @@ export interface Bundle {
   /** Container id and log name (without the NNN- ordering prefix). */
   name: string;
   dir: string;
-  runtime: RuntimeSpec;
+  runtime: RuntimeJson;
 }
 
 export function loadBundle(dir: string, name: string, defaultRestart: RestartPolicy): Bundle {
@@ -32,16 +33,22 @@ export function bundleDirs(phase: string): string[] {
   return listDir(`${CONTAINERS}/${phase}`).map((d) => `${CONTAINERS}/${phase}/${d}`);
 }
 
-function mountOnHost(m: OciMount): void {
-  const plan = planMount(m);
+function mountOnHost(m: OciMount, rootfs: string): void {
+  const plan = planMount(m, rootfs);
+  for (const dir of plan.mkdirs) mkdirp(dir);
   mkdirp(plan.target);
   lk.mount(plan.source, plan.target, plan.fstype, plan.flags, plan.data);
   if (plan.remountReadOnly) lk.mount(null, plan.target, null, plan.flags | lk.MS_REMOUNT, null);
   if (plan.propagation) lk.mount(null, plan.target, null, plan.propagation, null);
 }
 
-/** runtime.json's mkdir, mounts and cgroups, done by the init before the container starts. */
+/** Bundles whose runtime.json preparations are done: a restart must not stack its mounts again. */
+const prepared = new Set<string>();
+
+/** runtime.json's mkdir, mounts and cgroups, done by the init once, before the container first starts. */
 function prepare(bundle: Bundle): void {
+  if (prepared.has(bundle.dir)) return;
+  prepared.add(bundle.dir);
   for (const dir of bundle.runtime.mkdir) {
     try {
       mkdirp(dir);
@@ -51,7 +58,7 @@ function prepare(bundle: Bundle): void {
   }
   for (const m of bundle.runtime.mounts) {
     try {
-      mountOnHost(m as OciMount);
+      mountOnHost(m, `${bundle.dir}/rootfs`);
     } catch (e) {
       log(`lk-init: ${bundle.name}: ${(e as Error).message}`);
     }

@@ -6,7 +6,12 @@ declare module 'std' {
     flush(): void;
     close(): number;
     readAsString(max?: number): string;
+    seek(offset: number, whence: number): number;
+    /** Bytes read into buffer at position; 0 at end of file. */
+    read(buffer: ArrayBuffer, position: number, length: number): number;
+    write(buffer: ArrayBuffer, position: number, length: number): number;
   }
+  export const SEEK_SET: number;
   export const out: FILE;
   export const err: FILE;
   export function exit(code: number): never;
@@ -70,6 +75,9 @@ declare module 'lk' {
   export function listenUnix(path: string): number;
   export function accept(fd: number): number | null;
   export function connectUnix(path: string): number;
+  /** A blocking TCP socket to ipv4:port, connected within connectMs; reads and writes time out after ioMs (readString returns null). */
+  export function connectTcp(ipv4: string, port: number, connectMs: number, ioMs: number): number;
+  export function chmod(path: string, mode: number): void;
   /** A non-blocking UDP or TCP socket connected (TCP: connecting) to host:port; host is resolved once. */
   export function connectInet(proto: 'udp' | 'tcp', host: string, port: number): number;
   /** Sends s's UTF-8 from byte `from` on, without blocking: bytes sent, or -1 when the socket cannot take them now. */

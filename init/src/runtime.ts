@@ -1,34 +1,16 @@
 // runtime.json of a bundle -> what the init does around the container. Pure.
 
-export type RestartPolicy = 'always' | 'on-failure' | 'never';
+import type { NamespaceType, RestartPolicy, RuntimeInterface, RuntimeJson, RuntimeMount } from './runtime-json.js';
 
-export interface RuntimeSpec {
-  restart: RestartPolicy;
-  depends: string[];
-  /** Directories to create (on the host) before the container starts. */
-  mkdir: string[];
-  /** cgroup v2 paths (relative to /sys/fs/cgroup) to create before the container starts. */
-  cgroups: string[];
-  /** OCI mount objects the init mounts on the host before the container starts. */
-  mounts: object[];
-  /** Network interfaces to create and/or move into the container's network namespace. */
-  interfaces: InterfaceSpec[];
-  /** Namespace type (as in /proc/<pid>/ns) -> path to bind it to once the container exists. */
-  bindNS: Record<string, string>;
-}
 
-/** One runtime.json interface, as LinuxKit's: `add` is a link kind; a `peer` implies "veth". */
-export interface InterfaceSpec {
-  name: string;
-  add?: string;
-  peer?: string;
-  createInRoot?: boolean;
-}
+// Records, so that the compiler checks these lists against the contract's unions; only their keys are used.
+const namespaceTypes: Record<NamespaceType, true> = { cgroup: true, ipc: true, mnt: true, net: true, pid: true, user: true, uts: true };
+const restartPolicies: Record<RestartPolicy, true> = { always: true, 'on-failure': true, never: true };
 
-export const NAMESPACE_TYPES: readonly string[] = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'];
+export const NAMESPACE_TYPES = Object.keys(namespaceTypes) as readonly NamespaceType[];
 const IFNAME = /^[^\s/:]{1,15}$/;
 
-const POLICIES: readonly string[] = ['always', 'on-failure', 'never'];
+const POLICIES = Object.keys(restartPolicies) as readonly RestartPolicy[];
 
 function stringList(value: unknown, field: string, problems: string[]): string[] {
   if (value === undefined || value === null) return [];
@@ -40,9 +22,10 @@ function stringList(value: unknown, field: string, problems: string[]): string[]
 /**
  * Parses runtime.json text. A missing file (null) means defaults; invalid
  * fields fall back to defaults and are reported in `problems`, because a
- * service with a broken runtime.json should still start.
+ * service with a broken runtime.json should still start. Mounts are checked
+ * one by one as they are mounted (planMount).
  */
-export function parseRuntime(text: string | null, defaultRestart: RestartPolicy): { spec: RuntimeSpec; problems: string[] } {
+export function parseRuntime(text: string | null, defaultRestart: RestartPolicy): { spec: RuntimeJson; problems: string[] } {
   const problems: string[] = [];
   let raw: Record<string, unknown> = {};
   if (text !== null && text.trim() !== '') {
@@ -56,13 +39,13 @@ export function parseRuntime(text: string | null, defaultRestart: RestartPolicy)
   }
   let restart = defaultRestart;
   if (raw.restart !== undefined) {
-    if (typeof raw.restart === 'string' && POLICIES.includes(raw.restart)) restart = raw.restart as RestartPolicy;
+    if (typeof raw.restart === 'string' && POLICIES.includes(raw.restart as RestartPolicy)) restart = raw.restart as RestartPolicy;
     else problems.push(`restart must be one of ${POLICIES.join(', ')}`);
   }
   const cgroups = stringList(raw.cgroups, 'cgroups', problems);
-  let mounts: object[] = [];
+  let mounts: RuntimeMount[] = [];
   if (raw.mounts !== undefined && raw.mounts !== null) {
-    if (Array.isArray(raw.mounts) && raw.mounts.every((m) => m && typeof m === 'object')) mounts = raw.mounts as object[];
+    if (Array.isArray(raw.mounts) && raw.mounts.every((m) => m && typeof m === 'object')) mounts = raw.mounts as RuntimeMount[];
     else problems.push('mounts must be a list of mount objects');
   }
   return {
@@ -79,13 +62,13 @@ export function parseRuntime(text: string | null, defaultRestart: RestartPolicy)
   };
 }
 
-function parseInterfaces(value: unknown, problems: string[]): InterfaceSpec[] {
+function parseInterfaces(value: unknown, problems: string[]): RuntimeInterface[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
     problems.push('interfaces must be a list of interface objects');
     return [];
   }
-  const out: InterfaceSpec[] = [];
+  const out: RuntimeInterface[] = [];
   value.forEach((v: unknown, i) => {
     const o = v as Record<string, unknown> | null;
     if (!o || typeof o !== 'object' || Array.isArray(o)) return problems.push(`interfaces[${i}] must be an object`);
@@ -96,7 +79,7 @@ function parseInterfaces(value: unknown, problems: string[]): InterfaceSpec[] {
     if (o.add !== undefined && (typeof o.add !== 'string' || o.add === '')) return problems.push(`interfaces[${i}].add must be a link kind such as veth`);
     const add = (o.add as string | undefined) ?? (o.peer !== undefined ? 'veth' : undefined);
     if (add === 'veth' && o.peer === undefined) return problems.push(`interfaces[${i}]: a veth pair needs a peer`);
-    const spec: InterfaceSpec = { name: o.name };
+    const spec: RuntimeInterface = { name: o.name };
     if (add !== undefined) spec.add = add;
     if (o.peer !== undefined) spec.peer = o.peer as string;
     if (o.createInRoot === true) spec.createInRoot = true;
@@ -106,17 +89,17 @@ function parseInterfaces(value: unknown, problems: string[]): InterfaceSpec[] {
   return out;
 }
 
-function parseBindNS(value: unknown, problems: string[]): Record<string, string> {
+function parseBindNS(value: unknown, problems: string[]): RuntimeJson['bindNS'] {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     problems.push('bindNS must be an object of namespace paths');
     return {};
   }
-  const out: Record<string, string> = {};
+  const out: RuntimeJson['bindNS'] = {};
   for (const [ns, path] of Object.entries(value as Record<string, unknown>)) {
-    if (!NAMESPACE_TYPES.includes(ns)) problems.push(`bindNS.${ns}: unknown namespace (expected one of ${NAMESPACE_TYPES.join(', ')})`);
+    if (!NAMESPACE_TYPES.includes(ns as NamespaceType)) problems.push(`bindNS.${ns}: unknown namespace (expected one of ${NAMESPACE_TYPES.join(', ')})`);
     else if (typeof path !== 'string' || !path.startsWith('/')) problems.push(`bindNS.${ns} must be an absolute path`);
-    else out[ns] = path;
+    else out[ns as NamespaceType] = path;
   }
   return out;
 }
@@ -133,7 +116,7 @@ export type InterfaceStep =
  * the init's namespace (so they cannot clash with its interfaces) and take
  * their real name as they move.
  */
-export function interfaceSteps(interfaces: InterfaceSpec[], pid: number): InterfaceStep[] {
+export function interfaceSteps(interfaces: RuntimeInterface[], pid: number): InterfaceStep[] {
   const steps: InterfaceStep[] = [];
   interfaces.forEach((iface, i) => {
     if (iface.add === undefined) {
@@ -150,12 +133,12 @@ export function interfaceSteps(interfaces: InterfaceSpec[], pid: number): Interf
 }
 
 /** bindNS -> bind mounts of /proc/<pid>/ns/<type>, in a stable order. */
-export function bindSteps(bindNS: Record<string, string>, pid: number): { source: string; target: string }[] {
+export function bindSteps(bindNS: RuntimeJson['bindNS'], pid: number): { source: string; target: string }[] {
   return NAMESPACE_TYPES.filter((ns) => bindNS[ns] !== undefined).map((ns) => ({ source: `/proc/${pid}/ns/${ns}`, target: bindNS[ns]! }));
 }
 
 /** True if the init must act between creating and starting the container. */
-export function needsStagedStart(spec: RuntimeSpec): boolean {
+export function needsStagedStart(spec: RuntimeJson): boolean {
   return spec.interfaces.length > 0 || Object.keys(spec.bindNS).length > 0;
 }
 

@@ -2,7 +2,7 @@
 // the caller owns processes and timers and reports events with a clock value.
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import type { RestartPolicy } from './runtime.js';
+import type { RestartPolicy } from './runtime-json.js';
 
 export type ServiceState = 'stopped' | 'running' | 'backoff' | 'exited';
 

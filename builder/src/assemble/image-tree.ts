@@ -1,12 +1,38 @@
 import type { FsTree } from '../fs/tree.js';
-import { applyLayer, decompressLayer } from '../fs/apply-layer.js';
+import { applyLayer } from '../fs/apply-layer.js';
 import type { Spool } from '../fs/spool.js';
+import { LkError } from '../errors.js';
 import type { StoredImage } from '../oci/image-store.js';
+import { openLayer } from '../oci/layer-stream.js';
 import type { OciLayout } from '../oci/layout.js';
+import type { Descriptor } from '../oci/media-types.js';
 
 /** Applies every layer of an image, in order, onto `tree` below `prefix`. */
 export async function addImage(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
   for (const layer of image.manifest.layers) {
-    await applyLayer(tree, decompressLayer(layout.readBlobStream(layer.digest), layer.mediaType), prefix, spool);
+    try {
+      await applyLayer(tree, openLayer(layout, layer), prefix, spool, { image: image.refName });
+    } catch (e) {
+      throw layerError(e, image, layer);
+    }
   }
+}
+
+/**
+ * Names the image and the layer in whatever went wrong while unpacking it. Errors of the build
+ * host (disk full, ...) pass unchanged; anything else from the decompressor or the tar parser
+ * means the layer is not what its media type says.
+ */
+function layerError(e: unknown, image: StoredImage, layer: Descriptor): unknown {
+  const where = `image ${image.refName}, layer ${layer.digest}`;
+  if (e instanceof LkError && e.kind === 'io') return e; // the build host's problem, not the layer's
+  if (e instanceof LkError) return new LkError(e.kind, `${where}: ${e.message}`, e.hint, { cause: e });
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code && /^E[A-Z]+$/.test(code)) return e;
+  return new LkError(
+    'layer',
+    `${where}: not a valid ${layer.mediaType}: ${(e as Error)?.message ?? String(e)}`,
+    'the image is damaged or its layer is not what its media type says; rebuild or re-push the image',
+    { cause: e },
+  );
 }

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { LkError } from '../errors.js';
 import type { BuildSpec, FileSpec, ImageSpec } from '../config/index.js';
 import { buildSpecToYaml, containerIds, replaceImageRefs } from '../config/index.js';
+import { numericId, unknownIdMessage } from '../config/ids.js';
 import { bundleConfig, configJson } from '../config/runtime-config.js';
 import { applyLayer } from '../fs/apply-layer.js';
 import type { Spool } from '../fs/spool.js';
@@ -40,12 +41,14 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
   for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
   await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool);
-  await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
-  await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`);
-  await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`);
+  const shared = new Map<string, Content>(); // identical files of read-only bundles, by digest
+  await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`, shared);
+  await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`, shared);
+  await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`, shared);
   // Metadata files describe the node by the images it was built from, not by build-host paths.
   const described = replaceImageRefs(spec, (ref) => ctx.images.get(ref)?.refName ?? ref);
-  for (const file of spec.files) await addFile(tree, file, described);
+  const ids = containerIds(spec);
+  for (const file of spec.files) await addFile(tree, file, described, ids);
   return { tree, kernel: kernel?.binary, ucode: kernel?.ucode, cmdline: spec.kernel?.cmdline ?? '' };
 }
 
@@ -64,37 +67,59 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
   const k = ctx.spec.kernel!;
   const kernelTree = new FsTree();
   await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool);
-  const binaryName = k.binary || 'kernel';
-  const binary = kernelTree.get(binaryName);
+  const binary = kernelTree.get(k.binary);
   if (binary?.type !== 'file' || !binary.content) {
-    throw new LkError('image', `kernel image ${k.image} has no file /${binaryName}`, 'set kernel.binary to the kernel\'s path inside the image');
+    throw new LkError('image', `kernel image ${k.image} has no file /${k.binary}`, 'set kernel.binary to the kernel\'s path inside the image');
   }
-  const tarName = k.tar || 'kernel.tar';
-  const modules = tarName === 'none' ? undefined : kernelTree.get(tarName);
+  const modules = k.tar === 'none' ? undefined : kernelTree.get(k.tar);
   if (modules?.type === 'file' && modules.content) await applyLayer(nodeTree, modules.content.open(), '', ctx.spool);
   const ucode = k.ucode ? kernelTree.get(k.ucode)?.content : undefined;
   if (k.ucode && !ucode) throw new LkError('image', `kernel image ${k.image} has no microcode file /${k.ucode}`);
   return { binary: binary.content, ucode };
 }
 
-async function addBundles(ctx: AssembleContext, tree: FsTree, list: ImageSpec[], kind: Kind, dirFor: (i: number, name: string) => string): Promise<void> {
+/**
+ * Read-only bundles share identical files (same data, mode and owner): the initrd then holds one
+ * busybox for every busybox-based image, as hard links. A container whose root is writable keeps
+ * its own copies, so it can never change another container's files.
+ */
+function shareReadonlyFiles(tree: FsTree, rootfs: string, shared: Map<string, Content>): void {
+  const prefix = `${rootfs}/`;
+  for (const [path, e] of tree.sorted()) {
+    if (!path.startsWith(prefix) || e.type !== 'file' || !e.content?.digest) continue;
+    const key = `${e.content.digest}:${e.content.size}`;
+    const first = shared.get(key);
+    if (first) e.content = first;
+    else shared.set(key, e.content);
+  }
+}
+
+async function addBundles(
+  ctx: AssembleContext,
+  tree: FsTree,
+  list: ImageSpec[],
+  kind: Kind,
+  dirFor: (i: number, name: string) => string,
+  shared: Map<string, Content>,
+): Promise<void> {
   const ids = containerIds(ctx.spec);
   const volumes = new Map(ctx.spec.volumes.map((v) => [v.name, v]));
   for (const [i, spec] of list.entries()) {
     const img = image(ctx, spec.image);
     const dir = dirFor(i, spec.name);
-    const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { idMap: (n) => ids.get(n) });
+    const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { ids });
     const { runtime } = bundle;
     const config = bindVolumes(bundle.config, volumes, spec.name);
     await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
+    if ((config as { root?: { readonly?: boolean } }).root?.readonly) shareReadonlyFiles(tree, `${dir}/rootfs`, shared);
     tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
     tree.set(`${dir}/runtime.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(JSON.stringify(runtime, null, 2) + '\n') });
   }
 }
 
-async function addFile(tree: FsTree, f: FileSpec, spec: BuildSpec): Promise<void> {
+async function addFile(tree: FsTree, f: FileSpec, spec: BuildSpec, ids: ReadonlyMap<string, number>): Promise<void> {
   const mode = f.mode !== undefined ? parseInt(String(f.mode), 8) : f.directory ? 0o755 : 0o600;
-  const owner = { uid: numericId(f.uid, f.path, 'uid'), gid: numericId(f.gid, f.path, 'gid') };
+  const owner = { uid: fileId(f, 'uid', ids), gid: fileId(f, 'gid', ids) };
   if (f.directory) {
     tree.mkdirp(f.path, { type: 'dir', mode, ...owner });
     return;
@@ -119,9 +144,10 @@ async function fileContent(path: string, optional: boolean): Promise<Content | u
   return { size: st.size, open: () => createReadStream(path) };
 }
 
-function numericId(id: number | string | undefined, path: string, what: string): number {
-  if (id === undefined) return 0;
-  if (typeof id === 'number') return id;
-  if (/^\d+$/.test(id)) return Number(id);
-  throw new LkError('config', `files: ${path}: ${what} "${id}" names a container; only numeric ids are supported so far`);
+/** loadBuildFiles has turned names into numbers already; a spec built another way gets them resolved here. */
+function fileId(f: FileSpec, what: 'uid' | 'gid', ids: ReadonlyMap<string, number>): number {
+  const value = f[what] ?? 0;
+  const id = numericId(value, ids);
+  if (id === undefined) throw new LkError('config', `files: ${f.path}: ${unknownIdMessage(what, String(value))}`);
+  return id;
 }

@@ -1,4 +1,5 @@
 import type { Diagnostic } from './diagnostics.js';
+import { containerIds, numericId, unknownIdMessage } from './ids.js';
 import { describeValue } from './describe.js';
 import type { FilePart, Origin } from './normalize.js';
 import type { Path } from './source.js';
@@ -13,25 +14,6 @@ function diag(origin: Origin, rest: Path, message: string, hint?: string, which:
 function where(origin: Origin, rest: Path = []): string {
   const p = origin.source.position([...origin.path, ...rest]);
   return `${p.file}:${p.line}:${p.column}`;
-}
-
-/**
- * LinuxKit gives each container a uid/gid, from 100 up in the order onboot, onshutdown, services;
- * a uid or gid that names a container means that id. A repeated name keeps its last id, as there.
- */
-export function containerIds(spec: BuildSpec): Map<string, number> {
-  const ids = new Map<string, number>();
-  let next = 100;
-  for (const s of imageSections) for (const image of spec[s]) ids.set(image.name, next++);
-  return ids;
-}
-
-/** A uid/gid as a number: numbers and numeric strings as they are, "root" and "" as 0, names via ids. */
-export function numericId(id: number | string, ids: Map<string, number>): number | undefined {
-  if (typeof id === 'number') return id;
-  if (id === '' || id === 'root') return 0;
-  if (/^\d+$/.test(id)) return Number(id);
-  return ids.get(id);
 }
 
 /** Checks that need every file: unique names, depends, uid/gid names. */
@@ -69,7 +51,7 @@ export function crossCheck(merged: FilePart): Diagnostic[] {
   const ids = containerIds(spec);
   const checkId = (value: unknown, o: Origin, rest: Path) => {
     if (typeof value === 'string' && numericId(value, ids) === undefined) {
-      out.push(diag(o, rest, `${String(rest[0])}: no container named ${describeValue(value)}; expected a number, "root", or the name of a container`, didYouMean(value, ids.keys())));
+      out.push(diag(o, rest, unknownIdMessage(String(rest[0]), value), didYouMean(value, ids.keys())));
     }
   };
   for (const s of imageSections) {

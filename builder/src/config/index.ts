@@ -5,7 +5,7 @@
 export { ConfigError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { loadBuildFiles, parseBuildText } from './load.js';
 export { buildSpecToYaml } from './to-yaml.js';
-export { containerIds } from './cross-check.js';
+export { containerIds } from './ids.js';
 export { replaceImageRefs } from './replace-refs.js';
 export type {
   BuildSpec,

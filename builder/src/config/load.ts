@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkBuildFile } from './check.js';
-import { containerIds, crossCheck, numericId } from './cross-check.js';
+import { crossCheck } from './cross-check.js';
+import { containerIds, numericId } from './ids.js';
 import { ConfigError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { completeKernel, mergeParts, normalizeFile, pkgPrefix, type FilePart, type Origin } from './normalize.js';
 import { schemaDiagnostics } from './schema.js';

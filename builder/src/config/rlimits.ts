@@ -6,7 +6,7 @@ export const rlimitNames = [
   'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
 ];
 
-/** RLIM_INFINITY. It does not fit a double; see configJson for how it is written exactly. */
+/** RLIM_INFINITY. It does not fit a double: limits are bigints, written exactly by configJson. */
 export const unlimited = 18446744073709551615n;
 
 export interface Rlimit {

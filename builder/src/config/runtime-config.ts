@@ -1,43 +1,29 @@
+import type { RuntimeJson } from '../../../init/src/runtime-json.js';
+import type { ImageConfig } from '../oci/media-types.js';
 import { dockerDefaultCapabilities, expandCapabilities } from './capabilities.js';
-import { checkImageFields, reporter } from './check.js';
-import { ConfigError, type Diagnostic } from './diagnostics.js';
+import { ConfigError } from './diagnostics.js';
+import { numericId, unknownIdMessage } from './ids.js';
+import { labelDefaults } from './label.js';
 import { parseMode } from './modes.js';
 import { completeMount, defaultMounts, orderMounts, parseBind, parseTmpfs, type OciMount } from './mounts.js';
-import { parseRlimit, unlimited, type Parsed } from './rlimits.js';
-import { imageSchemaDiagnostics } from './schema.js';
+import { parseRlimit, type Parsed } from './rlimits.js';
 import { dockerDefaultSeccomp } from './seccomp-default.js';
-import { YamlSource } from './source.js';
-import type { ImageFields, ImageSpec, Restart } from './types.js';
+import type { ImageFields, ImageSpec } from './types.js';
 
-/** The parts of an OCI image config that shape a container. */
-export interface OciImageConfig {
-  Entrypoint?: string[];
-  Cmd?: string[];
-  Env?: string[];
-  WorkingDir?: string;
-  User?: string;
-  Labels?: Record<string, string>;
-}
+export { configJson } from './config-json.js';
+export { labelDefaults } from './label.js';
 
 export type ContainerKind = 'onboot' | 'service' | 'onshutdown' | 'volume';
 
-export interface BundleRuntime {
-  restart: Restart;
-  depends: string[];
-  mkdir: string[];
-  mounts: object[];
-  interfaces: object[];
-  bindNS: object;
-  cgroups: string[];
-}
+/** runtime.json: its one contract is shared with the init, which reads it. */
+export type BundleRuntime = RuntimeJson;
 
 export interface BundleConfig {
-  /** An OCI runtime-spec config.json. Serialise it with configJson to keep 64-bit limits exact. */
+  /** An OCI runtime-spec config.json; 64-bit limits are bigints, so write it with configJson. */
   config: object;
   runtime: BundleRuntime;
 }
 
-export const labelKey = 'org.mobyproject.config';
 export const ociVersion = '1.1.0';
 export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -54,145 +40,162 @@ const cgroupDirs: Record<ContainerKind, string> = { onboot: 'onboot', service: '
  * The OCI config and runtime settings of one container, as LinuxKit's moby tool builds them:
  * the image config, then the org.mobyproject.config label's defaults, then the YAML (a field
  * set in the YAML replaces the label's; capabilities.add and binds.add append). Pure and
- * deterministic: the output is hashed into reproducible images.
+ * deterministic: the output is hashed into reproducible images. Every problem is collected and
+ * thrown at once as a ConfigError naming the container.
  */
 export function bundleConfig(
   image: ImageSpec,
-  imageConfig: OciImageConfig,
+  imageConfig: ImageConfig,
   kind: ContainerKind,
-  ctx: { idMap?: (name: string) => number | undefined } = {},
+  ctx: { ids?: ReadonlyMap<string, number> } = {},
 ): BundleConfig {
-  const label = labelDefaults(image, imageConfig);
-  const problems: string[] = [];
-  const need = <T>(p: Parsed<T>): T | undefined => {
-    if (p.ok) return p.value;
-    problems.push(p.message + (p.hint ? ` (${p.hint})` : ''));
-    return undefined;
-  };
-  const pick = <K extends keyof ImageFields>(key: K): ImageFields[K] => (image[key] !== undefined ? image[key] : label[key]);
-  const addList = (key: 'capabilities.add' | 'binds.add') => [...(label[key] ?? []), ...(image[key] ?? [])];
-
-  const readonly = pick('readonly') ?? false;
-  const effective = unique([...expandCapabilities(pick('capabilities') ?? dockerDefaultCapabilities), ...addList('capabilities.add')]).sort();
-  const ambient = unique(expandCapabilities(pick('ambient') ?? [])).sort();
-  const bounding = unique([...effective, ...ambient]).sort();
-  const privileged = effective.includes('CAP_SYS_ADMIN');
-
-  const id = (v: number | string | undefined, what: string): number => {
-    if (v === undefined || v === '' || v === 'root') return 0;
-    if (typeof v === 'number') return v;
-    if (/^\d+$/.test(v)) return Number(v);
-    const found = ctx.idMap?.(v);
-    if (found === undefined) problems.push(`${what}: no container named "${v}"; expected a number, "root", or the name of a container`);
-    return found ?? 0;
-  };
-  const user = imageUser(imageConfig.User);
-  const uid = pick('uid') !== undefined ? id(pick('uid'), 'uid') : user.uid;
-  const gid = pick('gid') !== undefined ? id(pick('gid'), 'gid') : user.gid;
-  const additionalGids = (pick('additionalGids') ?? []).map((g) => id(g, 'additionalGids'));
-
-  const env = [...(pick('env') ?? imageConfig.Env ?? [])];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(defaultPath);
-  const args = pick('command') ?? [...(imageConfig.Entrypoint ?? []), ...(imageConfig.Cmd ?? [])];
-  const cwd = image.cwd || label.cwd || imageConfig.WorkingDir || '/';
-  const rlimits = (pick('rlimits') ?? []).map((r) => need(parseRlimit(r))).filter((r) => r !== undefined);
-
-  const mounts: OciMount[] = [...defaultMounts(readonly)];
-  for (const t of pick('tmpfs') ?? []) mounts.push(...maybe(need(parseTmpfs(t))));
-  for (const b of unique([...(pick('binds') ?? []), ...addList('binds.add')])) mounts.push(...maybe(need(parseBind(b))));
-  for (const m of pick('mounts') ?? []) mounts.push(...maybe(need(completeMount(m))));
-
-  const { devices, deviceRules } = devicesOf(pick('devices') ?? [], need);
-  const resources = { ...(pick('resources') ?? {}) } as Record<string, unknown>;
-  if (deviceRules.length) resources.devices = [...((resources.devices as object[] | undefined) ?? []), ...deviceRules];
-
-  const sysctl = pick('sysctl');
-  // lkbuild extension: `seccomp: default` is Docker's default profile for this container's capabilities.
-  const seccompSetting = pick('seccomp');
-  const seccomp = seccompSetting === 'default' ? dockerDefaultSeccomp(effective) : seccompSetting;
-  const linux = compact({
-    uidMappings: nonEmpty(pick('uidMappings')),
-    gidMappings: nonEmpty(pick('gidMappings')),
-    sysctl: sysctl && Object.keys(sysctl).length ? Object.fromEntries(Object.entries(sysctl).map(([k, v]) => [k, String(v)])) : undefined,
-    resources: Object.keys(resources).length ? resources : undefined,
-    cgroupsPath: pick('cgroupsPath') || `/${cgroupDirs[kind]}/${image.name}`,
-    namespaces: namespacesOf(pick),
-    devices: nonEmpty(devices),
-    seccomp,
-    rootfsPropagation: pick('rootfsPropagation') || undefined,
-    maskedPaths: pick('maskedPaths') ?? (privileged ? [] : dockerMaskedPaths),
-    readonlyPaths: pick('readonlyPaths') ?? (privileged ? [] : dockerReadonlyPaths),
-  });
-
-  const rt = { ...(label.runtime ?? {}), ...(image.runtime ?? {}) };
-  const runtime: BundleRuntime = {
-    restart: image.restart ?? label.restart ?? (kind === 'service' ? 'always' : 'never'),
-    depends: image.depends ?? label.depends ?? [],
-    mkdir: rt.mkdir ?? [],
-    mounts: (rt.mounts ?? []).flatMap((m) => maybe(need(completeMount(m)))),
-    interfaces: (rt.interfaces ?? []).map((i) => compact({ name: i.name, add: i.add ?? (i.peer ? 'veth' : undefined), peer: i.peer, createInRoot: i.createInRoot ?? false })),
-    bindNS: compact({ ...(label.runtime?.bindNS ?? {}), ...(image.runtime?.bindNS ?? {}) }),
-    cgroups: rt.cgroups ?? [],
-  };
-
-  if (problems.length) {
-    throw new ConfigError(problems.map((message) => ({ file: `container ${image.name} (${image.image})`, line: 1, column: 1, message })));
+  const s = settings(image, labelDefaults(image, imageConfig));
+  const caps = capabilitySets(s);
+  const readonly = s.pick('readonly') ?? false;
+  const process = processSection(s, imageConfig, caps, ctx.ids ?? new Map());
+  const mounts = mountsSection(s, readonly);
+  const linux = linuxSection(s, kind, caps);
+  const runtime = runtimeSection(s, kind);
+  if (s.problems.length) {
+    throw new ConfigError(s.problems.map((message) => ({ file: `container ${image.name} (${image.image})`, line: 1, column: 1, message })));
   }
-
   const config = compact({
     ociVersion,
-    process: compact({
-      terminal: false,
-      user: compact({ uid, gid, additionalGids: nonEmpty(additionalGids) }),
-      args,
-      env,
-      cwd,
-      capabilities: { bounding, effective, inheritable: bounding, permitted: bounding, ambient },
-      rlimits: nonEmpty(rlimits.map((r) => ({ type: r.type, hard: limitNumber(r.hard), soft: limitNumber(r.soft) }))),
-      noNewPrivileges: pick('noNewPrivileges') ?? false,
-      oomScoreAdj: pick('oomScoreAdj'),
-    }),
+    process,
     root: { path: 'rootfs', readonly },
-    hostname: pick('hostname') || undefined,
-    mounts: orderMounts(mounts).map((m) => compact({ destination: m.destination, type: m.type, source: m.source, options: nonEmpty(m.options) })),
-    annotations: nonEmpty(pick('annotations')),
+    hostname: s.pick('hostname') || undefined,
+    mounts,
+    annotations: nonEmpty(s.pick('annotations')),
     linux,
   });
   return { config, runtime };
 }
 
-/**
- * config.json text. RLIM_INFINITY (2^64-1) has no exact double, so it is written from its
- * decimal digits; JSON.stringify alone would print 18446744073709552000.
- */
-export function configJson(config: object): string {
-  return JSON.stringify(config, null, 2).replace(/\b18446744073709552000\b/g, unlimited.toString()) + '\n';
+/** One container's settings as the sections read them, and the problems they find. */
+interface Settings {
+  image: ImageSpec;
+  label: ImageFields;
+  /** The YAML's value where it sets one, else the label's. */
+  pick<K extends keyof ImageFields>(key: K): ImageFields[K];
+  /** The label's list, then the YAML's: these two append. */
+  added(key: 'capabilities.add' | 'binds.add'): string[];
+  /** A parsed value, or undefined with its problem recorded. */
+  need<T>(p: Parsed<T>): T | undefined;
+  problems: string[];
 }
 
-function limitNumber(v: bigint): number {
-  return Number(v);
+function settings(image: ImageSpec, label: ImageFields): Settings {
+  const problems: string[] = [];
+  return {
+    image,
+    label,
+    problems,
+    pick: (key) => (image[key] !== undefined ? image[key] : label[key]),
+    added: (key) => [...(label[key] ?? []), ...(image[key] ?? [])],
+    need: (p) => {
+      if (p.ok) return p.value;
+      problems.push(p.message + (p.hint ? ` (${p.hint})` : ''));
+      return undefined;
+    },
+  };
 }
 
-/** The label's settings, checked like YAML; a broken label is a ConfigError naming the image. */
-export function labelDefaults(image: ImageSpec, imageConfig: OciImageConfig): ImageFields {
-  const text = imageConfig.Labels?.[labelKey];
-  if (!text) return {};
-  const source = YamlSource.parse(`${image.image} label ${labelKey}`, text);
-  const diagnostics: Diagnostic[] = [...source.errors];
-  if (!diagnostics.length) {
-    const value = source.value;
-    if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      diagnostics.push({ ...source.position([]), message: `the ${labelKey} label must hold a JSON object` });
-    } else {
-      diagnostics.push(...imageSchemaDiagnostics(source));
-      checkImageFields(value as Record<string, unknown>, [], reporter(source, diagnostics));
-      for (const key of ['name', 'image']) {
-        if (key in value) diagnostics.push({ ...source.position([key], 'key'), message: `${key} cannot be set in the ${labelKey} label` });
-      }
-    }
-  }
-  if (diagnostics.length) throw new ConfigError(diagnostics);
-  return source.value as ImageFields;
+interface CapabilitySets {
+  effective: string[];
+  ambient: string[];
+  bounding: string[];
+  /** CAP_SYS_ADMIN, as docker --privileged: no masked or read-only paths by default. */
+  privileged: boolean;
+}
+
+function capabilitySets(s: Settings): CapabilitySets {
+  const effective = unique([...expandCapabilities(s.pick('capabilities') ?? dockerDefaultCapabilities), ...s.added('capabilities.add')]).sort();
+  const ambient = unique(expandCapabilities(s.pick('ambient') ?? [])).sort();
+  const bounding = unique([...effective, ...ambient]).sort();
+  return { effective, ambient, bounding, privileged: effective.includes('CAP_SYS_ADMIN') };
+}
+
+/** An rlimit of config.json; the limits are bigints so that 2^64-1 stays exact (see configJson). */
+export interface OciRlimit {
+  type: string;
+  hard: bigint;
+  soft: bigint;
+}
+
+/** config.json's process: user, args, env, cwd, capabilities, rlimits. */
+function processSection(s: Settings, imageConfig: ImageConfig, caps: CapabilitySets, ids: ReadonlyMap<string, number>): object {
+  const id = (v: number | string | undefined, what: string): number => {
+    const found = numericId(v ?? 0, ids);
+    if (found === undefined) s.problems.push(unknownIdMessage(what, String(v)));
+    return found ?? 0;
+  };
+  const user = imageUser(imageConfig.User);
+  const uid = s.pick('uid') !== undefined ? id(s.pick('uid'), 'uid') : user.uid;
+  const gid = s.pick('gid') !== undefined ? id(s.pick('gid'), 'gid') : user.gid;
+  const additionalGids = (s.pick('additionalGids') ?? []).map((g) => id(g, 'additionalGids'));
+
+  const env = [...(s.pick('env') ?? imageConfig.Env ?? [])];
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(defaultPath);
+  const rlimits: OciRlimit[] = (s.pick('rlimits') ?? []).flatMap((r) => maybe(s.need(parseRlimit(r)))).map((r) => ({ type: r.type, hard: r.hard, soft: r.soft }));
+  const { bounding, effective, ambient } = caps;
+  return compact({
+    terminal: false,
+    user: compact({ uid, gid, additionalGids: nonEmpty(additionalGids) }),
+    args: s.pick('command') ?? [...(imageConfig.Entrypoint ?? []), ...(imageConfig.Cmd ?? [])],
+    env,
+    cwd: s.image.cwd || s.label.cwd || imageConfig.WorkingDir || '/',
+    capabilities: { bounding, effective, inheritable: bounding, permitted: bounding, ambient },
+    rlimits: nonEmpty(rlimits),
+    noNewPrivileges: s.pick('noNewPrivileges') ?? false,
+    oomScoreAdj: s.pick('oomScoreAdj'),
+  });
+}
+
+/** config.json's mounts: the defaults, then tmpfs, binds and mounts; parents before children. */
+function mountsSection(s: Settings, readonly: boolean): object[] {
+  const mounts: OciMount[] = [...defaultMounts(readonly)];
+  for (const t of s.pick('tmpfs') ?? []) mounts.push(...maybe(s.need(parseTmpfs(t))));
+  for (const b of unique([...(s.pick('binds') ?? []), ...s.added('binds.add')])) mounts.push(...maybe(s.need(parseBind(b))));
+  for (const m of s.pick('mounts') ?? []) mounts.push(...maybe(s.need(completeMount(m))));
+  return orderMounts(mounts).map((m) => compact({ destination: m.destination, type: m.type, source: m.source, options: nonEmpty(m.options) }));
+}
+
+/** config.json's linux: namespaces, devices, resources, seccomp, masked and read-only paths. */
+function linuxSection(s: Settings, kind: ContainerKind, caps: CapabilitySets): object {
+  const { devices, deviceRules } = devicesOf(s.pick('devices') ?? [], s.need);
+  const resources = { ...(s.pick('resources') ?? {}) } as Record<string, unknown>;
+  if (deviceRules.length) resources.devices = [...((resources.devices as object[] | undefined) ?? []), ...deviceRules];
+  const sysctl = s.pick('sysctl');
+  // lkbuild extension: `seccomp: default` is Docker's default profile for this container's capabilities.
+  const seccomp = s.pick('seccomp');
+  return compact({
+    uidMappings: nonEmpty(s.pick('uidMappings')),
+    gidMappings: nonEmpty(s.pick('gidMappings')),
+    sysctl: sysctl && Object.keys(sysctl).length ? Object.fromEntries(Object.entries(sysctl).map(([k, v]) => [k, String(v)])) : undefined,
+    resources: Object.keys(resources).length ? resources : undefined,
+    cgroupsPath: s.pick('cgroupsPath') || `/${cgroupDirs[kind]}/${s.image.name}`,
+    namespaces: namespacesOf(s.pick),
+    devices: nonEmpty(devices),
+    seccomp: seccomp === 'default' ? dockerDefaultSeccomp(caps.effective) : seccomp,
+    rootfsPropagation: s.pick('rootfsPropagation') || undefined,
+    maskedPaths: s.pick('maskedPaths') ?? (caps.privileged ? [] : dockerMaskedPaths),
+    readonlyPaths: s.pick('readonlyPaths') ?? (caps.privileged ? [] : dockerReadonlyPaths),
+  });
+}
+
+/** runtime.json: what the init does around the container (the label's runtime merged under the YAML's). */
+function runtimeSection(s: Settings, kind: ContainerKind): BundleRuntime {
+  const { image, label } = s;
+  const rt = { ...(label.runtime ?? {}), ...(image.runtime ?? {}) };
+  return {
+    restart: image.restart ?? label.restart ?? (kind === 'service' ? 'always' : 'never'),
+    depends: image.depends ?? label.depends ?? [],
+    mkdir: rt.mkdir ?? [],
+    mounts: (rt.mounts ?? []).flatMap((m) => maybe(s.need(completeMount(m, 'runtime')))),
+    interfaces: (rt.interfaces ?? []).map((i) => compact({ name: i.name, add: i.add ?? (i.peer ? 'veth' : undefined), peer: i.peer, createInRoot: i.createInRoot ?? false })),
+    bindNS: compact({ ...(label.runtime?.bindNS ?? {}), ...(image.runtime?.bindNS ?? {}) }),
+    cgroups: rt.cgroups ?? [],
+  };
 }
 
 /** "uid", "uid:gid" from the image config; names need the image's /etc/passwd, so they count as root. */

@@ -1,6 +1,7 @@
+import type { NamespaceType, RestartPolicy } from '../../../init/src/runtime-json.js';
 import type { OciMount } from './mounts.js';
 
-export type Restart = 'always' | 'on-failure' | 'never';
+export type Restart = RestartPolicy;
 
 export interface IdMapping {
   hostID: number;
@@ -19,21 +20,13 @@ export interface DeviceSpec {
 }
 
 export interface InterfaceSpec {
-  name?: string;
+  name: string;
   add?: string;
   peer?: string;
   createInRoot?: boolean;
 }
 
-export interface NamespacePaths {
-  cgroup?: string;
-  ipc?: string;
-  mnt?: string;
-  net?: string;
-  pid?: string;
-  user?: string;
-  uts?: string;
-}
+export type NamespacePaths = Partial<Record<NamespaceType, string>>;
 
 export interface RuntimeSpec {
   cgroups?: string[];

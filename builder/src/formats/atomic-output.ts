@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -35,6 +35,11 @@ export class AtomicOutputs {
     }
   }
 
+  /** Copies a finished scratch file into place as `finalPath`. */
+  async writeFrom(finalPath: string, scratchPath: string): Promise<void> {
+    await this.write(finalPath, createReadStream(scratchPath));
+  }
+
   async commit(): Promise<string[]> {
     for (const p of this.pending) await rename(p.tmp, p.final);
     return this.pending.map((p) => p.final);
@@ -42,5 +47,22 @@ export class AtomicOutputs {
 
   async abort(): Promise<void> {
     await Promise.all(this.pending.map((p) => rm(p.tmp, { force: true })));
+  }
+}
+
+/**
+ * Runs `write` with outputs of its own and commits them when it succeeds, removing what it
+ * wrote when it fails: how a format stages an intermediate file (an initrd, a UKI, a disk) in
+ * scratch space for a later step to read.
+ */
+export async function staged<T>(write: (outputs: AtomicOutputs) => Promise<T>): Promise<T> {
+  const outputs = new AtomicOutputs();
+  try {
+    const result = await write(outputs);
+    await outputs.commit();
+    return result;
+  } catch (e) {
+    await outputs.abort();
+    throw e;
   }
 }

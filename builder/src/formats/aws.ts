@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import type { FormatContext } from './context.js';
 import { hostFiles, requireHostFile } from './host-tools.js';
-import type { FormatContext } from './kernel-initrd.js';
-import { syslinuxConfig } from './raw-bios.js';
 import { writeEfiDisk } from './raw-efi.js';
 
 /**
@@ -13,9 +12,9 @@ import { writeEfiDisk } from './raw-efi.js';
  * cmdline (EC2's serial console is ttyS0: give console=ttyS0 there). EC2 imports raw disks
  * through snapshot import, which takes any whole number of MiB.
  */
-export const FORMAT = 'aws';
+const FORMAT = 'aws';
 
-export async function writeAws(ctx: FormatContext): Promise<void> {
+export async function writeAws(ctx: FormatContext, path: string): Promise<void> {
   const mbrCode = await readFile(await requireHostFile(hostFiles.gptMbrBin, FORMAT));
-  await writeEfiDisk(ctx, ctx.outputs, `${ctx.base}.raw`, { format: FORMAT, bios: { mbrCode, syslinuxCfg: syslinuxConfig(ctx.node.cmdline) } });
+  await writeEfiDisk(ctx, ctx.outputs, path, { format: FORMAT, bios: { mbrCode } });
 }

@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeError } from '../errors.js';
+import { makeScratchDir } from '../fs/scratch.js';
 
 /**
  * The gzip'd cpio of the node's root, made once per build: cpio + gzip -9 of the whole tree is
@@ -22,7 +22,7 @@ export class CompressedRoot {
   }
 
   private async write(make: () => Readable): Promise<string> {
-    this.dir = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), 'lkbuild-root-'));
+    this.dir = await makeScratchDir('lkbuild-root-');
     const path = join(this.dir, 'root.cpio.gz');
     try {
       await pipeline(make(), createWriteStream(path));

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { withScratch } from './host-tools.js';
-import type { FormatContext } from './kernel-initrd.js';
+import { withScratch } from '../fs/scratch.js';
+import type { FormatContext } from './context.js';
 import { stageRawEfi } from './raw-efi.js';
-import { TAR_END, tarEntry } from './tar-writer.js';
+import { TAR_END, tarEntry } from '../archive/tar.js';
 
 /**
  * gcp: NAME.img.tar.gz, Google Compute Engine's import format: a gzip'd tar holding exactly one
@@ -22,7 +22,7 @@ import { TAR_END, tarEntry } from './tar-writer.js';
 /** GCE imports raw disks whose size is a whole number of GiB; ours is 1 GiB (mostly zeros). */
 export const GCE_DISK_MULTIPLE_MIB = 1024;
 
-export async function writeGcp(ctx: FormatContext): Promise<void> {
+export async function writeGcp(ctx: FormatContext, path: string): Promise<void> {
   await withScratch(async (dir) => {
     const raw = await stageRawEfi(ctx, join(dir, 'disk.raw'), 'gcp', GCE_DISK_MULTIPLE_MIB);
     const size = (await stat(raw)).size;
@@ -32,6 +32,6 @@ export async function writeGcp(ctx: FormatContext): Promise<void> {
     }
     const gzip = createGzip({ level: 9 });
     // pipeline destroys the gzip stream if the archive fails, which fails the output's write.
-    await Promise.all([ctx.outputs.write(`${ctx.base}.img.tar.gz`, gzip), pipeline(Readable.from(archive()), gzip)]);
+    await Promise.all([ctx.outputs.write(path, gzip), pipeline(Readable.from(archive()), gzip)]);
   });
 }

@@ -1,10 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LkError } from '../errors.js';
-import { makeFatImage } from './fat-image.js';
-import { emitFile, fileSize, withScratch } from './host-tools.js';
-import { dateTree, runXorriso, xorrisoReproducible } from './iso-bios.js';
-import type { FormatContext } from './kernel-initrd.js';
+import { withScratch } from '../fs/scratch.js';
+import type { FormatContext } from './context.js';
+import { makeFatImage } from './fat.js';
+import { writeIso } from './iso.js';
 import { stageUki } from './uki.js';
 
 const FORMAT = 'iso-efi';
@@ -15,13 +15,13 @@ export const ISO_EFI_LABEL = 'LKBUILD-EFI';
 const EL_TORITO_MAX = 65535 * 512;
 
 /**
- * name-efi.iso: ISO 9660 whose El Torito EFI boot image (platform 0xef, no emulation) is a FAT
- * file system holding the node's UKI as EFI/BOOT/BOOTX64.EFI, the removable-media path UEFI
- * firmware boots. The FAT image is also visible in the ISO as /efi/efiboot.img.
+ * iso-efi, NAME-efi.iso: ISO 9660 whose El Torito EFI boot image (platform 0xef, no emulation)
+ * is a FAT file system holding the node's UKI as EFI/BOOT/BOOTX64.EFI, the removable-media path
+ * UEFI firmware boots. The FAT image is also visible in the ISO as /efi/efiboot.img.
  */
-export async function writeIsoEfi(ctx: FormatContext): Promise<void> {
+export async function writeIsoEfi(ctx: FormatContext, path: string): Promise<void> {
   await withScratch(async (dir) => {
-    const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'));
+    const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'), FORMAT);
     const root = join(dir, 'iso');
     await mkdir(join(root, 'efi'), { recursive: true });
     const fat = join(root, 'efi/efiboot.img');
@@ -32,7 +32,7 @@ export async function writeIsoEfi(ctx: FormatContext): Promise<void> {
       label: ISO_EFI_LABEL,
       sourceDateEpoch: ctx.sourceDateEpoch,
     });
-    const size = await fileSize(fat);
+    const size = (await stat(fat)).size;
     if (size > EL_TORITO_MAX) {
       throw new LkError(
         'format',
@@ -40,17 +40,7 @@ export async function writeIsoEfi(ctx: FormatContext): Promise<void> {
         'make the initrd smaller (fewer or smaller images), or use the uki or raw-efi formats',
       );
     }
-    await dateTree(root, ctx.sourceDateEpoch);
-    const out = join(dir, 'out.iso');
-    await runXorriso(
-      FORMAT,
-      [
-        ...xorrisoReproducible(root, out, ctx.sourceDateEpoch),
-        '-boot_image', 'any', 'cat_path=/efi/boot.cat',
-        '-boot_image', 'any', 'efi_path=/efi/efiboot.img',
-      ],
-      ctx.sourceDateEpoch,
-    );
-    await emitFile(ctx, out, `${ctx.base}-efi.iso`);
+    const bootArgs = ['-boot_image', 'any', 'cat_path=/efi/boot.cat', '-boot_image', 'any', 'efi_path=/efi/efiboot.img'];
+    await writeIso(ctx, { format: FORMAT, dir, root, bootArgs, path });
   });
 }

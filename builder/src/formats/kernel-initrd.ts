@@ -1,47 +1,65 @@
 import { createReadStream } from 'node:fs';
-import { createGzip } from 'node:zlib';
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { LkError } from '../errors.js';
-import { cpioStream } from '../archive/cpio.js';
-import type { AssembledNode } from '../assemble/node.js';
-import type { AtomicOutputs } from './atomic-output.js';
-import type { CompressedRoot } from './compressed-root.js';
+import { gzippedCpioStream } from '../archive/cpio.js';
+import type { Content } from '../fs/tree.js';
+import { staged } from './atomic-output.js';
+import type { FormatContext } from './context.js';
+import type { OutputPath } from './index.js';
 
-export interface FormatContext {
-  node: AssembledNode;
-  /** Output path prefix: "<dir>/<name>". */
-  base: string;
-  sourceDateEpoch: number;
-  outputs: AtomicOutputs;
-  /** Shares the gzip'd root between the formats of one build; without it each compresses anew. */
-  compressedRoot?: CompressedRoot;
+/** The node's kernel; a build file without one cannot give `format`. */
+export function nodeKernel(ctx: FormatContext, format: string): Content {
+  if (!ctx.node.kernel) throw new LkError('format', `the ${format} format needs a kernel: the build file has no kernel section`);
+  return ctx.node.kernel;
 }
 
-/** The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem. */
-export async function writeInitrd(ctx: FormatContext, path: string): Promise<void> {
+/**
+ * The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem
+ * (`withUcode: false`: the root alone, as LinuxKit's tar-kernel-initrd holds it).
+ */
+export async function writeInitrd(ctx: FormatContext, path: string, withUcode = true): Promise<void> {
   const { node } = ctx;
-  const compress = () => cpioStream(node.tree.sorted(), ctx.sourceDateEpoch).pipe(createGzip({ level: 9 }));
+  const compress = () => gzippedCpioStream(node.tree.sorted(), ctx.sourceDateEpoch);
   const body = ctx.compressedRoot ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
-  if (!node.ucode) {
+  const ucode = withUcode ? node.ucode : undefined;
+  if (!ucode) {
     await ctx.outputs.write(path, body);
     return;
   }
-  const { Readable } = await import('node:stream');
-  const ucode = node.ucode;
-  await ctx.outputs.write(
-    path,
-    Readable.from(
-      (async function* () {
-        for await (const c of ucode.open()) yield c as Buffer;
-        for await (const c of body) yield c as Buffer;
-      })(),
-    ),
-  );
+  async function* joined(): AsyncGenerator<Buffer> {
+    for await (const c of ucode!.open()) yield c as Buffer;
+    for await (const c of body) yield c as Buffer;
+  }
+  await ctx.outputs.write(path, Readable.from(joined()));
 }
 
-/** LinuxKit's default output: name-kernel, name-initrd.img, name-cmdline. */
-export async function writeKernelInitrd(ctx: FormatContext): Promise<void> {
-  if (!ctx.node.kernel) throw new LkError('format', 'the kernel+initrd format needs a kernel: the build file has no kernel section');
-  await ctx.outputs.write(`${ctx.base}-kernel`, ctx.node.kernel.open());
-  await writeInitrd(ctx, `${ctx.base}-initrd.img`);
-  await ctx.outputs.write(`${ctx.base}-cmdline`, ctx.node.cmdline);
+/** Writes the initrd to a scratch path for a format that embeds it (its size must be known first); returns the path. */
+export async function stageInitrd(ctx: FormatContext, path: string, withUcode = true): Promise<string> {
+  await staged((outputs) => writeInitrd({ ...ctx, outputs }, path, withUcode));
+  return path;
+}
+
+/**
+ * Writes the node's kernel and initrd as plain files in `dir` (for tools that read files), with
+ * their modification times set to `mtime` (seconds). Returns their paths.
+ */
+export async function stageKernelInitrd(ctx: FormatContext, dir: string, format: string, mtime: number): Promise<{ kernel: string; initrd: string }> {
+  const source = nodeKernel(ctx, format);
+  const kernel = join(dir, 'kernel');
+  const initrd = join(dir, 'initrd.img');
+  await staged(async (outputs) => {
+    await outputs.write(kernel, source.open());
+    await writeInitrd({ ...ctx, outputs }, initrd);
+  });
+  for (const p of [kernel, initrd]) await utimes(p, mtime, mtime);
+  return { kernel, initrd };
+}
+
+/** LinuxKit's default output: NAME-kernel, NAME-initrd.img, NAME-cmdline. */
+export async function writeKernelInitrd(ctx: FormatContext, path: OutputPath): Promise<void> {
+  await ctx.outputs.write(path('kernel'), nodeKernel(ctx, 'kernel+initrd').open());
+  await writeInitrd(ctx, path('initrd'));
+  await ctx.outputs.write(path('cmdline'), ctx.node.cmdline);
 }

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { AtomicOutputs } from './atomic-output.js';
-import { fatEpoch, runTool, stageKernelInitrd, withScratch } from './host-tools.js';
+import { withScratch } from '../fs/scratch.js';
+import { staged, type AtomicOutputs } from './atomic-output.js';
+import { makeFatImage, type FatFile } from './fat.js';
 import { ESP_TYPE_GUID, LEGACY_BIOS_BOOTABLE, SECTOR, gptStructures, hashGuid } from './gpt.js';
-import type { FormatContext } from './kernel-initrd.js';
+import type { FormatContext } from './context.js';
+import { SYSLINUX_SLACK, installSyslinux, stageSyslinuxFiles } from './syslinux.js';
 import { stageUki } from './uki.js';
 
 /**
@@ -41,7 +43,8 @@ export function efiDiskLayout(espMiB: number, minDiskMiB = 0): EfiDiskLayout {
   return { sectors, espFirstLba: ESP_FIRST_LBA, espLastLba: ESP_FIRST_LBA + espSectors - 1 };
 }
 
-async function sha256File(path: string): Promise<Buffer> {
+/** The SHA-256 of a file's contents, streamed. */
+export async function sha256File(path: string): Promise<Buffer> {
   const h = createHash('sha256');
   for await (const c of createReadStream(path)) h.update(c as Buffer);
   return h.digest();
@@ -56,96 +59,61 @@ function* zeros(n: number): Generator<Buffer> {
   }
 }
 
-/**
- * What the ESP holds besides the UKI so that legacy BIOS boots the same disk: the kernel, the
- * initrd and syslinux.cfg at its root, syslinux installed into it (ldlinux.sys, ldlinux.c32 and
- * its boot sector), `mbrCode` (syslinux's gptmbr.bin) as the protective MBR's boot code and the
- * ESP marked legacy BIOS bootable, the partition gptmbr.bin starts.
- */
-export interface HybridBios {
-  mbrCode: Buffer;
-  syslinuxCfg: string;
-}
-
+/** Options of the EFI disk: with `bios`, the aws format's disk that legacy BIOS boots too. */
 export interface EfiDiskOptions {
   /** Which format is being written, for error messages. */
-  format?: string;
+  format: string;
   minDiskMiB?: number;
-  bios?: HybridBios;
+  /**
+   * Legacy BIOS boots the same disk: the ESP also holds the kernel, the initrd and syslinux.cfg
+   * at its root with syslinux installed into it, `mbrCode` (syslinux's gptmbr.bin) is the
+   * protective MBR's boot code, and the ESP is marked legacy BIOS bootable, the partition
+   * gptmbr.bin starts.
+   */
+  bios?: { mbrCode: Buffer };
 }
 
-/**
- * FAT32 keeps a backup of its boot sector (at the sector the BPB names, 6 by mkfs.vfat); syslinux
- * writes its boot code into the primary only, which fsck.fat reports as a difference: copy it over.
- */
-async function copyBootSectorToBackup(image: string): Promise<void> {
-  const f = await open(image, 'r+');
-  try {
-    const bs = Buffer.alloc(SECTOR);
-    await f.read(bs, 0, SECTOR, 0);
-    const backup = bs.readUInt16LE(50);
-    if (backup === 0 || backup === 0xffff) return;
-    await f.write(bs, 0, SECTOR, backup * SECTOR);
-  } finally {
-    await f.close();
-  }
-}
-
-/** Writes the raw EFI disk, at least `minDiskMiB` large, to `path` through `outputs`. */
-export async function writeRawEfiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string, format = 'raw-efi', minDiskMiB = 0): Promise<void> {
-  await writeEfiDisk(ctx, outputs, path, { format, minDiskMiB });
+/** The ESP's files (the UKI, and for BIOS the syslinux files) and the bytes they take. */
+async function espFiles(ctx: FormatContext, dir: string, o: EfiDiskOptions): Promise<{ files: FatFile[]; bytes: number; ukiHash: Buffer }> {
+  const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'), o.format);
+  const files: FatFile[] = [{ source: uki, dest: 'EFI/BOOT/BOOTX64.EFI' }];
+  if (o.bios) files.push(...(await stageSyslinuxFiles(ctx, dir, o.format)));
+  let bytes = o.bios ? SYSLINUX_SLACK : 0;
+  for (const f of files) bytes += (await stat(f.source)).size;
+  return { files, bytes, ukiHash: await sha256File(uki) };
 }
 
 /** The raw-efi disk, and with `bios` the same disk made bootable by legacy BIOS too (the aws format). */
-export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, path: string, o: EfiDiskOptions = {}): Promise<void> {
-  const format = o.format ?? 'raw-efi';
+export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, path: string, o: EfiDiskOptions): Promise<void> {
   const name = basename(ctx.base);
   await withScratch(async (dir) => {
-    const uki = await stageUki(ctx, join(dir, 'BOOTX64.EFI'));
-    const ukiHash = await sha256File(uki);
+    const { files, bytes, ukiHash } = await espFiles(ctx, dir, o);
     // The GUIDs of a hybrid disk differ from the plain one's: another disk, another identity.
-    const variant = o.bios ? ['hybrid bios'] : [];
-    const epoch = fatEpoch(ctx.sourceDateEpoch);
-    const rootFiles: Array<{ source: string; dest: string }> = [];
-    let contentBytes = (await stat(uki)).size;
-    if (o.bios) {
-      const { kernel, initrd } = await stageKernelInitrd(ctx, dir, format, epoch);
-      const cfg = join(dir, 'syslinux.cfg');
-      await writeFile(cfg, o.bios.syslinuxCfg);
-      rootFiles.push({ source: kernel, dest: 'kernel' }, { source: initrd, dest: 'initrd.img' }, { source: cfg, dest: 'syslinux.cfg' });
-      for (const f of rootFiles) contentBytes += (await stat(f.source)).size;
-      contentBytes += 512 * 1024; // ldlinux.sys and ldlinux.c32
-    }
-    const espMiB = espSizeMiB(contentBytes);
+    const id = (what: string) => hashGuid(what, name, ukiHash, ...(o.bios ? ['hybrid bios'] : []));
+    const espMiB = espSizeMiB(bytes);
     const layout = efiDiskLayout(espMiB, o.minDiskMiB ?? 0);
-
     const esp = join(dir, 'esp.img');
-    const volumeId = hashGuid('lkbuild fat volume id', name, ukiHash, ...variant).slice(0, 8);
-    const env = { SOURCE_DATE_EPOCH: String(epoch), MTOOLS_SKIP_CHECK: '1' };
-    // --invariant: no time-based or random values; -h: the partition's offset on the disk.
-    await runTool(
-      'mkfs.vfat',
-      ['-C', '--invariant', '-i', volumeId, '-n', 'LKBUILD-ESP', '-F', '32', '-S', '512', '-s', '1', '-h', String(layout.espFirstLba), esp, String(espMiB * 1024)],
-      { format, env },
-    );
-    await runTool('mmd', ['-i', esp, '::EFI', '::EFI/BOOT'], { format, env });
-    await runTool('mcopy', ['-i', esp, uki, '::EFI/BOOT/BOOTX64.EFI'], { format, env });
-    for (const f of rootFiles) await runTool('mcopy', ['-i', esp, f.source, `::/${f.dest}`], { format, env });
-    // syslinux writes ldlinux.sys and ldlinux.c32 through mtools (dated SOURCE_DATE_EPOCH) and
-    // its boot code into the ESP's boot sector, keeping the BPB (hidden sectors = the ESP's LBA).
-    if (o.bios) {
-      await runTool('syslinux', ['--install', esp], { format, env });
-      await copyBootSectorToBackup(esp);
-    }
+    const fat = await makeFatImage(esp, {
+      format: o.format,
+      files,
+      volumeId: parseInt(id('lkbuild fat volume id').slice(0, 8), 16),
+      label: 'LKBUILD-ESP',
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      hiddenSectors: layout.espFirstLba,
+      geometry: { sizeKiB: espMiB * 1024, fatBits: 32, sectorsPerCluster: 1 },
+    });
+    if (o.bios) await installSyslinux(esp, fat, o.format, ctx.sourceDateEpoch);
+    const espSpan = layout.espLastLba - layout.espFirstLba + 1;
+    if (fat.sectors !== espSpan) throw new Error(`internal: a ${fat.sectors}-sector ESP for a ${espSpan}-sector partition`);
 
     const gpt = gptStructures({
       sectors: layout.sectors,
-      diskGuid: hashGuid('lkbuild disk', name, ukiHash, ...variant),
+      diskGuid: id('lkbuild disk'),
       bootCode: o.bios?.mbrCode.subarray(0, 440),
       partitions: [
         {
           typeGuid: ESP_TYPE_GUID,
-          guid: hashGuid('lkbuild esp', name, ukiHash, ...variant),
+          guid: id('lkbuild esp'),
           firstLba: layout.espFirstLba,
           lastLba: layout.espLastLba,
           name: 'EFI System Partition',
@@ -153,9 +121,6 @@ export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, p
         },
       ],
     });
-    const espBytes = (await stat(esp)).size;
-    const espSpan = (layout.espLastLba - layout.espFirstLba + 1) * SECTOR;
-    if (espBytes !== espSpan) throw new Error(`internal: mkfs.vfat made ${espBytes} bytes for a ${espSpan}-byte partition`);
     async function* disk(): AsyncGenerator<Buffer> {
       yield gpt.head;
       yield* zeros(layout.espFirstLba * SECTOR - gpt.head.length);
@@ -167,20 +132,13 @@ export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, p
   });
 }
 
-/** Writes the raw EFI disk to a scratch path (for the formats derived from it) and returns the path. */
+/** Writes the raw EFI disk, at least `minDiskMiB` large, to a scratch path for `format`, which is derived from it; returns the path. */
 export async function stageRawEfi(ctx: FormatContext, path: string, format: string, minDiskMiB = 0): Promise<string> {
-  const staging = new AtomicOutputs();
-  try {
-    await writeRawEfiTo(ctx, staging, path, format, minDiskMiB);
-    await staging.commit();
-  } catch (e) {
-    await staging.abort();
-    throw e;
-  }
+  await staged((outputs) => writeEfiDisk(ctx, outputs, path, { format, minDiskMiB }));
   return path;
 }
 
-/** The raw-efi format: <name>-efi.img. */
-export async function writeRawEfi(ctx: FormatContext): Promise<void> {
-  await writeRawEfiTo(ctx, ctx.outputs, `${ctx.base}-efi.img`);
+/** The raw-efi format: NAME-efi.img. */
+export async function writeRawEfi(ctx: FormatContext, path: string): Promise<void> {
+  await writeEfiDisk(ctx, ctx.outputs, path, { format: 'raw-efi' });
 }

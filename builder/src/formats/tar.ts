@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Content, FsEntry } from '../fs/tree.js';
-import type { FormatContext } from './kernel-initrd.js';
-import { TAR_END, tarEntry, type TarType } from './tar-writer.js';
+import type { FormatContext } from './context.js';
+import { TAR_END, tarEntry, type TarType } from '../archive/tar.js';
 
 /**
  * tar: the node's root filesystem, the same tree the initrd holds, as NAME.tar. Entries are in
@@ -49,7 +49,7 @@ export async function* rootfsTar(entries: Iterable<[string, FsEntry]>, mtime: nu
   yield TAR_END;
 }
 
-/** The tar format: <name>.tar. */
-export async function writeTar(ctx: FormatContext): Promise<void> {
-  await ctx.outputs.write(`${ctx.base}.tar`, Readable.from(rootfsTar(ctx.node.tree.sorted(), ctx.sourceDateEpoch)));
+/** The tar format: NAME.tar. */
+export async function writeTar(ctx: FormatContext, path: string): Promise<void> {
+  await ctx.outputs.write(path, Readable.from(rootfsTar(ctx.node.tree.sorted(), ctx.sourceDateEpoch)));
 }

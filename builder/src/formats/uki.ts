@@ -2,11 +2,12 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { LkError } from '../errors.js';
 import { normalizePath } from '../fs/tree.js';
-import { AtomicOutputs } from './atomic-output.js';
-import { hostFiles, requireHostFile, withScratch } from './host-tools.js';
-import { writeInitrd, type FormatContext } from './kernel-initrd.js';
+import { staged, type AtomicOutputs } from './atomic-output.js';
+import { hostFiles, requireHostFile } from './host-tools.js';
+import { withScratch } from '../fs/scratch.js';
+import type { FormatContext } from './context.js';
+import { nodeKernel, stageInitrd } from './kernel-initrd.js';
 import { PeChecksum, appendSections } from './pe.js';
 
 /**
@@ -51,22 +52,13 @@ function bufferPart(name: string, data: Buffer): Part {
   return { name, size: data.length, open: () => Readable.from([data]) };
 }
 
-/** Writes the node's UKI to `path` through `outputs`. */
-export async function writeUkiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string): Promise<void> {
-  const kernel = ctx.node.kernel;
-  if (!kernel) throw new LkError('format', 'the EFI formats need a kernel: the build file has no kernel section');
-  const stub = await readFile(await requireHostFile(hostFiles.efiStub, 'uki'));
+/** Writes the node's UKI to `path` through `outputs`; `format` is the one being written, for errors. */
+async function writeUkiTo(ctx: FormatContext, outputs: AtomicOutputs, path: string, format: string): Promise<void> {
+  const kernel = nodeKernel(ctx, format);
+  const stub = await readFile(await requireHostFile(hostFiles.efiStub, format));
   await withScratch(async (dir) => {
     // The initrd's size goes into the section table ahead of it: stage it first.
-    const initrdPath = join(dir, 'initrd.img');
-    const staging = new AtomicOutputs();
-    try {
-      await writeInitrd({ ...ctx, outputs: staging }, initrdPath);
-      await staging.commit();
-    } catch (e) {
-      await staging.abort();
-      throw e;
-    }
+    const initrdPath = await stageInitrd(ctx, join(dir, 'initrd.img'));
     const parts: Part[] = [
       bufferPart('.osrel', await osRelease(ctx)),
       bufferPart('.cmdline', Buffer.from(ukiCmdline(ctx.node.cmdline))),
@@ -101,20 +93,13 @@ export async function writeUkiTo(ctx: FormatContext, outputs: AtomicOutputs, pat
   });
 }
 
-/** The uki format: <name>.efi. */
-export async function writeUki(ctx: FormatContext): Promise<void> {
-  await writeUkiTo(ctx, ctx.outputs, `${ctx.base}.efi`);
+/** The uki format: NAME.efi. */
+export async function writeUki(ctx: FormatContext, path: string): Promise<void> {
+  await writeUkiTo(ctx, ctx.outputs, path, 'uki');
 }
 
-/** Writes the UKI to a scratch path (for the formats that embed it) and returns the path. */
-export async function stageUki(ctx: FormatContext, path: string): Promise<string> {
-  const staging = new AtomicOutputs();
-  try {
-    await writeUkiTo(ctx, staging, path);
-    await staging.commit();
-  } catch (e) {
-    await staging.abort();
-    throw e;
-  }
+/** Writes the UKI to a scratch path for `format`, which embeds it, and returns the path. */
+export async function stageUki(ctx: FormatContext, path: string, format: string): Promise<string> {
+  await staged((outputs) => writeUkiTo(ctx, outputs, path, format));
   return path;
 }

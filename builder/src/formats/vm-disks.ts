@@ -1,31 +1,17 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, constants, open, stat } from 'node:fs/promises';
-import { basename, delimiter, join } from 'node:path';
-import { LkError } from '../errors.js';
-import { emitFile, runTool, withScratch } from './host-tools.js';
+import { open, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { withScratch } from '../fs/scratch.js';
+import { requireTool, runTool } from './host-tools.js';
 import { guidBytes, hashGuid } from './gpt.js';
-import type { FormatContext } from './kernel-initrd.js';
-import { stageRawEfi } from './raw-efi.js';
+import type { FormatContext } from './context.js';
+import { sha256File, stageRawEfi } from './raw-efi.js';
 
 /**
  * qcow2, vmdk and vhd: the raw-efi disk converted by qemu-img. qemu-img stamps VMDK and VHD
  * files with a random id (and VHD with the time): those fields are rewritten from a hash of the
  * raw disk and SOURCE_DATE_EPOCH, so these outputs are reproducible too.
  */
-
-async function requireQemuImg(format: string): Promise<void> {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    if (await access(join(dir, 'qemu-img'), constants.X_OK).then(() => true, () => false)) return;
-  }
-  throw new LkError('tool', `the ${format} format needs qemu-img, which is not installed`, 'install the Debian package qemu-utils on the build host');
-}
-
-async function sha256File(path: string): Promise<Buffer> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest();
-}
 
 /** VHD footers count time in seconds from 2000-01-01T00:00:00Z. */
 const VHD_EPOCH = 946684800;
@@ -70,7 +56,7 @@ async function patch(path: string, at: number, length: number, fn: (b: Buffer) =
   }
 }
 
-type VmFormat = 'qcow2' | 'vmdk' | 'vhd';
+export type VmFormat = 'qcow2' | 'vmdk' | 'vhd';
 
 const convertArgs: Record<VmFormat, string[]> = {
   qcow2: ['-O', 'qcow2'],
@@ -79,11 +65,11 @@ const convertArgs: Record<VmFormat, string[]> = {
   vhd: ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on'],
 };
 
-async function writeVmDisk(ctx: FormatContext, format: VmFormat): Promise<void> {
-  await requireQemuImg(format);
-  const final = `${ctx.base}.${format}`;
+/** Writes the `format` conversion of the raw-efi disk to `final`. */
+export async function writeVmDisk(ctx: FormatContext, format: VmFormat, final: string): Promise<void> {
+  await requireTool('qemu-img', format);
   await withScratch(async (dir) => {
-    const raw = await stageRawEfi(ctx, join(dir, `${basename(ctx.base)}-efi.img`), format);
+    const raw = await stageRawEfi(ctx, join(dir, 'raw-efi.img'), format);
     // The converted file carries the final name: a VMDK's descriptor names its own file.
     const out = join(dir, basename(final));
     await runTool('qemu-img', ['convert', '-q', '-f', 'raw', ...convertArgs[format], raw, out], { format });
@@ -97,10 +83,6 @@ async function writeVmDisk(ctx: FormatContext, format: VmFormat): Promise<void> 
       const size = (await stat(out)).size;
       await patch(out, size - 512, 512, (f) => fixVhdFooter(f, ctx.sourceDateEpoch, guidBytes(hashGuid('lkbuild vhd', rawHash))));
     }
-    await emitFile(ctx, out, final);
+    await ctx.outputs.writeFrom(final, out);
   });
 }
-
-export const writeQcow2 = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'qcow2');
-export const writeVmdk = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'vmdk');
-export const writeVhd = (ctx: FormatContext): Promise<void> => writeVmDisk(ctx, 'vhd');

@@ -1,6 +1,4 @@
-import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
-import { spawn } from 'node:child_process';
+import { pipeline, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { LkError } from '../errors.js';
 import { FsTree, normalizePath, parentOf, type EntryType } from './tree.js';
@@ -19,33 +17,41 @@ const typeOf: Record<string, EntryType | undefined> = {
   fifo: 'fifo',
 };
 
-/** Decompresses a layer by media type; zstd goes through the zstd tool since Node 20 lacks it. */
-export function decompressLayer(blob: Readable, mediaType: string): Readable {
-  if (mediaType.endsWith('+gzip') || mediaType.endsWith('.tar.gzip')) return blob.pipe(createGunzip());
-  if (mediaType.endsWith('+zstd')) {
-    const child = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    blob.pipe(child.stdin);
-    return child.stdout;
-  }
-  if (mediaType.endsWith('.tar') || mediaType.endsWith('.tar.v1')) return blob;
-  throw new LkError('layer', `unsupported layer media type ${mediaType}`);
+/** Who a layer comes from, for warnings, and where they go (stderr by default). */
+export interface LayerSource {
+  image: string;
+  warn?: (message: string) => void;
+}
+
+/** Device nodes belong in /dev only: one elsewhere in an image (a mode-0666 block node, say) reaches host devices. */
+function misplacedDevice(type: EntryType, path: string): boolean {
+  return (type === 'char' || type === 'block') && !path.startsWith('dev/');
 }
 
 /**
  * Applies one uncompressed layer tar onto `tree` below `prefix`, with OCI whiteout semantics.
  * Every path is confined to the prefix: '..' and writes through symlinks are refused.
+ * Device nodes outside /dev are left out, with a warning naming the image.
  */
-export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool): Promise<void> {
+export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool, source?: LayerSource): Promise<void> {
   const root = normalizePath(prefix);
   const under = (p: string) => (root === '' ? p : p === '' ? root : `${root}/${p}`);
   const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    layerTar.on('error', reject);
+  // One failure path: an error in the source (decompressor, file) or in tar parsing ends the
+  // loop below; pipeline releases both streams when the loop stops early.
+  let failure: Error | undefined;
+  pipeline(layerTar, extract, (err) => {
+    if (err && (err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') failure = err;
   });
-  layerTar.pipe(extract);
+  try {
+    await applyEntries(extract, tree, under, spool, source);
+  } finally {
+    layerTar.destroy();
+  }
+  if (failure) throw failure;
+}
 
+async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: string) => string, spool: Spool, source?: LayerSource): Promise<void> {
   for await (const entry of extract) {
     const h = entry.header;
     const path = normalizePath(h.name);
@@ -58,6 +64,13 @@ export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: strin
     if (base.startsWith(whiteoutPrefix)) {
       const dir = parentOf(path);
       const victim = base.slice(whiteoutPrefix.length);
+      if (victim.startsWith(whiteoutPrefix)) {
+        entry.resume(); // AUFS bookkeeping (.wh..wh.plnk, ...): nothing to delete
+        continue;
+      }
+      if (victim === '' || victim === '.' || victim === '..') {
+        throw new LkError('layer', `whiteout /${path} names no file of its directory`, 'the archive is malformed or malicious');
+      }
       tree.remove(under(dir === '' ? victim : `${dir}/${victim}`));
       entry.resume();
       continue;
@@ -82,6 +95,11 @@ export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: strin
       continue;
     }
     entry.resume();
+    if (misplacedDevice(type, path)) {
+      const warn = source?.warn ?? ((m: string) => process.stderr.write(`lkbuild: warning: ${m}\n`));
+      warn(`${source?.image ?? 'a layer'}: left out the ${type} device /${path}: device nodes belong in /dev`);
+      continue;
+    }
     if (type === 'dir') {
       const existing = tree.get(under(path));
       if (existing?.type === 'dir') Object.assign(existing, { type, ...common });
@@ -90,7 +108,6 @@ export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: strin
       tree.set(under(path), { type, ...common, linkname: h.linkname ?? undefined, devmajor: h.devmajor, devminor: h.devminor });
     }
   }
-  await done;
 }
 
 function paxXattrs(pax: Record<string, string> | null | undefined): Record<string, string> | undefined {

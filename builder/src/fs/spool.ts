@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { writeError } from '../errors.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { makeScratchDir } from './scratch.js';
 import type { Content } from './tree.js';
 
 /**
@@ -15,14 +16,16 @@ export class Spool {
   private constructor(private readonly dir: string, private readonly path: string, private readonly fh: FileHandle) {}
 
   static async create(): Promise<Spool> {
-    const dir = await mkdtemp(join(process.env.LKBUILD_TMPDIR || tmpdir(), 'lkbuild-spool-'));
+    const dir = await makeScratchDir('lkbuild-spool-');
     const path = join(dir, 'data');
     return new Spool(dir, path, await open(path, 'w+'));
   }
 
   async add(source: AsyncIterable<Buffer>, size: number): Promise<Content> {
     const start = this.offset;
+    const hash = createHash('sha256');
     for await (const chunk of source) {
+      hash.update(chunk);
       await this.fh.write(chunk, 0, chunk.length, this.offset).catch((e: unknown) => {
         throw writeError(e, 'image contents to the spool file', this.path, 'free space there, or point LKBUILD_TMPDIR at a larger disk');
       });
@@ -33,6 +36,7 @@ export class Spool {
     const path = this.path;
     return {
       size,
+      digest: hash.digest('hex'),
       open: () => (size === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + size - 1 })),
     };
   }

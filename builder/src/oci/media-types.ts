@@ -41,18 +41,21 @@ export interface ImageIndex {
   manifests: Descriptor[];
 }
 
+/** The parts of an OCI image config (the `config` object) that shape a container. */
+export interface ImageConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  Labels?: Record<string, string>;
+}
+
 export interface ImageConfigFile {
   created?: string;
   architecture: string;
   os: string;
-  config?: {
-    Entrypoint?: string[];
-    Cmd?: string[];
-    Env?: string[];
-    WorkingDir?: string;
-    User?: string;
-    Labels?: Record<string, string>;
-  };
+  config?: ImageConfig;
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: unknown[];
 }

@@ -1,15 +1,9 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tarFromDir } from '../../src/archive/tar-from-dir.js';
 import { assembleNode } from '../../src/assemble/node.js';
 import { bindVolumes } from '../../src/assemble/volumes.js';
-import type { BuildSpec, VolumeSpec } from '../../src/config/index.js';
-import { Spool } from '../../src/fs/spool.js';
+import type { VolumeSpec } from '../../src/config/index.js';
 import type { FsTree } from '../../src/fs/tree.js';
-import { commitImage, writeLayer, type StoredImage } from '../../src/oci/image-store.js';
-import { OciLayout } from '../../src/oci/layout.js';
+import { AssembleFixture, emptySpec, fileText } from './fixture.js';
 
 type Mount = { destination: string; type: string; source: string; options?: string[] };
 
@@ -57,45 +51,21 @@ describe('bindVolumes', () => {
 });
 
 describe('volumes in the assembled node', () => {
-  let dir: string;
-  let layout: OciLayout;
-  let spool: Spool;
-  const images = new Map<string, StoredImage>();
-
-  async function image(ref: string, files: Record<string, string>, label?: object): Promise<void> {
-    const src = await mkdtemp(join(dir, 'src-'));
-    for (const [path, body] of Object.entries(files)) {
-      await mkdir(join(src, path, '..'), { recursive: true });
-      await writeFile(join(src, path), body);
-    }
-    const layer = await writeLayer(layout, tarFromDir(src, 0));
-    const config = { Cmd: ['/bin/sh'], ...(label ? { Labels: { 'org.mobyproject.config': JSON.stringify(label) } } : {}) };
-    images.set(ref, await commitImage(layout, ref, [layer], { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config }));
-  }
+  let fx: AssembleFixture;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lk-volumes-'));
-    layout = new OciLayout(join(dir, 'cache'));
-    await layout.init();
-    spool = await Spool.create();
-    await image('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
-    await image('test/app:1', { 'bin/app': 'app' });
-    await image('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
+    fx = await AssembleFixture.create('lk-volumes-');
+    await fx.image('test/seed:1', { 'seed/hello.txt': 'seeded\n' });
+    await fx.image('test/app:1', { 'bin/app': 'app' });
+    await fx.image('test/labelled:1', { 'bin/app': 'app' }, { binds: ['scratch:/from-label'] });
   });
-  afterAll(async () => spool?.dispose());
+  afterAll(async () => fx?.dispose());
 
-  const spec = (over: Partial<BuildSpec>): BuildSpec => ({ init: [], onboot: [], onshutdown: [], services: [], files: [], volumes: [], ...over });
-  const json = async (tree: FsTree, path: string) => {
-    const entry = tree.get(path);
-    expect(entry?.type, path).toBe('file');
-    const chunks: Buffer[] = [];
-    for await (const c of entry!.content!.open()) chunks.push(c as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  };
+  const json = async (tree: FsTree, path: string) => JSON.parse(await fileText(tree, path));
 
   it("puts each volume's image at /containers/volumes/<name>/, an empty directory without one, and binds containers to it", async () => {
     const node = await assembleNode({
-      spec: spec({
+      spec: emptySpec({
         volumes: [
           { name: 'seeded', image: 'test/seed:1' },
           { name: 'scratch', image: '' },
@@ -104,9 +74,9 @@ describe('volumes in the assembled node', () => {
         onboot: [{ name: 'writer', image: 'test/app:1', binds: ['scratch:/scratch', 'conf:/conf:ro'] }],
         services: [{ name: 'labelled', image: 'test/labelled:1', mounts: [{ type: 'bind', source: 'seeded', destination: '/seeded', options: ['rbind'] }] }],
       }),
-      images,
-      layout,
-      spool,
+      images: fx.images,
+      layout: fx.layout,
+      spool: fx.spool,
     });
     const tree = node.tree;
     expect(tree.get('containers/volumes/seeded/seed/hello.txt')?.type).toBe('file');
@@ -127,7 +97,7 @@ describe('volumes in the assembled node', () => {
   });
 
   it('refuses volumes in the OCI layout format, which it cannot lay out yet', async () => {
-    const run = assembleNode({ spec: spec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images, layout, spool });
+    const run = assembleNode({ spec: emptySpec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images: fx.images, layout: fx.layout, spool: fx.spool });
     await expect(run).rejects.toThrow('volume img: format "oci" (the image as an OCI layout) is not supported yet');
   });
 });

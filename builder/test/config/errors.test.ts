@@ -48,6 +48,7 @@ const cases: [string, string, string[]][] = [
   ['a container key under runtime', svc('    runtime:\n      binds: [/a:/a]\n'), ['node.yml:5:7: unknown key "binds" in services[0].runtime ("binds" belongs to the container itself, not under runtime:)']],
   ['an image without image', 'services:\n  - name: web\n    env: [A=1]\n', ['node.yml:2:5: services[0]: missing required key "image"']],
   ['a file without path', 'files:\n  - contents: hi\n', ['node.yml:2:5: files[0]: missing required key "path"']],
+  ['an interface without name', svc('    runtime:\n      interfaces:\n        - peer: veth0\n'), ['node.yml:6:11: runtime.interfaces[0]: missing required key "name"']],
 
   // capabilities
   ['a misspelled capability', svc('    capabilities: [CAP_NET_ADMN]\n'), ['node.yml:4:20: unknown capability "CAP_NET_ADMN"; expected a name like CAP_NET_ADMIN, or "all" or "none" (did you mean "CAP_NET_ADMIN"?)']],

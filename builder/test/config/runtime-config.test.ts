@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ImageSpec } from '../../src/config/index.js';
-import { bundleConfig, configJson, dockerMaskedPaths, type OciImageConfig } from '../../src/config/runtime-config.js';
+import { bundleConfig, configJson, dockerMaskedPaths } from '../../src/config/runtime-config.js';
+import type { ImageConfig } from '../../src/oci/media-types.js';
 import { dockerDefaultCapabilities } from '../../src/config/capabilities.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const image = (extra: Partial<ImageSpec> = {}): ImageSpec => ({ name: 'web', image: 'nginx:1.25', ...extra });
-const withLabel = (label: object, rest: OciImageConfig = {}): OciImageConfig => ({ ...rest, Labels: { 'org.mobyproject.config': JSON.stringify(label) } });
-const config = (spec: ImageSpec, ic: OciImageConfig = {}, kind: 'onboot' | 'service' | 'onshutdown' = 'service') => bundleConfig(spec, ic, kind).config as Json;
+const withLabel = (label: object, rest: ImageConfig = {}): ImageConfig => ({ ...rest, Labels: { 'org.mobyproject.config': JSON.stringify(label) } });
+const config = (spec: ImageSpec, ic: ImageConfig = {}, kind: 'onboot' | 'service' | 'onshutdown' = 'service') => bundleConfig(spec, ic, kind).config as Json;
 
 describe('the image config, the label and the YAML merge in that order', () => {
   it('takes args, env, cwd and user from the image config', () => {
@@ -133,14 +134,25 @@ describe('mounts', () => {
 describe('limits, ids and the rest of linux', () => {
   it('writes rlimits, with unlimited as 2^64-1 exactly', () => {
     const b = bundleConfig(image({ rlimits: ['nofile,1024,4096', 'RLIMIT_CORE,unlimited,unlimited'] }), {}, 'service');
-    expect((b.config as Json).process.rlimits[0]).toEqual({ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 });
+    expect((b.config as Json).process.rlimits[0]).toEqual({ type: 'RLIMIT_NOFILE', hard: 4096n, soft: 1024n });
     const text = configJson(b.config);
     expect(text).toContain('"hard": 18446744073709551615');
     expect(text).not.toContain('18446744073709552000');
+    expect(JSON.parse(text).process.rlimits[0]).toEqual({ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 });
+  });
+
+  it('writes strings as they are, even one that holds the digits of a rounded 2^64-1 or looks like a limit', () => {
+    const env = ['X=18446744073709552000', 'Y="18446744073709552000"', 'Z=lkbuild-bigint-0:5'];
+    const b = bundleConfig(image({ env, rlimits: ['core,unlimited,unlimited'], annotations: { '18446744073709552000': '18446744073709552000' } }), {}, 'service');
+    const text = configJson(b.config);
+    const parsed = JSON.parse(text);
+    expect(parsed.process.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env]);
+    expect(parsed.annotations).toEqual({ '18446744073709552000': '18446744073709552000' });
+    expect(text).toContain('"hard": 18446744073709551615,\n');
   });
 
   it('resolves uid and gid names through the id map', () => {
-    const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', { idMap: (n) => (n === 'redis' ? 101 : undefined) });
+    const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', { ids: new Map([['redis', 101]]) });
     expect((b.config as Json).process.user).toEqual({ uid: 101, gid: 0, additionalGids: [101, 7] });
     expect(() => bundleConfig(image({ uid: 'ghost' }), {}, 'service')).toThrow('uid: no container named "ghost"');
   });

@@ -140,7 +140,7 @@ describe('the real Debian archive', () => {
 
   test('an unreachable mirror is a network error with a hint', async () => {
     const sources = [{ uri: 'http://127.0.0.1:9/debian', suite: 'bookworm', components: ['main'], keyring: '/usr/share/keyrings/debian-archive-keyring.gpg' }];
-    const e = await rejection(resolvePackages(['busybox-static'], { cacheDir, sources, http: { attempts: 2, backoffMs: 10 } }));
+    const e = await rejection(resolvePackages(['busybox-static'], { cacheDir, sources, http: { retry: { attempts: 2, baseDelayMs: 10 } } }));
     expect(e.message).toMatch(/failed after 2 attempts/);
     expect(e.hint).toMatch(/unreachable/);
   });

@@ -28,7 +28,7 @@ let mirror: DebianSource;
 let plan: Plan;
 const hits = new Map<string, number>();
 const dirs: string[] = [];
-const fast = { backoffMs: 20 };
+const fast = { retry: { baseDelayMs: 20 } };
 
 async function tempCache(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lk-debian-mirror-'));
@@ -188,7 +188,7 @@ describe('retries and .deb verification through a local mirror', () => {
 
   test('persistent 500s give up after the bounded number of attempts', async () => {
     plan.failures.set('.deb', 100);
-    const e = await rejection(fetchPackage(busybox, { cacheDir, http: { attempts: 3, backoffMs: 10 } }));
+    const e = await rejection(fetchPackage(busybox, { cacheDir, http: { retry: { attempts: 3, baseDelayMs: 10 } } }));
     expect(e.message).toMatch(/failed after 3 attempts: HTTP 500/);
     expect(hits.get(`/${busybox.filename}`)).toBe(3);
   });
@@ -240,6 +240,6 @@ describe('offline', () => {
     hits.clear();
     const packages = await resolvePackages(['busybox-static'], { cacheDir, sources: [mirror], http: fast, indexMaxAgeMinutes: 0 });
     expect(packages.map((p) => p.name)).toEqual(['busybox-static']);
-    expect(hits.get('/dists/bookworm/InRelease')).toBe(4); // tried (1 + 3 retries), then fell back
+    expect(hits.get('/dists/bookworm/InRelease')).toBe(5); // tried (the default 5 attempts), then fell back
   });
 });

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, test } from 'vitest';
 import { AtomicOutputs } from '../../src/formats/atomic-output.js';
-import { fatGeometry } from '../../src/formats/fat-image.js';
-import { fatEpoch } from '../../src/formats/host-tools.js';
+import { fatEpoch, fatGeometry } from '../../src/formats/fat.js';
 import { formatNames, formatWriter } from '../../src/formats/index.js';
-import { isoUuidDate } from '../../src/formats/iso-bios.js';
+import { isoUuidDate } from '../../src/formats/iso.js';
 import { parseMbr } from '../../src/formats/mbr.js';
-import { syslinuxConfig } from '../../src/formats/raw-bios.js';
+import { syslinuxConfig } from '../../src/formats/syslinux.js';
 import { FsTree } from '../../src/fs/tree.js';
 import type { AssembledNode } from '../../src/assemble/node.js';
 
@@ -108,6 +107,11 @@ describe('format writers (host tools: xorriso, isolinux, syslinux, mtools, dosfs
       await expect(write('iso-bios', 'n')).rejects.toMatchObject({
         message: 'the iso-bios format needs xorriso, which is not installed',
         hint: 'install the Debian package xorriso on the build host',
+      });
+      // qemu-img is looked for before the raw disk is made, not after.
+      await expect(write('vhd', 'n')).rejects.toMatchObject({
+        message: 'the vhd format needs qemu-img, which is not installed',
+        hint: 'install the Debian package qemu-utils on the build host',
       });
     } finally {
       process.env.PATH = path;

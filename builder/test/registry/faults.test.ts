@@ -6,9 +6,9 @@ import { OciLayout } from '../../src/oci/layout.js';
 import { pullImage, type PullOptions } from '../../src/oci/registry/pull.js';
 import { pushImage } from '../../src/oci/registry/push.js';
 import type { StoredImage } from '../../src/oci/image-store.js';
-import { makeImageLayout, skopeoPush, tempDir } from './helpers/images.js';
-import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
-import { startRegistry, type RunningRegistry } from './helpers/registry-server.js';
+import { makeImageLayout, tempDir } from './helpers/images.js';
+import { startFaultyRegistry, type FaultProxy } from './helpers/fault-proxy.js';
+import type { RunningRegistry } from './helpers/registry-server.js';
 
 const fast: PullOptions = { credentials: async () => undefined, retry: { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 } };
 
@@ -20,21 +20,16 @@ describe('pulling through a faulty connection', () => {
   const bigLayer = () => image.manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
   const isBlobGet = (url: string, digest: string) => url.endsWith(`/blobs/${digest}`);
 
+  let reset: () => void;
+
   beforeAll(async () => {
-    registry = await startRegistry();
-    const made = await makeImageLayout('src/faulty:1', 3, 2 << 20);
-    image = made.image;
-    await skopeoPush(made.layout.root, 'src/faulty:1', `${registry.host}/faulty:1`);
-    proxy = await startFaultProxy(registry);
+    ({ registry, proxy, image, reset } = await startFaultyRegistry('faulty', 3, 2 << 20));
   });
   afterAll(async () => {
     await proxy?.stop();
     await registry?.stop();
   });
-  beforeEach(() => {
-    proxy.seen.length = 0;
-    proxy.rule = () => ({ kind: 'pass' });
-  });
+  beforeEach(() => reset());
 
   async function blobFiles(cache: OciLayout): Promise<string[]> {
     return readdir(join(cache.root, 'blobs', 'sha256'));
@@ -119,7 +114,7 @@ describe('pulling through a faulty connection', () => {
     proxy.rule = () => ({ kind: 'hang' });
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const started = Date.now();
-    await expect(pullImage(cache, ref(), { ...fast, requestTimeoutMs: 400, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 } })).rejects.toThrow(
+    await expect(pullImage(cache, ref(), { ...fast, idleTimeoutMs: 400, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 } })).rejects.toThrow(
       /did not answer within 0.4s/,
     );
     expect(Date.now() - started).toBeLessThan(5_000);

@@ -3,7 +3,7 @@ import { parseChallenges } from '../../src/oci/registry/challenge.js';
 import { configKeysFor, decodeAuthEntry } from '../../src/oci/registry/credentials.js';
 import { registryEndpoint } from '../../src/oci/registry/endpoint.js';
 import { parsePlatform, selectPlatform } from '../../src/oci/registry/platform.js';
-import { backoffDelay, isRetryableError, isRetryableStatus } from '../../src/oci/registry/retry.js';
+import { backoffDelay, isRetryableError, isRetryableStatus, retryAfterMs } from '../../src/net/retry.js';
 import type { Descriptor } from '../../src/oci/media-types.js';
 
 describe('WWW-Authenticate parsing', () => {
@@ -66,6 +66,10 @@ describe('retry policy', () => {
     expect(backoffDelay(policy, 0, null, () => 1)).toBe(100);
     expect(backoffDelay(policy, 3, null, () => 0)).toBe(400);
     expect(backoffDelay(policy, 10, null, () => 1)).toBe(1000);
-    expect(backoffDelay(policy, 0, '2', () => 1)).toBe(1000);
+    // Retry-After is honoured beyond the back-off cap, up to one minute (the README's figure)
+    expect(backoffDelay(policy, 0, '2', () => 1)).toBe(2000);
+    expect(backoffDelay(policy, 0, '600', () => 1)).toBe(60_000);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(retryAfterMs('soon')).toBeUndefined();
   });
 });

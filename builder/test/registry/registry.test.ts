@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -10,7 +10,7 @@ import { OciLayout } from '../../src/oci/layout.js';
 import { pullImage } from '../../src/oci/registry/pull.js';
 import { pushImage } from '../../src/oci/registry/push.js';
 import { dockerConfigWith, makeImage, makeImageLayout, skopeoPush, tempDir } from './helpers/images.js';
-import { startRegistry, type RunningRegistry } from './helpers/registry-server.js';
+import { startRegistry, startTlsRegistry, type RunningRegistry } from './helpers/registry-server.js';
 import { startTokenIssuer, type TokenIssuer } from './helpers/token-issuer.js';
 
 const noCreds = async () => undefined;
@@ -196,14 +196,7 @@ describe('TLS registry with a private CA', () => {
   let registry: RunningRegistry;
   let certsDir: string;
   beforeAll(async () => {
-    const dir = await tempDir('lk-tls-');
-    const certPath = join(dir, 'server.crt');
-    const keyPath = join(dir, 'server.key');
-    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
-    registry = await startRegistry({ kind: 'none' }, { certPath, keyPath });
-    certsDir = await tempDir('lk-certs-d-');
-    await mkdir(join(certsDir, registry.host));
-    await copyFile(certPath, join(certsDir, registry.host, 'ca.crt'));
+    ({ registry, certsDir } = await startTlsRegistry());
   });
   afterAll(async () => registry?.stop());
 

@@ -1,21 +1,21 @@
 import type { Readable } from 'node:stream';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
+import { netDefaults, type NetOptions } from '../../net/defaults.js';
+import { createDispatcher, requestTimeouts, readLimited, responseHeader as header } from '../../net/dispatcher.js';
+import { errorCode, isRetryableStatus, pauseBeforeRetry, retryPolicy, RetryableStatus, withRetry, type RetryPolicy } from '../../net/retry.js';
 import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
 import { parseChallenges } from './challenge.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
-import { registryEndpoint, type RegistryEndpoint } from './endpoint.js';
+import { realmMayReceiveCredentials, registryEndpoint, type RegistryEndpoint } from './endpoint.js';
 import { loadTlsSettings, tlsConnectOptions } from './tls.js';
-import { backoffDelay, defaultRetryPolicy, isRetryableError, isRetryableStatus, type RetryPolicy } from './retry.js';
 
-export interface ClientOptions {
+export interface ClientOptions extends NetOptions {
   credentials?: CredentialSource;
-  retry?: RetryPolicy;
-  /** Longest wait for response headers, or between two body chunks, before a retry. */
-  requestTimeoutMs?: number;
   /** Aborts everything (e.g. an overall deadline). */
   signal?: AbortSignal;
+  /** Where proxy, TLS and credential settings are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -51,7 +51,7 @@ export class RegistryClient {
   endpoint: RegistryEndpoint;
   private readonly credentials: CredentialSource;
   private readonly retry: RetryPolicy;
-  private readonly requestTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
   private readonly signal?: AbortSignal;
   private dispatcher?: Dispatcher;
   private ready?: Promise<Dispatcher>;
@@ -62,8 +62,8 @@ export class RegistryClient {
   constructor(registry: string, opts: ClientOptions = {}) {
     this.endpoint = registryEndpoint(registry, opts.env);
     this.credentials = opts.credentials ?? dockerConfigCredentials(opts.env);
-    this.retry = opts.retry ?? defaultRetryPolicy;
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.retry = retryPolicy(opts.retry);
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? netDefaults.idleTimeoutMs;
     this.signal = opts.signal;
     this.env = opts.env;
   }
@@ -72,13 +72,7 @@ export class RegistryClient {
   private connection(): Promise<Dispatcher> {
     this.ready ??= loadTlsSettings(this.endpoint.registry, this.env).then((tls) => {
       this.endpoint = registryEndpoint(this.endpoint.registry, this.env, tls !== undefined);
-      this.dispatcher = new Agent({
-        connectTimeout: this.requestTimeoutMs,
-        headersTimeout: this.requestTimeoutMs,
-        bodyTimeout: this.requestTimeoutMs,
-        connections: 8,
-        connect: tlsConnectOptions(tls),
-      }).compose(interceptors.redirect({ maxRedirections: 5 }));
+      this.dispatcher = createDispatcher({ env: this.env, tls: tlsConnectOptions(tls), connections: 8, idleTimeoutMs: this.idleTimeoutMs });
       return this.dispatcher;
     });
     return this.ready;
@@ -102,7 +96,7 @@ export class RegistryClient {
       await res.body.dump();
       throw new LkError('registry', `${this.endpoint.registry}/${repository}:${reference} was not found in the registry`, 'check the image name and tag');
     }
-    const bytes = await readLimited(res.body, maxManifestBytes);
+    const bytes = await this.readSmall(res.body, maxManifestBytes);
     const mediaType = contentType(res.headers) ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.imageManifest;
     return { mediaType, digest: sha256Digest(bytes), bytes };
   }
@@ -133,6 +127,12 @@ export class RegistryClient {
         throw new LkError('registry', `${this.endpoint.registry} answered a ranged GET of ${blob.digest} with the wrong range`, 'the registry or a proxy mishandles ranges');
       }
       let skip = res.statusCode === 200 ? delivered : 0;
+      // The descriptor's size bounds what is read: a registry cannot fill the disk with a
+      // blob that never ends, nor announce more than it may send.
+      if (Number(header(res.headers, 'content-length') ?? 0) > blob.size - delivered + skip) {
+        res.body.destroy();
+        throw this.blobTooLarge(repository, blob);
+      }
       try {
         for await (const raw of res.body) {
           let chunk = raw as Buffer;
@@ -142,6 +142,7 @@ export class RegistryClient {
             chunk = chunk.subarray(n);
             if (chunk.length === 0) continue;
           }
+          if (delivered + chunk.length > blob.size) throw this.blobTooLarge(repository, blob);
           delivered += chunk.length;
           onBytes?.(chunk.length);
           yield chunk;
@@ -149,10 +150,21 @@ export class RegistryClient {
         return;
       } catch (e) {
         res.body.destroy();
-        if (!isRetryableError(e) || attempt + 1 >= this.retry.attempts || this.signal?.aborted) throw this.networkError('GET', `blob ${blob.digest}`, e);
-        await this.pause(backoffDelay(this.retry, attempt));
+        if (!(await pauseBeforeRetry(e, attempt, this.retry, this.signal))) throw this.networkError('GET', `blob ${blob.digest}`, e, attempt + 1);
       }
     }
+  }
+
+  private readSmall(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<Buffer> {
+    return readLimited(body, maxBytes, () => new LkError('registry', `${this.endpoint.registry} sent a response larger than ${maxBytes} bytes`));
+  }
+
+  private blobTooLarge(repository: string, blob: Descriptor): LkError {
+    return new LkError(
+      'registry',
+      `${this.endpoint.registry}/${repository} sent more than the ${blob.size} bytes its manifest declares for blob ${blob.digest}`,
+      'the registry serves content other than its manifest says; the download was stopped and nothing was stored',
+    );
   }
 
   // ---- writing ----
@@ -203,38 +215,41 @@ export class RegistryClient {
     const dispatcher = await this.connection();
     const url = spec.url.startsWith('http') ? spec.url : this.endpoint.baseUrl + spec.url;
     let answeredChallenge = false;
-    for (let attempt = 0; ; attempt++) {
-      let res: Dispatcher.ResponseData;
-      try {
+    const attempt = async (): Promise<Dispatcher.ResponseData> => {
+      for (;;) {
         const auth = this.authorization.get(spec.scope);
-        res = await request(url, {
+        const res = await request(url, {
           method: spec.method,
           headers: { ...spec.headers, ...(auth ? { authorization: auth } : {}) },
           body: spec.body?.() ?? undefined,
           dispatcher,
           signal: this.signal,
+          ...requestTimeouts(this.idleTimeoutMs),
         });
-      } catch (e) {
-        if (!isRetryableError(e) || attempt + 1 >= this.retry.attempts || this.signal?.aborted) throw this.networkError(spec.method, url, e);
-        await this.pause(backoffDelay(this.retry, attempt));
-        continue;
+        if (res.statusCode === 401 && !answeredChallenge) {
+          // A challenge is not a failure: answer it and ask again within the same attempt.
+          const challenge = header(res.headers, 'www-authenticate');
+          await res.body.dump();
+          await this.answerChallenge(challenge, spec.scope);
+          answeredChallenge = true;
+          continue;
+        }
+        if (spec.accept.includes(res.statusCode)) return res;
+        throw await this.failedStatus(res);
       }
-      if (res.statusCode === 401 && !answeredChallenge) {
-        const challenge = header(res.headers, 'www-authenticate');
-        await res.body.dump();
-        await this.answerChallenge(challenge, spec.scope);
-        answeredChallenge = true;
-        attempt--; // a challenge is not a failure
-        continue;
-      }
-      if (spec.accept.includes(res.statusCode)) return res;
-      const text = await readLimited(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
-      if (isRetryableStatus(res.statusCode) && attempt + 1 < this.retry.attempts) {
-        await this.pause(backoffDelay(this.retry, attempt, header(res.headers, 'retry-after')));
-        continue;
-      }
-      throw this.statusError(spec.method, url, res.statusCode, text);
-    }
+    };
+    return withRetry(attempt, {
+      policy: this.retry,
+      signal: this.signal,
+      giveUp: (e, attempts) => this.networkError(spec.method, url, e, attempts),
+    });
+  }
+
+  /** A response with an unexpected status, as the error an attempt throws: retryable or final. */
+  private async failedStatus(res: Dispatcher.ResponseData): Promise<Error> {
+    const text = await this.readSmall(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
+    if (isRetryableStatus(res.statusCode)) return new RetryableStatus(res.statusCode, header(res.headers, 'retry-after'), text);
+    return new FinalStatus(res.statusCode, text);
   }
 
   private async answerChallenge(headerValue: string | undefined, scope: string): Promise<void> {
@@ -258,48 +273,56 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     for (const s of scope.split(' ')) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = creds ? { authorization: basicAuth(creds.username, creds.password) } : {};
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await request(url, { method: 'GET', headers, dispatcher: await this.connection(), signal: this.signal });
-        const text = (await readLimited(res.body, 1 << 20)).toString('utf8');
-        if (res.statusCode === 401 || res.statusCode === 403) throw creds ? this.loginRejected() : this.needLogin();
-        if (isRetryableStatus(res.statusCode) && attempt + 1 < this.retry.attempts) {
-          await this.pause(backoffDelay(this.retry, attempt, header(res.headers, 'retry-after')));
-          continue;
-        }
-        if (res.statusCode !== 200) throw this.statusError('GET', url.toString(), res.statusCode, text);
-        const body = JSON.parse(text) as { token?: string; access_token?: string };
-        const token = body.token ?? body.access_token;
-        if (!token) throw new LkError('registry', `the token service ${url.origin} returned no token`);
-        return token;
-      } catch (e) {
-        if (e instanceof LkError) throw e;
-        if (!isRetryableError(e) || attempt + 1 >= this.retry.attempts || this.signal?.aborted) throw this.networkError('GET', url.toString(), e);
-        await this.pause(backoffDelay(this.retry, attempt));
+    // Credentials go only where the registry lives; a realm elsewhere is asked anonymously.
+    const withheld = creds !== undefined && !realmMayReceiveCredentials(url, this.endpoint);
+    const headers: Record<string, string> = creds && !withheld ? { authorization: basicAuth(creds.username, creds.password) } : {};
+    const dispatcher = await this.connection();
+    const attempt = async (): Promise<string> => {
+      const res = await request(url, { method: 'GET', headers, dispatcher, signal: this.signal, ...requestTimeouts(this.idleTimeoutMs) });
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        await res.body.dump();
+        if (withheld) throw this.realmElsewhere(url);
+        throw creds ? this.loginRejected() : this.needLogin();
       }
-    }
+      if (res.statusCode !== 200) throw await this.failedStatus(res);
+      const body = JSON.parse((await this.readSmall(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string };
+      const token = body.token ?? body.access_token;
+      if (!token) throw new LkError('registry', `the token service ${url.origin} returned no token`);
+      return token;
+    };
+    return withRetry(attempt, {
+      policy: this.retry,
+      signal: this.signal,
+      giveUp: (e, attempts) => this.networkError('GET', url.toString(), e, attempts),
+    });
   }
 
-  private statusError(method: string, url: string, status: number, text: string): LkError {
+  private statusError(method: string, url: string, status: number, text: string, attempts: number): LkError {
     if (status === 401 || status === 403) return this.loginRejected(status);
     if (this.endpoint.plainHttp && /HTTP request to an HTTPS server/i.test(text)) {
       const registry = this.endpoint.registry;
       return new LkError('registry', `${registry} speaks HTTPS, but lkbuild used plain HTTP for it`, `put the registry's CA certificate in $LKBUILD_CERTS_DIR/${registry}/ca.crt (or /etc/docker/certs.d/${registry}/): a certs folder makes lkbuild use HTTPS`);
     }
     const detail = registryErrorMessage(text);
-    return new LkError('registry', `${method} ${redact(url)} failed: HTTP ${status}${detail ? ` (${detail})` : ''}`, status >= 500 ? 'the registry has a problem; try again later' : undefined);
+    const tries = attempts > 1 ? `, ${attempts} attempts` : '';
+    return new LkError(
+      'registry',
+      `registry ${this.endpoint.registry} answered HTTP ${status} to ${method} ${this.shortUrl(url)}${detail ? ` (${detail})` : ''}${tries}`,
+      status >= 500 ? 'the registry has a problem; try again later' : undefined,
+    );
   }
 
-  private networkError(method: string, what: string, e: unknown): LkError {
+  /** The error a request ends with once its attempts are used up (or its failure is final). */
+  private networkError(method: string, what: string, e: unknown, attempts: number): LkError {
     if (e instanceof LkError) return e;
+    if (e instanceof FinalStatus || e instanceof RetryableStatus) return this.statusError(method, what, e.status, e.detail, attempts);
     const code = errorCode(e);
     const registry = this.endpoint.registry;
     if (this.signal?.aborted) {
       return new LkError('registry', `talking to ${registry} was stopped: ${String(this.signal.reason?.message ?? this.signal.reason ?? 'aborted')}`, 'the overall time limit was reached; raise it with --timeout', { cause: e });
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new LkError('registry', `registry ${registry} did not answer within ${this.requestTimeoutMs / 1000}s (${method} ${redact(what)}, ${this.retry.attempts} attempts)`, 'check that the registry is up and reachable', { cause: e });
+      return new LkError('registry', `registry ${registry} did not answer within ${this.idleTimeoutMs / 1000}s (${method} ${redact(what)}, ${attempts} attempts)`, 'check that the registry is up and reachable', { cause: e });
     }
     if (code === 'ECONNREFUSED') {
       return new LkError('registry', `cannot connect to registry ${registry} (${this.endpoint.baseUrl}): connection refused`, 'is the registry running? is the port right?', { cause: e });
@@ -311,6 +334,21 @@ export class RegistryClient {
     return new LkError('registry', `${method} ${redact(what)} failed: ${reason}${code ? ` (${code})` : ''}`, tlsHint, { cause: e });
   }
 
+  /** A URL on the registry as its path (the message names the registry already); others whole, without the query. */
+  private shortUrl(url: string): string {
+    const u = new URL(url, this.endpoint.baseUrl);
+    return u.origin === new URL(this.endpoint.baseUrl).origin ? u.pathname : `${u.origin}${u.pathname}`;
+  }
+
+  private realmElsewhere(realm: URL): LkError {
+    const registry = this.endpoint.registry;
+    return new LkError(
+      'registry',
+      `${registry} sends its logins to the token service ${realm.origin}, on another scheme or host than the registry: your credentials for ${registry} were not sent there, and it refused access without them`,
+      `a registry's token service must use the registry's scheme and be its host or a subdomain of ${registry}; check the registry's auth configuration`,
+    );
+  }
+
   private needLogin(): LkError {
     return new LkError('registry', `${this.endpoint.registry} requires authentication and no credentials were found`, `log in with \`docker login ${this.endpoint.registry}\` (lkbuild reads ~/.docker/config.json or $DOCKER_CONFIG)`);
   }
@@ -318,16 +356,15 @@ export class RegistryClient {
   private loginRejected(status = 401): LkError {
     return new LkError('registry', `${this.endpoint.registry} refused the credentials or access (HTTP ${status})`, `check your login for ${this.endpoint.registry} and that you may access this repository`);
   }
+}
 
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.signal?.aborted) return reject(this.signal.reason);
-      const timer = setTimeout(resolve, ms);
-      this.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(this.signal!.reason);
-      }, { once: true });
-    });
+/** A response status no retry will change (400, 404 where not expected...). */
+class FinalStatus extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(`HTTP ${status}`);
   }
 }
 
@@ -343,11 +380,6 @@ function basicAuth(user: string, pass: string): string {
   return 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 }
 
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
-
 /** Start offset of a Content-Range header ("bytes 100-199/200"), or undefined. */
 function rangeStart(value: string | undefined): number | undefined {
   const m = /^bytes (\d+)-/.exec(value ?? '');
@@ -357,20 +389,6 @@ function rangeStart(value: string | undefined): number | undefined {
 function contentType(headers: Dispatcher.ResponseData['headers']): string | undefined {
   const v = header(headers, 'content-type')?.split(';')[0].trim();
   return v && v !== 'application/json' && v !== 'text/plain' ? v : undefined;
-}
-
-async function readLimited(body: AsyncIterable<unknown> & { destroy(): void }, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      body.destroy();
-      throw new LkError('registry', `response larger than ${limit} bytes`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
 }
 
 /** The first message of a distribution-spec error body, if any. */
@@ -383,14 +401,6 @@ function registryErrorMessage(text: string): string | undefined {
     // not JSON
   }
   return text.trim().slice(0, 200) || undefined;
-}
-
-function errorCode(e: unknown): string | undefined {
-  for (let cur: unknown = e; cur; cur = (cur as { cause?: unknown }).cause) {
-    const code = (cur as { code?: string }).code;
-    if (code) return code;
-  }
-  return undefined;
 }
 
 /** Upload URLs carry opaque state; keep messages short and free of it. */

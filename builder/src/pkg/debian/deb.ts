@@ -8,7 +8,7 @@ import { Readable, pipeline } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 import { LkError } from '../../errors.js';
 import { arMembers } from './ar.js';
-import { compressionOf, decompress } from './decompress.js';
+import { compressionOf, decompress } from '../../archive/decompress.js';
 
 export interface DebEntry {
   header: Header;

@@ -1,20 +1,16 @@
 /**
- * HTTP GET for archive files: timeouts, redirects, and a bounded retry with exponential backoff
- * on what is likely transient (5xx, 429, connection resets and timeouts). The body is handed to
- * a consumer; if the connection breaks while it reads, the whole exchange is retried, so a
- * consumer must be restartable (download.ts truncates its temp file each attempt).
+ * HTTP GET for archive files over the builder's one network stack (net/): proxies, timeouts,
+ * redirects and retries as every client has them. The body is handed to a consumer; if the
+ * connection breaks while it reads, the whole exchange is retried, so a consumer must be
+ * restartable (download.ts truncates its temp file each attempt).
  */
-import { Agent, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
+import type { NetOptions } from '../../net/defaults.js';
+import { createDispatcher, readLimited, requestTimeouts, responseHeader } from '../../net/dispatcher.js';
+import { errorCode, isRetryableStatus, retryPolicy, RetryableStatus, withRetry } from '../../net/retry.js';
 
-export interface HttpOptions {
-  /** Total attempts, first included. */
-  attempts?: number;
-  /** Delay before the first retry; doubles each time. */
-  backoffMs?: number;
-  headersTimeoutMs?: number;
-  bodyTimeoutMs?: number;
-}
+export type HttpOptions = NetOptions;
 
 /** The server answered with an error status that retrying will not fix (404, 403...). */
 export class HttpStatusError extends LkError {
@@ -30,92 +26,46 @@ export class HttpStatusError extends LkError {
 /** The server could not be reached, or kept failing, through every attempt. */
 export class NetworkError extends LkError {}
 
-const DEFAULTS: Required<HttpOptions> = { attempts: 4, backoffMs: 250, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000 };
-
 let sharedDispatcher: Dispatcher | undefined;
 function dispatcher(): Dispatcher {
-  if (!sharedDispatcher) {
-    const options = { connectTimeout: 15_000, keepAliveTimeout: 10_000 };
-    // Honour http_proxy/https_proxy/no_proxy like apt users expect; connect directly otherwise.
-    const proxied = ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY'].some((name) => process.env[name]);
-    const base = proxied ? new EnvHttpProxyAgent(options) : new Agent(options);
-    sharedDispatcher = base.compose(interceptors.redirect({ maxRedirections: 5 }));
-  }
+  sharedDispatcher ??= createDispatcher({ env: process.env });
   return sharedDispatcher;
 }
-
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
-/** An HTTP status worth retrying; carried through the retry loop as an error. */
-class TransientStatus extends Error {
-  constructor(readonly statusCode: number) {
-    super(`HTTP ${statusCode}`);
-  }
-}
-
-function isTransient(e: unknown): boolean {
-  if (e instanceof TransientStatus) return true;
-  if (e instanceof LkError) return false;
-  const code = (e as { code?: string } | undefined)?.code;
-  return code !== undefined && TRANSIENT_CODES.has(code);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type BodyConsumer<T> = (body: AsyncIterable<Buffer>, headers: Dispatcher.ResponseData['headers']) => Promise<T>;
 
 /** GET `url` and pass the body to `consume`. Non-transient HTTP errors (404...) fail at once. */
 export async function httpGet<T>(url: string, consume: BodyConsumer<T>, options: HttpOptions = {}): Promise<T> {
-  const o = { ...DEFAULTS, ...options };
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= o.attempts; attempt++) {
-    if (attempt > 1) await sleep(o.backoffMs * 2 ** (attempt - 2));
-    try {
-      const response = await request(url, {
-        method: 'GET',
-        dispatcher: dispatcher(),
-        headersTimeout: o.headersTimeoutMs,
-        bodyTimeout: o.bodyTimeoutMs,
-      });
-      if (response.statusCode >= 500 || response.statusCode === 429) {
-        await response.body.dump();
-        throw new TransientStatus(response.statusCode);
-      }
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        throw new HttpStatusError(
-          response.statusCode,
-          `GET ${url} failed: HTTP ${response.statusCode}`,
-          response.statusCode === 404
-            ? 'The archive does not have this file; the index may have changed meanwhile: retry, or check the mirror and suite.'
-            : 'Check the Debian mirror configuration (LKBUILD_DEBIAN_MIRROR or /etc/apt/sources.list.d).',
-        );
-      }
-      return await consume(response.body, response.headers);
-    } catch (e) {
-      if (!isTransient(e)) throw e;
-      lastError = e;
+  const attempt = async (): Promise<T> => {
+    const response = await request(url, { method: 'GET', dispatcher: dispatcher(), ...requestTimeouts(options.idleTimeoutMs) });
+    if (isRetryableStatus(response.statusCode)) {
+      await response.body.dump();
+      throw new RetryableStatus(response.statusCode, responseHeader(response.headers, 'retry-after'));
     }
-  }
-  const reason = lastError instanceof Error ? `${(lastError as { code?: string }).code ?? ''} ${lastError.message}`.trim() : String(lastError);
-  throw new NetworkError(
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new HttpStatusError(
+        response.statusCode,
+        `GET ${url} failed: HTTP ${response.statusCode}`,
+        response.statusCode === 404
+          ? 'the archive does not have this file; the index may have changed meanwhile: retry, or check the mirror and suite'
+          : 'check the Debian mirror configuration (LKBUILD_DEBIAN_MIRROR or /etc/apt/sources.list.d)',
+      );
+    }
+    return await consume(response.body, response.headers);
+  };
+  return withRetry(attempt, { policy: retryPolicy(options.retry), giveUp: (e, attempts) => unreachable(url, e, attempts) });
+}
+
+function unreachable(url: string, e: unknown, attempts: number): unknown {
+  if (e instanceof LkError) return e;
+  const code = errorCode(e);
+  const reason = e instanceof Error ? `${code && !e.message.includes(code) ? `${code} ` : ''}${e.message}` : String(e);
+  return new NetworkError(
     'debian',
-    `GET ${url} failed after ${o.attempts} attempts: ${reason}`,
-    'The Debian archive is unreachable or failing. Check the network, or point LKBUILD_DEBIAN_MIRROR at a reachable mirror.',
-    { cause: lastError },
+    `GET ${url} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`,
+    'the Debian archive is unreachable or failing: check the network, or point LKBUILD_DEBIAN_MIRROR at a reachable mirror',
+    { cause: e },
   );
 }
 
@@ -123,16 +73,7 @@ export async function httpGet<T>(url: string, consume: BodyConsumer<T>, options:
 export function httpGetBuffer(url: string, options?: HttpOptions, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
   return httpGet(
     url,
-    async (body) => {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of body) {
-        total += chunk.length;
-        if (total > maxBytes) throw new LkError('debian', `GET ${url}: response larger than ${maxBytes} bytes`);
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks);
-    },
+    (body) => readLimited(body, maxBytes, () => new LkError('debian', `GET ${url}: response larger than ${maxBytes} bytes`)),
     options,
   );
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,4 +83,20 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * A registry speaking HTTPS with a self-signed certificate for 127.0.0.1, and a certs.d folder
+ * ($LKBUILD_CERTS_DIR) that holds it as the registry's CA.
+ */
+export async function startTlsRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<{ registry: RunningRegistry; certsDir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'lk-tls-'));
+  const certPath = join(dir, 'server.crt');
+  const keyPath = join(dir, 'server.key');
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const registry = await startRegistry(auth, { certPath, keyPath });
+  const certsDir = await mkdtemp(join(tmpdir(), 'lk-certs-d-'));
+  await mkdir(join(certsDir, registry.host));
+  await copyFile(certPath, join(certsDir, registry.host, 'ca.crt'));
+  return { registry, certsDir };
 }

@@ -1,0 +1,14 @@
+import type { AssembledNode } from '../assemble/node.js';
+import type { AtomicOutputs } from './atomic-output.js';
+import type { CompressedRoot } from './compressed-root.js';
+
+/** What every format writer gets: the assembled node and where and how to write its files. */
+export interface FormatContext {
+  node: AssembledNode;
+  /** Output path prefix: "<dir>/<name>". */
+  base: string;
+  sourceDateEpoch: number;
+  outputs: AtomicOutputs;
+  /** Shares the gzip'd root between the formats of one build; without it each compresses anew. */
+  compressedRoot?: CompressedRoot;
+}

@@ -1,0 +1,30 @@
+/* cgroupsPath and resources, mapped onto cgroup v2 files. */
+#ifndef LK_CGROUP_H
+#define LK_CGROUP_H
+
+#include <sys/types.h>
+
+#include "spec.h"
+
+struct json;
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* Where a container's cgroup is, and what lk-run made for it. */
+struct cgroup_handle {
+	char *dir; /* the container's cgroup directory, or NULL */
+	char *created; /* the topmost directory lk-run created, or NULL */
+};
+
+/* Translates linux.cgroupsPath and linux.resources into cgroup_spec. */
+int cgroup_spec_parse(const struct json *linux_obj, const char *id, struct cgroup_spec *out);
+
+/* Creates the cgroup (and missing parents), enables the controllers the
+ * limits need, writes the limits and moves pid into it. Without cgroup v2
+ * a cgroup without limits is skipped. On failure nothing created remains. */
+int cgroup_enter(const struct cgroup_spec *cg, pid_t pid, struct cgroup_handle *out);
+
+/* Removes the directories cgroup_enter created, once they are empty. */
+void cgroup_remove(const struct cgroup_handle *h);
+
+#endif

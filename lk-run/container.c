@@ -1,0 +1,301 @@
+#include "container.h"
+#include "cgroup.h"
+#include "err.h"
+#include "io.h"
+#include "namespaces.h"
+#include "process.h"
+#include "rootfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Child -> parent messages on the status pipe. End of file without a
+ * message means the process was exec'd. */
+#define MSG_ERROR 'E' /* then one byte exit code, then the error text */
+#define MSG_READY 'R' /* create: set up, waiting for start */
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+static sigset_t saved_mask;
+
+static void forwarded_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		sigaddset(set, forwarded_signals[i]);
+	sigaddset(set, SIGCHLD);
+}
+
+void container_block_signals(void)
+{
+	sigset_t set;
+
+	forwarded_set(&set);
+	sigprocmask(SIG_BLOCK, &set, &saved_mask);
+}
+
+static void report_error(int fd, int exit_code)
+{
+	char head[2] = { MSG_ERROR, (char)exit_code };
+
+	/* Best effort: the reader treats a short message as a failure too. */
+	if (write_all(fd, head, sizeof head) == 0)
+		(void)write_all(fd, lk_err, strlen(lk_err));
+}
+
+/* Blocks until the create caller's `start` connects; that connection then
+ * carries any exec error back to it. */
+static int wait_for_start(int start_fd, int *status_fd)
+{
+	char ready = MSG_READY;
+	int conn;
+
+	(void)write_all(*status_fd, &ready, 1);
+	do
+		conn = accept4(start_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (conn < 0 && errno == EINTR);
+	if (conn < 0)
+		return fail("start", "accept: %s", strerror(errno));
+	close(start_fd);
+	close(*status_fd);
+	*status_fd = conn;
+	return 0;
+}
+
+/* Descriptors the launcher inherited (from the init, say) must not leak
+ * into the container. */
+static int close_inherited_fds(int preserve)
+{
+	unsigned first = 3 + (unsigned)preserve;
+	DIR *dir;
+	struct dirent *entry;
+
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	/* Kernels before 5.11: walk the table while the host's /proc is visible. */
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return fail_errno("fds", "/proc/self/fd");
+	while ((entry = readdir(dir))) {
+		int fd = atoi(entry->d_name);
+		if (fd >= (int)first && fd != dirfd(dir))
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* The parent holds the go pipe's write end until the container has exec'd or
+ * failed, so a hang-up means it died, possibly before PR_SET_PDEATHSIG took. */
+static int set_pdeath_kill(int go_fd)
+{
+	struct pollfd parent = { .fd = go_fd, .events = POLLIN };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return fail("process", "pdeathsig: %s", strerror(errno));
+	if (poll(&parent, 1, 0) > 0 && (parent.revents & POLLHUP))
+		return fail("process", "the launcher exited during setup");
+	return 0;
+}
+
+static int build_container(const struct spec *s, const struct spawn_options *opts, int go_fd,
+			   int *status_fd, int *exit_code)
+{
+	int start_fd = opts->start_fd, pdeath_kill = opts->pdeath_kill;
+
+	*exit_code = LK_EXIT_SETUP;
+	if (close_inherited_fds(opts->preserve_fds) < 0)
+		return -1;
+	/* Not dumpable until exec: a process joining this pid namespace must not
+	 * reach the launcher's memory or /proc/<pid>/exe. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fail("process", "dumpable: %s", strerror(errno));
+	if (pdeath_kill && set_pdeath_kill(go_fd) < 0)
+		return -1;
+	if (process_set_oom_score_adj(s) < 0 || ns_enter(s) < 0)
+		return -1;
+	if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return fail_errno("hostname", s->hostname);
+	if (s->domainname && *s->domainname &&
+	    setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return fail_errno("domainname", s->domainname);
+	umask(0);
+	if (rootfs_prepare(s) < 0 || rootfs_pivot(s) < 0 || rootfs_finalize(s) < 0)
+		return -1;
+	if (process_prepare(s) < 0 || process_become_user(s) < 0)
+		return -1;
+	/* Again: the uid change resets it. The container must not outlive a
+	 * killed launcher. */
+	if (pdeath_kill && set_pdeath_kill(go_fd) < 0)
+		return -1;
+	if (start_fd >= 0 && wait_for_start(start_fd, status_fd) < 0)
+		return -1;
+	return process_exec(s, exit_code);
+}
+
+static __attribute__((noreturn)) void
+child_main(const struct spec *s, const struct spawn_options *opts, int go_fd, int status_fd)
+{
+	char go;
+	int exit_code;
+
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	/* The parent closes its end without a byte when it gives up. */
+	if (read(go_fd, &go, 1) != 1)
+		_exit(LK_EXIT_SETUP);
+	build_container(s, opts, go_fd, &status_fd, &exit_code);
+	report_error(status_fd, exit_code);
+	_exit(exit_code);
+}
+
+/* Reads the child's verdict: 0 exec'd, 1 ready, -1 error (lk_err set). */
+static int read_status(int fd, int *exit_code)
+{
+	char buf[2 + LK_ERR_MAX];
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail("spawn", "status pipe: %s", strerror(errno));
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (buf[0] == MSG_READY)
+			return 1;
+		if (len == sizeof buf - 1)
+			break;
+	}
+	if (len == 0)
+		return 0;
+	if (buf[0] != MSG_ERROR || len < 2)
+		return fail("spawn", "the container process failed before reporting");
+	buf[len] = '\0';
+	*exit_code = (unsigned char)buf[1];
+	snprintf(lk_err, sizeof lk_err, "%s", buf + 2);
+	return -1;
+}
+
+static void reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int check_rootfs(const struct spec *s)
+{
+	struct stat st;
+
+	if (stat(s->rootfs, &st) < 0)
+		return fail_errno("rootfs", s->rootfs);
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return fail_errno("rootfs", s->rootfs);
+	}
+	if (!spec_namespace(s, CLONE_NEWNS))
+		return fail("config", "linux.namespaces: a mount namespace is required");
+	return 0;
+}
+
+int container_spawn(const struct spec *s, const struct spawn_options *opts, struct spawned *out,
+		    int *exit_code)
+{
+	int go[2], status[2], verdict;
+	pid_t pid;
+
+	*exit_code = LK_EXIT_SETUP;
+	memset(out, 0, sizeof *out);
+	if (check_rootfs(s) < 0 || ns_join_pid(s) < 0)
+		return -1;
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0)
+		return fail("spawn", "pipe: %s", strerror(errno));
+	/* A raw clone behaves like fork but can create the user and pid
+	 * namespaces together, the pid one owned by the user one. */
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_clone_flags(s), NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		fail("spawn", "clone: %s", strerror(errno));
+		close(go[0]);
+		close(go[1]);
+		close(status[0]);
+		close(status[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(status[0]);
+		child_main(s, opts, go[0], status[1]);
+	}
+	close(go[0]);
+	close(status[1]);
+	if (ns_write_id_maps(s, pid) < 0 || cgroup_enter(&s->cgroup, pid, &out->cgroup) < 0) {
+		close(go[1]);
+		close(status[0]);
+		reap(pid);
+		return -1;
+	}
+	(void)write_all(go[1], "g", 1);
+	verdict = read_status(status[0], exit_code);
+	close(go[1]);
+	if (verdict < 0) {
+		close(status[0]);
+		kill(pid, SIGKILL);
+		reap(pid);
+		cgroup_remove(&out->cgroup);
+		return -1;
+	}
+	if (verdict == 0) {
+		close(status[0]);
+		status[0] = -1;
+	}
+	out->pid = pid;
+	out->status_fd = status[0];
+	return 0;
+}
+
+int container_wait(pid_t pid)
+{
+	sigset_t set;
+	siginfo_t info;
+
+	forwarded_set(&set);
+	for (;;) {
+		int status, sig = sigwaitinfo(&set, &info);
+		pid_t done;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(pid, sig);
+			continue;
+		}
+		while ((done = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (done != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				return 128 + WTERMSIG(status);
+			return WEXITSTATUS(status);
+		}
+	}
+}

@@ -1,0 +1,73 @@
+#include "io.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Reads until end of file rather than trusting st_size: a file may change
+ * size between fstat and read, and st_size of 0 says nothing for some files. */
+char *read_whole_file(const char *step, const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t cap, n = 0;
+	char *buf;
+
+	if (fd < 0) {
+		fail_errno(step, path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		fail_errno(step, path);
+		close(fd);
+		return NULL;
+	}
+	cap = st.st_size > 0 && (size_t)st.st_size <= max ? (size_t)st.st_size + 1 : 4096;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (r == 0) {
+			close(fd);
+			buf[n] = '\0';
+			*len = n;
+			return buf;
+		}
+		n += (size_t)r;
+		if (n > max) {
+			errno = EFBIG;
+			break;
+		}
+	}
+	fail_errno(step, path);
+	close(fd);
+	xfree(buf);
+	return NULL;
+}
+
+int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}

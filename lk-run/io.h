@@ -1,0 +1,14 @@
+/* Whole-file reads and writes shared by the config and the state files. */
+#ifndef LK_IO_H
+#define LK_IO_H
+
+#include <stddef.h>
+
+/* Reads all of path (at most max bytes, else EFBIG) into a NUL-terminated
+ * buffer; sets *len. NULL with lk_err "step: path: reason" on failure. */
+char *read_whole_file(const char *step, const char *path, size_t max, size_t *len);
+
+/* Writes all len bytes, retrying short writes and EINTR; -1 with errno. */
+int write_all(int fd, const char *buf, size_t len);
+
+#endif
