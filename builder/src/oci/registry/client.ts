@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
+import { readLimited } from '../../util/read-limited.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
-import { createDispatcher, requestTimeouts, readLimited, responseHeader as header } from '../../net/dispatcher.js';
+import { createDispatcher, requestTimeouts, responseHeader as header } from '../../net/dispatcher.js';
 import { errorCode, isRetryableStatus, pauseBeforeRetry, retryPolicy, RetryableStatus, withRetry, type RetryPolicy } from '../../net/retry.js';
 import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
