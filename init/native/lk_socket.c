@@ -25,7 +25,7 @@ static JSValue lk_ifup(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 	const char *name = lk_opt_string(ctx, argc, argv, 0);
 	JSValue ret = JS_UNDEFINED;
 	struct ifreq ifr;
-	int fd = -1;
+	int fd LK_AUTO_FD = -1;
 	if (!name || strlen(name) >= IFNAMSIZ) {
 		ret = JS_ThrowTypeError(ctx, "ifup: interface name required");
 		goto out;
@@ -33,16 +33,14 @@ static JSValue lk_ifup(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, name);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		ret = lk_throw_errno(ctx, "ifup", name);
-		goto out;
-	}
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		ret = lk_throw_errno(ctx, "ifup", name);
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) == 0)
+		goto out;
+fail:
+	ret = lk_throw_errno(ctx, "ifup", name);
 out:
-	if (fd >= 0)
-		close(fd);
 	JS_FreeCString(ctx, name);
 	return ret;
 }
