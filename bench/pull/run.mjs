@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Cold pull of several images from a local registry: lkbuild vs `skopeo copy`, same images,
 // same run. Usage: node bench/pull/run.mjs [--images N] [--layers N] [--layer-mib N] [--rounds N]
-// Prints per-tool times and a final line `lkbuild/skopeo <ratio>` (median round times).
+// Prints per-tool times and the summary line `pull lkbuild/skopeo <ratio>` (median round times).
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, summary, timed } from '../lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
@@ -68,13 +69,6 @@ function run(cmd, args, env = {}) {
   });
 }
 
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const dist = builtDist();
@@ -124,7 +118,7 @@ async function main() {
     const sk = median(times.skopeo);
     console.log(`lkbuild ${lk.toFixed(3)} s (${(totalMiB / lk).toFixed(1)} MiB/s)`);
     console.log(`skopeo ${sk.toFixed(3)} s (${(totalMiB / sk).toFixed(1)} MiB/s)`);
-    console.log(`lkbuild/skopeo ${(lk / sk).toFixed(3)}`);
+    summary('pull', 'lkbuild/skopeo', (lk / sk).toFixed(3));
   } finally {
     registry.child.kill();
     await rm(work, { recursive: true, force: true });
