@@ -1,4 +1,5 @@
 import { basename, extname, join, resolve } from 'node:path';
+import type { InitrdCompression } from './archive/compress.js';
 import { loadBuildFiles, type BuildSpec } from './config/index.js';
 import { assembleNode } from './assemble/node.js';
 import { resolveImages } from './assemble/resolve-images.js';
@@ -21,6 +22,8 @@ export interface BuildOptions {
   /** Progress of the images a build pulls from registries. */
   onPull?: (event: TransferEvent) => void;
   verbose?: boolean;
+  /** The initrd's compression (default gzip). */
+  compression?: InitrdCompression;
 }
 
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
@@ -49,7 +52,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
-      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot }, outputPath(f, base));
+      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, compression: opts.compression }, outputPath(f, base));
     }
     return { spec, outputs: await outputs.commit() };
   } catch (e) {

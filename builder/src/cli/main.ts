@@ -14,6 +14,7 @@ commands:
       -f, --format FMT              output format, repeatable (default kernel+initrd; available: ${formatNames.join(', ')})
       -o, --dir DIR                 output directory (default .)
       -n, --name NAME               output name (default: first file's base name)
+      --compression gzip|zstd|none  the initrd's compression (default gzip, on every core)
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
   validate FILE.yml...            check build files and print the merged result
@@ -29,8 +30,11 @@ async function cmdBuild(args: string[]): Promise<number> {
     name: { type: 'string', short: 'n' },
     'dry-run': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
+    compression: { type: 'string' },
   });
   if (positionals.length === 0) throw usageError('build needs at least one build file');
+  const { parseInitrdCompression } = await import('../archive/compress.js');
+  const compression = values.compression === undefined ? undefined : parseInitrdCompression(values.compression);
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
   const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
@@ -45,6 +49,7 @@ async function cmdBuild(args: string[]): Promise<number> {
       log: progress,
       onPull: pulls.onEvent,
       verbose: values.verbose,
+      compression,
     }));
   } finally {
     pulls.close();
