@@ -67,29 +67,41 @@ async function readBody(body: AsyncIterable<Buffer>, what: string): Promise<Buff
   return Buffer.concat(chunks);
 }
 
-export async function callService(rules: ServiceRules, req: CloudRequest, opts: CallOptions): Promise<CloudResponse> {
+/**
+ * One attempt: authorises, sends, reads the answer. Throws RetryableStatus for throttling, a
+ * 5xx or an expired credential (after renewing it), an LkError for any other error status,
+ * and undici's own errors for the network. Callers that must do more than resend between two
+ * attempts (a resumable upload asks where it stands) build their own attempt from this.
+ */
+export async function exchange(rules: ServiceRules, req: CloudRequest, opts: CallOptions): Promise<CloudResponse> {
   const accept = opts.accept ?? ((s: number) => s >= 200 && s < 300);
-  const attempt = async (): Promise<CloudResponse> => {
-    const headers = { ...req.headers, ...(await rules.authorize(req)) };
-    const r = await request(req.url, {
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body: req.body,
-      dispatcher: dispatcher(),
-      signal: opts.signal,
-      ...requestTimeouts(opts.idleTimeoutMs),
-    });
-    const res: CloudResponse = { status: r.statusCode, headers: r.headers, body: await readBody(r.body, opts.what) };
-    if (accept(res.status)) return res;
-    const retryAfter = headerValue(res.headers['retry-after']);
-    if (rules.isExpired(res)) {
-      rules.renew();
-      throw new RetryableStatus(res.status, retryAfter, rules.errorText(res));
-    }
-    if (rules.isThrottled(res) || isRetryableStatus(res.status)) throw new RetryableStatus(res.status, retryAfter, rules.errorText(res));
-    throw new LkError('cloud', `${rules.name} ${opts.what} failed: HTTP ${res.status}: ${rules.errorText(res)}`, rules.hint(res));
-  };
-  return withRetry(attempt, { policy: retryPolicy(opts.retry), signal: opts.signal, giveUp: (e, attempts) => gaveUp(rules.name, opts.what, e, attempts) });
+  const headers = { ...req.headers, ...(await rules.authorize(req)) };
+  const r = await request(req.url, {
+    method: req.method as Dispatcher.HttpMethod,
+    headers,
+    body: req.body,
+    dispatcher: dispatcher(),
+    signal: opts.signal,
+    ...requestTimeouts(opts.idleTimeoutMs),
+  });
+  const res: CloudResponse = { status: r.statusCode, headers: r.headers, body: await readBody(r.body, opts.what) };
+  if (accept(res.status)) return res;
+  const retryAfter = headerValue(res.headers['retry-after']);
+  if (rules.isExpired(res)) {
+    rules.renew();
+    throw new RetryableStatus(res.status, retryAfter, rules.errorText(res));
+  }
+  if (rules.isThrottled(res) || isRetryableStatus(res.status)) throw new RetryableStatus(res.status, retryAfter, rules.errorText(res));
+  throw new LkError('cloud', `${rules.name} ${opts.what} failed: HTTP ${res.status}: ${rules.errorText(res)}`, rules.hint(res));
+}
+
+/** `op` under the one retry rule, with the cloud's message when the attempts run out. */
+export function withCloudRetry<T>(service: string, what: string, opts: NetOptions & { signal?: AbortSignal }, op: (attempt: number) => Promise<T>): Promise<T> {
+  return withRetry(op, { policy: retryPolicy(opts.retry), signal: opts.signal, giveUp: (e, attempts) => gaveUp(service, what, e, attempts) });
+}
+
+export function callService(rules: ServiceRules, req: CloudRequest, opts: CallOptions): Promise<CloudResponse> {
+  return withCloudRetry(rules.name, opts.what, opts, () => exchange(rules, req, opts));
 }
 
 function gaveUp(service: string, what: string, e: unknown, attempts: number): unknown {

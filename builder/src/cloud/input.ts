@@ -3,6 +3,7 @@
  * the format table's file names and checked by content, so a wrong file fails before any upload.
  */
 import { open } from 'node:fs/promises';
+import { constants, gunzipSync } from 'node:zlib';
 import { LkError } from '../errors.js';
 import { identifyOutput, outputPaths, type Firmware } from '../formats/index.js';
 
@@ -24,8 +25,9 @@ export async function cloudImageFile(path: string, format: 'aws' | 'gcp'): Promi
     const fh = await open(path, 'r');
     try {
       size = (await fh.stat()).size;
-      head = Buffer.alloc(1024);
-      await fh.read(head, 0, 1024, 0);
+      head = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await fh.read(head, 0, head.length, 0);
+      head = head.subarray(0, bytesRead);
     } finally {
       await fh.close();
     }
@@ -35,7 +37,19 @@ export async function cloudImageFile(path: string, format: 'aws' | 'gcp'): Promi
   const ok =
     format === 'aws'
       ? size >= 1024 && head[510] === 0x55 && head[511] === 0xaa && head.subarray(512, 520).toString('latin1') === 'EFI PART'
-      : size >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  if (!ok) throw new LkError('cloud', `${path} does not hold ${format === 'aws' ? 'a GPT disk' : 'a gzip archive'}`, `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`);
+      : firstTarEntry(head) === 'disk.raw';
+  if (!ok) throw new LkError('cloud', `${path} does not hold ${format === 'aws' ? 'a GPT disk' : 'a gzip\'d tar whose first file is disk.raw'}`, `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`);
   return { path, size, base: found.base, firmware: found.format.firmware };
+}
+
+/** The name in the first tar header of the start of a gzip'd tar; undefined when it is not one. */
+function firstTarEntry(gzipHead: Buffer): string | undefined {
+  if (gzipHead.length < 2 || gzipHead[0] !== 0x1f || gzipHead[1] !== 0x8b) return undefined;
+  try {
+    const tar = gunzipSync(gzipHead, { finishFlush: constants.Z_SYNC_FLUSH });
+    if (tar.length < 512 || tar.subarray(257, 262).toString('latin1') !== 'ustar') return undefined;
+    return tar.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+  } catch {
+    return undefined;
+  }
 }
