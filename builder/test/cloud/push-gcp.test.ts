@@ -75,13 +75,13 @@ const push = async (file: string, extra: Partial<Parameters<typeof pushGcp>[1]> 
 describe('push gcp', () => {
   test('resumes the upload after a 5xx half-way through a chunk, renews an expired token, creates the image once', async () => {
     const file = join(work, 'node.img.tar.gz');
-    const disk = await writeArchive(file, 5 * 256 * 1024 + 1000);
+    const disk = await writeArchive(file, 9 * 256 * 1024 + 1000);
     gcp.faults = [
       { op: 'images.list', status: 429, reason: 'rateLimitExceeded' },
-      { op: 'upload chunk', nth: 3, status: 503, reason: 'backendError' },
+      { op: 'upload chunk', nth: 2, status: 503, reason: 'backendError' }, // keeps half the chunk
     ];
-    gcp.expireTokenAfterChunks = 4;
-    const r = await push(file, { gvnic: true });
+    gcp.expireTokenAfterChunks = 3;
+    const r = await push(file, { gvnic: true, chunkBytes: 512 * 1024 });
     expect(gcp.violations).toEqual([]);
     expect(r).toMatchObject({ image: 'lk-node', existing: false });
     // The object is the archive, byte for byte, and holds the disk.
