@@ -2,6 +2,7 @@ import { isLkError, LkError, usageError } from '../errors.js';
 import { formatNames } from '../formats/index.js';
 import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
+import { cloudUsage } from './cloud-usage.js';
 
 // Commands load their modules on first use: a `cache pull` should not pay for the YAML
 // schema compiler, nor `validate` for the registry client.
@@ -21,7 +22,7 @@ commands:
                                   -efi.img / -bios.img, .qcow2, .vmdk, .vhd (OVMF, SeaBIOS for -bios)
       --mem MIB, --cpus N, --append "ARGS", --accel auto|kvm|tcg
   pkg build DIR                   build the image recipe in DIR into the cache and print its reference
-${cacheUsage}`;
+${cloudUsage}${cacheUsage}`;
 
 const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
 
@@ -59,7 +60,8 @@ async function cmdValidate(files: string[]): Promise<number> {
 
 async function cmdRun(args: string[]): Promise<number> {
   const [target, ...rest] = args;
-  if (target !== 'qemu') throw usageError(`unknown run target "${target ?? ''}" (only qemu)`);
+  if (target === 'aws' || target === 'gcp') return (await import('./cloud-commands.js')).runCloud(target, rest);
+  if (target !== 'qemu') throw usageError(`unknown run target "${target ?? ''}" (qemu, aws or gcp)`);
   const { values, positionals } = parse(rest, {
     mem: { type: 'string' },
     cpus: { type: 'string' },
@@ -101,7 +103,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: cmdRun,
   pkg: cmdPkg,
   cache: async (args) => (await import('./cache-commands.js')).cacheCommand(args),
-  push: async (args) => (await import('./cache-commands.js')).pushCommand(args),
+  push: async ([first, ...rest]) =>
+    first === 'aws' || first === 'gcp' ? (await import('./cloud-commands.js')).pushCloud(first, rest) : (await import('./cache-commands.js')).pushCommand(first === undefined ? [] : [first, ...rest]),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,21 +1,18 @@
 // JWT signing, push gcp and run gcp against a loopback OAuth/Cloud Storage/Compute Engine
 // (fake-gcp.ts) that verifies the JWT with the public key and every Content-Range, and injects
 // throttling, a 5xx half-way through a chunk and an expired token.
-import { createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { TAR_END, tarEntry } from '../../src/archive/tar.js';
 import { gcpContext } from '../../src/cloud/gcp-api.js';
 import { serviceAccountJwt } from '../../src/cloud/gcp-auth.js';
 import { pushGcp } from '../../src/cloud/push-gcp.js';
 import { runGcp } from '../../src/cloud/run-gcp.js';
 import { LkError } from '../../src/errors.js';
+import { writeArchive } from './disk-fixture.js';
 import { FakeGcp, PROJECT } from './fake-gcp.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -57,17 +54,6 @@ afterEach(async () => {
 });
 
 const env = () => ({ HOME: work, GOOGLE_APPLICATION_CREDENTIALS: join(work, 'key.json'), STORAGE_EMULATOR_HOST: gcp.url, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1/` });
-
-/** A gcp-format archive: a gzip'd tar whose one file is disk.raw (random, so it does not compress). */
-async function writeArchive(path: string, diskBytes: number): Promise<Buffer> {
-  const disk = randomBytes(diskBytes);
-  async function* tar() {
-    yield* tarEntry({ name: 'disk.raw', type: 'file', mode: 0o644, uid: 0, gid: 0, size: disk.length, mtime: 0 }, Readable.from([disk]));
-    yield TAR_END;
-  }
-  await pipeline(Readable.from(tar()), createGzip(), createWriteStream(path));
-  return disk;
-}
 
 const push = async (file: string, extra: Partial<Parameters<typeof pushGcp>[1]> = {}) =>
   pushGcp(await gcpContext(env(), undefined, fast), { file, name: 'lk-node', bucket: 'lk-images', log: (l) => log.push(l), pollMs: 5, chunkBytes: 256 * 1024, ...extra });
