@@ -29,7 +29,7 @@ describe('usage errors exit 2 with the message and the usage', () => {
     [['build'], 'lkbuild: build needs at least one build file'],
     [['cache', 'pull'], 'lkbuild: '],
     [['cache', 'gc', '--timeout', 'soon'], 'lkbuild: '],
-    [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel is auto, kvm or tcg'],
+    [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel: "warp" is not auto, kvm or tcg'],
   ])('lkbuild %j', async (args, start) => {
     const r = await lkbuild(args);
     expect(r.exitCode, r.stderr).toBe(2);
@@ -52,5 +52,14 @@ describe('errors the user causes exit 1 without a stack trace', () => {
     expect(r.stderr).toMatch(/^ {2}hint: .*copy it to a regular file first$/m);
     expect(r.stderr).not.toMatch(stackTrace);
     expect(await readdir(join(work, 'out')).catch(() => [])).toEqual([]);
+  });
+
+  test('a recipe whose files clash is a clear error naming the recipe and the path', async () => {
+    await mkdir(join(work, 'clash'));
+    await writeFile(join(work, 'clash/build.yml'), 'name: clash\nfiles:\n  - {path: /etc, contents: "a file"}\n  - {path: /etc/motd, contents: hi}\n');
+    const r = await lkbuild(['pkg', 'build', join(work, 'clash')]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`lkbuild: error: ${join(work, 'clash/build.yml')}: files: cannot place /etc/motd: `);
+    expect(r.stderr).not.toMatch(stackTrace);
   });
 });

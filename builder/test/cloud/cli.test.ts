@@ -75,7 +75,7 @@ describe('lkbuild push aws', () => {
     [['push', 'gcp', 'n.img.tar.gz', '--name', 'x'], 'push gcp needs --bucket'],
     [['run', 'aws', 'ami-0123', '--name', 'x', '--timeout', 'soon'], '--timeout is a whole number of seconds'],
     [['run', 'gcp', 'img', '--name', 'x'], 'run gcp needs --zone'],
-    [['run', 'azure'], 'unknown run target "azure" (qemu, aws or gcp)'],
+    [['run', 'azure'], 'unknown run target "azure" (qemu, stop, aws or gcp)'],
   ])('lkbuild %j: exit 2 with the usage', async (args, message) => {
     const r = await lkbuild(args, awsEnv());
     expect(r.exitCode, r.stderr).toBe(2);
