@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { LkError } from '../errors.js';
-import { mapLimit } from '../oci/registry/concurrency.js';
+import { mapLimit } from '../util/map-limit.js';
 import { awsCall, type AwsContext } from './aws-api.js';
 import { jsonBody } from './http.js';
 
