@@ -67,6 +67,9 @@ async function readBody(body: AsyncIterable<Buffer>, what: string): Promise<Buff
   return Buffer.concat(chunks);
 }
 
+/** The service said the credentials expired: retried with fresh ones, while there are attempts left. */
+export class ExpiredCredentials extends RetryableStatus {}
+
 /**
  * One attempt: authorises, sends, reads the answer. Throws RetryableStatus for throttling, a
  * 5xx or an expired credential (after renewing it), an LkError for any other error status,
@@ -89,7 +92,7 @@ export async function exchange(rules: ServiceRules, req: CloudRequest, opts: Cal
   const retryAfter = headerValue(res.headers['retry-after']);
   if (rules.isExpired(res)) {
     rules.renew();
-    throw new RetryableStatus(res.status, retryAfter, rules.errorText(res));
+    throw new ExpiredCredentials(res.status, retryAfter, rules.errorText(res));
   }
   if (rules.isThrottled(res) || isRetryableStatus(res.status)) throw new RetryableStatus(res.status, retryAfter, rules.errorText(res));
   throw new LkError('cloud', `${rules.name} ${opts.what} failed: HTTP ${res.status}: ${rules.errorText(res)}`, rules.hint(res));
@@ -107,6 +110,9 @@ export function callService(rules: ServiceRules, req: CloudRequest, opts: CallOp
 function gaveUp(service: string, what: string, e: unknown, attempts: number): unknown {
   if (e instanceof LkError) return e;
   const times = `after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  if (e instanceof ExpiredCredentials) {
+    return new LkError('cloud', `${service} ${what} failed ${times}: the credentials expired: ${e.detail}`, 'fresh credentials were not to be had: renew the session token (AWS_SESSION_TOKEN, the profile) or the key file');
+  }
   if (e instanceof RetryableStatus) {
     return new LkError('cloud', `${service} ${what} failed ${times}: HTTP ${e.status}${e.detail ? `: ${e.detail}` : ''}`, 'the service kept failing or throttling: retry later; a re-run resumes where this one stopped');
   }

@@ -157,3 +157,13 @@ describe('run aws', () => {
     expect([...aws.instances.values()][0].state).toBe('terminated');
   });
 });
+
+test('keys that stay expired fail with a hint to renew them', async () => {
+  const file = join(work, 'node.raw');
+  await writeDisk(file, 4, [1]);
+  aws.keys.get('AKIDSTATIC')!.expired = true;
+  const e = await push(staticEnv(), file).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(LkError);
+  expect((e as LkError).message).toBe('EC2 DescribeImages failed after 5 attempts: the credentials expired: ExpiredToken: The security token included in the request is expired');
+  expect((e as LkError).hint).toContain('renew the session token');
+});
