@@ -75,68 +75,58 @@ async function pushGcpCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Aborts on the first Ctrl-C (the run's finally removes the instance); a second one exits. */
-function interruptible(): { signal: AbortSignal; done: () => void } {
+/** The flags both run commands take. */
+const runFlags = {
+  name: { type: 'string', short: 'n' },
+  'data-file': { type: 'string' },
+  rm: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+/**
+ * Runs `start` (which follows the instance until it is ready) so that the first Ctrl-C stops
+ * the wait (the run's own cleanup then removes the instance with --rm) and exits 130, as
+ * `run qemu` does; a second Ctrl-C exits at once.
+ */
+async function followInstance(rm: boolean, start: (signal: AbortSignal) => Promise<string>): Promise<number> {
   const ac = new AbortController();
   const onInt = () => {
     if (ac.signal.aborted) process.exit(130);
     progress('interrupted');
-    ac.abort(usageError('interrupted'));
+    ac.abort(new Error('interrupted'));
   };
   process.on('SIGINT', onInt);
-  return { signal: ac.signal, done: () => process.off('SIGINT', onInt) };
+  try {
+    const instance = await start(ac.signal);
+    if (!rm) progress(`${instance} keeps running (remove it yourself, or use --rm next time)`);
+    return 0;
+  } catch (e) {
+    if (ac.signal.aborted) return 130;
+    throw e;
+  } finally {
+    process.off('SIGINT', onInt);
+  }
 }
 
 async function runAwsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    name: { type: 'string', short: 'n' },
-    region: { type: 'string' },
-    'data-file': { type: 'string' },
-    'instance-type': { type: 'string' },
-    'subnet-id': { type: 'string' },
-    rm: { type: 'boolean' },
-    timeout: { type: 'string' },
-  });
+  const { values, positionals } = parse(args, { ...runFlags, region: { type: 'string' }, 'instance-type': { type: 'string' }, 'subnet-id': { type: 'string' } });
   if (positionals.length !== 1) throw usageError('run aws needs exactly one AMI id or NAME.raw file');
   const name = required(values.name, '--name', 'run aws');
   const timeoutMs = positiveSeconds(values.timeout, '--timeout');
   const [{ awsContext }, { resolveAwsRegion }, { runAws }] = await Promise.all([import('../cloud/aws-api.js'), import('../cloud/aws-credentials.js'), import('../cloud/run-aws.js')]);
   const ctx = awsContext(await resolveAwsRegion(process.env, values.region), process.env);
-  const { signal, done } = interruptible();
-  try {
-    const r = await runAws(ctx, { image: positionals[0], name, dataFile: values['data-file'], instanceType: values['instance-type'], subnetId: values['subnet-id'], rm: values.rm === true, timeoutMs, log: progress, write: (t) => process.stdout.write(t), signal });
-    if (!values.rm) process.stderr.write(`lkbuild: ${r.instanceId} keeps running (terminate it, or use --rm)\n`);
-  } finally {
-    done();
-  }
-  return 0;
+  return followInstance(values.rm === true, async (signal) => (await runAws(ctx, { image: positionals[0], name, dataFile: values['data-file'], instanceType: values['instance-type'], subnetId: values['subnet-id'], rm: values.rm === true, timeoutMs, log: progress, write: (t) => process.stdout.write(t), signal })).instanceId);
 }
 
 async function runGcpCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    name: { type: 'string', short: 'n' },
-    project: { type: 'string' },
-    zone: { type: 'string' },
-    bucket: { type: 'string' },
-    'machine-type': { type: 'string' },
-    'data-file': { type: 'string' },
-    rm: { type: 'boolean' },
-    timeout: { type: 'string' },
-  });
+  const { values, positionals } = parse(args, { ...runFlags, project: { type: 'string' }, zone: { type: 'string' }, bucket: { type: 'string' }, 'machine-type': { type: 'string' } });
   if (positionals.length !== 1) throw usageError('run gcp needs exactly one image name or NAME.img.tar.gz file');
   const name = required(values.name, '--name', 'run gcp');
   const zone = required(values.zone, '--zone', 'run gcp');
   const timeoutMs = positiveSeconds(values.timeout, '--timeout');
   const [{ gcpContext }, { runGcp }] = await Promise.all([import('../cloud/gcp-api.js'), import('../cloud/run-gcp.js')]);
   const ctx = await gcpContext(process.env, values.project);
-  const { signal, done } = interruptible();
-  try {
-    const r = await runGcp(ctx, { image: positionals[0], name, zone, bucket: values.bucket, machineType: values['machine-type'], dataFile: values['data-file'], rm: values.rm === true, timeoutMs, log: progress, write: (t) => process.stdout.write(t), signal });
-    if (!values.rm) process.stderr.write(`lkbuild: ${r.instance} keeps running (delete it, or use --rm)\n`);
-  } finally {
-    done();
-  }
-  return 0;
+  return followInstance(values.rm === true, async (signal) => (await runGcp(ctx, { image: positionals[0], name, zone, bucket: values.bucket, machineType: values['machine-type'], dataFile: values['data-file'], rm: values.rm === true, timeoutMs, log: progress, write: (t) => process.stdout.write(t), signal })).instance);
 }
 
 export function pushCloud(target: 'aws' | 'gcp', args: string[]): Promise<number> {

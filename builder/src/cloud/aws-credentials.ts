@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import { callService, jsonBody, type ServiceRules } from './http.js';
+import { Renewable } from './renewable.js';
 import type { AwsCredentials } from './sigv4.js';
 
 export type Ini = Record<string, Record<string, string>>;
@@ -103,17 +104,15 @@ export class Imds {
 
 /** The credential chain, resolved once and again after renew() (an expired IMDS key). */
 export class AwsCredentialChain {
-  private cached?: Promise<AwsCredentials>;
+  private readonly current = new Renewable(() => this.resolve());
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
   get(): Promise<AwsCredentials> {
-    this.cached ??= this.resolve();
-    this.cached.catch(() => (this.cached = undefined));
-    return this.cached;
+    return this.current.get();
   }
 
   renew(): void {
-    this.cached = undefined;
+    this.current.renew();
   }
 
   private async resolve(): Promise<AwsCredentials> {

@@ -8,6 +8,19 @@ import { sleep } from '../net/retry.js';
 
 export const READY_MARKER = 'lk-init: ready';
 
+/** What `run aws` and `run gcp` share: the instance's name, user data and how to follow it. */
+export interface InstanceRunOptions {
+  name: string;
+  dataFile?: string;
+  /** Remove the instance afterwards, also when the wait fails. */
+  rm: boolean;
+  timeoutMs?: number;
+  pollMs?: number;
+  log: (line: string) => void;
+  write: (text: string) => void;
+  signal?: AbortSignal;
+}
+
 export interface ConsoleWatch {
   /** The console text that is new since the last call ('' when nothing is). */
   next(): Promise<string>;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import type { NetOptions } from '../net/defaults.js';
 import { callService, jsonBody, type ServiceRules } from './http.js';
+import { Renewable } from './renewable.js';
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
@@ -71,7 +72,7 @@ async function readKeyFile(path: string, required: boolean): Promise<KeyFile | u
 
 /** Tokens for the Google APIs; renew() forgets the current one (the API said it expired). */
 export class GcpAuth {
-  private cached?: Promise<string>;
+  private readonly current = new Renewable(() => this.fetchToken());
   private source?: Promise<KeyFile | 'metadata'>;
 
   constructor(
@@ -80,13 +81,11 @@ export class GcpAuth {
   ) {}
 
   token(): Promise<string> {
-    this.cached ??= this.fetchToken();
-    this.cached.catch(() => (this.cached = undefined));
-    return this.cached;
+    return this.current.get();
   }
 
   renew(): void {
-    this.cached = undefined;
+    this.current.renew();
   }
 
   /** The project: --project, the environment, the key, then the metadata server. */

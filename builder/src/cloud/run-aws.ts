@@ -5,23 +5,15 @@
  */
 import { LkError } from '../errors.js';
 import { ec2, tagParams, type AwsContext } from './aws-api.js';
-import { consoleDelta, readUserData, watchConsole } from './console.js';
+import { consoleDelta, readUserData, watchConsole, type InstanceRunOptions } from './console.js';
 import { pushAws } from './push-aws.js';
 import { xmlText } from './xml.js';
 
-export interface RunAwsOptions {
+export interface RunAwsOptions extends InstanceRunOptions {
   /** ami-… or a NAME.raw file of the aws format. */
   image: string;
-  name: string;
-  dataFile?: string;
   instanceType?: string;
   subnetId?: string;
-  rm: boolean;
-  timeoutMs?: number;
-  pollMs?: number;
-  log: (line: string) => void;
-  write: (text: string) => void;
-  signal?: AbortSignal;
 }
 
 const USER_DATA_LIMIT = 16 * 1024;

@@ -6,25 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { usageError } from '../errors.js';
-import { readUserData, watchConsole } from './console.js';
+import { readUserData, watchConsole, type InstanceRunOptions } from './console.js';
 import type { GcpContext } from './gcp-api.js';
 import { checkGceName, deleteInstance, insertInstance, serialOutput } from './gce.js';
 import { pushGcp } from './push-gcp.js';
 
-export interface RunGcpOptions {
+export interface RunGcpOptions extends InstanceRunOptions {
   /** An image name, or a NAME.img.tar.gz of the gcp format (then --bucket is needed). */
   image: string;
-  name: string;
   bucket?: string;
   zone: string;
   machineType?: string;
-  dataFile?: string;
-  rm: boolean;
-  timeoutMs?: number;
-  pollMs?: number;
-  log: (line: string) => void;
-  write: (text: string) => void;
-  signal?: AbortSignal;
 }
 
 const USER_DATA_LIMIT = 256 * 1024; // GCE's limit for all metadata values together

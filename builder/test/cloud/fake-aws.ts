@@ -7,8 +7,8 @@
  * can be told to fail: throttle, answer 5xx, or declare a session token expired.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackFake, type PlannedFault } from './loopback.js';
 
 export const REGION = 'eu-west-1';
 const BLOCK = 512 * 1024;
@@ -33,17 +33,12 @@ export interface Image {
   params: Record<string, string>;
   tags: Record<string, string>;
 }
-export interface Fault {
-  op: string;
-  /** Which matching call fails (1 = the first); consumed when it fires. */
-  nth?: number;
+export interface Fault extends PlannedFault {
   status: number;
   code: string;
-  /** Answer as EC2 (XML) or as EBS (x-amzn-ErrorType); by op when absent. */
-  times?: number;
 }
 
-export class FakeAws {
+export class FakeAws extends LoopbackFake<Fault> {
   readonly calls: string[] = [];
   /** Every rejected request, with the reason: a test expects this to stay empty. */
   readonly violations: string[] = [];
@@ -51,32 +46,13 @@ export class FakeAws {
   readonly images: Image[] = [];
   readonly instances = new Map<string, { imageId: string; userData: string; state: string; consoleCalls: number; params: Record<string, string> }>();
   readonly keys = new Map<string, Key>([['AKIDSTATIC', { secret: 'static-secret', expired: false }]]);
-  faults: Fault[] = [];
   /** Expire the IMDS key in use after this many PutSnapshotBlock calls. */
   expireImdsKeyAfterBlocks?: number;
   imdsIssued = 0;
   /** The console stops before the ready line. */
   neverReady = false;
   private blockCalls = 0;
-  private counters = new Map<string, number>();
-  private server?: Server;
-  url = '';
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((r) => this.server?.close(() => r()) ?? r());
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+  protected handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     try {
       if (url.pathname.startsWith('/latest/')) return this.imds(req, url, res);
@@ -97,17 +73,6 @@ export class FakeAws {
       this.violations.push(String(e));
       this.error(res, 'ec2', 400, 'InvalidParameterValue', String(e));
     }
-  }
-
-  private takeFault(op: string): Fault | undefined {
-    const n = (this.counters.get(op) ?? 0) + 1;
-    this.counters.set(op, n);
-    const i = this.faults.findIndex((f) => f.op === op && (f.nth ?? 1) <= n);
-    if (i < 0) return undefined;
-    const f = this.faults[i];
-    if ((f.times ?? 1) <= 1) this.faults.splice(i, 1);
-    else f.times = (f.times ?? 1) - 1;
-    return f;
   }
 
   /** Recomputes the signature from the request as received; returns what is wrong, if anything. */

@@ -6,8 +6,8 @@
  * fail a chunk half-way (keeping part of it, as Cloud Storage may) or expire the token.
  */
 import { createHash, createVerify, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackFake, type PlannedFault } from './loopback.js';
 
 export const PROJECT = 'lk-test-project';
 const QUANTUM = 256 * 1024;
@@ -20,20 +20,17 @@ interface Upload {
   kept: number;
   metadata: Record<string, string>;
 }
-export interface GcpFault {
-  op: string;
-  nth?: number;
+export interface GcpFault extends PlannedFault {
   status: number;
   reason?: string;
 }
 
-export class FakeGcp {
+export class FakeGcp extends LoopbackFake<GcpFault> {
   readonly calls: string[] = [];
   readonly violations: string[] = [];
   readonly objects = new Map<string, { data: Buffer; metadata: Record<string, string> }>();
   readonly images = new Map<string, { body: Record<string, unknown>; status: string }>();
   readonly instances = new Map<string, { body: Record<string, unknown>; status: string; serialReads: number }>();
-  faults: GcpFault[] = [];
   tokensIssued = 0;
   /** After this many chunk PUTs, the token in use expires (401 until a new one is fetched). */
   expireTokenAfterChunks?: number;
@@ -42,32 +39,17 @@ export class FakeGcp {
   neverReady = false;
   private valid = new Set<string>();
   private uploads = new Map<string, Upload>();
-  private counters = new Map<string, number>();
   private chunks = 0;
   private ops = new Map<string, { done: () => void; polls: number }>();
-  private server?: Server;
-  url = '';
 
   constructor(
     private readonly publicKey: KeyObject,
     readonly clientEmail: string,
-  ) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  ) {
+    super();
   }
 
-  stop(): Promise<void> {
-    return new Promise((r) => this.server?.close(() => r()) ?? r());
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+  protected handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     const json = (status: number, v: unknown, headers: Record<string, string> = {}) => void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(v));
     const fail = (status: number, message: string, reason = 'invalid') => json(status, { error: { code: status, message, errors: [{ reason, message }] } });
@@ -88,13 +70,6 @@ export class FakeGcp {
       this.violations.push(String(e));
       fail(400, String(e));
     }
-  }
-
-  private takeFault(op: string): GcpFault | undefined {
-    const n = (this.counters.get(op) ?? 0) + 1;
-    this.counters.set(op, n);
-    const i = this.faults.findIndex((f) => f.op === op && (f.nth ?? 1) <= n);
-    return i < 0 ? undefined : this.faults.splice(i, 1)[0];
   }
 
   private token(body: Buffer, json: (s: number, v: unknown) => void, fail: (s: number, m: string) => void): void {
