@@ -50,13 +50,19 @@ export async function watchConsole(w: ConsoleWatch): Promise<void> {
 }
 
 /**
- * EC2 returns the latest console output as a whole each time: what is new is what extends the
- * text seen before (or all of it when the window has moved on).
+ * EC2 returns the latest console output as a whole each time (its last 64 KiB): what is new is
+ * what extends the text seen before, or what follows the last 512 characters seen once the
+ * window has moved on, or all of it when nothing matches.
  */
 export function consoleDelta(seen: string, now: string): string {
   if (now.startsWith(seen)) return now.slice(seen.length);
-  const overlap = Math.min(seen.length, now.length);
-  for (let n = overlap; n > 0; n--) if (now.startsWith(seen.slice(seen.length - n))) return now.slice(n);
+  const TAIL = 512;
+  if (seen.length >= TAIL) {
+    const at = now.lastIndexOf(seen.slice(-TAIL));
+    return at >= 0 ? now.slice(at + TAIL) : now;
+  }
+  // A short text: the longest end of it that starts the new one (cheap below TAIL characters).
+  for (let n = Math.min(seen.length, now.length); n > 0; n--) if (now.startsWith(seen.slice(seen.length - n))) return now.slice(n);
   return now;
 }
 

@@ -89,7 +89,8 @@ export interface InsertInstance {
 const instancePath = (ctx: GcpContext, zone: string, name?: string) => `projects/${ctx.project}/zones/${zone}/instances${name ? `/${name}` : ''}`;
 
 export async function insertInstance(ctx: GcpContext, i: InsertInstance): Promise<void> {
-  const items = [{ key: 'serial-port-enable', value: 'TRUE' }, ...(i.userData !== undefined ? [{ key: 'user-data', value: i.userData }] : [])];
+  // Reading serial port output needs no metadata; interactive serial access stays off.
+  const items = i.userData !== undefined ? [{ key: 'user-data', value: i.userData }] : [];
   const body = {
     name: i.name,
     machineType: `zones/${i.zone}/machineTypes/${i.machineType}`,
