@@ -47,8 +47,14 @@ export function amzDate(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
+/** From the raw query: URLSearchParams would read '+' as a space, which the wire does not. */
 function canonicalQuery(url: URL): string {
-  const pairs = [...url.searchParams].map(([k, v]) => [awsUriEncode(k), awsUriEncode(v)]);
+  const raw = url.search.replace(/^\?/, '');
+  const pairs = (raw ? raw.split('&') : []).map((p) => {
+    const eq = p.indexOf('=');
+    const [k, v] = eq < 0 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)];
+    return [awsUriEncode(decodeURIComponent(k)), awsUriEncode(decodeURIComponent(v))];
+  });
   pairs.sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }

@@ -1,5 +1,6 @@
 // The cloud commands as a real process: push aws against the loopback EC2/EBS, and what bad
 // input gets (exit 1 with a message and hint, or exit 2 with the usage), never a stack trace.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeArchive, writeDisk } from './disk-fixture.js';
 import { FakeAws, REGION } from './fake-aws.js';
+import { FakeGcp, PROJECT } from './fake-gcp.js';
 
 const cli = resolve(import.meta.dirname, '../../bin/lkbuild.js');
 const stackTrace = /^\s+at /m;
@@ -90,5 +92,25 @@ describe('lkbuild push aws', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--name "x" is not a valid AMI name');
     expect(aws.calls.length).toBe(before);
+  });
+});
+
+describe('lkbuild push gcp', () => {
+  test('uploads, creates the image and prints its path', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const email = 'ci@lk-test-project.iam.gserviceaccount.com';
+    const gcp = await new FakeGcp(publicKey, email).start();
+    try {
+      const key = { type: 'service_account', project_id: PROJECT, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }), client_email: email, token_uri: `${gcp.url}/token` };
+      await writeFile(join(work, 'key.json'), JSON.stringify(key));
+      const env = { GOOGLE_APPLICATION_CREDENTIALS: join(work, 'key.json'), STORAGE_EMULATOR_HOST: gcp.url, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1` };
+      const r = await lkbuild(['push', 'gcp', 'node.img.tar.gz', '--name', 'lk-cli', '--bucket', 'lk-images', '--multiqueue'], env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`projects/${PROJECT}/global/images/lk-cli`);
+      expect(gcp.violations).toEqual([]);
+      expect(gcp.images.get('lk-cli')?.body.guestOsFeatures).toEqual([{ type: 'UEFI_COMPATIBLE' }, { type: 'VIRTIO_SCSI_MULTIQUEUE' }]);
+    } finally {
+      await gcp.stop();
+    }
   });
 });

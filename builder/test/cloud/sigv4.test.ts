@@ -51,3 +51,9 @@ test('signedHeaders adds host, x-amz-date and the session token, and signs them'
   const plain = signedHeaders({ method: 'POST', url, payloadHash: EMPTY_SHA256, region: suite.region, service: suite.service, credentials: suite.credentials, date });
   expect(plain.authorization).toBe(suite.vectors.find((v) => v.name === 'post-vanilla')!.authz);
 });
+
+test("a '+' in the query is a plus sign, as sent, not a space", () => {
+  const url = new URL('https://example.amazonaws.com/?a=b+c&d=e%20f');
+  const { text } = canonicalRequest({ method: 'GET', url, headers: { host: url.host }, payloadHash: EMPTY_SHA256 });
+  expect(text.split('\n')[2]).toBe('a=b%2Bc&d=e%20f');
+});
