@@ -9,6 +9,7 @@ import { LkError } from '../errors.js';
 import type { NetOptions } from '../net/defaults.js';
 import { createDispatcher, requestTimeouts } from '../net/dispatcher.js';
 import { errorCode, isRetryableStatus, retryPolicy, RetryableStatus, withRetry } from '../net/retry.js';
+import { readLimited } from '../util/read-limited.js';
 
 export interface CloudRequest {
   method: string;
@@ -56,16 +57,8 @@ function dispatcher(): Dispatcher {
   return shared;
 }
 
-async function readBody(body: AsyncIterable<Buffer>, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.length;
-    if (total > MAX_BODY) throw new LkError('cloud', `${what}: the answer is larger than ${MAX_BODY} bytes`, 'check the endpoint: it does not answer like the cloud API');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
+const readBody = (body: AsyncIterable<unknown>, what: string) =>
+  readLimited(body, MAX_BODY, () => new LkError('cloud', `${what}: the answer is larger than ${MAX_BODY} bytes`, 'check the endpoint: it does not answer like the cloud API'));
 
 /** The service said the credentials expired: retried with fresh ones, while there are attempts left. */
 export class ExpiredCredentials extends RetryableStatus {}
