@@ -55,6 +55,7 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
     const fail = (status: number, message: string, reason = 'invalid') => json(status, { error: { code: status, message, errors: [{ reason, message }] } });
     try {
       if (url.pathname === '/token') return this.token(body, json, fail);
+      if (url.pathname.startsWith('/computeMetadata/v1/')) return this.metadata(req, url, res, json);
       const op = opName(req.method ?? '', url);
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (!token || !this.valid.has(token)) return fail(401, 'Request had invalid authentication credentials.', 'authError');
@@ -91,6 +92,18 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
       this.violations.push('bad JWT');
       return fail(400, 'invalid_grant');
     }
+    const token = `tok-${++this.tokensIssued}`;
+    this.valid.add(token);
+    this.calls.push('token');
+    json(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
+  }
+
+  /** The metadata server of a GCE VM: only with Metadata-Flavor: Google. */
+  private metadata(req: IncomingMessage, url: URL, res: ServerResponse, json: (s: number, v: unknown) => void): void {
+    if (req.headers['metadata-flavor'] !== 'Google') return void res.writeHead(403).end('Missing Metadata-Flavor:Google header');
+    const path = url.pathname.slice('/computeMetadata/v1/'.length);
+    if (path === 'project/project-id') return void res.writeHead(200, { 'metadata-flavor': 'Google' }).end(PROJECT);
+    if (path !== 'instance/service-accounts/default/token') return void res.writeHead(404).end();
     const token = `tok-${++this.tokensIssued}`;
     this.valid.add(token);
     this.calls.push('token');

@@ -109,6 +109,19 @@ describe('push gcp', () => {
     expect(gcp.images.size).toBe(1);
   });
 
+  test('on a GCE VM: the project and the tokens come from the metadata server', async () => {
+    const file = join(work, 'node.img.tar.gz');
+    await writeArchive(file, 300_000);
+    gcp.expireTokenAfterChunks = 1;
+    const vmEnv = { HOME: work, GCE_METADATA_HOST: new URL(gcp.url).host, STORAGE_EMULATOR_HOST: gcp.url, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1/` };
+    const ctx = await gcpContext(vmEnv, undefined, fast);
+    expect(ctx.project).toBe(PROJECT);
+    const r = await pushGcp(ctx, { file, name: 'lk-vm', bucket: 'lk-images', log: () => {}, pollMs: 5, chunkBytes: 256 * 1024 });
+    expect(r.existing).toBe(false);
+    expect(gcp.tokensIssued).toBe(2); // the first expired after one chunk
+    expect(gcp.violations).toEqual([]);
+  });
+
   test('a file that is not a gcp archive fails before any request', async () => {
     const file = join(work, 'node.img.tar.gz');
     await writeFile(file, 'not gzip');
