@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Sizes: every output format of examples/minimal.yml and examples/node.yml, and from each
 // build's initrd the OS part (the init binary, which is also lkctl, plus lk-run) and each system
-// image (the bytes of its container's rootfs). Prints them and the summary line
+// image (the bytes its container's rootfs adds to the initrd: a file shared by hard link between
+// images is counted once, in the last image that holds it). Prints them and the summary line
 // `size os-part-bytes <bytes>` (of node.yml).
 // Usage: node bench/size/run.mjs [--file F]...
 import { readFileSync, statSync } from 'node:fs';
@@ -46,7 +47,7 @@ for (const file of values.file) {
     const m = /^containers\/([^/]+\/[^/]+)\/rootfs\//.exec(name);
     if (m) images.set(m[1], (images.get(m[1]) ?? 0) + size);
   }
-  for (const [name, size] of images) console.log(`${file} image ${name} ${size}`);
+  for (const [name, size] of images) console.log(`${file} image ${name} adds ${size}`);
   console.log(`${file} (${basename(base)}) done`);
 }
 if (osPart !== undefined) summary('size', 'os-part-bytes', osPart);
