@@ -48,8 +48,8 @@ export async function httpGet<T>(url: string, consume: BodyConsumer<T>, options:
         response.statusCode,
         `GET ${url} failed: HTTP ${response.statusCode}`,
         response.statusCode === 404
-          ? 'The archive does not have this file; the index may have changed meanwhile: retry, or check the mirror and suite.'
-          : 'Check the Debian mirror configuration (LKBUILD_DEBIAN_MIRROR or /etc/apt/sources.list.d).',
+          ? 'the archive does not have this file, or the index changed meanwhile; retry, or check the mirror and suite'
+          : 'check the Debian mirror configuration (LKBUILD_DEBIAN_MIRROR or /etc/apt/sources.list.d)',
       );
     }
     return await consume(response.body, response.headers);
@@ -64,7 +64,7 @@ function unreachable(url: string, e: unknown, attempts: number): unknown {
   return new NetworkError(
     'debian',
     `GET ${url} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`,
-    'The Debian archive is unreachable or failing. Check the network, or point LKBUILD_DEBIAN_MIRROR at a reachable mirror.',
+    'the Debian archive is unreachable or failing; check the network, or point LKBUILD_DEBIAN_MIRROR at a reachable mirror',
     { cause: e },
   );
 }

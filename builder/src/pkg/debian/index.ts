@@ -45,7 +45,7 @@ export async function resolvePackages(names: string[], opts: ResolveOptions): Pr
     throw new LkError(
       'debian',
       'no Debian package sources configured',
-      'Set LKBUILD_DEBIAN_MIRROR to a Debian mirror URI, or configure Debian in /etc/apt/sources.list.d/*.sources.',
+      'set LKBUILD_DEBIAN_MIRROR to a Debian mirror URI, or configure Debian in /etc/apt/sources.list.d/*.sources',
     );
   }
   if (names.length === 0) return [];
