@@ -1,6 +1,6 @@
 import { isLkError, LkError, usageError } from '../errors.js';
 import { formatNames } from '../formats/index.js';
-import { parseCommandArgs as parse } from './args.js';
+import { parseCommandArgs as parse, positiveInteger } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 
 // Commands load their modules on first use: a `cache pull` should not pay for the YAML
@@ -72,8 +72,8 @@ async function cmdRun(args: string[]): Promise<number> {
   const { runQemu } = await import('../run/qemu.js');
   return runQemu({
     base: positionals[0],
-    memoryMiB: values.mem ? Number(values.mem) : undefined,
-    cpus: values.cpus ? Number(values.cpus) : undefined,
+    memoryMiB: positiveInteger(values.mem, '--mem'),
+    cpus: positiveInteger(values.cpus, '--cpus'),
     append: values.append,
     accel,
     interactive: process.stdin.isTTY === true,
