@@ -39,14 +39,14 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   // in the initramfs the init's first lines are lost.
   tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
+  const ids = containerIds(spec);
   for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
   await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool);
-  await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
-  await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`);
-  await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`);
+  await addBundles(ctx, tree, ids, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
+  await addBundles(ctx, tree, ids, spec.services, 'service', (_i, name) => `containers/services/${name}`);
+  await addBundles(ctx, tree, ids, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`);
   // Metadata files describe the node by the images it was built from, not by build-host paths.
   const described = replaceImageRefs(spec, (ref) => ctx.images.get(ref)?.refName ?? ref);
-  const ids = containerIds(spec);
   for (const file of spec.files) await addFile(tree, file, described, ids);
   return { tree, kernel: kernel?.binary, ucode: kernel?.ucode, cmdline: spec.kernel?.cmdline ?? '' };
 }
@@ -77,8 +77,14 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
   return { binary: binary.content, ucode };
 }
 
-async function addBundles(ctx: AssembleContext, tree: FsTree, list: ImageSpec[], kind: Kind, dirFor: (i: number, name: string) => string): Promise<void> {
-  const ids = containerIds(ctx.spec);
+async function addBundles(
+  ctx: AssembleContext,
+  tree: FsTree,
+  ids: ReadonlyMap<string, number>,
+  list: ImageSpec[],
+  kind: Kind,
+  dirFor: (i: number, name: string) => string,
+): Promise<void> {
   const volumes = new Map(ctx.spec.volumes.map((v) => [v.name, v]));
   for (const [i, spec] of list.entries()) {
     const img = image(ctx, spec.image);
