@@ -1,7 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { LkError } from '../errors.js';
-import type { FsEntry } from '../fs/tree.js';
+import { contentChangedSize, type FsEntry } from '../fs/tree.js';
 
 // File type bits of st_mode, as the kernel's initramfs unpacker reads them.
 const typeBits: Record<FsEntry['type'], number> = {
@@ -73,20 +72,10 @@ async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): A
         if (seen > size) break;
         yield chunk as Buffer;
       }
-      if (seen !== size) throw changedSize(path, size, seen);
+      if (seen !== size) throw contentChangedSize(path, size, seen);
     }
     const padding = pad4(size);
     if (padding) yield Buffer.alloc(padding);
   }
   yield newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 });
-}
-
-/** A file's size is in its header before its data: one that changed on the way cannot be archived. */
-function changedSize(path: string, size: number, seen: number): LkError {
-  const now = seen > size ? 'more' : `${seen} bytes`;
-  return new LkError(
-    'build',
-    `/${path} changed size while it was archived: ${size} bytes when the build began, ${now} when read`,
-    'leave the build\'s source files alone while it runs; a file from /proc or /sys has no fixed size, so copy it to a regular file first',
-  );
 }
