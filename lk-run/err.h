@@ -3,7 +3,9 @@
 #ifndef LK_ERR_H
 #define LK_ERR_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #define LK_ERR_MAX 1024
 
@@ -21,7 +23,25 @@ void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
+void xfree(void *ptr);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#ifdef LK_FUZZ
+/* Frees everything allocated since the last call (fuzz builds only). */
+void lk_arena_free(void);
+#endif
+
+/* `int fd AUTO_FD = open(...)`: closed when it goes out of scope, so an early
+ * return never leaks it (errno is kept for the caller). */
+static inline void close_fd(int *fd)
+{
+	int saved = errno;
+
+	if (*fd >= 0)
+		close(*fd);
+	errno = saved;
+}
+#define AUTO_FD __attribute__((cleanup(close_fd)))
 
 /* Exit status used when the launcher itself fails (as docker run does). */
 #define LK_EXIT_SETUP 125

@@ -9,14 +9,20 @@ packages=(
   qemu-system-x86 qemu-utils cpio ovmf
   systemd-boot-efi dosfstools mtools gdisk fdisk binutils
   xorriso isolinux syslinux syslinux-common
-  # static native code: the init and lk-run
-  musl-tools build-essential
+  # static native code: the init and lk-run; clang for fuzzing lk-run's config reader
+  musl-tools build-essential clang libclang-rt-14-dev clang-format
   # the kernel recipe
   linux-source-6.1 bc bison flex libelf-dev libssl-dev kmod
   # Debian package handling in image recipes
   gpgv xz-utils zstd debian-archive-keyring
   # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles
   docker-registry apache2-utils skopeo umoci busybox-static openssl
+  # an independent copy of the default seccomp profile (podman's, from Docker's) for comparison
+  golang-github-containers-common
+  # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
+  openssh-client e2fsprogs
+  # run qemu --secure-boot test: signs a UKI with the snakeoil key enrolled in OVMF_VARS
+  sbsigntool
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

@@ -1,13 +1,21 @@
 /*
- * The `lk` module's sockets: the control socket (unix stream) and bringing a link up.
+ * The `lk` module's sockets: the control socket (unix stream), bringing a link up, and the
+ * remote syslog's UDP or TCP socket.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -121,10 +129,153 @@ static JSValue lk_connect_unix(JSContext *ctx, JSValueConst this_val, int argc, 
 	return ret;
 }
 
+/*
+ * A TCP client socket to ipv4:port connected within connect_ms, blocking afterwards with reads
+ * and writes bounded by io_ms (SO_RCVTIMEO/SO_SNDTIMEO), so a metadata server that stops
+ * answering cannot hang the caller. Returns the fd, or -1 (lk_fail).
+ */
+static int tcp_connect(const char *ipv4, int port, int connect_ms, int io_ms)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (port <= 0 || port > 65535 || connect_ms <= 0 || io_ms <= 0 ||
+	    inet_pton(AF_INET, ipv4, &addr.sin_addr) != 1) {
+		errno = EINVAL;
+		return lk_fail("connect", ipv4);
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return lk_fail("socket", ipv4);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int err = errno, ready = 0;
+		socklen_t len = sizeof(err);
+		if (err == EINPROGRESS) {
+			do
+				ready = poll(&p, 1, connect_ms);
+			while (ready < 0 && errno == EINTR);
+			err = ready < 0 ? errno : ready == 0 ? ETIMEDOUT : 0;
+			if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+				err = errno;
+		}
+		if (err) {
+			close(fd);
+			errno = err;
+			return lk_fail("connect", ipv4);
+		}
+	}
+	struct timeval tv = { .tv_sec = io_ms / 1000, .tv_usec = (io_ms % 1000) * 1000 };
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return lk_fail("setsockopt", ipv4);
+	}
+	return fd;
+}
+
+/* connectTcp(ipv4, port, connectMs, ioMs): reads then time out with readString -> null. */
+static JSValue lk_connect_tcp(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *host = lk_opt_string(ctx, argc, argv, 0);
+	int32_t port, connect_ms, io_ms;
+	JSValue ret;
+	if (!host) {
+		ret = JS_ThrowTypeError(ctx, "connectTcp: address required");
+	} else if (lk_arg_int(ctx, argc, argv, 1, &port) < 0 ||
+		   lk_arg_int(ctx, argc, argv, 2, &connect_ms) < 0 ||
+		   lk_arg_int(ctx, argc, argv, 3, &io_ms) < 0) {
+		ret = JS_EXCEPTION;
+	} else {
+		int fd = tcp_connect(host, port, connect_ms, io_ms);
+		ret = fd < 0 ? lk_throw(ctx) : JS_NewInt32(ctx, fd);
+	}
+	JS_FreeCString(ctx, host);
+	return ret;
+}
+
+/* A non-blocking, close-on-exec socket of `type` connected (TCP: connecting) to host:port;
+ * host may be a name, resolved here. -1 with lk_fail. */
+static int inet_connect(const char *host, int port, int type, const char *what)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = type, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *found = NULL;
+	char service[8];
+	snprintf(service, sizeof(service), "%d", port);
+	int rc = getaddrinfo(host, service, &hints, &found);
+	if (rc != 0) {
+		errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		return lk_fail("resolve", what);
+	}
+	int fd = socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) < 0 && errno != EINPROGRESS) {
+		int err = errno;
+		close(fd);
+		fd = -1;
+		errno = err;
+	}
+	freeaddrinfo(found);
+	return fd < 0 ? lk_fail("connect", what) : fd;
+}
+
+/* connectInet(proto, host, port): the remote syslog's socket, "udp" or "tcp"; never blocks
+ * but for resolving a host name. */
+static JSValue lk_connect_inet(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *proto = lk_opt_string(ctx, argc, argv, 0);
+	const char *host = lk_opt_string(ctx, argc, argv, 1);
+	int32_t port = 0;
+	char what[300];
+	JSValue ret;
+	if (!proto || !host || (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0)) {
+		ret = JS_ThrowTypeError(ctx, "connectInet: udp or tcp and a host required");
+	} else if (lk_arg_int(ctx, argc, argv, 2, &port) < 0) {
+		ret = JS_EXCEPTION;
+	} else if (port < 1 || port > 65535) {
+		ret = JS_ThrowRangeError(ctx, "connectInet: port %d is not between 1 and 65535", (int)port);
+	} else {
+		snprintf(what, sizeof(what), "%s://%s:%d", proto, host, (int)port);
+		int fd = inet_connect(host, port, strcmp(proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM, what);
+		ret = fd < 0 ? lk_throw(ctx) : JS_NewInt32(ctx, fd);
+	}
+	JS_FreeCString(ctx, proto);
+	JS_FreeCString(ctx, host);
+	return ret;
+}
+
+/* send(fd, s, from): sends s (UTF-8) from byte `from` on, without blocking or SIGPIPE; bytes
+ * sent, or -1 if the socket cannot take them now (full, or a TCP connection still being made). */
+static JSValue lk_send(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	int32_t fd, from;
+	size_t len;
+	if (argc < 2 || lk_arg_int(ctx, argc, argv, 0, &fd) < 0 || lk_arg_int(ctx, argc, argv, 2, &from) < 0 || from < 0)
+		return JS_ThrowTypeError(ctx, "send: fd, string and a byte offset required");
+	const char *s = JS_ToCStringLen(ctx, &len, argv[1]);
+	if (!s)
+		return JS_EXCEPTION;
+	size_t skip = (size_t)from < len ? (size_t)from : len;
+	ssize_t sent;
+	do
+		sent = send(fd, s + skip, len - skip, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (sent < 0 && errno == EINTR);
+	JS_FreeCString(ctx, s);
+	if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return JS_NewInt32(ctx, -1);
+	return sent < 0 ? lk_throw_errno(ctx, "send", NULL) : JS_NewInt32(ctx, (int32_t)sent);
+}
+
 const JSCFunctionListEntry lk_socket_funcs[] = {
 	JS_CFUNC_DEF("ifup", 1, lk_ifup),
 	JS_CFUNC_DEF("listenUnix", 1, lk_listen_unix),
 	JS_CFUNC_DEF("accept", 1, lk_accept),
 	JS_CFUNC_DEF("connectUnix", 1, lk_connect_unix),
+	JS_CFUNC_DEF("connectTcp", 4, lk_connect_tcp),
+	JS_CFUNC_DEF("connectInet", 3, lk_connect_inet),
+	JS_CFUNC_DEF("send", 3, lk_send),
 };
 const size_t lk_socket_count = countof(lk_socket_funcs);

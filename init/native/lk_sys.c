@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,23 @@ static JSValue lk_switch_root_js(JSContext *ctx, JSValueConst this_val, int argc
 	return ret;
 }
 
+/* chmod(path, mode): the exact mode, whatever the umask. */
+static JSValue lk_chmod(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *path = lk_opt_string(ctx, argc, argv, 0);
+	int32_t mode;
+	JSValue ret = JS_UNDEFINED;
+	if (!path)
+		ret = JS_ThrowTypeError(ctx, "chmod: path required");
+	else if (lk_arg_int(ctx, argc, argv, 1, &mode) < 0)
+		ret = JS_EXCEPTION;
+	else if (chmod(path, (mode_t)mode) < 0)
+		ret = lk_throw_errno(ctx, "chmod", path);
+	JS_FreeCString(ctx, path);
+	return ret;
+}
+
 const JSCFunctionListEntry lk_sys_funcs[] = {
 	JS_CFUNC_DEF("mount", 5, lk_mount),
 	JS_CFUNC_DEF("umount", 2, lk_umount),
@@ -185,6 +203,7 @@ const JSCFunctionListEntry lk_sys_funcs[] = {
 	JS_CFUNC_DEF("kill", 2, lk_kill),
 	JS_CFUNC_DEF("fsType", 1, lk_fs_type),
 	JS_CFUNC_DEF("switchRoot", 1, lk_switch_root_js),
+	JS_CFUNC_DEF("chmod", 2, lk_chmod),
 	JS_PROP_INT32_DEF("MS_RDONLY", MS_RDONLY, 0),
 	JS_PROP_INT32_DEF("MS_NOSUID", MS_NOSUID, 0),
 	JS_PROP_INT32_DEF("MS_NODEV", MS_NODEV, 0),

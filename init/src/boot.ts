@@ -46,6 +46,13 @@ function mountOne(m: MountSpec): void {
 
 export function mountFilesystems(): void {
   for (const m of MOUNTS) mountOne(m);
+  // Shared, as on LinuxKit and systemd: a container that binds with rshared (the mount image)
+  // mounts for the whole node. Containers still get rprivate unless they ask otherwise.
+  try {
+    lk.mount(null, '/', null, lk.MS_SHARED | lk.MS_REC);
+  } catch (e) {
+    debug(`/ stays private: ${(e as Error).message}`); // EINVAL when / is no mount point (chroot)
+  }
   try {
     mkdirp('/var/log');
     mkdirp('/var/run');
@@ -121,7 +128,8 @@ function resolvConfState(ipOption: string | undefined): ResolvConfState {
 
 /**
  * /etc/resolv.conf: kept if present; a link to /proc/net/pnp when the kernel configured the
- * network from ip= (its nameservers); otherwise an empty file, so services can bind it.
+ * network from ip= (its nameservers); otherwise a link to /run/resolvconf/resolv.conf, created
+ * empty here and written by the dhcpcd image, so services can bind it from the start.
  */
 export function setupResolvConf(ipOption: string | undefined): void {
   try {
@@ -132,6 +140,12 @@ export function setupResolvConf(ipOption: string | undefined): void {
       const rc = os.symlink('/proc/net/pnp', '/etc/resolv.conf');
       if (rc < 0) throw new Error(`symlink /etc/resolv.conf: errno ${-rc}`);
       debug('/etc/resolv.conf -> /proc/net/pnp');
+    } else if (action.kind === 'link-resolvconf') {
+      mkdirp(action.target.slice(0, action.target.lastIndexOf('/')));
+      writeText(action.target, '');
+      const rc = os.symlink(action.target, '/etc/resolv.conf');
+      if (rc < 0) throw new Error(`symlink /etc/resolv.conf: errno ${-rc}`);
+      debug(`/etc/resolv.conf -> ${action.target}`);
     } else {
       mkdirp(action.path.slice(0, action.path.lastIndexOf('/')) || '/');
       writeText(action.path, '');

@@ -41,6 +41,7 @@ export function kernelConfiguresNetwork(ipOption: string | undefined): boolean {
 export type ResolvConfAction =
   | { kind: 'keep' }
   | { kind: 'link-pnp' }
+  | { kind: 'link-resolvconf'; target: string }
   | { kind: 'create-empty'; path: string };
 
 export interface ResolvConfState {
@@ -52,10 +53,14 @@ export interface ResolvConfState {
   pnpExists: boolean;
 }
 
+/** The file the dhcpcd image writes; /etc/resolv.conf links to it, as on LinuxKit. */
+export const RESOLVCONF_TARGET = '/run/resolvconf/resolv.conf';
+
 /**
  * An existing /etc/resolv.conf stays; a dangling symlink gets its target created empty (as
  * LinuxKit does, for containers that write it). Otherwise a link to /proc/net/pnp if the
- * kernel configured the network from ip=, or an empty file, so that services can bind it.
+ * kernel configured the network from ip=, or else a link to an empty
+ * /run/resolvconf/resolv.conf that a DHCP client fills in, so that services can bind it.
  */
 export function resolvConfAction(s: ResolvConfState): ResolvConfAction {
   if (s.etc.kind === 'other') return { kind: 'keep' };
@@ -65,5 +70,5 @@ export function resolvConfAction(s: ResolvConfState): ResolvConfAction {
     return { kind: 'create-empty', path: target };
   }
   if (kernelConfiguresNetwork(s.ipOption) && s.pnpExists) return { kind: 'link-pnp' };
-  return { kind: 'create-empty', path: '/etc/resolv.conf' };
+  return { kind: 'link-resolvconf', target: RESOLVCONF_TARGET };
 }

@@ -6,7 +6,12 @@ declare module 'std' {
     flush(): void;
     close(): number;
     readAsString(max?: number): string;
+    seek(offset: number, whence: number): number;
+    /** Bytes read into buffer at position; 0 at end of file. */
+    read(buffer: ArrayBuffer, position: number, length: number): number;
+    write(buffer: ArrayBuffer, position: number, length: number): number;
   }
+  export const SEEK_SET: number;
   export const out: FILE;
   export const err: FILE;
   export function exit(code: number): never;
@@ -62,12 +67,21 @@ declare module 'lk' {
   export function setNonBlock(fd: number): void;
   /** Bytes moved from `from` to each target; 0 at EOF, -1 when nothing is ready. */
   export function pump(from: number, targets: number[]): number;
+  /** As pump, returning what it moved as text: "" at EOF, null when nothing is ready. */
+  export function tee(from: number, targets: number[]): string | null;
   /** "" at EOF, null when nothing is ready. */
   export function readString(fd: number): string | null;
   export function writeString(fd: number, s: string): void;
   export function listenUnix(path: string): number;
   export function accept(fd: number): number | null;
   export function connectUnix(path: string): number;
+  /** A blocking TCP socket to ipv4:port, connected within connectMs; reads and writes time out after ioMs (readString returns null). */
+  export function connectTcp(ipv4: string, port: number, connectMs: number, ioMs: number): number;
+  export function chmod(path: string, mode: number): void;
+  /** A non-blocking UDP or TCP socket connected (TCP: connecting) to host:port; host is resolved once. */
+  export function connectInet(proto: 'udp' | 'tcp', host: string, port: number): number;
+  /** Sends s's UTF-8 from byte `from` on, without blocking: bytes sent, or -1 when the socket cannot take them now. */
+  export function send(fd: number, s: string, from?: number): number;
   /** Creates a link of `kind` in the init's network namespace; a veth needs `peer`. */
   export function linkAdd(name: string, kind: string, peer?: string | null): void;
   /** Moves a link into the network namespace of `pid`, renaming it there to `newName`. */

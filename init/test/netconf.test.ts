@@ -39,8 +39,8 @@ describe('resolvConfAction', () => {
     });
   });
 
-  it('creates an empty file without ip=, with ip=off, or without /proc/net/pnp', () => {
-    const empty = { kind: 'create-empty', path: '/etc/resolv.conf' };
+  it('links the DHCP client\'s /run/resolvconf/resolv.conf without ip=, with ip=off, or without /proc/net/pnp', () => {
+    const empty = { kind: 'link-resolvconf', target: '/run/resolvconf/resolv.conf' };
     expect(resolvConfAction({ etc: absent, ipOption: undefined, pnpExists: true })).toEqual(empty);
     expect(resolvConfAction({ etc: absent, ipOption: 'off', pnpExists: true })).toEqual(empty);
     expect(resolvConfAction({ etc: absent, ipOption: '10.0.2.15', pnpExists: false })).toEqual(empty);

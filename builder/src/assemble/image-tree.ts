@@ -11,7 +11,7 @@ import type { Descriptor } from '../oci/media-types.js';
 export async function addImage(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
   for (const layer of image.manifest.layers) {
     try {
-      await applyLayer(tree, openLayer(layout, layer), prefix, spool);
+      await applyLayer(tree, openLayer(layout, layer), prefix, spool, { image: image.refName });
     } catch (e) {
       throw layerError(e, image, layer);
     }
@@ -19,9 +19,10 @@ export async function addImage(tree: FsTree, layout: OciLayout, image: StoredIma
 }
 
 /**
- * Names the image and the layer in whatever went wrong while unpacking it. Errors of the build
- * host (disk full, ...) pass unchanged; anything else from the decompressor or the tar parser
- * means the layer is not what its media type says.
+ * Names the image and the layer in whatever went wrong while unpacking it (a full disk too:
+ * it says which image was being unpacked). Node's own errors of the build host pass unchanged;
+ * anything else from the decompressor or the tar parser means the layer is not what its media
+ * type says.
  */
 function layerError(e: unknown, image: StoredImage, layer: Descriptor): unknown {
   const where = `image ${image.refName}, layer ${layer.digest}`;

@@ -39,14 +39,15 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   // in the initramfs the init's first lines are lost.
   tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
-  const ids = containerIds(spec);
   for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
   await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool);
-  await addBundles(ctx, tree, ids, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`);
-  await addBundles(ctx, tree, ids, spec.services, 'service', (_i, name) => `containers/services/${name}`);
-  await addBundles(ctx, tree, ids, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`);
+  const shared = new Map<string, Content>(); // identical files of read-only bundles, by digest
+  await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`, shared);
+  await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`, shared);
+  await addBundles(ctx, tree, spec.onshutdown, 'onshutdown', (i, name) => `containers/onshutdown/${seq(i)}-${name}`, shared);
   // Metadata files describe the node by the images it was built from, not by build-host paths.
   const described = replaceImageRefs(spec, (ref) => ctx.images.get(ref)?.refName ?? ref);
+  const ids = containerIds(spec);
   for (const file of spec.files) await addFile(tree, file, described, ids);
   return { tree, kernel: kernel?.binary, ucode: kernel?.ucode, cmdline: spec.kernel?.cmdline ?? '' };
 }
@@ -77,14 +78,31 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
   return { binary: binary.content, ucode };
 }
 
+/**
+ * Read-only bundles share identical files (same data, mode and owner): the initrd then holds one
+ * busybox for every busybox-based image, as hard links. A container whose root is writable keeps
+ * its own copies, so it can never change another container's files.
+ */
+function shareReadonlyFiles(tree: FsTree, rootfs: string, shared: Map<string, Content>): void {
+  const prefix = `${rootfs}/`;
+  for (const [path, e] of tree.sorted()) {
+    if (!path.startsWith(prefix) || e.type !== 'file' || !e.content?.digest) continue;
+    const key = `${e.content.digest}:${e.content.size}`;
+    const first = shared.get(key);
+    if (first) e.content = first;
+    else shared.set(key, e.content);
+  }
+}
+
 async function addBundles(
   ctx: AssembleContext,
   tree: FsTree,
-  ids: ReadonlyMap<string, number>,
   list: ImageSpec[],
   kind: Kind,
   dirFor: (i: number, name: string) => string,
+  shared: Map<string, Content>,
 ): Promise<void> {
+  const ids = containerIds(ctx.spec);
   const volumes = new Map(ctx.spec.volumes.map((v) => [v.name, v]));
   for (const [i, spec] of list.entries()) {
     const img = image(ctx, spec.image);
@@ -93,6 +111,7 @@ async function addBundles(
     const { runtime } = bundle;
     const config = bindVolumes(bundle.config, volumes, spec.name);
     await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
+    if ((config as { root?: { readonly?: boolean } }).root?.readonly) shareReadonlyFiles(tree, `${dir}/rootfs`, shared);
     tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
     tree.set(`${dir}/runtime.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(JSON.stringify(runtime, null, 2) + '\n') });
   }

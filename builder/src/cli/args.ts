@@ -10,13 +10,6 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(args: str
   }
 }
 
-/** An option's whole positive number ("--mem 512"), or undefined when the option is absent. */
-export function positiveInteger(text: string | undefined, name: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(text)) throw usageError(`${name} takes a whole number above 0, not "${text}"`);
-  return Number(text);
-}
-
 /** An option's number of seconds (fractions allowed), or `fallback` when the option is absent. */
 export function seconds(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;

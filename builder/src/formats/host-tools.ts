@@ -53,11 +53,11 @@ export async function requireHostFile(f: { path: string; pkg: string }, format: 
 export async function runTool(
   tool: HostTool,
   args: string[],
-  opts: { format: string; env?: Record<string, string>; cwd?: string },
+  opts: { format: string; env?: Record<string, string> },
 ): Promise<string> {
   // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...opts.env };
-  const r = await runCaptured(tool, args, { cwd: opts.cwd, env, extendEnv: false });
+  const r = await runCaptured(tool, args, { env, extendEnv: false });
   if (r.notInstalled) throw missingTool(tool, opts.format);
   if (r.exitCode !== 0) throw new LkError('tool', `${tool} failed (exit ${r.exitCode ?? r.signal}) writing the ${opts.format} format:\n${r.all.trim()}`);
   return r.all;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { writeError } from '../errors.js';
@@ -22,7 +23,9 @@ export class Spool {
 
   async add(source: AsyncIterable<Buffer>, size: number): Promise<Content> {
     const start = this.offset;
+    const hash = createHash('sha256');
     for await (const chunk of source) {
+      hash.update(chunk);
       await this.fh.write(chunk, 0, chunk.length, this.offset).catch((e: unknown) => {
         throw writeError(e, 'image contents to the spool file', this.path, 'free space there, or point LKBUILD_TMPDIR at a larger disk');
       });
@@ -33,6 +36,7 @@ export class Spool {
     const path = this.path;
     return {
       size,
+      digest: hash.digest('hex'),
       open: () => (size === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + size - 1 })),
     };
   }

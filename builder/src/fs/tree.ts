@@ -7,6 +7,8 @@ export type EntryType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
 export interface Content {
   size: number;
   open(): Readable;
+  /** sha256 of the data, when the producer computed it (the spool does): equal digests, equal data. */
+  digest?: string;
 }
 
 /**

@@ -48,7 +48,7 @@ export class OciLayout {
       if (!Buffer.isBuffer(source)) source.destroy();
       return expected;
     }
-    const hasher = new DigestingStream();
+    const hasher = new DigestingStream(expected?.size);
     try {
       const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       let actual: BlobRef | undefined;

@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
 import { access, constants, open, readFile } from 'node:fs/promises';
 import { LkError } from '../errors.js';
+import { identifyOutput, outputFormat, type DiskImageFormat } from '../formats/index.js';
 import { parsePe } from '../formats/pe.js';
+import { qemuValue } from './network.js';
+import { usageError, type Machine } from './options.js';
 
 export interface QemuOptions {
   /**
@@ -14,8 +16,13 @@ export interface QemuOptions {
   /** Extra kernel command line, appended to <name>-cmdline. */
   append?: string;
   accel?: 'auto' | 'kvm' | 'tcg';
-  /** Interactive use: QEMU's own terminal handling (ctrl-a x quits). */
+  /** Interactive use: the console on the terminal, ctrl-a x quits, ctrl-a c is QEMU's monitor. */
   interactive?: boolean;
+  /** --uefi / --bios: the firmware, whatever the file name implies. */
+  firmware?: 'uefi' | 'bios';
+  /** --secure-boot: OVMF with Secure Boot enforced, with this variable store (default: Debian's snakeoil one). */
+  secureBoot?: { vars?: string };
+  machine?: Machine;
   extraArgs?: string[];
 }
 
@@ -27,9 +34,9 @@ export interface QemuInvocation {
 /** What `base` names: a kernel+initrd prefix, a UKI, a disk image or an ISO. */
 export type BootTarget =
   | { kind: 'kernel+initrd'; base: string }
-  | { kind: 'uki'; path: string }
-  | { kind: 'disk'; path: string; format: 'raw' | 'qcow2' | 'vmdk' | 'vpc'; firmware: 'efi' | 'bios' }
-  | { kind: 'cdrom'; path: string; firmware: 'efi' | 'bios' };
+  | { kind: 'uki'; path: string; output: string }
+  | { kind: 'disk'; path: string; format: DiskImageFormat; firmware: 'efi' | 'bios'; output: string }
+  | { kind: 'cdrom'; path: string; firmware: 'efi' | 'bios'; output: string };
 
 /** OVMF, the UEFI firmware for QEMU (Debian package ovmf). */
 export const ovmfFiles = {
@@ -37,86 +44,174 @@ export const ovmfFiles = {
   vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
 };
 
-const diskFormats: Record<string, 'raw' | 'qcow2' | 'vmdk' | 'vpc'> = { '.img': 'raw', '.raw': 'raw', '.qcow2': 'qcow2', '.vmdk': 'vmdk', '.vhd': 'vpc' };
+/** OVMF built with Secure Boot and SMM, and Debian's variable store with its snakeoil keys enrolled. */
+export const ovmfSecureFiles = {
+  code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+  vars: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd',
+};
 
 /**
- * Pure: tells what to boot from the path's extension. Disks boot with OVMF (UEFI) unless their
- * name ends in -bios.img; ISOs with OVMF if they end in -efi.iso. Anything else is the prefix of a
- * kernel+initrd build. The aws format's NAME.raw boots with OVMF here; it boots with legacy BIOS
- * too, which `qemu-system-x86_64 -drive file=NAME.raw,format=raw,snapshot=on` (SeaBIOS) shows.
+ * Tells what to boot from the formats table (formats/index.ts decides every file name): a file
+ * that a format writes, or else the prefix of a kernel+initrd build. Any of the kernel+initrd
+ * files stands for its prefix. A format that boots with BIOS and UEFI (aws) boots with OVMF
+ * unless --bios says otherwise.
  */
 export function bootTarget(path: string): BootTarget {
-  const ext = /\.[a-z0-9]+$/i.exec(path)?.[0].toLowerCase() ?? '';
-  if (ext === '.efi') return { kind: 'uki', path };
-  if (ext === '.iso') return { kind: 'cdrom', path, firmware: /-efi\.iso$/i.test(path) ? 'efi' : 'bios' };
-  const format = diskFormats[ext];
-  if (format) return { kind: 'disk', path, format, firmware: /-bios\.img$/i.test(path) ? 'bios' : 'efi' };
-  return { kind: 'kernel+initrd', base: path };
+  const known = identifyOutput(path);
+  if (!known) return { kind: 'kernel+initrd', base: path };
+  const { format, file } = known;
+  const firmware = format.firmware === 'bios' ? 'bios' : 'efi';
+  switch (file.role) {
+    case 'kernel':
+    case 'initrd':
+    case 'cmdline':
+      return { kind: 'kernel+initrd', base: known.base };
+    case 'uki':
+      return { kind: 'uki', path, output: format.name };
+    case 'disk':
+      return { kind: 'disk', path, format: file.diskFormat ?? 'raw', firmware, output: format.name };
+    case 'cdrom':
+      return { kind: 'cdrom', path, firmware, output: format.name };
+    case 'archive':
+      throw new LkError('run', `${path} is the ${format.name} output, an archive that QEMU cannot boot`, format.name === 'gcp' ? 'extract disk.raw from it and boot that' : 'boot the kernel+initrd output, or extract the archive first');
+  }
+}
+
+function targetPath(t: BootTarget): string {
+  return t.kind === 'kernel+initrd' ? t.base : t.path;
+}
+
+/**
+ * Pure: the firmware a target boots with under the options: 'direct' is QEMU's own loading of
+ * -kernel (SeaBIOS underneath). --uefi/--bios override the file name; a UKI needs UEFI; Secure
+ * Boot needs UEFI and refuses a BIOS image; microvm boots kernel+initrd directly and nothing else.
+ */
+export function resolveFirmware(t: BootTarget, o: Pick<QemuOptions, 'firmware' | 'secureBoot' | 'machine'>): 'efi' | 'bios' | 'direct' {
+  const path = targetPath(t);
+  if (o.machine === 'microvm') {
+    if (t.kind !== 'kernel+initrd') throw usageError('--machine', `microvm boots a kernel+initrd build directly; ${path} needs firmware`);
+    if (o.firmware || o.secureBoot) throw usageError(o.secureBoot ? '--secure-boot' : `--${o.firmware}`, 'microvm has no firmware to choose: it boots the kernel directly');
+    return 'direct';
+  }
+  const implied = t.kind === 'uki' ? 'efi' : t.kind === 'kernel+initrd' ? 'direct' : t.firmware;
+  if (t.kind === 'uki' && o.firmware === 'bios') throw usageError('--bios', `${path} is a UKI, an EFI program: it boots only with UEFI`);
+  const chosen = o.firmware === 'uefi' ? 'efi' : o.firmware === 'bios' ? (t.kind === 'kernel+initrd' ? 'direct' : 'bios') : implied;
+  if (o.secureBoot) {
+    if (chosen === 'bios' || o.firmware === 'bios') throw usageError('--secure-boot', `${path} boots with BIOS, which has no Secure Boot; boot a UEFI image (uki, raw-efi, qcow2, ...)`);
+    return 'efi';
+  }
+  return chosen;
 }
 
 /** QEMU's -drive option value quoting: a comma in a file name is written twice. */
 function driveFile(path: string): string {
-  return path.replace(/,/g, ',,');
+  return qemuValue(path);
 }
 
 function joinCmdline(...parts: Array<string | undefined>): string {
   return parts.map((p) => p?.trim()).filter(Boolean).join(' ');
 }
 
+function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tscKhz?: number; secureBoot?: object }): string[] {
+  switch (target.kind) {
+    case 'kernel+initrd': {
+      const tsc = o.tscKhz ? `tsc_early_khz=${o.tscKhz}` : undefined;
+      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, tsc, o.append)];
+    }
+    case 'uki':
+      if (o.secureBoot && o.append?.trim()) throw usageError('--append', `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`);
+      return ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
+    case 'disk':
+    case 'cdrom':
+      if (o.append?.trim() && !outputFormat(target.output).append) {
+        throw new LkError('run', `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`, 'put it in the build file\'s kernel.cmdline, or boot the kernel+initrd or uki output');
+      }
+      return target.kind === 'disk'
+        ? ['-drive', `if=virtio,format=${target.format},snapshot=on,file=${driveFile(target.path)}`]
+        : ['-drive', `media=cdrom,format=raw,readonly=on,file=${driveFile(target.path)}`, '-boot', 'order=d'];
+  }
+}
+
+/** Where the serial console goes: stdio (captured), the terminal (interactive) or a file (detached). */
+export type ConsoleMode = 'stdio' | 'interactive' | 'file';
+
+/** Pure: the serial console (and, interactively, QEMU's monitor behind ctrl-a c), logged to `log`. */
+function consoleArgs(mode: ConsoleMode, log?: string): string[] {
+  if (mode === 'file') {
+    if (!log) throw new LkError('run', 'a detached node needs a console log file');
+    return ['-chardev', `file,id=console,path=${driveFile(log)}`, '-serial', 'chardev:console', '-monitor', 'none'];
+  }
+  const logfile = log ? `,logfile=${driveFile(log)}` : '';
+  // signal=on keeps the terminal's ctrl-c a signal (it reaches lkbuild, which stops the node
+  // cleanly); QEMU runs in a session of its own, so it does not get the signal itself.
+  return mode === 'interactive'
+    ? ['-chardev', `stdio,id=console,mux=on,signal=on${logfile}`, '-serial', 'chardev:console', '-mon', 'chardev=console,mode=readline']
+    : ['-chardev', `stdio,id=console,signal=off${logfile}`, '-serial', 'chardev:console', '-monitor', 'none'];
+}
+
+export interface QemuArgsInput extends QemuOptions {
+  cmdline: string;
+  kvmUsable: boolean;
+  target?: BootTarget;
+  ovmf?: { code: string; vars: string };
+  console?: ConsoleMode;
+  consoleLog?: string;
+  /** The QMP socket and pid file that `run stop` uses. */
+  control?: { qmpSocket: string; pidFile: string };
+  /** NIC, data disks, seed: see network.ts and disks.ts. Undefined: QEMU's default NIC. */
+  devices?: string[];
+  /**
+   * microvm under TCG: the TSC frequency (kHz) for the kernel. microvm has no PIT, HPET or PM
+   * timer to calibrate the TSC against, and without a frequency the kernel hangs at boot.
+   */
+  tscKhz?: number;
+}
+
 /**
- * Pure: the QEMU command line with the serial console on stdio.
+ * Pure: the QEMU command line.
  * kernel+initrd: -kernel/-initrd/-append with `cmdline` (the build's) plus `append`.
  * UKI: -kernel name.efi under OVMF; with `append`, -append passes `cmdline` (the UKI's own,
  * read from its .cmdline section) plus `append`, since systemd's stub then uses the given
  * command line instead of its own. Disks and ISOs: the firmware boots them; their command line
  * is fixed at build time, so `append` is refused. OVMF's variable store and the disk are opened
  * with snapshot=on: the guest's writes go to a temporary overlay QEMU deletes, never to
- * /usr/share/OVMF or the built image.
+ * /usr/share/OVMF or the built image. A guest panic (pvpanic) makes QEMU exit with failure.
  */
-export function qemuArgs(o: QemuOptions & { cmdline: string; kvmUsable: boolean; target?: BootTarget; ovmf?: { code: string; vars: string } }): QemuInvocation {
+export function qemuArgs(o: QemuArgsInput): QemuInvocation {
   const target = o.target ?? { kind: 'kernel+initrd', base: o.base };
-  const ovmf = o.ovmf ?? ovmfFiles;
-  const efi = target.kind === 'uki' || (target.kind !== 'kernel+initrd' && target.firmware === 'efi');
-  const firmware = efi
+  const firmware = resolveFirmware(target, o);
+  const ovmf = o.ovmf ?? (o.secureBoot ? { code: ovmfSecureFiles.code, vars: o.secureBoot.vars ?? ovmfSecureFiles.vars } : ovmfFiles);
+  const microvm = o.machine === 'microvm';
+  const flash = firmware === 'efi'
     ? [
         '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveFile(ovmf.code)}`,
         '-drive', `if=pflash,format=raw,unit=1,snapshot=on,file=${driveFile(ovmf.vars)}`,
       ]
     : [];
-  let boot: string[];
-  switch (target.kind) {
-    case 'kernel+initrd':
-      boot = ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, o.append)];
-      break;
-    case 'uki':
-      boot = ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
-      break;
-    case 'disk':
-    case 'cdrom':
-      if (o.append?.trim()) {
-        throw new LkError('run', `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`, 'put it in the build file\'s kernel.cmdline, or boot the kernel+initrd or uki output');
-      }
-      boot =
-        target.kind === 'disk'
-          ? ['-drive', `if=virtio,format=${target.format},snapshot=on,file=${driveFile(target.path)}`]
-          : ['-drive', `media=cdrom,format=raw,readonly=on,file=${driveFile(target.path)}`, '-boot', 'order=d'];
-      break;
-  }
+  const machine = microvm
+    ? ['-machine', 'microvm,x-option-roms=off,isa-serial=on,rtc=on']
+    : o.secureBoot
+      ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on', '-global', 'ICH9-LPC.disable_s3=1']
+      : ['-machine', 'q35'];
   const useKvm = o.accel === 'kvm' || (o.accel !== 'tcg' && o.kvmUsable);
-  const console = o.interactive ? ['-nographic'] : ['-display', 'none', '-monitor', 'none', '-serial', 'stdio'];
+  const mode = o.console ?? (o.interactive ? 'interactive' : 'stdio');
   return {
     command: 'qemu-system-x86_64',
     args: [
-      '-machine', 'q35',
+      ...machine,
       '-accel', useKvm ? 'kvm' : 'tcg',
       '-cpu', useKvm ? 'host' : 'max',
       '-smp', String(o.cpus ?? 1),
       '-m', String(o.memoryMiB ?? 1024),
       '-no-reboot',
-      ...console,
-      ...firmware,
-      ...boot,
-      '-device', 'virtio-rng-pci',
+      '-display', 'none',
+      ...consoleArgs(mode, o.consoleLog),
+      ...(o.control ? ['-qmp', `unix:${driveFile(o.control.qmpSocket)},server=on,wait=off`, '-pidfile', o.control.pidFile] : []),
+      ...flash,
+      ...bootArgs(target, o),
+      '-device', microvm ? 'virtio-rng-device' : 'virtio-rng-pci',
+      ...(microvm ? [] : ['-device', 'pvpanic-pci', '-action', 'panic=exit-failure']),
+      ...(o.devices ?? []),
       ...(o.extraArgs ?? []),
     ],
   };
@@ -141,17 +236,6 @@ export async function kvmUsable(): Promise<boolean> {
   }
 }
 
-/** Which build writes `path`, for the hint when it is missing. */
-function buildHint(path: string): string {
-  const f = /\.efi$/i.test(path) ? 'uki'
-    : /-bios\.img$/i.test(path) ? 'raw-bios'
-    : /\.img$/i.test(path) ? 'raw-efi'
-    : /-efi\.iso$/i.test(path) ? 'iso-efi'
-    : /\.iso$/i.test(path) ? 'iso-bios'
-    : (/\.(qcow2|vmdk|vhd)$/i.exec(path)?.[1]?.toLowerCase() ?? '<format>');
-  return `build it first: lkbuild build -f ${f} <file>.yml`;
-}
-
 /** The command line in a UKI's .cmdline section ('' if it has none), reading only the headers and that section. */
 export async function readUkiCmdline(path: string): Promise<string> {
   const fh = await open(path, 'r');
@@ -168,43 +252,50 @@ export async function readUkiCmdline(path: string): Promise<string> {
   }
 }
 
-async function prepareImage(o: QemuOptions, target: Exclude<BootTarget, { kind: 'kernel+initrd' }>): Promise<QemuInvocation> {
-  await access(target.path, constants.R_OK).catch(() => {
-    throw new LkError('run', `${target.path} does not exist`, buildHint(target.path));
+/** What prepareQemu adds to the options: where the console, QMP socket and devices go. */
+export type QemuPlumbing = Partial<Pick<QemuArgsInput, 'console' | 'consoleLog' | 'control' | 'devices'>>;
+
+async function requireReadable(path: string, what: () => LkError): Promise<void> {
+  await access(path, constants.R_OK).catch(() => {
+    throw what();
   });
-  const efi = target.kind === 'uki' || target.firmware === 'efi';
-  if (efi) {
-    for (const f of [ovmfFiles.code, ovmfFiles.vars]) {
-      await access(f, constants.R_OK).catch(() => {
-        throw new LkError('run', `booting ${target.path} needs the UEFI firmware ${f}, which is missing`, 'install the Debian package ovmf');
-      });
+}
+
+/**
+ * Checks that what is to be booted and its firmware exist, reads the command line it boots
+ * with, and returns QEMU's command line. Option conflicts are usage errors, raised before any file is read.
+ */
+export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuInvocation> {
+  const target = bootTarget(o.base);
+  const firmware = resolveFirmware(target, o);
+  let cmdline = '';
+  if (target.kind === 'kernel+initrd') {
+    for (const suffix of ['-kernel', '-initrd.img']) {
+      await requireReadable(`${o.base}${suffix}`, () => new LkError('run', `${o.base}${suffix} does not exist`, 'build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)'));
+    }
+    cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
+  } else {
+    await requireReadable(target.path, () => new LkError('run', `${target.path} does not exist`, `build it first: lkbuild build -f ${target.output} <file>.yml`));
+    if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
+  }
+  if (firmware === 'efi') {
+    const files = o.secureBoot ? [ovmfSecureFiles.code, o.secureBoot.vars ?? ovmfSecureFiles.vars] : [ovmfFiles.code, ovmfFiles.vars];
+    for (const f of files) {
+      await requireReadable(f, () =>
+        f === o.secureBoot?.vars
+          ? new LkError('usage', `--secure-boot: the variable store ${f} cannot be read`)
+          : new LkError('run', `booting ${targetPath(target)} with UEFI needs the firmware ${f}, which is missing`, 'install the Debian package ovmf'),
+      );
     }
   }
-  let cmdline = '';
-  if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
   const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
-  return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target });
+  const tscKhz = o.machine === 'microvm' && !kvm ? await hostTscKhz() : undefined;
+  return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target, tscKhz });
 }
 
-export async function prepareQemu(o: QemuOptions): Promise<QemuInvocation> {
-  const target = bootTarget(o.base);
-  if (target.kind !== 'kernel+initrd') return prepareImage(o, target);
-  for (const suffix of ['-kernel', '-initrd.img']) {
-    await access(`${o.base}${suffix}`).catch(() => {
-      throw new LkError('run', `${o.base}${suffix} does not exist`, `build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)`);
-    });
-  }
-  const cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
-  const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
-  return qemuArgs({ ...o, cmdline, kvmUsable: kvm });
-}
-
-/** Boots with the console on this process's stdio; resolves with QEMU's exit code when the VM powers off. */
-export async function runQemu(o: QemuOptions): Promise<number> {
-  const inv = await prepareQemu(o);
-  const child = spawn(inv.command, inv.args, { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    child.on('error', (e) => reject(new LkError('run', `cannot start ${inv.command}: ${e.message}`, 'install qemu-system-x86')));
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? 15 : 0)));
-  });
+/** Under TCG the guest's TSC counts at the host's rate: the host CPU's clock, in kHz. */
+async function hostTscKhz(): Promise<number | undefined> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
+  return mhz > 0 ? Math.round(mhz * 1000) : undefined;
 }

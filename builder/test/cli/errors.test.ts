@@ -29,9 +29,9 @@ describe('usage errors exit 2 with the message and the usage', () => {
     [['build'], 'lkbuild: build needs at least one build file'],
     [['cache', 'pull'], 'lkbuild: '],
     [['cache', 'gc', '--timeout', 'soon'], 'lkbuild: '],
-    [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel is auto, kvm or tcg'],
-    [['run', 'qemu', '--mem', 'lots', 'out/node'], 'lkbuild: --mem takes a whole number above 0, not "lots"'],
-    [['run', 'qemu', '--cpus=0', 'out/node'], 'lkbuild: --cpus takes a whole number above 0, not "0"'],
+    [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel: "warp" is not auto, kvm or tcg'],
+    [['run', 'qemu', '--mem', 'lots', 'out/node'], 'lkbuild: --mem: "lots" is not a size'],
+    [['run', 'qemu', '--cpus=0', 'out/node'], 'lkbuild: --cpus: 0 is out of range'],
   ])('lkbuild %j', async (args, start) => {
     const r = await lkbuild(args);
     expect(r.exitCode, r.stderr).toBe(2);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { bootTarget, qemuArgs } from '../../src/run/qemu.js';
+import { defaultStateDir, nodeName } from '../../src/run/node.js';
+import { bootTarget, qemuArgs, resolveFirmware } from '../../src/run/qemu.js';
 
 describe('QEMU command line', () => {
   const base = { base: '/out/node', cmdline: 'console=ttyS0\n' };
@@ -32,18 +33,29 @@ describe('QEMU command line for the EFI formats', () => {
   ];
   const after = (a: string[], flag: string, n: number) => a.slice(a.indexOf(flag), a.indexOf(flag) + n);
 
-  test('the target is told by the extension', () => {
+  test('the target is told by the formats table', () => {
     expect(bootTarget('/out/node')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
     expect(bootTarget('/out/node.v1')).toEqual({ kind: 'kernel+initrd', base: '/out/node.v1' });
-    expect(bootTarget('/out/node.efi')).toEqual({ kind: 'uki', path: '/out/node.efi' });
-    expect(bootTarget('/out/node-efi.img')).toEqual({ kind: 'disk', path: '/out/node-efi.img', format: 'raw', firmware: 'efi' });
-    expect(bootTarget('/out/node-bios.img')).toEqual({ kind: 'disk', path: '/out/node-bios.img', format: 'raw', firmware: 'bios' });
-    expect(bootTarget('/out/node.raw')).toEqual({ kind: 'disk', path: '/out/node.raw', format: 'raw', firmware: 'efi' }); // aws: also boots with SeaBIOS
+    expect(bootTarget('/out/node-kernel')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
+    expect(bootTarget('/out/node-initrd.img')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
+    expect(bootTarget('/out/node.efi')).toEqual({ kind: 'uki', path: '/out/node.efi', output: 'uki' });
+    expect(bootTarget('/out/node-efi.img')).toEqual({ kind: 'disk', path: '/out/node-efi.img', format: 'raw', firmware: 'efi', output: 'raw-efi' });
+    expect(bootTarget('/out/node-bios.img')).toEqual({ kind: 'disk', path: '/out/node-bios.img', format: 'raw', firmware: 'bios', output: 'raw-bios' });
+    expect(bootTarget('/out/node.raw')).toEqual({ kind: 'disk', path: '/out/node.raw', format: 'raw', firmware: 'efi', output: 'aws' }); // also boots with --bios
     expect(bootTarget('/out/node.qcow2')).toMatchObject({ kind: 'disk', format: 'qcow2', firmware: 'efi' });
     expect(bootTarget('/out/node.vmdk')).toMatchObject({ kind: 'disk', format: 'vmdk', firmware: 'efi' });
     expect(bootTarget('/out/node.VHD')).toMatchObject({ kind: 'disk', format: 'vpc', firmware: 'efi' });
-    expect(bootTarget('/out/node-efi.iso')).toEqual({ kind: 'cdrom', path: '/out/node-efi.iso', firmware: 'efi' });
-    expect(bootTarget('/out/node.iso')).toEqual({ kind: 'cdrom', path: '/out/node.iso', firmware: 'bios' });
+    expect(bootTarget('/out/node-efi.iso')).toEqual({ kind: 'cdrom', path: '/out/node-efi.iso', firmware: 'efi', output: 'iso-efi' });
+    expect(bootTarget('/out/node.iso')).toEqual({ kind: 'cdrom', path: '/out/node.iso', firmware: 'bios', output: 'iso-bios' });
+    expect(() => bootTarget('/out/node.img.tar.gz')).toThrow(/the gcp output, an archive that QEMU cannot boot/);
+    expect(() => bootTarget('/out/node.tar')).toThrow(/the tar output/);
+  });
+
+  test('the default state directory is beside the build, named after it', () => {
+    expect(defaultStateDir('/out/node')).toBe('/out/node-state');
+    expect(defaultStateDir('/out/node-efi.img')).toBe('/out/node-state');
+    expect(defaultStateDir('/out/node.qcow2')).toBe('/out/node-state');
+    expect(nodeName('/out/web.efi')).toBe('web');
   });
 
   test('kernel+initrd boots without firmware flash', () => {
@@ -84,5 +96,58 @@ describe('QEMU command line for the EFI formats', () => {
   test('a disk cannot take an extra command line: refused with a hint', () => {
     expect(() => args('/out/node.qcow2', { append: 'lk.poweroff=ready' })).toThrow(/boots with the command line it was built with/);
     expect(args('/out/node.qcow2', { append: '  ' })).not.toContain('-append');
+  });
+});
+
+describe('firmware and machine', () => {
+  const t = bootTarget;
+  test('--uefi and --bios override the file name; a UKI needs UEFI', () => {
+    expect(resolveFirmware(t('/o/n'), {})).toBe('direct');
+    expect(resolveFirmware(t('/o/n'), { firmware: 'uefi' })).toBe('efi');
+    expect(resolveFirmware(t('/o/n-bios.img'), {})).toBe('bios');
+    expect(resolveFirmware(t('/o/n-bios.img'), { firmware: 'uefi' })).toBe('efi');
+    expect(resolveFirmware(t('/o/n.qcow2'), { firmware: 'bios' })).toBe('bios');
+    expect(resolveFirmware(t('/o/n.iso'), {})).toBe('bios');
+    expect(() => resolveFirmware(t('/o/n.efi'), { firmware: 'bios' })).toThrow(/^--bios: .*only with UEFI/);
+  });
+
+  test('--secure-boot needs UEFI: a BIOS image or --bios is a usage error', () => {
+    expect(resolveFirmware(t('/o/n.efi'), { secureBoot: {} })).toBe('efi');
+    expect(resolveFirmware(t('/o/n'), { secureBoot: {} })).toBe('efi');
+    expect(() => resolveFirmware(t('/o/n-bios.img'), { secureBoot: {} })).toThrow(/^--secure-boot: \/o\/n-bios.img boots with BIOS/);
+    expect(() => resolveFirmware(t('/o/n.iso'), { secureBoot: {} })).toThrow(/^--secure-boot/);
+    expect(() => resolveFirmware(t('/o/n.qcow2'), { secureBoot: {}, firmware: 'bios' })).toThrow(/^--secure-boot/);
+  });
+
+  test('Secure Boot: the secboot OVMF, the snakeoil store (or the one given), SMM and secure flash', () => {
+    const a = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} }).args.join(' ');
+    expect(a).toContain('-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on');
+    expect(a).toContain('file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd');
+    expect(a).toContain('snapshot=on,file=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd');
+    const own = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: { vars: '/k/VARS.fd' } }).args.join(' ');
+    expect(own).toContain('snapshot=on,file=/k/VARS.fd');
+    // systemd's stub ignores -append under Secure Boot: refused rather than silently dropped.
+    expect(() => qemuArgs({ base: '/o/n.efi', cmdline: 'x', append: 'y', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} })).toThrow(/^--append: systemd's stub ignores/);
+  });
+
+  test('microvm: direct kernel boot with virtio-mmio devices, nothing but kernel+initrd', () => {
+    const a = qemuArgs({ base: '/o/n', cmdline: 'console=ttyS0', kvmUsable: false, machine: 'microvm' }).args;
+    expect(a.slice(0, 2)).toEqual(['-machine', 'microvm,x-option-roms=off,isa-serial=on,rtc=on']);
+    expect(a).toContain('virtio-rng-device');
+    expect(a.join(' ')).not.toMatch(/pci|pflash/);
+    expect(() => resolveFirmware(t('/o/n.efi'), { machine: 'microvm' })).toThrow(/^--machine: microvm boots a kernel\+initrd build directly/);
+    expect(() => resolveFirmware(t('/o/n'), { machine: 'microvm', firmware: 'uefi' })).toThrow(/^--uefi: microvm has no firmware/);
+  });
+
+  test('the console is logged; QMP and the pid file are where the state says; detached writes a file', () => {
+    const control = { qmpSocket: '/s/qmp.sock', pidFile: '/s/qemu.pid' };
+    const fg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'stdio', consoleLog: '/s/console.log', control }).args.join(' ');
+    expect(fg).toContain('-chardev stdio,id=console,signal=off,logfile=/s/console.log -serial chardev:console -monitor none');
+    expect(fg).toContain('-qmp unix:/s/qmp.sock,server=on,wait=off -pidfile /s/qemu.pid');
+    const tty = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'interactive', consoleLog: '/s/console.log' }).args.join(' ');
+    expect(tty).toContain('-chardev stdio,id=console,mux=on,signal=on,logfile=/s/console.log -serial chardev:console -mon chardev=console,mode=readline');
+    const bg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'file', consoleLog: '/s/console.log' }).args.join(' ');
+    expect(bg).toContain('-chardev file,id=console,path=/s/console.log -serial chardev:console -monitor none');
+    expect(fg).toContain('-device pvpanic-pci -action panic=exit-failure');
   });
 });
