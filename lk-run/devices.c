@@ -28,6 +28,7 @@
 #define EBPF_AND32_K 0x54
 #define EBPF_RSH32_K 0x74
 #define EBPF_JNE_K 0x55
+#define EBPF_JNE32_K 0x56 /* on the low 32 bits: a major past 2^31 is no negative immediate */
 #define EBPF_EXIT 0x95
 
 struct ebpf_insn {
@@ -173,9 +174,11 @@ static int compile(const struct device_rules *rules, struct program *p)
 			jumps[njumps++] = p->count, emit(p, EBPF_JNE_K, 1, 0, 0, 0);
 		}
 		if (r->major >= 0)
-			jumps[njumps++] = p->count, emit(p, EBPF_JNE_K, 4, 0, 0, (int32_t)r->major);
+			jumps[njumps++] = p->count,
+			emit(p, EBPF_JNE32_K, 4, 0, 0, (int32_t)(uint32_t)r->major);
 		if (r->minor >= 0)
-			jumps[njumps++] = p->count, emit(p, EBPF_JNE_K, 5, 0, 0, (int32_t)r->minor);
+			jumps[njumps++] = p->count,
+			emit(p, EBPF_JNE32_K, 5, 0, 0, (int32_t)(uint32_t)r->minor);
 		emit(p, EBPF_MOV64_K, 0, 0, 0, r->allow);
 		emit(p, EBPF_EXIT, 0, 0, 0, 0);
 		/* A rule matching everything ends the program: the verifier
