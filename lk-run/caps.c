@@ -86,7 +86,9 @@ int cap_from_name(const char *name)
 	return -1;
 }
 
-/* The running kernel may know fewer capabilities than our table. */
+/* The running kernel's last capability: it may know fewer than our table, or
+ * more (newer ones must still leave the bounding set). Without /proc, probe
+ * the bounding set itself, which answers EINVAL past the last one. */
 static int last_cap(void)
 {
 	static int cached = -1;
@@ -95,17 +97,31 @@ static int last_cap(void)
 
 	if (cached >= 0)
 		return cached;
-	cached = CAP_COUNT - 1;
 	fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (read(fd, buf, sizeof buf - 1) > 0) {
 			int v = atoi(buf);
-			if (v > 0 && v < cached)
+			if (v > 0 && v < 64)
 				cached = v;
 		}
 		close(fd);
 	}
+	if (cached < 0) {
+		cached = 0;
+		while (cached < 63 && prctl(PR_CAPBSET_READ, cached + 1, 0, 0, 0) >= 0)
+			cached++;
+	}
 	return cached;
+}
+
+static const char *cap_name(int cap)
+{
+	static char number[16];
+
+	if (cap < CAP_COUNT)
+		return cap_names[cap];
+	snprintf(number, sizeof number, "%d", cap);
+	return number;
 }
 
 static uint64_t known_mask(void)
@@ -124,7 +140,7 @@ int caps_drop_bounding(const struct capability_sets *caps)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return fail("capabilities", "drop %s from the bounding set: %s",
-				    cap_names[cap], strerror(errno));
+				    cap_name(cap), strerror(errno));
 	}
 	return 0;
 }

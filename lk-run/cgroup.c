@@ -182,7 +182,8 @@ int cgroup_spec_parse(const struct json *linux_obj, const char *id, struct cgrou
 	if (parse_cpu(json_get(resources, "cpu"), &files) < 0 ||
 	    parse_memory(json_get(resources, "memory"), &files) < 0 ||
 	    parse_pids(json_get(resources, "pids"), &files) < 0 ||
-	    parse_unified(json_get(resources, "unified"), &files) < 0)
+	    parse_unified(json_get(resources, "unified"), &files) < 0 ||
+	    device_rules_parse(linux_obj, &out->devices) < 0)
 		return -1;
 	while (path && *path == '/')
 		path++;
@@ -193,7 +194,7 @@ int cgroup_spec_parse(const struct json *linux_obj, const char *id, struct cgrou
 		return config_error("linux.cgroupsPath", "\"%s\" leaves the cgroup tree", path);
 	if (path && *path)
 		out->path = xstrdup(path);
-	else if (files.count)
+	else if (files.count || json_get(resources, "devices"))
 		out->path = xasprintf("lk-run/%s", id);
 	out->files = files.items;
 	out->nfiles = files.count;
@@ -277,6 +278,18 @@ static int make_tree(const struct cgroup_spec *cg, struct cgroup_handle *h)
 	return 0;
 }
 
+/* Before the process enters: it never runs without the filter. */
+static int attach_device_filter(const struct cgroup_spec *cg, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return fail_errno("cgroup", dir);
+	rc = device_filter_attach(&cg->devices, fd);
+	close(fd);
+	return rc;
+}
+
 int cgroup_enter(const struct cgroup_spec *cg, pid_t pid, struct cgroup_handle *h)
 {
 	char pid_text[16];
@@ -289,7 +302,7 @@ int cgroup_enter(const struct cgroup_spec *cg, pid_t pid, struct cgroup_handle *
 			return 0;
 		return fail("cgroup", "%s: resources need cgroup v2 mounted there", CGROUP_ROOT);
 	}
-	if (make_tree(cg, h) < 0)
+	if (make_tree(cg, h) < 0 || attach_device_filter(cg, h->dir) < 0)
 		goto undo;
 	for (size_t i = 0; i < cg->nfiles; i++)
 		if (write_file(h->dir, cg->files[i].key, cg->files[i].value) < 0)

@@ -1,6 +1,7 @@
 #include "container.h"
 #include "cgroup.h"
 #include "err.h"
+#include "io.h"
 #include "namespaces.h"
 #include "process.h"
 #include "rootfs.h"
@@ -53,27 +54,13 @@ void container_block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, &saved_mask);
 }
 
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		len -= (size_t)w;
-	}
-}
-
 static void report_error(int fd, int exit_code)
 {
 	char head[2] = { MSG_ERROR, (char)exit_code };
 
-	write_all(fd, head, sizeof head);
-	write_all(fd, lk_err, strlen(lk_err));
+	/* Best effort: the reader treats a short message as a failure too. */
+	if (write_all(fd, head, sizeof head) == 0)
+		(void)write_all(fd, lk_err, strlen(lk_err));
 }
 
 /* Blocks until the create caller's `start` connects; that connection then
@@ -83,7 +70,7 @@ static int wait_for_start(int start_fd, int *status_fd)
 	char ready = MSG_READY;
 	int conn;
 
-	write_all(*status_fd, &ready, 1);
+	(void)write_all(*status_fd, &ready, 1);
 	do
 		conn = accept4(start_fd, NULL, NULL, SOCK_CLOEXEC);
 	while (conn < 0 && errno == EINTR);
@@ -268,7 +255,7 @@ int container_spawn(const struct spec *s, const struct spawn_options *opts, stru
 		reap(pid);
 		return -1;
 	}
-	write_all(go[1], "g", 1);
+	(void)write_all(go[1], "g", 1);
 	verdict = read_status(status[0], exit_code);
 	close(go[1]);
 	if (verdict < 0) {

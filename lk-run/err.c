@@ -1,6 +1,8 @@
 #include "err.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,65 @@ static void out_of_memory(void)
 	_exit(LK_EXIT_SETUP);
 }
 
+#ifdef LK_FUZZ
+/* The fuzz target parses many configs in one process: every allocation is
+ * linked into one list so lk_arena_free can release them all between runs. */
+struct block {
+	struct block *prev, *next;
+	max_align_t data[];
+};
+
+static struct block arena = { &arena, &arena };
+
+static void *track(struct block *b)
+{
+	if (!b)
+		out_of_memory();
+	b->next = arena.next;
+	b->prev = &arena;
+	arena.next->prev = b;
+	arena.next = b;
+	return b->data;
+}
+
+static struct block *untrack(void *p)
+{
+	struct block *b = (struct block *)((char *)p - offsetof(struct block, data));
+
+	b->prev->next = b->next;
+	b->next->prev = b->prev;
+	return b;
+}
+
+void *xmalloc(size_t size)
+{
+	return track(malloc(sizeof(struct block) + size));
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+	if (size && count > (SIZE_MAX - sizeof(struct block)) / size)
+		out_of_memory();
+	return track(calloc(1, sizeof(struct block) + count * size));
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+	return track(realloc(ptr ? untrack(ptr) : NULL, sizeof(struct block) + size));
+}
+
+void xfree(void *ptr)
+{
+	if (ptr)
+		free(untrack(ptr));
+}
+
+void lk_arena_free(void)
+{
+	while (arena.next != &arena)
+		free(untrack(arena.next->data));
+}
+#else
 void *xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
@@ -61,6 +122,12 @@ void *xrealloc(void *ptr, size_t size)
 		out_of_memory();
 	return p;
 }
+
+void xfree(void *ptr)
+{
+	free(ptr);
+}
+#endif
 
 char *xstrdup(const char *s)
 {

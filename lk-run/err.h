@@ -21,7 +21,13 @@ void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
+void xfree(void *ptr);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#ifdef LK_FUZZ
+/* Frees everything allocated since the last call (fuzz builds only). */
+void lk_arena_free(void);
+#endif
 
 /* Exit status used when the launcher itself fails (as docker run does). */
 #define LK_EXIT_SETUP 125

@@ -53,7 +53,7 @@ char *read_whole_file(const char *step, const char *path, size_t max, size_t *le
 	}
 	fail_errno(step, path);
 	close(fd);
-	free(buf);
+	xfree(buf);
 	return NULL;
 }
 

@@ -258,7 +258,9 @@ static int parse_number(struct parser *p, struct json **out)
 				exponent = exponent * 10 + (p->text[p->pos] - '0');
 			p->pos++;
 		}
-		for (long i = 0; i < exponent; i++)
+		/* Stops once the value is 0 or infinite: a few hundred steps at most,
+		 * so a long run of 1e99999 costs linear time. */
+		for (long i = 0; i < exponent && value != 0 && value - value == 0; i++)
 			value = exp_sign > 0 ? value * 10 : value / 10;
 	}
 	node->u.number.value = negative ? -value : value;

@@ -1,5 +1,6 @@
 #include "rootfs.h"
 #include "err.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,12 +9,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define MAX_SYMLINKS 40
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
 
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
@@ -29,145 +32,6 @@
 struct mount_attr_lk {
 	uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
-
-/* Resolves path inside root the way the container will see it: symlinks
- * are followed but never lead outside root. Missing tails are kept as is. */
-static int resolve_in_root(const char *root, const char *path, char out[PATH_MAX])
-{
-	char rest[PATH_MAX], cur[PATH_MAX] = "", probe[PATH_MAX], link[PATH_MAX];
-	const char *p;
-	int links = 0, missing = 0;
-
-	if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest)
-		goto too_long;
-	p = rest;
-	while (*p) {
-		char comp[NAME_MAX + 1];
-		size_t n;
-		struct stat st;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if (n == 0)
-			break;
-		if (n > NAME_MAX)
-			goto too_long;
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		p += n;
-		if (strcmp(comp, ".") == 0)
-			continue;
-		if (strcmp(comp, "..") == 0) {
-			char *slash = strrchr(cur, '/');
-			if (slash)
-				*slash = '\0';
-			continue;
-		}
-		if (strlen(cur) + 1 + n >= sizeof cur)
-			goto too_long;
-		strcat(cur, "/");
-		strcat(cur, comp);
-		if (missing)
-			continue;
-		if (snprintf(probe, sizeof probe, "%s%s", root, cur) >= (int)sizeof probe)
-			goto too_long;
-		if (lstat(probe, &st) < 0) {
-			if (errno != ENOENT)
-				return fail_errno("resolve", probe);
-			missing = 1;
-			continue;
-		}
-		if (!S_ISLNK(st.st_mode))
-			continue;
-		if (++links > MAX_SYMLINKS) {
-			errno = ELOOP;
-			return fail_errno("resolve", probe);
-		}
-		ssize_t len = readlink(probe, link, sizeof link - 1);
-		if (len < 0)
-			return fail_errno("resolve", probe);
-		link[len] = '\0';
-		/* Drop the link itself; continue with its target followed by the rest. */
-		*strrchr(cur, '/') = '\0';
-		if (link[0] == '/')
-			cur[0] = '\0';
-		char next[PATH_MAX];
-		if (snprintf(next, sizeof next, "%s/%s", link, p) >= (int)sizeof next)
-			goto too_long;
-		memcpy(rest, next, strlen(next) + 1);
-		p = rest;
-	}
-	if (snprintf(out, PATH_MAX, "%s%s", root, cur[0] ? cur : "") >= PATH_MAX)
-		goto too_long;
-	return 0;
-too_long:
-	errno = ENAMETOOLONG;
-	return fail_errno("resolve", path);
-}
-
-static int is_dir(const char *path)
-{
-	struct stat st;
-	int saved = errno;
-	int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-
-	errno = saved;
-	return dir;
-}
-
-static int mkdir_all(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof buf) {
-		errno = ENAMETOOLONG;
-		return fail_errno("mkdir", path);
-	}
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char saved = *s;
-		*s = '\0';
-		/* An existing directory is fine even where we may not create one. */
-		if (mkdir(buf, mode) < 0 && errno != EEXIST && !is_dir(buf))
-			return fail_errno("mkdir", buf);
-		*s = saved;
-		if (!saved)
-			break;
-	}
-	return 0;
-}
-
-static int parent_dir(const char *path, char out[PATH_MAX])
-{
-	char *slash;
-
-	snprintf(out, PATH_MAX, "%s", path);
-	slash = strrchr(out, '/');
-	if (slash && slash != out)
-		*slash = '\0';
-	return 0;
-}
-
-/* Creates an empty file to bind a non-directory onto. */
-static int ensure_file(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd;
-
-	parent_dir(path, dir);
-	if (mkdir_all(dir, 0755) < 0)
-		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 && errno != EEXIST && errno != EISDIR)
-		return fail_errno("mkdir", path);
-	if (fd >= 0)
-		close(fd);
-	return 0;
-}
 
 static unsigned long current_locked_flags(const char *path)
 {
@@ -216,59 +80,112 @@ static int readonly_later(const struct mount_spec *m)
 	return !m->bind && (m->flags & MS_RDONLY) && strcmp(m->type, "tmpfs") == 0;
 }
 
-static int mount_one(const struct spec *s, const struct mount_spec *m)
+/* The filesystem type a proc or sysfs mount must show once mounted: the
+ * container's /proc and /sys are what maskedPaths, readonlyPaths and sysctl
+ * rely on, so anything else there is fatal. */
+static unsigned long expected_magic(const char *type)
 {
-	char target[PATH_MAX];
-	struct stat st;
-	unsigned long extra;
+	if (!type)
+		return 0;
+	if (strcmp(type, "proc") == 0)
+		return PROC_SUPER_MAGIC;
+	if (strcmp(type, "sysfs") == 0)
+		return SYSFS_MAGIC;
+	return 0;
+}
 
-	if (resolve_in_root(s->rootfs, m->destination, target) < 0)
+static int check_magic(const char *step, int fd, const char *destination, const char *type)
+{
+	struct statfs st;
+	unsigned long magic = expected_magic(type);
+
+	if (!magic)
+		return 0;
+	if (fstatfs(fd, &st) < 0)
+		return fail_errno(step, destination);
+	if ((unsigned long)st.f_type != magic)
+		return fail(step, "%s: not a %s filesystem after mounting it", destination, type);
+	return 0;
+}
+
+static int mount_fs(const struct mount_spec *m, const char *target)
+{
+	const char *type = m->type;
+
+	/* v1 names mean the unified hierarchy on the cgroup2-only systems we boot. */
+	if (strcmp(type, "cgroup") == 0)
+		type = "cgroup2";
+	if (mount(m->source, target, type, m->flags & ~(readonly_later(m) ? MS_RDONLY : 0UL),
+		  m->data) == 0)
+		return 0;
+	/* Without rights over the network namespace sysfs cannot be mounted;
+	 * the host's is the next best view (remounted below). */
+	if (strcmp(type, "sysfs") == 0 && errno == EPERM &&
+	    mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) == 0)
+		return 1;
+	/* gid=5 (tty) may be unmapped in a user namespace. */
+	if (strcmp(type, "devpts") == 0 && errno == EINVAL && m->data &&
+	    mount(m->source, target, type, m->flags, without_option(m->data, "gid=")) == 0)
+		return 0;
+	return fail("mount", "%s (%s) on %s: %s", m->source, type, m->destination, strerror(errno));
+}
+
+static int mount_bind(const struct mount_spec *m, const char *target)
+{
+	if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+		return fail("mount", "%s on %s: %s", m->source, m->destination, strerror(errno));
+	return 0;
+}
+
+/* Propagation, read-only and other flags of a bind, recursive attributes:
+ * all applied to the new mount, reached by resolving the destination again. */
+static int mount_finish(const struct mount_spec *m, int root_fd, int remount)
+{
+	int fd = root_open(root_fd, m->destination, RESOLVE_LOOKUP, "mount");
+	unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	int rc = -1;
+
+	if (fd < 0)
 		return -1;
-	if (m->bind) {
-		if (stat(m->source, &st) < 0)
-			return fail_errno("mount", m->source);
-		if (S_ISDIR(st.st_mode) ? mkdir_all(target, 0755) : ensure_file(target))
-			return -1;
-		if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
-			return fail("mount", "%s on %s: %s", m->source, m->destination,
-				    strerror(errno));
-		extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-		if (extra && bind_remount("mount", target, extra, m->clear) < 0)
-			return -1;
-	} else {
-		const char *type = m->type;
-		if (mkdir_all(target, 0755) < 0)
-			return -1;
-		/* v1 names mean the unified hierarchy on the cgroup2-only systems we boot. */
-		if (strcmp(type, "cgroup") == 0)
-			type = "cgroup2";
-		if (mount(m->source, target, type,
-			  m->flags & ~(readonly_later(m) ? MS_RDONLY : 0UL), m->data) < 0) {
-			/* Without rights over the network namespace sysfs cannot be
-			 * mounted; the host's is the next best view. */
-			if (strcmp(type, "sysfs") == 0 && errno == EPERM &&
-			    mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) == 0)
-				return bind_remount("mount", target, m->flags, 0);
-			/* gid=5 (tty) may be unmapped in a user namespace. */
-			if (strcmp(type, "devpts") == 0 && errno == EINVAL && m->data &&
-			    mount(m->source, target, type, m->flags,
-				  without_option(m->data, "gid=")) == 0)
-				goto mounted;
-			return fail("mount", "%s (%s) on %s: %s", m->source, type, m->destination,
-				    strerror(errno));
-		}
+	if (check_magic("mount", fd, m->destination, m->type) < 0)
+		goto out;
+	if (remount && extra &&
+	    bind_remount("mount", fd_path(fd).path, extra, m->bind ? m->clear : 0) < 0)
+		goto out;
+	if (m->propagation && mount(NULL, fd_path(fd).path, NULL, m->propagation, NULL) < 0) {
+		fail("mount", "%s: propagation: %s", m->destination, strerror(errno));
+		goto out;
 	}
-mounted:
-	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
-		return fail("mount", "%s: propagation: %s", m->destination, strerror(errno));
 	if (m->attr_set || m->attr_clear) {
 		struct mount_attr_lk attr = { m->attr_set, m->attr_clear, 0, 0 };
-		if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof attr) <
-		    0)
-			return fail("mount", "%s: recursive options: %s", m->destination,
-				    strerror(errno));
+		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			    sizeof attr) < 0) {
+			fail("mount", "%s: recursive options: %s", m->destination, strerror(errno));
+			goto out;
+		}
 	}
-	return 0;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static int mount_one(int root_fd, const struct mount_spec *m)
+{
+	struct stat st;
+	int fd, r;
+
+	if (m->bind && stat(m->source, &st) < 0)
+		return fail_errno("mount", m->source);
+	fd = root_open(root_fd, m->destination,
+		       m->bind && !S_ISDIR(st.st_mode) ? RESOLVE_MKFILE : RESOLVE_MKDIR, "mount");
+	if (fd < 0)
+		return -1;
+	r = m->bind ? mount_bind(m, fd_path(fd).path) : mount_fs(m, fd_path(fd).path);
+	close(fd);
+	if (r < 0)
+		return -1;
+	return mount_finish(m, root_fd, m->bind || r == 1);
 }
 
 static const struct mount_spec *find_mount(const struct spec *s, const char *destination)
@@ -282,32 +199,65 @@ static const struct mount_spec *find_mount(const struct spec *s, const char *des
 }
 
 /* A device node, or a bind of the host's node where mknod is not allowed
- * (in a user namespace). */
-static int make_device(const char *target, const char *host_path, mode_t type, mode_t mode,
-		       unsigned major, unsigned minor, uid_t uid, gid_t gid, int replace)
-{
-	struct stat st;
+ * (in a user namespace). The node is made in its resolved parent directory,
+ * so an image's /dev symlink cannot put it on the host. */
+struct device_node {
+	const char *path, *host_path;
+	mode_t type, mode;
+	unsigned major, minor;
+	uid_t uid;
+	gid_t gid;
+};
 
-	if (lstat(target, &st) == 0) {
-		if (!replace)
-			return 0;
-		if (unlink(target) < 0)
-			return fail_errno("device", target);
-	}
-	if (mknod(target, type | mode, makedev(major, minor)) == 0) {
-		if (chown(target, uid, gid) < 0)
-			return fail_errno("device", target);
-		return 0;
-	}
-	if (errno == EEXIST && !replace)
-		return 0;
-	if (errno != EPERM)
-		return fail_errno("device", target);
-	if (ensure_file(target) < 0)
+static int bind_host_node(int dir, const char *name, const struct device_node *d)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return fail_errno("device", d->path);
+	close(fd);
+	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("device", d->path);
+	if (mount(d->host_path, fd_path(fd).path, NULL, MS_BIND, NULL) < 0) {
+		fail("device", "%s: bind %s: %s", d->path, d->host_path, strerror(errno));
+		close(fd);
 		return -1;
-	if (mount(host_path, target, NULL, MS_BIND, NULL) < 0)
-		return fail("device", "%s: bind %s: %s", target, host_path, strerror(errno));
+	}
+	close(fd);
 	return 0;
+}
+
+static int make_device(int root_fd, const struct device_node *d, int replace)
+{
+	char name[NAME_MAX + 1];
+	struct stat st;
+	int dir = root_open_parent(root_fd, d->path, name, "device"), rc = -1;
+
+	if (dir < 0)
+		return -1;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		rc = 0;
+		if (!replace)
+			goto out;
+		if (unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) {
+			rc = fail_errno("device", d->path);
+			goto out;
+		}
+	}
+	if (mknodat(dir, name, d->type | d->mode, makedev(d->major, d->minor)) == 0)
+		rc = fchownat(dir, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0
+			     ? fail_errno("device", d->path)
+			     : 0;
+	else if (errno == EEXIST && !replace)
+		rc = 0;
+	else if (errno != EPERM)
+		rc = fail_errno("device", d->path);
+	else
+		rc = bind_host_node(dir, name, d);
+out:
+	close(dir);
+	return rc;
 }
 
 struct default_device {
@@ -320,40 +270,31 @@ static const struct default_device default_devices[] = {
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
-static int create_devices(const struct spec *s)
+static int create_devices(const struct spec *s, int root_fd)
 {
 	const struct mount_spec *dev = find_mount(s, "/dev");
-	char target[PATH_MAX], host[PATH_MAX];
+	char path[32];
 
 	/* A bind-mounted /dev brings its own nodes. */
-	if (!(dev && dev->bind)) {
-		if (resolve_in_root(s->rootfs, "/dev", target) < 0 || mkdir_all(target, 0755) < 0)
+	for (size_t i = 0;
+	     !(dev && dev->bind) && i < sizeof default_devices / sizeof default_devices[0]; i++) {
+		const struct default_device *d = &default_devices[i];
+		struct device_node node = { path, path, S_IFCHR, 0666, d->major, d->minor, 0, 0 };
+		snprintf(path, sizeof path, "/dev/%s", d->name);
+		if (make_device(root_fd, &node, 0) < 0)
 			return -1;
-		for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++) {
-			const struct default_device *d = &default_devices[i];
-			snprintf(target, sizeof target, "%s/dev/%s", s->rootfs, d->name);
-			snprintf(host, sizeof host, "/dev/%s", d->name);
-			if (make_device(target, host, S_IFCHR, 0666, d->major, d->minor, 0, 0, 0) <
-			    0)
-				return -1;
-		}
 	}
 	for (size_t i = 0; i < s->ndevices; i++) {
 		const struct device_spec *d = &s->devices[i];
-		char dir[PATH_MAX];
-		if (resolve_in_root(s->rootfs, d->path, target) < 0)
-			return -1;
-		parent_dir(target, dir);
-		if (mkdir_all(dir, 0755) < 0)
-			return -1;
-		if (make_device(target, d->path, d->type, d->mode, d->major, d->minor, d->uid,
-				d->gid, 1) < 0)
+		struct device_node node = { d->path,  d->path,  d->type, d->mode,
+					    d->major, d->minor, d->uid,  d->gid };
+		if (make_device(root_fd, &node, 1) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int create_dev_links(const struct spec *s)
+static int create_dev_links(const struct spec *s, int root_fd)
 {
 	static const char *const links[][2] = {
 		{ "fd", "/proc/self/fd" },
@@ -362,24 +303,29 @@ static int create_dev_links(const struct spec *s)
 		{ "stderr", "/proc/self/fd/2" },
 	};
 	const struct mount_spec *dev = find_mount(s, "/dev");
-	char path[PATH_MAX];
+	int dir, rc = -1;
 
 	if (dev && dev->bind)
 		return 0;
+	dir = root_open(root_fd, "/dev", RESOLVE_MKDIR, "symlink");
+	if (dir < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-		snprintf(path, sizeof path, "%s/dev/%s", s->rootfs, links[i][0]);
-		if (symlink(links[i][1], path) < 0 && errno != EEXIST)
-			return fail_errno("symlink", path);
+		if (symlinkat(links[i][1], dir, links[i][0]) < 0 && errno != EEXIST) {
+			fail("symlink", "/dev/%s: %s", links[i][0], strerror(errno));
+			goto out;
+		}
 	}
 	/* With a private devpts, /dev/ptmx must be its multiplexer. */
-	if (find_mount(s, "/dev/pts")) {
-		snprintf(path, sizeof path, "%s/dev/ptmx", s->rootfs);
-		if (unlink(path) < 0 && errno != ENOENT)
-			return fail_errno("symlink", path);
-		if (symlink("pts/ptmx", path) < 0)
-			return fail_errno("symlink", path);
+	if (find_mount(s, "/dev/pts") && ((unlinkat(dir, "ptmx", 0) < 0 && errno != ENOENT) ||
+					  symlinkat("pts/ptmx", dir, "ptmx") < 0)) {
+		fail("symlink", "/dev/ptmx: %s", strerror(errno));
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	close(dir);
+	return rc;
 }
 
 /* pivot_root refuses a new root whose parent mount is shared: make the
@@ -412,6 +358,7 @@ int rootfs_prepare(const struct spec *s)
 	/* EINVAL: "/" is no mount point (we run chrooted); then the rootfs
 	 * bind below gets the propagation instead. */
 	int root_is_mount = mount(NULL, "/", NULL, s->rootfs_propagation, NULL) == 0;
+	int root_fd, rc = -1;
 
 	if (!root_is_mount && errno != EINVAL)
 		return fail_errno("mount", "/ (propagation)");
@@ -422,49 +369,42 @@ int rootfs_prepare(const struct spec *s)
 		return fail_errno("rootfs", s->rootfs);
 	if (!root_is_mount && mount(NULL, s->rootfs, NULL, s->rootfs_propagation, NULL) < 0)
 		return fail_errno("mount", "rootfs (propagation)");
+	/* Everything below is reached from this fd: the rootfs bind mount. */
+	root_fd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return fail_errno("rootfs", s->rootfs);
 	for (size_t i = 0; i < s->nmounts; i++)
-		if (mount_one(s, &s->mounts[i]) < 0)
-			return -1;
-	if (create_devices(s) < 0 || create_dev_links(s) < 0)
-		return -1;
-	return 0;
+		if (mount_one(root_fd, &s->mounts[i]) < 0)
+			goto out;
+	if (create_devices(s, root_fd) < 0 || create_dev_links(s, root_fd) < 0)
+		goto out;
+	rc = 0;
+out:
+	close(root_fd);
+	return rc;
 }
 
-static int move_root(const struct spec *s)
-{
-	if (chdir(s->rootfs) < 0)
-		return fail_errno("pivot", s->rootfs);
-	if (mount(s->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-		return fail("pivot", "%s: move onto /: %s", s->rootfs, strerror(errno));
-	if (chroot(".") < 0)
-		return fail_errno("chroot", s->rootfs);
-	if (chdir("/") < 0)
-		return fail_errno("chroot", "/");
-	return 0;
-}
-
-int rootfs_pivot(const struct spec *s)
+int rootfs_pivot_at(const char *rootfs)
 {
 	int old_root, new_root;
 
 	old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (old_root < 0)
 		return fail_errno("pivot", "/");
-	new_root = open(s->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	new_root = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (new_root < 0) {
 		close(old_root);
-		return fail_errno("pivot", s->rootfs);
+		return fail_errno("pivot", rootfs);
 	}
 	if (fchdir(new_root) < 0)
 		goto fail_pivot;
 	/* Stacks the old root on top of the new one; both are then in ".". */
 	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		int impossible = errno == EINVAL;
 		close(old_root);
 		close(new_root);
-		/* EINVAL: the current root is rootfs (initramfs), which cannot move. */
-		if (errno == EINVAL)
-			return move_root(s);
-		return fail_errno("pivot", s->rootfs);
+		/* EINVAL: the root is the initramfs, or no mount point (chrooted). */
+		return impossible ? 1 : fail_errno("pivot", rootfs);
 	}
 	if (fchdir(old_root) < 0)
 		goto fail_pivot;
@@ -479,10 +419,17 @@ int rootfs_pivot(const struct spec *s)
 		return fail_errno("pivot", "/");
 	return 0;
 fail_pivot:
-	fail_errno("pivot", s->rootfs);
+	fail_errno("pivot", rootfs);
 	close(old_root);
 	close(new_root);
 	return -1;
+}
+
+int rootfs_pivot(const struct spec *s)
+{
+	int r = rootfs_pivot_at(s->rootfs);
+
+	return r > 0 ? rootfs_move_root(s) : r;
 }
 
 static int write_sysctl(const struct key_value *kv)
@@ -507,25 +454,40 @@ static int write_sysctl(const struct key_value *kv)
 	return 0;
 }
 
+/* Whether path names something, a dangling symlink included: only what is
+ * truly absent may be skipped by readonlyPaths and maskedPaths. */
+static int exists(const char *step, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return fail_errno(step, path);
+}
+
 static int make_readonly(const char *path)
 {
-	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		if (errno == ENOENT)
-			return 0;
+	int present = exists("readonlyPaths", path);
+
+	if (present <= 0)
+		return present;
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return fail_errno("readonlyPaths", path);
-	}
 	return bind_remount("readonlyPaths", path, MS_RDONLY, 0);
 }
 
 static int mask(const char *path)
 {
 	struct stat st;
+	int present = exists("maskedPaths", path);
 
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return fail_errno("maskedPaths", path);
-	}
+	if (present <= 0)
+		return present;
+	if (stat(path, &st) < 0)
+		return fail("maskedPaths", "%s: exists but cannot be masked: %s", path,
+			    strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		if (mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0)
 			return fail_errno("maskedPaths", path);
@@ -535,8 +497,25 @@ static int mask(const char *path)
 	return 0;
 }
 
+/* After the pivot "/" is the container's root, so plain paths stay inside it.
+ * The proc and sysfs mounts are checked once more: a later mount must not
+ * have replaced what sysctl and the masks below rely on. */
 int rootfs_finalize(const struct spec *s)
 {
+	for (size_t i = 0; i < s->nmounts; i++) {
+		const struct mount_spec *m = &s->mounts[i];
+		int fd;
+		if (!expected_magic(m->type))
+			continue;
+		fd = open(m->destination, O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			return fail_errno("mount", m->destination);
+		if (check_magic("mount", fd, m->destination, m->type) < 0) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
 	for (size_t i = 0; i < s->nsysctl; i++)
 		if (write_sysctl(&s->sysctl[i]) < 0)
 			return -1;
@@ -546,14 +525,10 @@ int rootfs_finalize(const struct spec *s)
 	for (size_t i = 0; i < s->nmasked_paths; i++)
 		if (mask(s->masked_paths[i]) < 0)
 			return -1;
-	for (size_t i = 0; i < s->nmounts; i++) {
-		char target[PATH_MAX];
-		if (!readonly_later(&s->mounts[i]))
-			continue;
-		if (resolve_in_root("", s->mounts[i].destination, target) < 0 ||
-		    bind_remount("mount", target[0] ? target : "/", MS_RDONLY, 0) < 0)
+	for (size_t i = 0; i < s->nmounts; i++)
+		if (readonly_later(&s->mounts[i]) &&
+		    bind_remount("mount", s->mounts[i].destination, MS_RDONLY, 0) < 0)
 			return -1;
-	}
 	if (s->root_readonly)
 		return bind_remount("root.readonly", "/", MS_RDONLY, 0);
 	return 0;

@@ -12,6 +12,15 @@ int rootfs_prepare(const struct spec *s);
  * impossible (the root is the initramfs). */
 int rootfs_pivot(const struct spec *s);
 
+/* pivot_root into rootfs: 0, -1 (lk_err), or 1 where it is impossible. */
+int rootfs_pivot_at(const char *rootfs);
+
+/* Where it is impossible (move_root.c): out of the launcher's own chroot and
+ * pivot_root from the namespace's root; failing that (an initramfs) the
+ * host's mounts detached, the rootfs's ancestors made read-only, then
+ * MS_MOVE + chroot. Refused when any of that fails. */
+int rootfs_move_root(const struct spec *s);
+
 /* After pivot: sysctl, readonlyPaths, maskedPaths, read-only root. */
 int rootfs_finalize(const struct spec *s);
 

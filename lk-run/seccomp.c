@@ -13,6 +13,7 @@
 struct syscall_name {
 	const char *name;
 	int nr;
+	unsigned char narrow; /* bit i: argument i is a 32-bit integer */
 };
 
 #include "syscalls_x86_64.h"
@@ -60,6 +61,7 @@ struct rule {
 	struct condition *conds;
 	size_t nconds;
 	uint32_t action;
+	unsigned narrow; /* the syscall's 32-bit arguments (syscall_name.narrow) */
 };
 
 struct rules {
@@ -67,7 +69,7 @@ struct rules {
 	size_t count, cap;
 };
 
-static int lookup_syscall(const char *name)
+static const struct syscall_name *lookup_syscall(const char *name)
 {
 	size_t lo = 0, hi = sizeof syscalls_x86_64 / sizeof syscalls_x86_64[0];
 
@@ -75,13 +77,13 @@ static int lookup_syscall(const char *name)
 		size_t mid = (lo + hi) / 2;
 		int c = strcmp(name, syscalls_x86_64[mid].name);
 		if (c == 0)
-			return syscalls_x86_64[mid].nr;
+			return &syscalls_x86_64[mid];
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return -1;
+	return NULL;
 }
 
 static int parse_action(const struct json *obj, const char *action_key, const char *errno_key,
@@ -208,15 +210,16 @@ static int parse_syscalls(const struct json *list, uint32_t default_action, stru
 			continue;
 		for (size_t n = 0; n < nnames; n++) {
 			/* Names of other architectures' syscalls are skipped, as runc does. */
-			int nr = lookup_syscall(names[n]);
-			if (nr < 0)
+			const struct syscall_name *sc = lookup_syscall(names[n]);
+			if (!sc)
 				continue;
 			if (nconds > 1 && conditions_repeat_an_index(conds, nconds)) {
 				for (size_t c = 0; c < nconds; c++)
-					add_rule(rules,
-						 (struct rule){ nr, 0, &conds[c], 1, action });
+					add_rule(rules, (struct rule){ sc->nr, 0, &conds[c], 1,
+								       action, sc->narrow });
 			} else {
-				add_rule(rules, (struct rule){ nr, 0, conds, nconds, action });
+				add_rule(rules, (struct rule){ sc->nr, 0, conds, nconds, action,
+							       sc->narrow });
 			}
 		}
 	}
@@ -258,16 +261,44 @@ struct pending {
 
 #define FAIL 0xff /* placeholder until the failure target is known */
 
+/* A 32-bit argument: the kernel ignores the high half the caller passes, so
+ * only the low half is compared (else socket(0x100000028) is AF_VSOCK to the
+ * kernel but "greater than 40" to the filter). */
+static void emit_condition_low(struct emitter *e, const struct condition *c, struct pending *p,
+			       size_t *np)
+{
+	uint32_t lo = (uint32_t)c->value, lo2 = (uint32_t)c->value_two;
+	static const uint16_t jump[] = {
+		[CMP_EQ] = BPF_JEQ_K,       [CMP_NE] = BPF_JEQ_K, [CMP_GT] = BPF_JGT_K,
+		[CMP_GE] = BPF_JGE_K,       [CMP_LT] = BPF_JGE_K, [CMP_LE] = BPF_JGT_K,
+		[CMP_MASKED_EQ] = BPF_JEQ_K
+	};
+	/* NE, LT, LE hold when the jump is not taken. */
+	int fail_when_taken = c->op == CMP_NE || c->op == CMP_LT || c->op == CMP_LE;
+	size_t at;
+
+	emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_LOW(c->index));
+	if (c->op == CMP_MASKED_EQ)
+		emit(e, BPF_AND_K, 0, 0, lo);
+	at = emit(e, jump[c->op], fail_when_taken ? FAIL : 0, fail_when_taken ? 0 : FAIL,
+		  c->op == CMP_MASKED_EQ ? lo2 : lo);
+	p[(*np)++] = (struct pending){ at, fail_when_taken ? 0 : 1 };
+}
+
 /* Emits code that falls through when the condition holds and jumps to the
  * rule's failure exit when it does not. 64-bit values are compared as two
  * 32-bit halves, high half first. */
-static void emit_condition(struct emitter *e, const struct condition *c, struct pending *p,
-			   size_t *np)
+static void emit_condition(struct emitter *e, const struct condition *c, unsigned narrow,
+			   struct pending *p, size_t *np)
 {
 	uint32_t hi = (uint32_t)(c->value >> 32), lo = (uint32_t)c->value;
 	uint32_t hi2 = (uint32_t)(c->value_two >> 32), lo2 = (uint32_t)c->value_two;
 	size_t at;
 
+	if (narrow & (1u << c->index)) {
+		emit_condition_low(e, c, p, np);
+		return;
+	}
 	switch (c->op) {
 	case CMP_EQ:
 		emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_ARG_HIGH(c->index));
@@ -331,7 +362,7 @@ static void emit_group_body(struct emitter *e, const struct rule *rules, size_t 
 			return;
 		}
 		for (size_t c = 0; c < rules[i].nconds; c++)
-			emit_condition(e, &rules[i].conds[c], pending, &npending);
+			emit_condition(e, &rules[i].conds[c], rules[i].narrow, pending, &npending);
 		emit(e, BPF_RET_K, 0, 0, rules[i].action);
 		/* A rule spans at most 6 conditions of 6 instructions: short jumps reach. */
 		target = e->prog->count;
@@ -412,11 +443,11 @@ static void emit_program(struct emitter *e, struct rules *rules, uint32_t defaul
 	emit(e, BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64);
 	emit(e, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS);
 	emit(e, BPF_LD_W_ABS, 0, 0, OFFSET_NR);
-	/* x32 calls share the arch value; refuse them so they cannot bypass the rules. */
+	/* x32 calls share the arch value; kill them so they cannot bypass the rules. */
 	emit(e, BPF_JGE_K, 0, 1, X32_SYSCALL_BIT);
-	emit(e, BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS);
+	emit(e, BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS);
 	emit_tree(e, rules, groups, ngroups, default_action);
-	free(groups);
+	xfree(groups);
 }
 
 static int parse_flags(const struct json *list, unsigned *out)
@@ -471,7 +502,8 @@ int seccomp_compile(const struct json *seccomp, struct seccomp_program **out)
 		return -1;
 	if (parse_syscalls(json_get(seccomp, "syscalls"), default_action, &rules) < 0)
 		return -1;
-	qsort(rules.items, rules.count, sizeof *rules.items, compare_rules);
+	if (rules.count) /* qsort(NULL, 0) is undefined */
+		qsort(rules.items, rules.count, sizeof *rules.items, compare_rules);
 	emit_program(&e, &rules, default_action);
 	if (prog->count > BPF_MAXINSNS)
 		return config_error(where,

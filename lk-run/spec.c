@@ -395,6 +395,50 @@ static int parse_devices(const struct json *list, struct spec *s)
 	return 0;
 }
 
+/* The namespace a sysctl key belongs to, or 0 when it is global: writing a
+ * global key would change the host (kernel.core_pattern, say), so only keys
+ * of a namespace the container has are accepted, as runc does. */
+static int sysctl_namespace(const char *key)
+{
+	static const char *const ipc_keys[] = {
+		"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+		"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+	};
+
+	for (size_t i = 0; i < sizeof ipc_keys / sizeof ipc_keys[0]; i++)
+		if (strcmp(key, ipc_keys[i]) == 0)
+			return CLONE_NEWIPC;
+	if (strncmp(key, "fs.mqueue.", 10) == 0)
+		return CLONE_NEWIPC;
+	if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
+		return CLONE_NEWUTS;
+	if (strncmp(key, "net.", 4) == 0)
+		return CLONE_NEWNET;
+	return 0;
+}
+
+static int check_sysctl_key(const char *key, const struct spec *s, const char *where)
+{
+	int ns;
+
+	/* Dotted names only: "/" and ".." would walk /proc/sys elsewhere. */
+	for (const char *c = key; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.'))
+			return config_error(where, "invalid key");
+	if (!*key || key[0] == '.' || strstr(key, "..") || key[strlen(key) - 1] == '.')
+		return config_error(where, "invalid key");
+	ns = sysctl_namespace(key);
+	if (!ns)
+		return config_error(where, "not a namespaced sysctl; it would change the host");
+	if (!spec_namespace(s, ns))
+		return config_error(where, "needs the container's own %s namespace",
+				    ns == CLONE_NEWNET   ? "network"
+				    : ns == CLONE_NEWUTS ? "uts"
+							 : "ipc");
+	return 0;
+}
+
 static int parse_sysctl(const struct json *obj, struct spec *s)
 {
 	if (cj_type(obj, JSON_OBJECT, "linux.sysctl") <= 0)
@@ -403,8 +447,8 @@ static int parse_sysctl(const struct json *obj, struct spec *s)
 	for (size_t i = 0; i < obj->u.object.count; i++) {
 		char *key = obj->u.object.keys[i];
 		char *where = xasprintf("linux.sysctl.%s", key);
-		if (!*key || strstr(key, "..") || key[0] == '/' || key[0] == '.')
-			return config_error(where, "invalid key");
+		if (check_sysctl_key(key, s, where) < 0)
+			return -1;
 		if (cj_string(obj->u.object.values[i], where, &s->sysctl[i].value) < 0)
 			return -1;
 		s->sysctl[i].key = key;
@@ -499,7 +543,6 @@ int spec_load(const char *bundle, const char *id, struct spec *out)
 	char resolved[PATH_MAX];
 	char *path, *text;
 	size_t len;
-	struct json *doc;
 
 	memset(out, 0, sizeof *out);
 	out->umask = -1;
@@ -510,7 +553,14 @@ int spec_load(const char *bundle, const char *id, struct spec *out)
 	text = read_whole_file("config", path, CONFIG_MAX_BYTES, &len);
 	if (!text)
 		return -1;
-	if (json_parse(xasprintf("config: %s", path), text, len, &doc) < 0)
+	return spec_parse(text, len, path, id, out);
+}
+
+int spec_parse(const char *text, size_t len, const char *origin, const char *id, struct spec *out)
+{
+	struct json *doc;
+
+	if (json_parse(xasprintf("config: %s", origin), text, len, &doc) < 0)
 		return -1;
 	if (cj_type(doc, JSON_OBJECT, "config.json") < 0)
 		return -1;

@@ -3,6 +3,7 @@
 #ifndef LK_SPEC_H
 #define LK_SPEC_H
 
+#include "devices.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,6 +61,7 @@ struct cgroup_spec {
 	char *path; /* relative to the cgroup2 mount; NULL: no cgroup */
 	struct key_value *files; /* e.g. {"memory.max", "1048576"} */
 	size_t nfiles;
+	struct device_rules devices; /* the device filter for the cgroup */
 };
 
 struct bpf_insn_lk {
@@ -119,6 +121,11 @@ struct spec {
 
 /* Reads and validates <bundle>/config.json. */
 int spec_load(const char *bundle, const char *id, struct spec *out);
+
+/* Validates a config.json already in memory (text[len] must be NUL); origin
+ * names it in errors. out must be zeroed with umask -1, as spec_load does.
+ * The fuzz target in fuzz/ drives this. */
+int spec_parse(const char *text, size_t len, const char *origin, const char *id, struct spec *out);
 
 /* The namespace entry for a CLONE_NEW* flag, or NULL if not listed. */
 const struct namespace_spec *spec_namespace(const struct spec *spec, int flag);

@@ -62,7 +62,11 @@ static int write_atomically(const char *step, const char *path, const char *text
 		errno = ENAMETOOLONG;
 		return fail_errno(step, path);
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Never through a planted link: a stale temporary is removed, and the new
+	 * one must be created here (O_EXCL implies not following a symlink). */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return fail_errno(step, tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fail_errno(step, tmp);
 	if (write_all(fd, text, len) < 0 || close(fd) < 0) {

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { prepareQemu } from '../builder/src/run/qemu.js';
+import { QmpClient } from '../builder/src/run/qmp.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const cli = join(repo, 'builder/bin/lkbuild.js');
@@ -21,32 +20,65 @@ export async function buildCase(name: string, formats: string[] = ['kernel+initr
 export interface BootResult {
   output: string;
   exitCode: number | null;
+  /** lkbuild's --timeout stopped the node (exit 124), or the harness had to kill it. */
   timedOut: boolean;
+  /** boot(): the node's state directory (console.log, qemu.pid, qmp.sock, disks, seed.iso). */
+  state?: string;
   /** With opts.qmp: what became of each step. */
   qmp?: QmpOutcome[];
 }
 
+export interface BootOptions {
+  /** Added to the kernel command line (default lk.poweroff=ready); '' adds nothing (disks, ISOs). */
+  append?: string;
+  timeoutMs?: number;
+  /** QMP commands sent as the console output matches. */
+  qmp?: QmpStep[];
+  /** Given to QEMU after `--` (e.g. an extra NIC). */
+  qemuArgs?: string[];
+  /** More `run qemu` options (--networking, --disk, --publish, ...). */
+  args?: string[];
+  /** The state directory (default: a fresh temporary one, removed afterwards). */
+  state?: string;
+  /** Called with the console output so far, each time it grows. */
+  onOutput?: (output: string) => void;
+}
+
 /**
- * Boots a kernel+initrd build with the serial console captured; QEMU exits when the guest powers
- * off (tests pass lk.poweroff=ready), or is killed at the timeout. opts.qemuArgs go at the end
- * of QEMU's command line (e.g. an extra NIC).
+ * Boots a build through the real CLI, `lkbuild run qemu --timeout ...`, with the serial console
+ * captured: QEMU exits when the guest powers off (tests pass lk.poweroff=ready), lkbuild stops
+ * it at the timeout.
  */
-export async function boot(
-  base: string,
-  opts: { append?: string; timeoutMs?: number; until?: RegExp; qmp?: QmpStep[]; qemuArgs?: string[] } = {},
-): Promise<BootResult> {
-  const qmpDir = opts.qmp ? await mkdtemp(join(tmpdir(), 'lk-qmp-')) : null;
-  const qmpSocket = qmpDir && join(qmpDir, 'qmp.sock');
-  const extraArgs = [...(qmpSocket ? ['-qmp', `unix:${qmpSocket},server=on,wait=off`] : []), ...(opts.qemuArgs ?? [])];
-  const inv = await prepareQemu({ base, append: opts.append ?? 'lk.poweroff=ready', memoryMiB: 512, extraArgs });
-  // The session retries its connection until QEMU has created the socket.
-  const qmp = qmpSocket ? new QmpSession(qmpSocket, opts.qmp!) : null;
-  const { elapsedMs: _elapsed, ...result } = await runCaptured(inv.command, inv.args, { ...opts, onOutput: (o) => qmp?.poll(o) });
-  if (qmp) {
-    result.qmp = qmp.close();
-    await rm(qmpDir!, { recursive: true, force: true });
+export async function boot(base: string, opts: BootOptions = {}): Promise<BootResult> {
+  const state = opts.state ?? (await mkdtemp(join(tmpdir(), 'lk-state-')));
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const append = opts.append ?? 'lk.poweroff=ready';
+  const args = [
+    'run', 'qemu', '--mem', '512', '--state', state, '--timeout', String(Math.ceil(timeoutMs / 1000)),
+    ...(append ? ['--append', append] : []),
+    ...(opts.args ?? []),
+    base,
+    ...(opts.qemuArgs?.length ? ['--', ...opts.qemuArgs] : []),
+  ];
+  const qmp = opts.qmp ? new QmpSession(join(state, 'qmp.sock'), opts.qmp) : null;
+  try {
+    const r = await runCaptured('node', [cli, ...args], {
+      timeoutMs: timeoutMs + 60_000, // lkbuild's own --timeout comes first; this only catches a hung lkbuild
+      onOutput: (o) => {
+        qmp?.poll(o);
+        opts.onOutput?.(o);
+      },
+    });
+    return { output: r.output, exitCode: r.exitCode, timedOut: r.timedOut || r.exitCode === 124, state, ...(qmp ? { qmp: await qmp.close() } : {}) };
+  } finally {
+    if (!opts.state) await rm(state, { recursive: true, force: true });
   }
-  return result;
+}
+
+/** Runs the lkbuild CLI to completion; for the tests of its exit status and messages. */
+export async function lkbuild(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+  const r = await execa('node', [cli, ...args], { reject: false, stdin: 'ignore', timeout: opts.timeoutMs ?? 120_000 });
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /**
@@ -66,12 +98,13 @@ async function runCaptured(
     timedOut = true;
     child.kill('SIGKILL');
   }, opts.timeoutMs ?? 120_000);
-  child.stdout.on('data', (d: Buffer) => {
+  const take = (d: Buffer) => {
     output += d.toString('utf8');
-    opts.onOutput?.(output);
+    opts.onOutput?.(output.replace(/\r/g, ''));
     if (opts.until?.test(output)) child.kill('SIGKILL');
-  });
-  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
   const exitCode = await new Promise<number | null>((r) => {
     child.on('error', () => r(null));
     child.on('exit', (code) => r(code));
@@ -81,8 +114,8 @@ async function runCaptured(
 }
 
 /**
- * A QMP command that boot() sends over a QMP socket once the console output matches `when`.
- * Steps are sent in order: a step is not sent before the ones ahead of it.
+ * A QMP command that boot() sends over the node's QMP socket once the console output matches
+ * `when`. Steps are sent in order: a step is not sent before the ones ahead of it.
  */
 export interface QmpStep {
   when: RegExp;
@@ -103,84 +136,44 @@ export function sendKey(when: RegExp, ...keys: string[]): QmpStep {
   return { when, execute: 'send-key', arguments: { keys: keys.map((k) => ({ type: 'qcode', data: k })) } };
 }
 
-/** A client of QEMU's QMP socket that sends boot()'s QmpSteps as the console output matches them. */
+/**
+ * Sends boot()'s QmpSteps as the console output matches them, through lkbuild's QMP client. It
+ * connects when the first step is due (QEMU serves one QMP client at a time: lkbuild's own
+ * `run stop` must be able to connect until then).
+ */
 class QmpSession {
-  private socket: Socket | null = null;
-  private ready = false;
-  private closed = false;
-  private buffer = '';
+  private client: Promise<QmpClient | null> | null = null;
   private next = 0;
-  private lastOutput = '';
   private readonly outcomes: QmpOutcome[];
+  private readonly sent: Promise<void>[] = [];
 
   constructor(
     private readonly path: string,
     private readonly steps: QmpStep[],
   ) {
     this.outcomes = steps.map((s) => ({ execute: s.execute, sentAt: null, reply: null }));
-    this.connect(Date.now() + 30_000);
-  }
-
-  /** QEMU creates the socket shortly after it starts: retry until it accepts. */
-  private connect(deadline: number): void {
-    if (this.closed) return;
-    const socket = createConnection(this.path);
-    socket.once('error', () => {
-      socket.destroy();
-      if (this.socket === socket) this.socket = null;
-      if (!this.ready && Date.now() < deadline) setTimeout(() => this.connect(deadline), 50);
-    });
-    socket.once('connect', () => {
-      this.socket = socket;
-      socket.setEncoding('utf8');
-      socket.on('data', (d: string) => this.receive(d));
-    });
-  }
-
-  private receive(data: string): void {
-    this.buffer += data;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
-      if (!line) continue;
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue; // not QMP: nothing to act on
-      }
-      if ('QMP' in msg) this.write({ execute: 'qmp_capabilities', id: 'caps' });
-      else if (msg.id === 'caps') {
-        this.ready = 'return' in msg;
-        this.poll(this.lastOutput);
-      } else if (typeof msg.id === 'number' && this.outcomes[msg.id]) {
-        const { id: _id, ...reply } = msg;
-        this.outcomes[msg.id]!.reply = reply;
-      }
-      // anything else is an asynchronous event
-    }
-  }
-
-  private write(msg: object): void {
-    this.socket?.write(`${JSON.stringify(msg)}\n`);
   }
 
   /** Sends every due step whose pattern the output now matches. */
   poll(output: string): void {
-    this.lastOutput = output;
-    if (!this.ready) return;
     while (this.next < this.steps.length && this.steps[this.next]!.when.test(output)) {
-      const step = this.steps[this.next]!;
-      this.outcomes[this.next]!.sentAt = output.replace(/\r/g, '').length;
-      this.write({ execute: step.execute, ...(step.arguments ? { arguments: step.arguments } : {}), id: this.next });
-      this.next++;
+      const i = this.next++;
+      const step = this.steps[i]!;
+      this.client ??= QmpClient.connect(this.path, 10_000).catch(() => null);
+      const sentAt = output.length;
+      this.sent.push(
+        this.client.then(async (c) => {
+          if (!c) return;
+          this.outcomes[i]!.sentAt = sentAt;
+          this.outcomes[i]!.reply = (await c.execute(step.execute, step.arguments)) as Record<string, unknown>;
+        }),
+      );
     }
   }
 
-  close(): QmpOutcome[] {
-    this.closed = true;
-    this.socket?.destroy();
+  async close(): Promise<QmpOutcome[]> {
+    await Promise.all(this.sent);
+    (await this.client)?.close();
     return this.outcomes;
   }
 }

@@ -43,7 +43,7 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     expect(onboot.map((m) => [m.name, m.fields.exit])).toEqual(
       [
         'cap-dropped', 'cap-kept', 'seccomp-custom', 'seccomp-default', 'seccomp-none', 'seccomp-sysadmin', 'readonly', 'masked',
-        'netns-a', 'netns-b', 'netns-host', 'limits', 'oom', 'after-oom',
+        'netns-a', 'netns-b', 'netns-host', 'limits', 'oom', 'after-oom', 'devices',
       ].map((n) => [n, '0']),
     );
     expect(markers(result.output).map((m) => m.event)).toContain('ready');
@@ -127,6 +127,14 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     expect(r['cpu.max']).toBe('50000/100000');
     // shares 512 -> weight 1 + (512 - 2) * 9999 / 262142, as runc maps them.
     expect(r['cpu.weight']).toBe('20');
+  });
+
+  test('the cgroup device filter: a node for a device outside the default list cannot be opened', () => {
+    const r = check('devices');
+    expect(r['mknod-rc']).toBe('0');
+    expect(r['kmsg-rc']).toBe('1');
+    expect(r.err).toContain('Operation not permitted');
+    expect(r['null-rc']).toBe('0');
   });
 
   test('a memory limit OOM-kills the process inside its cgroup only; the node carries on', () => {

@@ -18,12 +18,14 @@ describe('modules boot test', () => {
     // An e1000 NIC (a module) and no ip=; lk.modules names a module that does not exist.
     e1000 = await boot(base, {
       append: 'lk.poweroff=ready lk.debug lk.modules=nosuch',
+      args: ['--networking', 'none'], // the test's own NIC is the only one
       qemuArgs: ['-netdev', 'user,id=n1', '-device', `e1000,netdev=n1,mac=${E1000_MAC}`],
       timeoutMs: 180_000,
     });
     // A virtio-net NIC (built in), configured by the kernel from ip=.
     virtio = await boot(base, {
       append: `lk.poweroff=ready lk.debug ${IP}`,
+      args: ['--networking', 'none'],
       qemuArgs: ['-netdev', 'user,id=n0', '-device', `virtio-net-pci,netdev=n0,mac=${VIRTIO_MAC}`],
       timeoutMs: 180_000,
     });

@@ -83,6 +83,7 @@ describe('shutdown boot test', () => {
     const shutdownAt = Number(m.find((x) => x.event === 'shutdown')!.fields.uptime);
     const offAt = kernelTime(out, 'reboot: Power down');
     expect(offAt - shutdownAt).toBeGreaterThanOrEqual(GRACE_MS / 1000 - 0.01);
-    expect(offAt - shutdownAt).toBeLessThan(GRACE_MS / 1000 + 10);
+    // Not hung after the kill; generous, as onshutdown containers start slowly on a loaded TCG machine.
+    expect(offAt - shutdownAt).toBeLessThan(GRACE_MS / 1000 + 60);
   });
 });

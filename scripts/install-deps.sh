@@ -9,8 +9,8 @@ packages=(
   qemu-system-x86 qemu-utils cpio ovmf
   systemd-boot-efi dosfstools mtools gdisk fdisk binutils
   xorriso isolinux syslinux syslinux-common
-  # static native code: the init and lk-run
-  musl-tools build-essential
+  # static native code: the init and lk-run; clang for fuzzing lk-run's config reader
+  musl-tools build-essential clang libclang-rt-14-dev clang-format
   # the kernel recipe
   linux-source-6.1 bc bison flex libelf-dev libssl-dev kmod
   # Debian package handling in image recipes
@@ -19,6 +19,8 @@ packages=(
   docker-registry apache2-utils skopeo umoci busybox-static openssl
   # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
   openssh-client e2fsprogs
+  # an independent copy of the default seccomp profile (podman's, from Docker's) for comparison
+  golang-github-containers-common
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

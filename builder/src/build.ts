@@ -7,6 +7,7 @@ import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
 import { outputFormat, outputPath } from './formats/index.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
+import type { TransferEvent } from './oci/registry/progress-events.js';
 
 export interface BuildOptions {
   files: string[];
@@ -17,6 +18,8 @@ export interface BuildOptions {
   cacheDir?: string;
   sourceDateEpoch?: number;
   log?: (line: string) => void;
+  /** Progress of the images a build pulls from registries. */
+  onPull?: (event: TransferEvent) => void;
   verbose?: boolean;
 }
 
@@ -37,7 +40,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
   const formats = opts.formats.map(outputFormat); // unknown formats fail before any work
   const layout = new OciLayout(opts.cacheDir ?? defaultCacheDir());
   await layout.init();
-  const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose });
+  const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose, pull: { onEvent: opts.onPull } });
   const spool = await Spool.create();
   const outputs = new AtomicOutputs();
   const compressedRoot = new CompressedRoot();

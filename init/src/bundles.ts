@@ -33,16 +33,22 @@ export function bundleDirs(phase: string): string[] {
   return listDir(`${CONTAINERS}/${phase}`).map((d) => `${CONTAINERS}/${phase}/${d}`);
 }
 
-function mountOnHost(m: OciMount): void {
-  const plan = planMount(m);
+function mountOnHost(m: OciMount, rootfs: string): void {
+  const plan = planMount(m, rootfs);
+  for (const dir of plan.mkdirs) mkdirp(dir);
   mkdirp(plan.target);
   lk.mount(plan.source, plan.target, plan.fstype, plan.flags, plan.data);
   if (plan.remountReadOnly) lk.mount(null, plan.target, null, plan.flags | lk.MS_REMOUNT, null);
   if (plan.propagation) lk.mount(null, plan.target, null, plan.propagation, null);
 }
 
-/** runtime.json's mkdir, mounts and cgroups, done by the init before the container starts. */
+/** Bundles whose runtime.json preparations are done: a restart must not stack its mounts again. */
+const prepared = new Set<string>();
+
+/** runtime.json's mkdir, mounts and cgroups, done by the init once, before the container first starts. */
 function prepare(bundle: Bundle): void {
+  if (prepared.has(bundle.dir)) return;
+  prepared.add(bundle.dir);
   for (const dir of bundle.runtime.mkdir) {
     try {
       mkdirp(dir);
@@ -52,7 +58,7 @@ function prepare(bundle: Bundle): void {
   }
   for (const m of bundle.runtime.mounts) {
     try {
-      mountOnHost(m);
+      mountOnHost(m, `${bundle.dir}/rootfs`);
     } catch (e) {
       log(`lk-init: ${bundle.name}: ${(e as Error).message}`);
     }

@@ -12,6 +12,7 @@ import { loadKernelModules } from './modload.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
 import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
+import { setTestThrows, step, stepAsync } from './steps.js';
 import { debug, detach, log, readText, setDebug, sleep, uptime } from './sys.js';
 
 let services: Services | null = null;
@@ -23,48 +24,55 @@ function requestShutdown(kind: ShutdownKind): void {
 
 async function boot(): Promise<void> {
   log(markers.start(uptime()));
-  handleSignals(
-    new Map([
-      [lk.SIGTERM, () => requestShutdown('poweroff')],
-      [lk.SIGUSR2, () => requestShutdown('poweroff')],
-      [lk.SIGPWR, () => requestShutdown('poweroff')],
-      [lk.SIGUSR1, () => requestShutdown('halt')],
-      [lk.SIGINT, () => requestShutdown('reboot')],
-    ]),
-  );
+  step('signals', () => handleSignals(shutdownSignals()));
   try {
     lk.reboot(lk.RB_DISABLE_CAD); // ctrl-alt-del -> SIGINT to us
   } catch (e) {
     debug(`ctrl-alt-del stays with the kernel: ${(e as Error).message}`); // EINVAL in a PID namespace
   }
-  const switched = leaveInitramfs();
-  mountFilesystems();
-  // The kernel hands init the command-line words it does not know as argv;
-  // lk.* options given that way (or by hand, for tests) override /proc/cmdline.
-  const cmdline = `${readText('/proc/cmdline') ?? ''} ${scriptArgs.slice(1).join(' ')}`;
-  options = bootOptions(cmdline);
-  const words = parseCmdline(cmdline);
-  setDebug(options.debug);
+  let switched = false;
+  step('initramfs', () => (switched = leaveInitramfs()));
+  step('mounts', mountFilesystems);
+  let words = new Map<string, string>();
+  step('cmdline', () => {
+    // The kernel hands init the command-line words it does not know as argv;
+    // lk.* options given that way (or by hand, for tests) override /proc/cmdline.
+    const cmdline = `${readText('/proc/cmdline') ?? ''} ${scriptArgs.slice(1).join(' ')}`;
+    options = bootOptions(cmdline);
+    words = parseCmdline(cmdline);
+    setDebug(options.debug);
+    setTestThrows(words.get('lk.test-throw'));
+  });
   debug(switched ? 'moved the root from the initramfs to a tmpfs' : 'root is not the initramfs; kept it');
-  debug('filesystems mounted');
-  loadKernelModules(words.get('lk.modules'));
-  setHostname(); // after the modules: the NIC that names the node may be a module's
-  setupResolvConf(words.get('ip'));
-  loopbackUp();
-  enableCgroupControllers();
+  step('modules', () => loadKernelModules(words.get('lk.modules')));
+  step('hostname', setHostname); // after the modules: the NIC that names the node may be a module's
+  step('resolv.conf', () => setupResolvConf(words.get('ip')));
+  step('loopback', loopbackUp);
+  step('cgroups', enableCgroupControllers);
   debug('system set up');
-  listen({ services: () => services, shutdown: requestShutdown, graceMs: options.shutdownGraceMs });
+  step('control', () => listen({ services: () => services, shutdown: requestShutdown, graceMs: options.shutdownGraceMs }));
 
-  await runToCompletion('onboot');
+  await stepAsync('onboot', () => runToCompletion('onboot'));
   if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now
-  services = new Services(options.consoleLogs);
-  services.load();
-  await services.startAll();
-  log(markers.ready(uptime()));
+  const started = new Services(options.consoleLogs);
+  services = started;
+  step('services', () => started.load());
+  await stepAsync('start', () => started.startAll());
+  step('ready', () => log(markers.ready(uptime())));
   if (options.poweroffAfterReadyMs !== undefined) {
     if (options.poweroffAfterReadyMs > 0) await sleep(options.poweroffAfterReadyMs);
     requestShutdown('poweroff');
   }
+}
+
+function shutdownSignals(): Map<number, () => void> {
+  return new Map([
+    [lk.SIGTERM, () => requestShutdown('poweroff')],
+    [lk.SIGUSR2, () => requestShutdown('poweroff')],
+    [lk.SIGPWR, () => requestShutdown('poweroff')],
+    [lk.SIGUSR1, () => requestShutdown('halt')],
+    [lk.SIGINT, () => requestShutdown('reboot')],
+  ]);
 }
 
 function main(): void {

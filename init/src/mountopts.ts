@@ -71,6 +71,8 @@ export interface MountPlan {
   remountReadOnly: boolean;
   /** Propagation flags for a third call, 0 if none. */
   propagation: number;
+  /** Directories to create first: an overlay's upperdir and workdir (as LinuxKit does). */
+  mkdirs: string[];
 }
 
 export interface OciMount {
@@ -80,14 +82,23 @@ export interface OciMount {
   options?: unknown;
 }
 
-/** Plans one OCI mount; throws an Error naming the problem for invalid input. */
-export function planMount(m: OciMount): MountPlan {
-  if (typeof m.destination !== 'string' || !m.destination.startsWith('/')) {
-    throw new Error('mount destination must be an absolute path');
-  }
+/**
+ * Where a runtime.json mount goes: an absolute destination as it is, a relative one inside the
+ * container's rootfs (LinuxKit's rule), never outside it.
+ */
+function mountTarget(destination: unknown, rootfs: string): string {
+  if (typeof destination !== 'string' || destination === '') throw new Error('mount destination must be a path');
+  if (destination.startsWith('/')) return destination;
+  if (destination.split('/').includes('..')) throw new Error(`mount destination ${destination} leaves the container's rootfs`);
+  return `${rootfs}/${destination.replace(/^(\.\/)+/, '')}`.replace(/\/+$/, '');
+}
+
+/** Plans one OCI mount of runtime.json; throws an Error naming the problem for invalid input. */
+export function planMount(m: OciMount, rootfs: string): MountPlan {
+  const target = mountTarget(m.destination, rootfs);
   const options = m.options === undefined ? [] : m.options;
   if (!Array.isArray(options) || !options.every((o) => typeof o === 'string')) {
-    throw new Error(`mount ${m.destination}: options must be a list of strings`);
+    throw new Error(`mount ${target}: options must be a list of strings`);
   }
   let flags = 0;
   let propagation = 0;
@@ -101,13 +112,15 @@ export function planMount(m: OciMount): MountPlan {
   const type = typeof m.type === 'string' && m.type !== '' ? m.type : null;
   const bind = (flags & MS.BIND) !== 0 || type === 'bind';
   if (bind) flags |= MS.BIND;
+  const mkdirs = type === 'overlay' ? data.filter((o) => /^(upperdir|workdir)=/.test(o)).map((o) => o.slice(o.indexOf('=') + 1)) : [];
   return {
     source: typeof m.source === 'string' ? m.source : type ?? 'none',
-    target: m.destination,
+    target,
     fstype: bind ? null : type,
     flags,
     data: data.length > 0 ? data.join(',') : null,
     remountReadOnly: bind && (flags & MS.RDONLY) !== 0,
     propagation,
+    mkdirs,
   };
 }

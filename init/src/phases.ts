@@ -4,6 +4,7 @@ import { bundleDirs, launch, loadBundle } from './bundles.js';
 import { LogSink } from './logs.js';
 import { markers } from './markers.js';
 import { bundleName } from './runtime.js';
+import { testThrowPoint } from './steps.js';
 import { errorMessage, log, uptime } from './sys.js';
 
 /** Runs every bundle of `phase`; a failure is logged, never fatal. Output goes to the console too. */
@@ -12,6 +13,7 @@ export async function runToCompletion(phase: 'onboot' | 'onshutdown'): Promise<v
     const name = bundleName(dir.slice(dir.lastIndexOf('/') + 1));
     let code: number;
     try {
+      testThrowPoint(`${phase}:${name}`);
       const bundle = loadBundle(dir, name, 'never');
       const run = await launch(bundle, new LogSink(`/var/log/${phase}.${name}.log`, true));
       code = await run.exit;

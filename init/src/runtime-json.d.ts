@@ -9,7 +9,7 @@ export type RestartPolicy = 'always' | 'on-failure' | 'never';
 /** Namespace types as named in /proc/<pid>/ns. */
 export type NamespaceType = 'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'user' | 'uts';
 
-/** An OCI mount the init mounts on the host before the container starts. */
+/** An OCI mount the init mounts on the host before the container starts; a relative destination is inside the container's rootfs (LinuxKit). */
 export interface RuntimeMount {
   destination: string;
   type?: string;

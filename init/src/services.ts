@@ -7,6 +7,7 @@ import { bundleDirs, launch, loadBundle, type Bundle, type Run } from './bundles
 import { LogSink } from './logs.js';
 import { markers } from './markers.js';
 import { startOrder } from './order.js';
+import { stepAsync } from './steps.js';
 import { Supervisor, type ServiceStatus } from './supervisor.js';
 import { detach, errorMessage, log, nowMs, sleep, uptime } from './sys.js';
 
@@ -57,7 +58,8 @@ export class Services {
 
   /** Starts every service in dependency order, each launched before its dependents. */
   async startAll(): Promise<void> {
-    for (const name of this.order) await this.start(name);
+    // One service that cannot start (even by an exception in our own code) does not hold up the rest.
+    for (const name of this.order) await stepAsync(`service:${name}`, () => this.start(name));
   }
 
   has(name: string): boolean {

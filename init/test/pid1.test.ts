@@ -156,6 +156,28 @@ describe('init as PID 1', () => {
     expect(signal === 'SIGHUP' || status === 128 + 1).toBe(true);
   });
 
+  it('an exception in a boot step is logged and the boot carries on (lk.test-throw)', () => {
+    const root = makeRoot('throws', {
+      'onboot/000-first': { script: 'echo first-output\n' },
+      'onboot/001-second': { script: 'echo second-must-not-run\n' },
+      'onboot/002-third': { script: 'echo third-output\n' },
+      'services/a': { script: "trap 'exit 0' TERM\nwhile :; do sleep 1; done\n" },
+      'services/b': { script: 'echo b-must-not-run\n' },
+      'services/c': { script: "trap 'exit 0' TERM\nlkctl ls | while read l; do echo \"ls: $l\"; done\nwhile :; do sleep 1; done\n" },
+    });
+    const { out, status, signal } = bootInit(root, ['lk.console-logs', 'lk.poweroff=ready+2', 'lk.shutdown-grace=3000', 'lk.test-throw=hostname,onboot:second,service:b']);
+    for (const what of ['hostname', 'service:b']) expect(out).toContain(`lk-init: error in ${what}: lk.test-throw: ${what} fails on purpose`);
+    expect(out).toContain('lk-init: onboot second: lk.test-throw: onboot:second fails on purpose');
+    expect(out).toMatch(/lk-init: onboot second exit=255 [^]*lk-init: onboot third exit=0 /);
+    expect(out).toContain('third-output');
+    expect(out).not.toContain('must-not-run');
+    expect(out).toMatch(/lk-init: service a started[^]*lk-init: service c started[^]*lk-init: ready /);
+    expect(out).not.toContain('service b started');
+    expect(out).toMatch(/ls: c +running/); // lkctl is served
+    expect(out).toContain('lk-init: shutdown uptime=');
+    expect(signal === 'SIGINT' || status === 128 + 2).toBe(true);
+  });
+
   it.each([
     ['SIGTERM', 'SIGINT'], // poweroff
     ['SIGINT', 'SIGHUP'], // ctrl-alt-del: reboot

@@ -62,7 +62,7 @@ function throughTool(tool: string, args: string[], input: Readable, what: string
     child.kill('SIGKILL');
   };
   child.on('error', (err) =>
-    fail(new LkError('tool', `cannot run ${tool} to decompress ${what}: ${err.message}`, `Install ${tool} on the build host.`)),
+    fail(new LkError('tool', `cannot run ${tool} to decompress ${what}: ${err.message}`, `install ${tool} on the build host`)),
   );
   // The consumer may stop early (e.g. after finding what it wanted): stop the tool then too.
   output.on('close', () => {

@@ -11,7 +11,7 @@ import type { Descriptor } from '../oci/media-types.js';
 export async function addImage(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
   for (const layer of image.manifest.layers) {
     try {
-      await applyLayer(tree, openLayer(layout, layer), prefix, spool);
+      await applyLayer(tree, openLayer(layout, layer), prefix, spool, { image: image.refName });
     } catch (e) {
       throw layerError(e, image, layer);
     }
@@ -25,6 +25,7 @@ export async function addImage(tree: FsTree, layout: OciLayout, image: StoredIma
  */
 function layerError(e: unknown, image: StoredImage, layer: Descriptor): unknown {
   const where = `image ${image.refName}, layer ${layer.digest}`;
+  if (e instanceof LkError && e.kind === 'io') return e; // the build host's problem, not the layer's
   if (e instanceof LkError) return new LkError(e.kind, `${where}: ${e.message}`, e.hint, { cause: e });
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code && /^E[A-Z]+$/.test(code)) return e;

@@ -1,4 +1,5 @@
 import { LkError, usageError } from '../errors.js';
+import { netDefaults } from '../net/defaults.js';
 import { OciLayout, defaultCacheDir } from '../oci/layout.js';
 import { Annotation, type Descriptor, type ImageManifest } from '../oci/media-types.js';
 import { resolveCached } from '../oci/registry/cache-names.js';
@@ -6,12 +7,12 @@ import { cleanCache } from '../oci/registry/clean.js';
 import { exportImage, type ArchiveFormat } from '../oci/registry/export.js';
 import { importArchive } from '../oci/registry/import.js';
 import { parsePlatform } from '../oci/registry/platform.js';
-import type { TransferEvent } from '../oci/registry/progress-events.js';
 import { pullImage } from '../oci/registry/pull.js';
 import { pushImage } from '../oci/registry/push.js';
 
 import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
+import { formatBytes, TransferDisplay } from './transfer-display.js';
 
 export { cacheUsage };
 
@@ -80,12 +81,10 @@ async function cachePull(args: string[]): Promise<number> {
   for (const ref of positionals) {
     const display = values.quiet ? undefined : new TransferDisplay(`pull ${ref}`);
     try {
-      const image = await pullImage(layout, ref, { platform, timeoutMs: seconds(values.timeout, '--timeout', 600) * 1000, onEvent: display?.onEvent });
-      display?.finish();
+      const image = await pullImage(layout, ref, { platform, timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000, onEvent: display?.onEvent });
       process.stdout.write(`${image.refName}\t${image.manifestDescriptor.digest}\n`);
-    } catch (e) {
-      display?.finish(false);
-      throw e;
+    } finally {
+      display?.close();
     }
   }
   return 0;
@@ -142,97 +141,13 @@ export async function pushCommand(args: string[]): Promise<number> {
   const layout = openCache();
   const display = values.quiet ? undefined : new TransferDisplay(`push ${dest ?? ref}`);
   try {
-    const result = await pushImage(layout, ref, dest, { timeoutMs: seconds(values.timeout, '--timeout', 600) * 1000, onEvent: display?.onEvent });
-    display?.finish();
+    const result = await pushImage(layout, ref, dest, { timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000, onEvent: display?.onEvent });
     process.stdout.write(`${result.ref}@${result.digest}\n`);
     process.stderr.write(`lkbuild: pushed ${result.uploaded} blobs, ${result.skipped} already present, ${result.mounted} mounted\n`);
-  } catch (e) {
-    display?.finish(false);
-    throw e;
+  } finally {
+    display?.close();
   }
   return 0;
-}
-
-/** Lets the lead show pulls triggered by a build the same way. */
-export function transferDisplay(title: string): { onEvent: (e: TransferEvent) => void; finish: (ok?: boolean) => void } {
-  return new TransferDisplay(title);
-}
-
-/**
- * Progress on stderr: on a terminal one status line redrawn in place (at most 10 times a
- * second); otherwise one quiet line per finished blob, for CI logs.
- */
-class TransferDisplay {
-  private readonly tty = process.stderr.isTTY === true;
-  private total = 0;
-  private done = 0;
-  private blobs = 0;
-  private blobsDone = 0;
-  private readonly started = Date.now();
-  private lastDraw = 0;
-
-  constructor(private readonly title: string) {}
-
-  readonly onEvent = (e: TransferEvent): void => {
-    switch (e.type) {
-      case 'resolved':
-        this.blobs = e.blobs;
-        if (!this.tty) this.line(`${this.title}: ${e.digest} (${e.blobs} blobs)`);
-        break;
-      case 'blob-start':
-        this.total += e.size;
-        break;
-      case 'blob-bytes':
-        this.done += e.bytes;
-        break;
-      case 'blob-done':
-        this.blobsDone++;
-        if (!this.tty) this.line(`${this.title}: ${short(e.digest)} ${e.mounted ? 'mounted' : e.skipped ? 'already present' : 'done'} (${formatBytes(e.size)})`);
-        break;
-      case 'done':
-        break;
-    }
-    if (this.tty) this.draw(false);
-  };
-
-  /** Ends the display; the summary line only after success (the error message says the rest). */
-  finish(ok = true): void {
-    if (this.tty) {
-      if (ok) this.draw(true);
-      process.stderr.write(ok ? '\n' : '\r\x1b[K');
-    } else if (ok) {
-      this.line(`${this.title}: ${formatBytes(this.done)} in ${((Date.now() - this.started) / 1000).toFixed(1)}s`);
-    }
-  }
-
-  private draw(force: boolean): void {
-    const now = Date.now();
-    if (!force && now - this.lastDraw < 100) return;
-    this.lastDraw = now;
-    const rate = this.done / Math.max(0.001, (now - this.started) / 1000);
-    const blobs = this.blobs ? `${this.blobsDone}/${this.blobs} blobs` : 'resolving';
-    process.stderr.write(`\r\x1b[K${this.title}: ${blobs}, ${formatBytes(this.done)}/${formatBytes(this.total)} ${formatBytes(rate)}/s`);
-  }
-
-  private line(text: string): void {
-    process.stderr.write(`lkbuild: ${text}\n`);
-  }
-}
-
-function short(digest: string): string {
-  return digest.slice(0, 19);
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 function table(rows: string[][]): string {

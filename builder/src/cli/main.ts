@@ -2,6 +2,7 @@ import { isLkError, LkError, usageError } from '../errors.js';
 import { formatNames } from '../formats/index.js';
 import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
+import { runUsage } from './run-usage.js';
 
 // Commands load their modules on first use: a `cache pull` should not pay for the YAML
 // schema compiler, nor `validate` for the registry client.
@@ -16,11 +17,7 @@ commands:
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
   validate FILE.yml...            check build files and print the merged result
-  run qemu [options] PATH         boot a build under QEMU, console on stdio: PATH is the output name
-                                  (PATH-kernel + PATH-initrd.img) or a file: .efi (UKI, OVMF), .iso,
-                                  -efi.img / -bios.img, .qcow2, .vmdk, .vhd (OVMF, SeaBIOS for -bios)
-      --mem MIB, --cpus N, --append "ARGS", --accel auto|kvm|tcg
-  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
+${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cacheUsage}`;
 
 const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
@@ -36,15 +33,22 @@ async function cmdBuild(args: string[]): Promise<number> {
   if (positionals.length === 0) throw usageError('build needs at least one build file');
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
-  const { build } = await import('../build.js');
-  const { outputs } = await build({
-    files: positionals,
-    formats: values.format ?? ['kernel+initrd'],
-    dir: values.dir,
-    name: values.name,
-    log: progress,
-    verbose: values.verbose,
-  });
+  const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
+  const pulls = new TransferDisplay();
+  let outputs: string[];
+  try {
+    ({ outputs } = await build({
+      files: positionals,
+      formats: values.format ?? ['kernel+initrd'],
+      dir: values.dir,
+      name: values.name,
+      log: progress,
+      onPull: pulls.onEvent,
+      verbose: values.verbose,
+    }));
+  } finally {
+    pulls.close();
+  }
   for (const o of outputs) process.stdout.write(`${o}\n`);
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return 0;
@@ -55,29 +59,6 @@ async function cmdValidate(files: string[]): Promise<number> {
   const { buildSpecToYaml, loadBuildFiles } = await import('../config/index.js');
   process.stdout.write(buildSpecToYaml(await loadBuildFiles(files)));
   return 0;
-}
-
-async function cmdRun(args: string[]): Promise<number> {
-  const [target, ...rest] = args;
-  if (target !== 'qemu') throw usageError(`unknown run target "${target ?? ''}" (only qemu)`);
-  const { values, positionals } = parse(rest, {
-    mem: { type: 'string' },
-    cpus: { type: 'string' },
-    append: { type: 'string' },
-    accel: { type: 'string' },
-  });
-  if (positionals.length !== 1) throw usageError('run qemu needs exactly one image path (the build output name)');
-  const accel = values.accel ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw usageError('--accel is auto, kvm or tcg');
-  const { runQemu } = await import('../run/qemu.js');
-  return runQemu({
-    base: positionals[0],
-    memoryMiB: values.mem ? Number(values.mem) : undefined,
-    cpus: values.cpus ? Number(values.cpus) : undefined,
-    append: values.append,
-    accel,
-    interactive: process.stdin.isTTY === true,
-  });
 }
 
 async function cmdPkg(args: string[]): Promise<number> {
@@ -98,7 +79,7 @@ async function cmdPkg(args: string[]): Promise<number> {
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   build: cmdBuild,
   validate: cmdValidate,
-  run: cmdRun,
+  run: async (args) => (await import('./run-command.js')).runCommand(args),
   pkg: cmdPkg,
   cache: async (args) => (await import('./cache-commands.js')).cacheCommand(args),
   push: async (args) => (await import('./cache-commands.js')).pushCommand(args),
@@ -121,7 +102,8 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(e: unknown): number {
   if (isLkError(e) && e.kind === 'usage') {
-    process.stderr.write(`lkbuild: ${e.message}\n\n${usage}`);
+    // An option's bad value: the message names it; the whole usage would bury it.
+    process.stderr.write(`lkbuild: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}(lkbuild help lists the options)\n`);
     return 2;
   }
   if (isLkError(e)) {

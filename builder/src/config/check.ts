@@ -148,7 +148,7 @@ export function checkImageFields(image: Obj, path: Path, report: Report, source?
   }
   if (isObj(image.runtime)) {
     const rt = image.runtime;
-    if (Array.isArray(rt.mounts)) checkMounts(rt.mounts, at('runtime', 'mounts'), report);
+    if (Array.isArray(rt.mounts)) checkMounts(rt.mounts, at('runtime', 'mounts'), report, 'runtime');
     eachString(rt.mkdir, (d, i) => !d.startsWith('/') && report(at('runtime', 'mkdir', i), `runtime.mkdir: ${describeValue(d)} is not an absolute path`));
     if (isObj(rt.bindNS)) {
       for (const [k, v] of Object.entries(rt.bindNS)) {
@@ -163,10 +163,10 @@ export function checkImageFields(image: Obj, path: Path, report: Report, source?
   }
 }
 
-function checkMounts(mounts: unknown[], path: Path, report: Report): void {
+function checkMounts(mounts: unknown[], path: Path, report: Report, where: 'container' | 'runtime' = 'container'): void {
   mounts.forEach((m, i) => {
     if (!isObj(m)) return;
-    const parsed = completeMount(m as Parameters<typeof completeMount>[0]);
+    const parsed = completeMount(m as Parameters<typeof completeMount>[0], where);
     if (!parsed.ok) report([...path, i], parsed.message, parsed.hint);
   });
 }

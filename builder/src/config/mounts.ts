@@ -66,7 +66,15 @@ function defaultMountpoint(type: string): string | undefined {
 }
 
 /** A full mount entry with LinuxKit's inference: type from a well-known source, destination from the type. */
-export function completeMount(m: { destination?: string; type?: string; source?: string; options?: string[] }): Parsed<OciMount> {
+/**
+ * Fills in a mount's type, destination and source. `runtime.mounts` (done by the init on the
+ * host) may name a relative destination, which LinuxKit resolves against the container's
+ * rootfs; it must stay inside it.
+ */
+export function completeMount(
+  m: { destination?: string; type?: string; source?: string; options?: string[] },
+  where: 'container' | 'runtime' = 'container',
+): Parsed<OciMount> {
   let type = m.type ?? '';
   const source0 = m.source ?? '';
   if (!type && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup', 'cgroup2'].includes(source0)) type = source0;
@@ -74,7 +82,12 @@ export function completeMount(m: { destination?: string; type?: string; source?:
   if (!type) return { ok: false, message: `mount${m.destination ? ` for ${m.destination}` : ''} has no type; expected a type such as bind, tmpfs or proc` };
   const destination = m.destination || defaultMountpoint(type);
   if (!destination) return { ok: false, message: `mount of type ${type} has no destination; expected an absolute path` };
-  if (!destination.startsWith('/')) return { ok: false, message: `mount destination "${destination}" is not an absolute path` };
+  if (!destination.startsWith('/')) {
+    if (where === 'container') return { ok: false, message: `mount destination "${destination}" is not an absolute path` };
+    if (destination.split('/').includes('..')) {
+      return { ok: false, message: `runtime mount destination "${destination}" leaves the container's rootfs`, hint: 'a relative destination is resolved against the rootfs; drop the ".." parts' };
+    }
+  }
   const options = m.options ?? [];
   const problem = optionProblem(options, `${type} on ${destination}`);
   if (problem) return problem;

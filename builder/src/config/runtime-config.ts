@@ -191,7 +191,7 @@ function runtimeSection(s: Settings, kind: ContainerKind): BundleRuntime {
     restart: image.restart ?? label.restart ?? (kind === 'service' ? 'always' : 'never'),
     depends: image.depends ?? label.depends ?? [],
     mkdir: rt.mkdir ?? [],
-    mounts: (rt.mounts ?? []).flatMap((m) => maybe(s.need(completeMount(m)))),
+    mounts: (rt.mounts ?? []).flatMap((m) => maybe(s.need(completeMount(m, 'runtime')))),
     interfaces: (rt.interfaces ?? []).map((i) => compact({ name: i.name, add: i.add ?? (i.peer ? 'veth' : undefined), peer: i.peer, createInRoot: i.createInRoot ?? false })),
     bindNS: compact({ ...(label.runtime?.bindNS ?? {}), ...(image.runtime?.bindNS ?? {}) }),
     cgroups: rt.cgroups ?? [],

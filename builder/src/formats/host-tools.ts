@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { LkError } from '../errors.js';
+import { runCaptured } from '../util/run.js';
 
 /**
  * Host tools and files the disk and ISO formats use, with the Debian package that provides each:
@@ -53,26 +53,12 @@ export async function requireHostFile(f: { path: string; pkg: string }, format: 
 export async function runTool(
   tool: HostTool,
   args: string[],
-  opts: { format: string; env?: Record<string, string>; cwd?: string },
+  opts: { format: string; env?: Record<string, string> },
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, {
-      cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...opts.env },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') {
-        reject(missingTool(tool, opts.format));
-      } else reject(e);
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else reject(new LkError('tool', `${tool} failed (exit ${code}) writing the ${opts.format} format:\n${out.trim()}`));
-    });
-  });
+  // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...opts.env };
+  const r = await runCaptured(tool, args, { env, extendEnv: false });
+  if (r.notInstalled) throw missingTool(tool, opts.format);
+  if (r.exitCode !== 0) throw new LkError('tool', `${tool} failed (exit ${r.exitCode ?? r.signal}) writing the ${opts.format} format:\n${r.all.trim()}`);
+  return r.all;
 }

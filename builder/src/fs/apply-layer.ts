@@ -17,11 +17,23 @@ const typeOf: Record<string, EntryType | undefined> = {
   fifo: 'fifo',
 };
 
+/** Who a layer comes from, for warnings, and where they go (stderr by default). */
+export interface LayerSource {
+  image: string;
+  warn?: (message: string) => void;
+}
+
+/** Device nodes belong in /dev only: one elsewhere in an image (a mode-0666 block node, say) reaches host devices. */
+function misplacedDevice(type: EntryType, path: string): boolean {
+  return (type === 'char' || type === 'block') && !path.startsWith('dev/');
+}
+
 /**
  * Applies one uncompressed layer tar onto `tree` below `prefix`, with OCI whiteout semantics.
  * Every path is confined to the prefix: '..' and writes through symlinks are refused.
+ * Device nodes outside /dev are left out, with a warning naming the image.
  */
-export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool): Promise<void> {
+export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: string, spool: Spool, source?: LayerSource): Promise<void> {
   const root = normalizePath(prefix);
   const under = (p: string) => (root === '' ? p : p === '' ? root : `${root}/${p}`);
   const extract = tar.extract();
@@ -32,14 +44,14 @@ export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: strin
     if (err && (err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') failure = err;
   });
   try {
-    await applyEntries(extract, tree, under, spool);
+    await applyEntries(extract, tree, under, spool, source);
   } finally {
     layerTar.destroy();
   }
   if (failure) throw failure;
 }
 
-async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: string) => string, spool: Spool): Promise<void> {
+async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: string) => string, spool: Spool, source?: LayerSource): Promise<void> {
   for await (const entry of extract) {
     const h = entry.header;
     const path = normalizePath(h.name);
@@ -52,6 +64,13 @@ async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: strin
     if (base.startsWith(whiteoutPrefix)) {
       const dir = parentOf(path);
       const victim = base.slice(whiteoutPrefix.length);
+      if (victim.startsWith(whiteoutPrefix)) {
+        entry.resume(); // AUFS bookkeeping (.wh..wh.plnk, ...): nothing to delete
+        continue;
+      }
+      if (victim === '' || victim === '.' || victim === '..') {
+        throw new LkError('layer', `whiteout /${path} names no file of its directory`, 'the archive is malformed or malicious');
+      }
       tree.remove(under(dir === '' ? victim : `${dir}/${victim}`));
       entry.resume();
       continue;
@@ -76,6 +95,11 @@ async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: strin
       continue;
     }
     entry.resume();
+    if (misplacedDevice(type, path)) {
+      const warn = source?.warn ?? ((m: string) => process.stderr.write(`lkbuild: warning: ${m}\n`));
+      warn(`${source?.image ?? 'a layer'}: left out the ${type} device /${path}: device nodes belong in /dev`);
+      continue;
+    }
     if (type === 'dir') {
       const existing = tree.get(under(path));
       if (existing?.type === 'dir') Object.assign(existing, { type, ...common });

@@ -14,6 +14,8 @@ export const netDefaults = {
   maxRetryAfterMs: 60_000,
   /** Silence after which an attempt fails: connecting, waiting for headers, or between two body chunks. */
   idleTimeoutMs: 30_000,
+  /** The bound on a whole pull or push (`--timeout`). */
+  transferTimeoutMs: 600_000,
 } as const;
 
 /** What a caller may change of the defaults (tests shorten delays and timeouts). */

@@ -65,3 +65,24 @@ export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
       : new Agent({ ...common, connect: opts.tls });
   return base.compose(interceptors.redirect({ maxRedirections: 5 }));
 }
+
+/** One response header as a string (repeated headers joined as HTTP joins them). */
+export function responseHeader(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * A whole response body in memory, for small answers only (manifests, tokens, InRelease):
+ * more than `maxBytes` stops the download and throws what `tooLarge` makes.
+ */
+export async function readLimited(body: AsyncIterable<unknown>, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) throw tooLarge(); // leaving the loop destroys the body
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}

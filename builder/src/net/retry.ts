@@ -94,6 +94,12 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, retryAfter?: 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** A signal that aborts after `timeoutMs` (default: a whole transfer's bound), or with `signal`. */
+export function deadline(timeoutMs: number = netDefaults.transferTimeoutMs, signal?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -22,14 +22,25 @@ export function digestHex(digest: string): string {
   return digest.slice('sha256:'.length);
 }
 
-/** A pass-through stream that hashes and counts what flows through it. */
+/**
+ * A pass-through stream that hashes and counts what flows through it; with `maxBytes`, it fails
+ * as soon as more than that arrives (so an oversized source never fills the disk).
+ */
 export class DigestingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
 
+  constructor(private readonly maxBytes = Infinity) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      done(new LkError('cache', `more than the ${this.maxBytes} bytes announced arrived`, 'the source sent different content than it announced; nothing was stored'));
+      return;
+    }
+    this.hash.update(chunk);
     done(null, chunk);
   }
 

@@ -1,5 +1,6 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { LkError } from '../errors.js';
+import { isProcessAlive } from '../util/process.js';
 
 /**
  * An advisory lock held by creating `path` exclusively. Two lkbuild processes that share a cache
@@ -39,10 +40,5 @@ async function holderIsDead(path: string): Promise<boolean> {
   const text = await readFile(path, 'utf8').catch(() => '');
   const pid = Number(text);
   if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !isProcessAlive(pid);
 }

@@ -1,5 +1,5 @@
 import { createGzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { LkError } from '../errors.js';
 import { DigestingStream } from './digest.js';
 import type { OciLayout } from './layout.js';
@@ -15,7 +15,8 @@ export interface StoredImage {
 /** Compresses an uncompressed layer tar into the layout, returning its descriptor and diff ID. */
 export async function writeLayer(layout: OciLayout, layerTar: Readable): Promise<{ descriptor: Descriptor; diffId: string }> {
   const uncompressed = new DigestingStream();
-  const blob = await layout.writeBlob(layerTar.pipe(uncompressed).pipe(createGzip({ level: 6 })));
+  // pipeline, not .pipe(): an error of the tar (a file that vanished) must reach writeBlob.
+  const blob = await layout.writeBlob(pipeline(layerTar, uncompressed, createGzip({ level: 6 }), () => undefined));
   return { descriptor: { mediaType: MediaType.layerTarGzip, ...blob }, diffId: uncompressed.digest() };
 }
 

@@ -1,6 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +8,7 @@ import { LkError, writeError } from '../errors.js';
 import { DigestingStream, digestHex, sha256Digest } from './digest.js';
 import { withFileLock } from './file-lock.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex } from './media-types.js';
+import { writeFileAtomic, writeThenRename } from '../util/atomic-file.js';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.LKBUILD_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lkbuild');
@@ -48,23 +48,24 @@ export class OciLayout {
       if (!Buffer.isBuffer(source)) source.destroy();
       return expected;
     }
-    const tmp = join(this.root, 'blobs', 'sha256', `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const hasher = new DigestingStream();
+    const hasher = new DigestingStream(expected?.size);
     try {
       const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
-      await pipeline(input, hasher, createWriteStream(tmp));
-      const actual = { digest: hasher.digest(), size: hasher.bytes };
-      if (expected && (actual.digest !== expected.digest || actual.size !== expected.size)) {
-        throw new LkError(
-          'cache',
-          `blob verification failed: expected ${expected.digest} (${expected.size} bytes), got ${actual.digest} (${actual.size} bytes)`,
-          'the source sent different content than it announced; nothing was stored',
-        );
-      }
-      await rename(tmp, this.blobPath(actual.digest));
-      return actual;
+      let actual: BlobRef | undefined;
+      await writeThenRename(join(this.root, 'blobs', 'sha256'), async (temp) => {
+        await pipeline(input, hasher, createWriteStream(temp));
+        actual = { digest: hasher.digest(), size: hasher.bytes };
+        if (expected && (actual.digest !== expected.digest || actual.size !== expected.size)) {
+          throw new LkError(
+            'cache',
+            `blob verification failed: expected ${expected.digest} (${expected.size} bytes), got ${actual.digest} (${actual.size} bytes)`,
+            'the source sent different content than it announced; nothing was stored',
+          );
+        }
+        return this.blobPath(actual.digest);
+      });
+      return actual!;
     } catch (e) {
-      await unlink(tmp).catch(() => undefined);
       throw writeError(e, 'to the cache', this.root, 'free space there, or point LKBUILD_CACHE at a larger disk');
     }
   }
@@ -124,14 +125,9 @@ export class OciLayout {
     await this.init();
     await withFileLock(join(this.root, 'index.json.lock'), async () => {
       const next = change(await this.readIndex());
-      const tmp = join(this.root, `.index.json.${process.pid}.tmp`);
-      try {
-        await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
-        await rename(tmp, join(this.root, 'index.json'));
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
+      await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next, null, 2) + '\n').catch((e: unknown) => {
         throw writeError(e, 'the cache index in', this.root, 'free space there, or point LKBUILD_CACHE at a larger disk');
-      }
+      });
     });
   }
 }

@@ -12,7 +12,7 @@ import { makeScratchDir } from '../fs/scratch.js';
 import { normalizePath, parentOf } from '../fs/tree.js';
 import { debDataEntries, fetchPackages, resolvePackages } from './debian/index.js';
 import { extractEntries } from './extract-to-dir.js';
-import { lkbuildRoot, loadRecipe, type Recipe } from './recipe.js';
+import { lkbuildRoot, loadRecipe, type Recipe, type RecipeFile } from './recipe.js';
 import { recipeHash } from './recipe-hash.js';
 
 export interface RecipeBuildOptions {
@@ -114,13 +114,25 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
 
 async function placeFiles(recipe: Recipe, rootfs: string): Promise<void> {
   for (const f of recipe.files) {
-    const rel = normalizePath(f.path);
-    const dest = join(rootfs, rel);
-    await mkdir(join(rootfs, parentOf(rel)), { recursive: true });
-    if (f.directory) await mkdir(dest, { recursive: true });
-    else if (f.symlink !== undefined) await symlink(f.symlink, dest);
-    else if (f.source !== undefined) await copyFile(join(recipe.dir, normalizePath(f.source)), dest);
-    else await writeFile(dest, f.contents ?? '');
-    if (f.mode && f.symlink === undefined) await chmod(dest, parseInt(f.mode, 8));
+    try {
+      await placeFile(f, recipe.dir, rootfs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!code) throw e;
+      // Two entries for one path, a path below a file or symlink: the recipe's own doing.
+      const why = { EEXIST: 'something is already at that path', ENOTDIR: 'a parent of it is not a directory' }[code] ?? code;
+      throw new LkError('recipe', `${join(recipe.dir, 'build.yml')}: files: cannot place ${f.path}: ${why}`, 'give each path once, below directories only', { cause: e });
+    }
   }
+}
+
+async function placeFile(f: RecipeFile, recipeDir: string, rootfs: string): Promise<void> {
+  const rel = normalizePath(f.path);
+  const dest = join(rootfs, rel);
+  await mkdir(join(rootfs, parentOf(rel)), { recursive: true });
+  if (f.directory) await mkdir(dest, { recursive: true });
+  else if (f.symlink !== undefined) await symlink(f.symlink, dest);
+  else if (f.source !== undefined) await copyFile(join(recipeDir, normalizePath(f.source)), dest);
+  else await writeFile(dest, f.contents ?? '');
+  if (f.mode && f.symlink === undefined) await chmod(dest, parseInt(f.mode, 8));
 }

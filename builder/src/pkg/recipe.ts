@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
 import { LkError } from '../errors.js';
+import { normalizePath } from '../fs/tree.js';
 import type { ImageConfig } from '../oci/media-types.js';
 
 export interface RecipeFile {
@@ -53,6 +54,12 @@ export async function loadRecipe(dirPath: string): Promise<Recipe> {
   }
   if (r.build && !(await stat(join(dir, r.build)).catch(() => undefined))) {
     throw new LkError('recipe', `${file}: build script ${r.build} does not exist in ${dir}`);
+  }
+  for (const [i, f] of (r.files ?? []).entries()) {
+    if (f.source === undefined) continue;
+    if (!(await stat(join(dir, normalizePath(f.source))).catch(() => undefined))?.isFile()) {
+      throw new LkError('recipe', `${file}: files[${i}]: source ${f.source} is not a file in ${dir}`, 'sources are relative to the recipe folder');
+    }
   }
   return {
     dir,

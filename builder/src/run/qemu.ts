@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
 import { access, constants, open, readFile } from 'node:fs/promises';
 import { LkError } from '../errors.js';
 import { parsePe } from '../formats/pe.js';
+import { qemuValue } from './network.js';
+import { usageError, type Machine } from './options.js';
 
 export interface QemuOptions {
   /**
@@ -14,8 +15,13 @@ export interface QemuOptions {
   /** Extra kernel command line, appended to <name>-cmdline. */
   append?: string;
   accel?: 'auto' | 'kvm' | 'tcg';
-  /** Interactive use: QEMU's own terminal handling (ctrl-a x quits). */
+  /** Interactive use: the console on the terminal, ctrl-a x quits, ctrl-a c is QEMU's monitor. */
   interactive?: boolean;
+  /** --uefi / --bios: the firmware, whatever the file name implies. */
+  firmware?: 'uefi' | 'bios';
+  /** --secure-boot: OVMF with Secure Boot enforced, with this variable store (default: Debian's snakeoil one). */
+  secureBoot?: { vars?: string };
+  machine?: Machine;
   extraArgs?: string[];
 }
 
@@ -37,6 +43,12 @@ export const ovmfFiles = {
   vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
 };
 
+/** OVMF built with Secure Boot and SMM, and Debian's variable store with its snakeoil keys enrolled. */
+export const ovmfSecureFiles = {
+  code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+  vars: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd',
+};
+
 const diskFormats: Record<string, 'raw' | 'qcow2' | 'vmdk' | 'vpc'> = { '.img': 'raw', '.raw': 'raw', '.qcow2': 'qcow2', '.vmdk': 'vmdk', '.vhd': 'vpc' };
 
 /**
@@ -44,6 +56,7 @@ const diskFormats: Record<string, 'raw' | 'qcow2' | 'vmdk' | 'vpc'> = { '.img': 
  * name ends in -bios.img; ISOs with OVMF if they end in -efi.iso. Anything else is the prefix of a
  * kernel+initrd build. The aws format's NAME.raw boots with OVMF here; it boots with legacy BIOS
  * too, which `qemu-system-x86_64 -drive file=NAME.raw,format=raw,snapshot=on` (SeaBIOS) shows.
+ * This is the one place that knows the output file names.
  */
 export function bootTarget(path: string): BootTarget {
   const ext = /\.[a-z0-9]+$/i.exec(path)?.[0].toLowerCase() ?? '';
@@ -54,69 +67,133 @@ export function bootTarget(path: string): BootTarget {
   return { kind: 'kernel+initrd', base: path };
 }
 
+function targetPath(t: BootTarget): string {
+  return t.kind === 'kernel+initrd' ? t.base : t.path;
+}
+
+/**
+ * Pure: the firmware a target boots with under the options: 'direct' is QEMU's own loading of
+ * -kernel (SeaBIOS underneath). --uefi/--bios override the file name; a UKI needs UEFI; Secure
+ * Boot needs UEFI and refuses a BIOS image; microvm boots kernel+initrd directly and nothing else.
+ */
+export function resolveFirmware(t: BootTarget, o: Pick<QemuOptions, 'firmware' | 'secureBoot' | 'machine'>): 'efi' | 'bios' | 'direct' {
+  const path = targetPath(t);
+  if (o.machine === 'microvm') {
+    if (t.kind !== 'kernel+initrd') throw usageError('--machine', `microvm boots a kernel+initrd build directly; ${path} needs firmware`);
+    if (o.firmware || o.secureBoot) throw usageError(o.secureBoot ? '--secure-boot' : `--${o.firmware}`, 'microvm has no firmware to choose: it boots the kernel directly');
+    return 'direct';
+  }
+  const implied = t.kind === 'uki' ? 'efi' : t.kind === 'kernel+initrd' ? 'direct' : t.firmware;
+  if (t.kind === 'uki' && o.firmware === 'bios') throw usageError('--bios', `${path} is a UKI, an EFI program: it boots only with UEFI`);
+  const chosen = o.firmware === 'uefi' ? 'efi' : o.firmware === 'bios' ? (t.kind === 'kernel+initrd' ? 'direct' : 'bios') : implied;
+  if (o.secureBoot) {
+    if (chosen === 'bios' || o.firmware === 'bios') throw usageError('--secure-boot', `${path} boots with BIOS, which has no Secure Boot; boot a UEFI image (uki, raw-efi, qcow2, ...)`);
+    return 'efi';
+  }
+  return chosen;
+}
+
 /** QEMU's -drive option value quoting: a comma in a file name is written twice. */
 function driveFile(path: string): string {
-  return path.replace(/,/g, ',,');
+  return qemuValue(path);
 }
 
 function joinCmdline(...parts: Array<string | undefined>): string {
   return parts.map((p) => p?.trim()).filter(Boolean).join(' ');
 }
 
+function bootArgs(target: BootTarget, o: { cmdline: string; append?: string }): string[] {
+  switch (target.kind) {
+    case 'kernel+initrd':
+      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, o.append)];
+    case 'uki':
+      return ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
+    case 'disk':
+    case 'cdrom':
+      if (o.append?.trim()) {
+        throw new LkError('run', `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`, 'put it in the build file\'s kernel.cmdline, or boot the kernel+initrd or uki output');
+      }
+      return target.kind === 'disk'
+        ? ['-drive', `if=virtio,format=${target.format},snapshot=on,file=${driveFile(target.path)}`]
+        : ['-drive', `media=cdrom,format=raw,readonly=on,file=${driveFile(target.path)}`, '-boot', 'order=d'];
+  }
+}
+
+/** Where the serial console goes: stdio (captured), the terminal (interactive) or a file (detached). */
+export type ConsoleMode = 'stdio' | 'interactive' | 'file';
+
+/** Pure: the serial console (and, interactively, QEMU's monitor behind ctrl-a c), logged to `log`. */
+function consoleArgs(mode: ConsoleMode, log?: string): string[] {
+  if (mode === 'file') {
+    if (!log) throw new LkError('run', 'a detached node needs a console log file');
+    return ['-chardev', `file,id=console,path=${driveFile(log)}`, '-serial', 'chardev:console', '-monitor', 'none'];
+  }
+  const logfile = log ? `,logfile=${driveFile(log)}` : '';
+  // signal=on keeps the terminal's ctrl-c a signal (it reaches lkbuild, which stops the node
+  // cleanly); QEMU runs in a session of its own, so it does not get the signal itself.
+  return mode === 'interactive'
+    ? ['-chardev', `stdio,id=console,mux=on,signal=on${logfile}`, '-serial', 'chardev:console', '-mon', 'chardev=console,mode=readline']
+    : ['-chardev', `stdio,id=console,signal=off${logfile}`, '-serial', 'chardev:console', '-monitor', 'none'];
+}
+
+export interface QemuArgsInput extends QemuOptions {
+  cmdline: string;
+  kvmUsable: boolean;
+  target?: BootTarget;
+  ovmf?: { code: string; vars: string };
+  console?: ConsoleMode;
+  consoleLog?: string;
+  /** The QMP socket and pid file that `run stop` uses. */
+  control?: { qmpSocket: string; pidFile: string };
+  /** NIC, data disks, seed: see network.ts and disks.ts. Undefined: QEMU's default NIC. */
+  devices?: string[];
+}
+
 /**
- * Pure: the QEMU command line with the serial console on stdio.
+ * Pure: the QEMU command line.
  * kernel+initrd: -kernel/-initrd/-append with `cmdline` (the build's) plus `append`.
  * UKI: -kernel name.efi under OVMF; with `append`, -append passes `cmdline` (the UKI's own,
  * read from its .cmdline section) plus `append`, since systemd's stub then uses the given
  * command line instead of its own. Disks and ISOs: the firmware boots them; their command line
  * is fixed at build time, so `append` is refused. OVMF's variable store and the disk are opened
  * with snapshot=on: the guest's writes go to a temporary overlay QEMU deletes, never to
- * /usr/share/OVMF or the built image.
+ * /usr/share/OVMF or the built image. A guest panic (pvpanic) makes QEMU exit with failure.
  */
-export function qemuArgs(o: QemuOptions & { cmdline: string; kvmUsable: boolean; target?: BootTarget; ovmf?: { code: string; vars: string } }): QemuInvocation {
+export function qemuArgs(o: QemuArgsInput): QemuInvocation {
   const target = o.target ?? { kind: 'kernel+initrd', base: o.base };
-  const ovmf = o.ovmf ?? ovmfFiles;
-  const efi = target.kind === 'uki' || (target.kind !== 'kernel+initrd' && target.firmware === 'efi');
-  const firmware = efi
+  const firmware = resolveFirmware(target, o);
+  const ovmf = o.ovmf ?? (o.secureBoot ? { code: ovmfSecureFiles.code, vars: o.secureBoot.vars ?? ovmfSecureFiles.vars } : ovmfFiles);
+  const microvm = o.machine === 'microvm';
+  const flash = firmware === 'efi'
     ? [
         '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveFile(ovmf.code)}`,
         '-drive', `if=pflash,format=raw,unit=1,snapshot=on,file=${driveFile(ovmf.vars)}`,
       ]
     : [];
-  let boot: string[];
-  switch (target.kind) {
-    case 'kernel+initrd':
-      boot = ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, o.append)];
-      break;
-    case 'uki':
-      boot = ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
-      break;
-    case 'disk':
-    case 'cdrom':
-      if (o.append?.trim()) {
-        throw new LkError('run', `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`, 'put it in the build file\'s kernel.cmdline, or boot the kernel+initrd or uki output');
-      }
-      boot =
-        target.kind === 'disk'
-          ? ['-drive', `if=virtio,format=${target.format},snapshot=on,file=${driveFile(target.path)}`]
-          : ['-drive', `media=cdrom,format=raw,readonly=on,file=${driveFile(target.path)}`, '-boot', 'order=d'];
-      break;
-  }
+  const machine = microvm
+    ? ['-machine', 'microvm,x-option-roms=off,isa-serial=on,rtc=on']
+    : o.secureBoot
+      ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on', '-global', 'ICH9-LPC.disable_s3=1']
+      : ['-machine', 'q35'];
   const useKvm = o.accel === 'kvm' || (o.accel !== 'tcg' && o.kvmUsable);
-  const console = o.interactive ? ['-nographic'] : ['-display', 'none', '-monitor', 'none', '-serial', 'stdio'];
+  const mode = o.console ?? (o.interactive ? 'interactive' : 'stdio');
   return {
     command: 'qemu-system-x86_64',
     args: [
-      '-machine', 'q35',
+      ...machine,
       '-accel', useKvm ? 'kvm' : 'tcg',
       '-cpu', useKvm ? 'host' : 'max',
       '-smp', String(o.cpus ?? 1),
       '-m', String(o.memoryMiB ?? 1024),
       '-no-reboot',
-      ...console,
-      ...firmware,
-      ...boot,
-      '-device', 'virtio-rng-pci',
+      '-display', 'none',
+      ...consoleArgs(mode, o.consoleLog),
+      ...(o.control ? ['-qmp', `unix:${driveFile(o.control.qmpSocket)},server=on,wait=off`, '-pidfile', o.control.pidFile] : []),
+      ...flash,
+      ...bootArgs(target, o),
+      '-device', microvm ? 'virtio-rng-device' : 'virtio-rng-pci',
+      ...(microvm ? [] : ['-device', 'pvpanic-pci', '-action', 'panic=exit-failure']),
+      ...(o.devices ?? []),
       ...(o.extraArgs ?? []),
     ],
   };
@@ -168,43 +245,42 @@ export async function readUkiCmdline(path: string): Promise<string> {
   }
 }
 
-async function prepareImage(o: QemuOptions, target: Exclude<BootTarget, { kind: 'kernel+initrd' }>): Promise<QemuInvocation> {
-  await access(target.path, constants.R_OK).catch(() => {
-    throw new LkError('run', `${target.path} does not exist`, buildHint(target.path));
+/** What prepareQemu adds to the options: where the console, QMP socket and devices go. */
+export type QemuPlumbing = Partial<Pick<QemuArgsInput, 'console' | 'consoleLog' | 'control' | 'devices'>>;
+
+async function requireReadable(path: string, what: () => LkError): Promise<void> {
+  await access(path, constants.R_OK).catch(() => {
+    throw what();
   });
-  const efi = target.kind === 'uki' || target.firmware === 'efi';
-  if (efi) {
-    for (const f of [ovmfFiles.code, ovmfFiles.vars]) {
-      await access(f, constants.R_OK).catch(() => {
-        throw new LkError('run', `booting ${target.path} needs the UEFI firmware ${f}, which is missing`, 'install the Debian package ovmf');
-      });
+}
+
+/**
+ * Checks that what is to be booted and its firmware exist, reads the command line it boots
+ * with, and returns QEMU's command line. Option conflicts are usage errors, raised before any file is read.
+ */
+export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuInvocation> {
+  const target = bootTarget(o.base);
+  const firmware = resolveFirmware(target, o);
+  let cmdline = '';
+  if (target.kind === 'kernel+initrd') {
+    for (const suffix of ['-kernel', '-initrd.img']) {
+      await requireReadable(`${o.base}${suffix}`, () => new LkError('run', `${o.base}${suffix} does not exist`, 'build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)'));
+    }
+    cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
+  } else {
+    await requireReadable(target.path, () => new LkError('run', `${target.path} does not exist`, buildHint(target.path)));
+    if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
+  }
+  if (firmware === 'efi') {
+    const files = o.secureBoot ? [ovmfSecureFiles.code, o.secureBoot.vars ?? ovmfSecureFiles.vars] : [ovmfFiles.code, ovmfFiles.vars];
+    for (const f of files) {
+      await requireReadable(f, () =>
+        f === o.secureBoot?.vars
+          ? new LkError('usage', `--secure-boot: the variable store ${f} cannot be read`)
+          : new LkError('run', `booting ${targetPath(target)} with UEFI needs the firmware ${f}, which is missing`, 'install the Debian package ovmf'),
+      );
     }
   }
-  let cmdline = '';
-  if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
   const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
   return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target });
-}
-
-export async function prepareQemu(o: QemuOptions): Promise<QemuInvocation> {
-  const target = bootTarget(o.base);
-  if (target.kind !== 'kernel+initrd') return prepareImage(o, target);
-  for (const suffix of ['-kernel', '-initrd.img']) {
-    await access(`${o.base}${suffix}`).catch(() => {
-      throw new LkError('run', `${o.base}${suffix} does not exist`, `build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)`);
-    });
-  }
-  const cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
-  const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
-  return qemuArgs({ ...o, cmdline, kvmUsable: kvm });
-}
-
-/** Boots with the console on this process's stdio; resolves with QEMU's exit code when the VM powers off. */
-export async function runQemu(o: QemuOptions): Promise<number> {
-  const inv = await prepareQemu(o);
-  const child = spawn(inv.command, inv.args, { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    child.on('error', (e) => reject(new LkError('run', `cannot start ${inv.command}: ${e.message}`, 'install qemu-system-x86')));
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? 15 : 0)));
-  });
 }

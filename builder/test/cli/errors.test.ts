@@ -53,4 +53,13 @@ describe('errors the user causes exit 1 without a stack trace', () => {
     expect(r.stderr).not.toMatch(stackTrace);
     expect(await readdir(join(work, 'out')).catch(() => [])).toEqual([]);
   });
+
+  test('a recipe whose files clash is a clear error naming the recipe and the path', async () => {
+    await mkdir(join(work, 'clash'));
+    await writeFile(join(work, 'clash/build.yml'), 'name: clash\nfiles:\n  - {path: /etc, contents: "a file"}\n  - {path: /etc/motd, contents: hi}\n');
+    const r = await lkbuild(['pkg', 'build', join(work, 'clash')]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`lkbuild: error: ${join(work, 'clash/build.yml')}: files: cannot place /etc/motd: `);
+    expect(r.stderr).not.toMatch(stackTrace);
+  });
 });

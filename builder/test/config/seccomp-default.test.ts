@@ -3,7 +3,8 @@ import { formatDiagnostic, parseBuildText, type ImageSpec } from '../../src/conf
 import { allCapabilities, dockerDefaultCapabilities } from '../../src/config/capabilities.js';
 import { bundleConfig } from '../../src/config/runtime-config.js';
 import type { ImageConfig } from '../../src/oci/media-types.js';
-import { dockerDefaultSeccomp, type SeccompRule, type SeccompSection } from '../../src/config/seccomp-default.js';
+import { dockerDefaultSeccomp } from '../../src/config/seccomp-default.js';
+import { verdict } from './seccomp-verdict.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -14,34 +15,6 @@ const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWNET = 0x40000000;
 const CLONE_THREAD_FLAGS = 0x003d0f00; // VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
 const SIGCHLD = 17;
-
-/**
- * What the profile does with one call, evaluated as lk-run and libseccomp read an OCI profile: the
- * first rule naming the syscall whose conditions all hold decides; otherwise the default action.
- */
-function verdict(p: SeccompSection, name: string, args: number[] = []): 'allow' | number {
-  const holds = (r: SeccompRule) =>
-    (r.args ?? []).every((a) => {
-      const v = BigInt(args[a.index] ?? 0);
-      const x = BigInt(a.value);
-      switch (a.op) {
-        case 'SCMP_CMP_EQ': return v === x;
-        case 'SCMP_CMP_NE': return v !== x;
-        case 'SCMP_CMP_LT': return v < x;
-        case 'SCMP_CMP_LE': return v <= x;
-        case 'SCMP_CMP_GT': return v > x;
-        case 'SCMP_CMP_GE': return v >= x;
-        case 'SCMP_CMP_MASKED_EQ': return (v & x) === BigInt(a.valueTwo ?? 0);
-        default: throw new Error(`unknown op ${a.op}`);
-      }
-    });
-  // Conditional rules are tried before an unconditional one for the same syscall, as lk-run orders them.
-  const rules = p.syscalls.filter((r) => r.names.includes(name));
-  const ordered = [...rules.filter((r) => r.args?.length), ...rules.filter((r) => !r.args?.length)];
-  const hit = ordered.find(holds);
-  if (!hit) return p.defaultErrnoRet;
-  return hit.action === 'SCMP_ACT_ALLOW' ? 'allow' : hit.errnoRet ?? EPERM;
-}
 
 const defaults = dockerDefaultSeccomp(dockerDefaultCapabilities);
 const sysAdmin = dockerDefaultSeccomp([...dockerDefaultCapabilities, 'CAP_SYS_ADMIN']);

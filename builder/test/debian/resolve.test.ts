@@ -3,7 +3,7 @@ import { LkError } from '../../src/errors.js';
 import type { PackageRecord, SourceIndex } from '../../src/pkg/debian/packages-index.js';
 import { PackageUniverse, resolveClosure } from '../../src/pkg/debian/resolve.js';
 import type { DebianSource } from '../../src/pkg/debian/sources.js';
-import { closestNames, editDistance } from '../../src/pkg/debian/suggest.js';
+import { closestNames } from '../../src/pkg/debian/suggest.js';
 
 const source = (suite: string): DebianSource => ({ uri: 'http://127.0.0.1:9/debian', suite, components: ['main'], keyring: '/k.gpg' });
 
@@ -112,11 +112,6 @@ describe('dependency closure', () => {
 });
 
 describe('name suggestions', () => {
-  test('edit distance', () => {
-    expect(editDistance('kitten', 'sitting')).toBe(3);
-    expect(editDistance('abc', 'abc')).toBe(0);
-    expect(editDistance('abc', 'xyzxyz', 1)).toBe(2); // gave up early
-  });
   test('closest names first', () => {
     expect(closestNames('busybox-statik', ['busybox', 'busybox-static', 'busybox-syslogd', 'bash'])).toEqual(['busybox-static', 'busybox-syslogd', 'busybox']);
   });

@@ -89,7 +89,7 @@ describe('the writers', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  test('each writes exactly the files its entry declares', async () => {
+  test('each writes exactly the files its entry declares, under temporary names until committed', async () => {
     const tree = new FsTree();
     tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
     tree.set('bin/sh', { type: 'file', mode: 0o755, uid: 0, gid: 0, content: bufferContent('#!/bin/true\n') });
@@ -99,6 +99,10 @@ describe('the writers', () => {
       dirs.push(dir);
       const outputs = new AtomicOutputs();
       await formatWriter(f.name)({ node, base: join(dir, 'node'), sourceDateEpoch: 0, outputs });
+      // Written under temporary names: nothing has its final name until the build commits.
+      const pending = await readdir(dir);
+      expect(pending.length, f.name).toBe(promised[f.name]!.files.length);
+      for (const p of pending) expect(p, f.name).toMatch(/^\..+\.\d+\.partial$/);
       await outputs.commit();
       expect((await readdir(dir)).sort(), f.name).toEqual([...promised[f.name]!.files].sort());
     }

@@ -6,14 +6,14 @@ import { applyLayer } from '../../src/fs/apply-layer.js';
 import { Spool } from '../../src/fs/spool.js';
 import { FsTree } from '../../src/fs/tree.js';
 
-type Item = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string; mode?: number };
+type Item = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'block-device' | 'character-device'; body?: string; linkname?: string; mode?: number; devmajor?: number; devminor?: number };
 
 function layer(items: Item[]): Readable {
   const pack = tar.pack();
   (async () => {
     for (const it of items) {
       await new Promise<void>((resolve, reject) =>
-        pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644 }, it.body ?? '', (e) => (e ? reject(e) : resolve())),
+        pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644, devmajor: it.devmajor, devminor: it.devminor }, it.body ?? '', (e) => (e ? reject(e) : resolve())),
       );
     }
     pack.finalize();
@@ -35,6 +35,24 @@ describe('applying layers', () => {
     const app = t.get('c/rootfs/bin/app')!;
     expect(app.mode).toBe(0o755);
     expect(await text(app.content!.open())).toBe('binary');
+  });
+
+  test('device nodes outside /dev are left out with a warning naming the image', async () => {
+    const t = new FsTree();
+    const warnings: string[] = [];
+    const items: Item[] = [
+      { name: 'tmp/disk', type: 'block-device', mode: 0o666, devmajor: 7, devminor: 0 },
+      { name: 'opt/mem', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 1 },
+      { name: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 },
+    ];
+    await applyLayer(t, layer(items), 'c/rootfs', spool, { image: 'example/evil:1', warn: (m) => warnings.push(m) });
+    expect(t.get('c/rootfs/tmp/disk')).toBeUndefined();
+    expect(t.get('c/rootfs/opt/mem')).toBeUndefined();
+    expect(t.get('c/rootfs/dev/null')?.type).toBe('char');
+    expect(warnings).toEqual([
+      'example/evil:1: left out the block device /tmp/disk: device nodes belong in /dev',
+      'example/evil:1: left out the char device /opt/mem: device nodes belong in /dev',
+    ]);
   });
 
   test('whiteouts delete and opaque markers clear lower layers', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -84,4 +84,17 @@ describe('local OCI layout cache', () => {
     expect(refs.filter((r) => r?.startsWith('p1:'))).toHaveLength(25);
     expect(refs.filter((r) => r?.startsWith('p2:'))).toHaveLength(25);
   });
+
+  test('a layer whose tar stream fails is an error of writeLayer, and leaves no blob behind', async () => {
+    const layout = new OciLayout(await tempDir('layout-'));
+    await layout.init();
+    const failing = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(512);
+        throw new Error('etc/greeting vanished while it was archived');
+      })(),
+    );
+    await expect(writeLayer(layout, failing)).rejects.toThrow('vanished');
+    expect(await readdir(join(layout.root, 'blobs', 'sha256'))).toEqual([]);
+  }, 10_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { bootTarget, qemuArgs } from '../../src/run/qemu.js';
+import { bootTarget, qemuArgs, resolveFirmware } from '../../src/run/qemu.js';
 
 describe('QEMU command line', () => {
   const base = { base: '/out/node', cmdline: 'console=ttyS0\n' };
@@ -84,5 +84,56 @@ describe('QEMU command line for the EFI formats', () => {
   test('a disk cannot take an extra command line: refused with a hint', () => {
     expect(() => args('/out/node.qcow2', { append: 'lk.poweroff=ready' })).toThrow(/boots with the command line it was built with/);
     expect(args('/out/node.qcow2', { append: '  ' })).not.toContain('-append');
+  });
+});
+
+describe('firmware and machine', () => {
+  const t = bootTarget;
+  test('--uefi and --bios override the file name; a UKI needs UEFI', () => {
+    expect(resolveFirmware(t('/o/n'), {})).toBe('direct');
+    expect(resolveFirmware(t('/o/n'), { firmware: 'uefi' })).toBe('efi');
+    expect(resolveFirmware(t('/o/n-bios.img'), {})).toBe('bios');
+    expect(resolveFirmware(t('/o/n-bios.img'), { firmware: 'uefi' })).toBe('efi');
+    expect(resolveFirmware(t('/o/n.qcow2'), { firmware: 'bios' })).toBe('bios');
+    expect(resolveFirmware(t('/o/n.iso'), {})).toBe('bios');
+    expect(() => resolveFirmware(t('/o/n.efi'), { firmware: 'bios' })).toThrow(/^--bios: .*only with UEFI/);
+  });
+
+  test('--secure-boot needs UEFI: a BIOS image or --bios is a usage error', () => {
+    expect(resolveFirmware(t('/o/n.efi'), { secureBoot: {} })).toBe('efi');
+    expect(resolveFirmware(t('/o/n'), { secureBoot: {} })).toBe('efi');
+    expect(() => resolveFirmware(t('/o/n-bios.img'), { secureBoot: {} })).toThrow(/^--secure-boot: \/o\/n-bios.img boots with BIOS/);
+    expect(() => resolveFirmware(t('/o/n.iso'), { secureBoot: {} })).toThrow(/^--secure-boot/);
+    expect(() => resolveFirmware(t('/o/n.qcow2'), { secureBoot: {}, firmware: 'bios' })).toThrow(/^--secure-boot/);
+  });
+
+  test('Secure Boot: the secboot OVMF, the snakeoil store (or the one given), SMM and secure flash', () => {
+    const a = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} }).args.join(' ');
+    expect(a).toContain('-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on');
+    expect(a).toContain('file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd');
+    expect(a).toContain('snapshot=on,file=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd');
+    const own = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: { vars: '/k/VARS.fd' } }).args.join(' ');
+    expect(own).toContain('snapshot=on,file=/k/VARS.fd');
+  });
+
+  test('microvm: direct kernel boot with virtio-mmio devices, nothing but kernel+initrd', () => {
+    const a = qemuArgs({ base: '/o/n', cmdline: 'console=ttyS0', kvmUsable: false, machine: 'microvm' }).args;
+    expect(a.slice(0, 2)).toEqual(['-machine', 'microvm,x-option-roms=off,isa-serial=on,rtc=on']);
+    expect(a).toContain('virtio-rng-device');
+    expect(a.join(' ')).not.toMatch(/pci|pflash/);
+    expect(() => resolveFirmware(t('/o/n.efi'), { machine: 'microvm' })).toThrow(/^--machine: microvm boots a kernel\+initrd build directly/);
+    expect(() => resolveFirmware(t('/o/n'), { machine: 'microvm', firmware: 'uefi' })).toThrow(/^--uefi: microvm has no firmware/);
+  });
+
+  test('the console is logged; QMP and the pid file are where the state says; detached writes a file', () => {
+    const control = { qmpSocket: '/s/qmp.sock', pidFile: '/s/qemu.pid' };
+    const fg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'stdio', consoleLog: '/s/console.log', control }).args.join(' ');
+    expect(fg).toContain('-chardev stdio,id=console,signal=off,logfile=/s/console.log -serial chardev:console -monitor none');
+    expect(fg).toContain('-qmp unix:/s/qmp.sock,server=on,wait=off -pidfile /s/qemu.pid');
+    const tty = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'interactive', consoleLog: '/s/console.log' }).args.join(' ');
+    expect(tty).toContain('-chardev stdio,id=console,mux=on,signal=on,logfile=/s/console.log -serial chardev:console -mon chardev=console,mode=readline');
+    const bg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'file', consoleLog: '/s/console.log' }).args.join(' ');
+    expect(bg).toContain('-chardev file,id=console,path=/s/console.log -serial chardev:console -monitor none');
+    expect(fg).toContain('-device pvpanic-pci -action panic=exit-failure');
   });
 });

@@ -62,8 +62,12 @@ describe('cgroup v2 mapping', () => {
   });
 
   it('needs no cgroup without a path or limits', () => {
+    expect(JSON.parse(check(withLinux({ resources: {} })).stdout).cgroup).toBeNull();
+  });
+
+  it('makes a cgroup for device rules alone: the filter needs one', () => {
     const out = JSON.parse(check(withLinux({ resources: { devices: [{ allow: false, access: 'rwm' }] } })).stdout);
-    expect(out.cgroup).toBeNull();
+    expect(out.cgroup).toBe('lk-run/c1');
   });
 
   it.each([

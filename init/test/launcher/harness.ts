@@ -34,6 +34,8 @@ export function scratch(name: string): { dir: string; cleanup: () => void } {
  * finish publishes it under the sources' hash and the others reuse that.
  */
 export function buildLauncher(outDir: string): string {
+  // LK_RUN_TEST_BINARY runs the tests against another build (an older one, to see a test fail).
+  if (process.env.LK_RUN_TEST_BINARY) return process.env.LK_RUN_TEST_BINARY;
   const hash = createHash('sha256');
   for (const name of readdirSync(launcherSource).sort()) {
     if (/\.(c|h)$|^Makefile$/.test(name)) hash.update(name).update(readFileSync(join(launcherSource, name)));

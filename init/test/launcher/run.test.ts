@@ -262,9 +262,9 @@ describe('root filesystem', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(before);
   });
 
-  it('falls back to MS_MOVE + chroot where pivot_root is impossible', () => {
+  it('leaves its own chroot to pivot_root where the chroot makes it impossible', () => {
     // Chrooted into a directory that is no mount point, pivot_root fails with
-    // EINVAL just as it does on an initramfs root.
+    // EINVAL (as on an initramfs root); from the namespace's root it works.
     const world = join(tmp.dir, 'world');
     mkdirSync(join(world, 'bundle'), { recursive: true });
     copyFileSync(launcher, join(world, 'lk-run'));

@@ -108,9 +108,9 @@ describe('seccomp', () => {
     expect(r.stderr).toMatch(/Operation not permitted/);
   });
 
-  it('compares arguments on 64-bit values', () => {
-    // kill(pid, SIGUSR2) is refused with EACCES; other signals pass. A value
-    // with high bits set must not match its low half alone.
+  it('compares 32-bit arguments on their low half, as the kernel reads them', () => {
+    // kill(pid, SIGUSR2) is refused with EACCES; other signals pass. The signal
+    // is an int: a rule value with high bits set still means 12 to the kernel.
     const config = baseConfig(['/bin/sh', '-c', 'kill -USR2 $$; echo usr2=$?; kill -0 $$; echo zero=$?; kill -USR1 $$; echo usr1=$?']);
     config.linux.seccomp = kill([
       { index: 1, value: 12, op: 'SCMP_CMP_EQ' },
@@ -119,7 +119,7 @@ describe('seccomp', () => {
     expect(r.stdout).toBe('usr2=1\nzero=0\nusr1=0\n');
     expect(r.stderr).toMatch(/Permission denied/);
     config.linux.seccomp = kill([{ index: 1, value: 0x1_0000_000c, op: 'SCMP_CMP_EQ' }]);
-    expect(run(config).stdout).toBe('usr2=0\nzero=0\nusr1=0\n');
+    expect(run(config).stdout).toBe('usr2=1\nzero=0\nusr1=0\n');
     config.linux.seccomp = kill([{ index: 1, value: 10, op: 'SCMP_CMP_GT' }]);
     expect(run(config).stdout).toBe('usr2=1\nzero=0\nusr1=0\n');
     config.linux.seccomp = kill([{ index: 1, value: 10, op: 'SCMP_CMP_LE' }]);
@@ -131,7 +131,7 @@ describe('seccomp', () => {
   it('handles a long allow list with an errno default', () => {
     const table = readFileSync(join(launcherSource, 'syscalls_x86_64.h'), 'utf8');
     const denied = ['mkdir', 'mkdirat', 'chown', 'lchown', 'fchown', 'fchownat', 'symlink', 'symlinkat'];
-    const names = [...table.matchAll(/\{ "([a-z0-9_]+)", \d+ \}/g)].map((m) => m[1]).filter((n) => !denied.includes(n));
+    const names = [...table.matchAll(/\{ "([a-z0-9_]+)", \d+, 0x[0-9a-f]+ \}/g)].map((m) => m[1]).filter((n) => !denied.includes(n));
     expect(names.length).toBeGreaterThan(300);
     const config = baseConfig(['/bin/sh', '-c',
       'mkdir /tmp/d; echo mkdir=$?; touch /tmp/f; chown 1 /tmp/f; echo chown=$?; ln -s f /tmp/l; echo ln=$?; echo rest-ok']);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { withFileLock } from '../file-lock.js';
 import type { OciLayout } from '../layout.js';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../media-types.js';
+import { isProcessAlive } from '../../util/process.js';
 
 export interface CleanResult {
   removed: number;
@@ -45,7 +46,7 @@ export async function cleanCache(layout: OciLayout, opts: { minAgeMs?: number; n
       const path = join(dir, name);
       if (name.startsWith('.tmp-')) {
         const pid = Number(name.split('-')[1]);
-        if (processAlive(pid)) continue;
+        if (isProcessAlive(pid)) continue;
       } else if (keep.has(`sha256:${name}`)) {
         result.kept++;
         continue;
@@ -58,14 +59,4 @@ export async function cleanCache(layout: OciLayout, opts: { minAgeMs?: number; n
     }
     return result;
   });
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -2,13 +2,13 @@ import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
-import { createDispatcher, requestTimeouts } from '../../net/dispatcher.js';
+import { createDispatcher, requestTimeouts, readLimited, responseHeader as header } from '../../net/dispatcher.js';
 import { errorCode, isRetryableStatus, pauseBeforeRetry, retryPolicy, RetryableStatus, withRetry, type RetryPolicy } from '../../net/retry.js';
 import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
 import { parseChallenges } from './challenge.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
-import { registryEndpoint, type RegistryEndpoint } from './endpoint.js';
+import { realmMayReceiveCredentials, registryEndpoint, type RegistryEndpoint } from './endpoint.js';
 import { loadTlsSettings, tlsConnectOptions } from './tls.js';
 
 export interface ClientOptions extends NetOptions {
@@ -96,7 +96,7 @@ export class RegistryClient {
       await res.body.dump();
       throw new LkError('registry', `${this.endpoint.registry}/${repository}:${reference} was not found in the registry`, 'check the image name and tag');
     }
-    const bytes = await readLimited(res.body, maxManifestBytes);
+    const bytes = await this.readSmall(res.body, maxManifestBytes);
     const mediaType = contentType(res.headers) ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.imageManifest;
     return { mediaType, digest: sha256Digest(bytes), bytes };
   }
@@ -127,6 +127,12 @@ export class RegistryClient {
         throw new LkError('registry', `${this.endpoint.registry} answered a ranged GET of ${blob.digest} with the wrong range`, 'the registry or a proxy mishandles ranges');
       }
       let skip = res.statusCode === 200 ? delivered : 0;
+      // The descriptor's size bounds what is read: a registry cannot fill the disk with a
+      // blob that never ends, nor announce more than it may send.
+      if (Number(header(res.headers, 'content-length') ?? 0) > blob.size - delivered + skip) {
+        res.body.destroy();
+        throw this.blobTooLarge(repository, blob);
+      }
       try {
         for await (const raw of res.body) {
           let chunk = raw as Buffer;
@@ -136,6 +142,7 @@ export class RegistryClient {
             chunk = chunk.subarray(n);
             if (chunk.length === 0) continue;
           }
+          if (delivered + chunk.length > blob.size) throw this.blobTooLarge(repository, blob);
           delivered += chunk.length;
           onBytes?.(chunk.length);
           yield chunk;
@@ -146,6 +153,18 @@ export class RegistryClient {
         if (!(await pauseBeforeRetry(e, attempt, this.retry, this.signal))) throw this.networkError('GET', `blob ${blob.digest}`, e, attempt + 1);
       }
     }
+  }
+
+  private readSmall(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<Buffer> {
+    return readLimited(body, maxBytes, () => new LkError('registry', `${this.endpoint.registry} sent a response larger than ${maxBytes} bytes`));
+  }
+
+  private blobTooLarge(repository: string, blob: Descriptor): LkError {
+    return new LkError(
+      'registry',
+      `${this.endpoint.registry}/${repository} sent more than the ${blob.size} bytes its manifest declares for blob ${blob.digest}`,
+      'the registry serves content other than its manifest says; the download was stopped and nothing was stored',
+    );
   }
 
   // ---- writing ----
@@ -228,7 +247,7 @@ export class RegistryClient {
 
   /** A response with an unexpected status, as the error an attempt throws: retryable or final. */
   private async failedStatus(res: Dispatcher.ResponseData): Promise<Error> {
-    const text = await readLimited(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
+    const text = await this.readSmall(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
     if (isRetryableStatus(res.statusCode)) return new RetryableStatus(res.statusCode, header(res.headers, 'retry-after'), text);
     return new FinalStatus(res.statusCode, text);
   }
@@ -254,16 +273,19 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     for (const s of scope.split(' ')) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = creds ? { authorization: basicAuth(creds.username, creds.password) } : {};
+    // Credentials go only where the registry lives; a realm elsewhere is asked anonymously.
+    const withheld = creds !== undefined && !realmMayReceiveCredentials(url, this.endpoint);
+    const headers: Record<string, string> = creds && !withheld ? { authorization: basicAuth(creds.username, creds.password) } : {};
     const dispatcher = await this.connection();
     const attempt = async (): Promise<string> => {
       const res = await request(url, { method: 'GET', headers, dispatcher, signal: this.signal, ...requestTimeouts(this.idleTimeoutMs) });
       if (res.statusCode === 401 || res.statusCode === 403) {
         await res.body.dump();
+        if (withheld) throw this.realmElsewhere(url);
         throw creds ? this.loginRejected() : this.needLogin();
       }
       if (res.statusCode !== 200) throw await this.failedStatus(res);
-      const body = JSON.parse((await readLimited(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string };
+      const body = JSON.parse((await this.readSmall(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string };
       const token = body.token ?? body.access_token;
       if (!token) throw new LkError('registry', `the token service ${url.origin} returned no token`);
       return token;
@@ -318,6 +340,15 @@ export class RegistryClient {
     return u.origin === new URL(this.endpoint.baseUrl).origin ? u.pathname : `${u.origin}${u.pathname}`;
   }
 
+  private realmElsewhere(realm: URL): LkError {
+    const registry = this.endpoint.registry;
+    return new LkError(
+      'registry',
+      `${registry} sends its logins to the token service ${realm.origin}, on another scheme or host than the registry: your credentials for ${registry} were not sent there, and it refused access without them`,
+      `a registry's token service must use the registry's scheme and be its host or a subdomain of ${registry}; check the registry's auth configuration`,
+    );
+  }
+
   private needLogin(): LkError {
     return new LkError('registry', `${this.endpoint.registry} requires authentication and no credentials were found`, `log in with \`docker login ${this.endpoint.registry}\` (lkbuild reads ~/.docker/config.json or $DOCKER_CONFIG)`);
   }
@@ -349,11 +380,6 @@ function basicAuth(user: string, pass: string): string {
   return 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 }
 
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
-
 /** Start offset of a Content-Range header ("bytes 100-199/200"), or undefined. */
 function rangeStart(value: string | undefined): number | undefined {
   const m = /^bytes (\d+)-/.exec(value ?? '');
@@ -363,20 +389,6 @@ function rangeStart(value: string | undefined): number | undefined {
 function contentType(headers: Dispatcher.ResponseData['headers']): string | undefined {
   const v = header(headers, 'content-type')?.split(';')[0].trim();
   return v && v !== 'application/json' && v !== 'text/plain' ? v : undefined;
-}
-
-async function readLimited(body: AsyncIterable<unknown> & { destroy(): void }, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      body.destroy();
-      throw new LkError('registry', `response larger than ${limit} bytes`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
 }
 
 /** The first message of a distribution-spec error body, if any. */

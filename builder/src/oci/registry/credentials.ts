@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { LkError } from '../../errors.js';
+import { runCaptured } from '../../util/run.js';
 
 export interface Credentials {
   username: string;
@@ -95,16 +95,7 @@ async function helperCredentials(name: string, serverUrl: string, env: NodeJS.Pr
   return { username: parsed.Username ?? '', password: parsed.Secret };
 }
 
-function runHelper(program: string, input: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string; notInstalled?: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, stdout, stderr: e.message, notInstalled: e.code === 'ENOENT' }));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+async function runHelper(program: string, input: string, env: NodeJS.ProcessEnv): Promise<{ code?: number; stdout: string; stderr: string; notInstalled: boolean }> {
+  const r = await runCaptured(program, ['get'], { input, env, extendEnv: false, timeoutMs: 30_000 });
+  return { code: r.exitCode, stdout: r.stdout.toString('utf8'), stderr: r.failure ?? r.stderr, notInstalled: r.notInstalled };
 }

@@ -34,3 +34,18 @@ function isLoopback(registry: string): boolean {
   const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
+
+/**
+ * Whether the Basic credentials of `endpoint`'s registry may be sent to the token realm `realm`:
+ * only over the scheme the registry itself is reached with, and only to the registry's host or a
+ * subdomain of its name (Docker Hub's token service lives on a sibling of its API host, under
+ * the registry's name). Anything else is a challenge pointing elsewhere: a hostile or
+ * compromised registry could otherwise collect the user's password. Pure.
+ */
+export function realmMayReceiveCredentials(realm: URL, endpoint: RegistryEndpoint): boolean {
+  const api = new URL(endpoint.baseUrl);
+  if (realm.protocol !== api.protocol) return false;
+  const host = realm.hostname.toLowerCase();
+  const named = new URL(`${api.protocol}//${endpoint.registry}`).hostname.toLowerCase();
+  return host === api.hostname.toLowerCase() || host === named || (!/^[\d.]+$|^\[/.test(named) && host.endsWith(`.${named}`));
+}

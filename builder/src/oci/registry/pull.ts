@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import { LkError } from '../../errors.js';
+import { deadline } from '../../net/retry.js';
 import { findImage, type StoredImage } from '../image-store.js';
 import type { BlobRef, OciLayout } from '../layout.js';
 import { MediaType, type Descriptor, type ImageConfigFile, type ImageIndex, type ImageManifest } from '../media-types.js';
 import { formatReference, parseReference } from '../reference.js';
 import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
-import { mapLimit } from './concurrency.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { dockerToOciManifest } from './convert.js';
 import { defaultPlatform, formatPlatform, selectPlatform, type Platform } from './platform.js';
 import type { TransferEvent } from './progress-events.js';
@@ -15,7 +16,7 @@ export interface PullOptions extends ClientOptions {
   platform?: Platform;
   /** Parallel blob downloads (default 4). */
   concurrency?: number;
-  /** Bound on the whole pull, in ms (default 10 minutes). */
+  /** Bound on the whole pull, in ms (default netDefaults.transferTimeoutMs). */
   timeoutMs?: number;
   onEvent?: (event: TransferEvent) => void;
 }
@@ -31,8 +32,7 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
   const refName = formatReference(parsed);
   const want = opts.platform ?? defaultPlatform;
   const emit = opts.onEvent ?? (() => undefined);
-  const deadline = AbortSignal.timeout(opts.timeoutMs ?? 600_000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const signal = deadline(opts.timeoutMs, opts.signal);
   const client = new RegistryClient(parsed.registry, { ...opts, signal });
   try {
     await layout.init();

@@ -1,17 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { LkError } from '../../errors.js';
+import { deadline } from '../../net/retry.js';
 import { sha256Digest } from '../digest.js';
 import type { OciLayout } from '../layout.js';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../media-types.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { resolveCached } from './cache-names.js';
 import { RegistryClient, type ClientOptions } from './client.js';
-import { mapLimit } from './concurrency.js';
+import { mapLimit } from '../../util/map-limit.js';
 import type { TransferEvent } from './progress-events.js';
 
 export interface PushOptions extends ClientOptions {
   concurrency?: number;
+  /** Bound on the whole push, in ms (default netDefaults.transferTimeoutMs). */
   timeoutMs?: number;
   onEvent?: (event: TransferEvent) => void;
 }
@@ -35,8 +37,7 @@ export async function pushImage(layout: OciLayout, ref: string, dest?: string, o
   const cached = await resolveCached(layout, ref);
   if (!cached) throw new LkError('cache', `${ref} is not in the local cache (${layout.root})`, 'list cached images with: lkbuild cache ls');
   const { refName: sourceName, descriptor: top } = cached;
-  const deadline = AbortSignal.timeout(opts.timeoutMs ?? 600_000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const signal = deadline(opts.timeoutMs, opts.signal);
   const client = new RegistryClient(target.registry, { ...opts, signal });
   const emit = opts.onEvent ?? (() => undefined);
   const counts = { uploaded: 0, skipped: 0, mounted: 0 };

@@ -4,6 +4,7 @@ import { debPath } from './cache-paths.js';
 import { downloadVerified, hasVerifiedFile } from './download.js';
 import type { HttpOptions } from './http.js';
 import type { ResolvedPackage } from './index.js';
+import { mapLimit } from '../../util/map-limit.js';
 
 /** Download (or reuse from cacheDir) and verify sha256+size; returns the local path. */
 export async function fetchPackage(pkg: ResolvedPackage, opts: { cacheDir: string; http?: HttpOptions }): Promise<string> {
@@ -21,14 +22,5 @@ export async function fetchPackage(pkg: ResolvedPackage, opts: { cacheDir: strin
 
 /** fetchPackage for many packages, a few downloads at a time; paths in the order given. */
 export async function fetchPackages(pkgs: ResolvedPackage[], opts: { cacheDir: string; http?: HttpOptions; concurrency?: number }): Promise<string[]> {
-  const paths: string[] = new Array(pkgs.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < pkgs.length) {
-      const i = next++;
-      paths[i] = await fetchPackage(pkgs[i]!, opts);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, pkgs.length) }, worker));
-  return paths;
+  return mapLimit(pkgs, opts.concurrency ?? 4, (pkg) => fetchPackage(pkg, opts));
 }

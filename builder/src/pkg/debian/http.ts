@@ -7,7 +7,7 @@
 import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
 import type { NetOptions } from '../../net/defaults.js';
-import { createDispatcher, requestTimeouts } from '../../net/dispatcher.js';
+import { createDispatcher, readLimited, requestTimeouts, responseHeader } from '../../net/dispatcher.js';
 import { errorCode, isRetryableStatus, retryPolicy, RetryableStatus, withRetry } from '../../net/retry.js';
 
 export type HttpOptions = NetOptions;
@@ -40,7 +40,7 @@ export async function httpGet<T>(url: string, consume: BodyConsumer<T>, options:
     const response = await request(url, { method: 'GET', dispatcher: dispatcher(), ...requestTimeouts(options.idleTimeoutMs) });
     if (isRetryableStatus(response.statusCode)) {
       await response.body.dump();
-      throw new RetryableStatus(response.statusCode, headerValue(response.headers['retry-after']));
+      throw new RetryableStatus(response.statusCode, responseHeader(response.headers, 'retry-after'));
     }
     if (response.statusCode !== 200) {
       await response.body.dump();
@@ -48,8 +48,8 @@ export async function httpGet<T>(url: string, consume: BodyConsumer<T>, options:
         response.statusCode,
         `GET ${url} failed: HTTP ${response.statusCode}`,
         response.statusCode === 404
-          ? 'The archive does not have this file; the index may have changed meanwhile: retry, or check the mirror and suite.'
-          : 'Check the Debian mirror configuration (LKBUILD_DEBIAN_MIRROR or /etc/apt/sources.list.d).',
+          ? 'the archive does not have this file; the index may have changed meanwhile: retry, or check the mirror and suite'
+          : 'check the Debian mirror configuration (LKBUILD_DEBIAN_MIRROR or /etc/apt/sources.list.d)',
       );
     }
     return await consume(response.body, response.headers);
@@ -64,29 +64,16 @@ function unreachable(url: string, e: unknown, attempts: number): unknown {
   return new NetworkError(
     'debian',
     `GET ${url} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`,
-    'The Debian archive is unreachable or failing. Check the network, or point LKBUILD_DEBIAN_MIRROR at a reachable mirror.',
+    'the Debian archive is unreachable or failing: check the network, or point LKBUILD_DEBIAN_MIRROR at a reachable mirror',
     { cause: e },
   );
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 /** GET a small file into memory (InRelease). */
 export function httpGetBuffer(url: string, options?: HttpOptions, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
   return httpGet(
     url,
-    async (body) => {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of body) {
-        total += chunk.length;
-        if (total > maxBytes) throw new LkError('debian', `GET ${url}: response larger than ${maxBytes} bytes`);
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks);
-    },
+    (body) => readLimited(body, maxBytes, () => new LkError('debian', `GET ${url}: response larger than ${maxBytes} bytes`)),
     options,
   );
 }

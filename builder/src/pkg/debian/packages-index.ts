@@ -5,17 +5,18 @@
  * warm build reads one JSON file per source and never touches the network within the TTL.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LkError } from '../../errors.js';
 import { inReleasePath, packagesFilePath, parsedIndexPath } from './cache-paths.js';
 import { field, streamStanzas } from './deb822.js';
 import { decompress, type Compression } from '../../archive/decompress.js';
-import { downloadVerified, hasVerifiedFile, tempPathFor, type Expected } from './download.js';
+import { downloadVerified, hasVerifiedFile, type Expected } from './download.js';
 import { HttpStatusError, NetworkError, httpGetBuffer, type HttpOptions } from './http.js';
 import { pruneIndexes } from './prune.js';
 import { checkSuite, checkValidUntil, parseRelease, verifyInRelease, type ReleaseInfo } from './release.js';
 import type { DebianSource } from './sources.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 
 /** The fields of one Packages stanza that resolving and fetching need. */
 export interface PackageRecord {
@@ -239,12 +240,5 @@ function candidateFromRow(row: Row, source: DebianSource, automatic: boolean): C
 
 async function writeAtomically(path: string, data: string | Buffer): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = tempPathFor(path);
-  try {
-    await writeFile(temp, data);
-    await rename(temp, path);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, data);
 }

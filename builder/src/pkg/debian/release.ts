@@ -3,9 +3,9 @@
  * `gpgv` against the source's keyring and use only the text gpgv says was signed (never the
  * bytes around the signature block). Its SHA256 list then vouches for every index file.
  */
-import { spawn } from 'node:child_process';
 import { LkError } from '../../errors.js';
 import { field, parseStanza } from './deb822.js';
+import { runCaptured } from '../../util/run.js';
 
 export interface IndexFileEntry {
   sha256: string;
@@ -32,25 +32,11 @@ interface GpgvResult {
   stderr: string;
 }
 
-function runGpgv(signed: Buffer, keyring: string): Promise<GpgvResult> {
-  return new Promise((resolve, reject) => {
-    // Status lines on fd 3, the signed text on stdout, the message on stdin.
-    const child = spawn('gpgv', ['--keyring', keyring, '--status-fd', '3', '--output', '-', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const status: Buffer[] = [];
-    let stderr = '';
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => status.push(b));
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', (e) => reject(new LkError('debian', `cannot run gpgv: ${e.message}`, 'Install gpgv on the build host (Debian package gpgv).')));
-    child.on('close', (code) =>
-      resolve({ code, plaintext: Buffer.concat(out), status: Buffer.concat(status).toString('utf8'), stderr }),
-    );
-    child.stdin!.on('error', () => {}); // gpgv may stop reading a malformed message early
-    child.stdin!.end(signed);
-  });
+async function runGpgv(signed: Buffer, keyring: string): Promise<GpgvResult> {
+  // Status lines on fd 3, the signed text on stdout, the message on stdin.
+  const r = await runCaptured('gpgv', ['--keyring', keyring, '--status-fd', '3', '--output', '-', '-'], { input: signed, fd3: true });
+  if (r.failure) throw new LkError('debian', `cannot run gpgv: ${r.failure}`, 'Install gpgv on the build host (Debian package gpgv).');
+  return { code: r.exitCode ?? null, plaintext: r.stdout, status: r.fd3, stderr: r.stderr };
 }
 
 /**

@@ -89,12 +89,12 @@ function accepts(port: number): Promise<boolean> {
  * A registry speaking HTTPS with a self-signed certificate for 127.0.0.1, and a certs.d folder
  * ($LKBUILD_CERTS_DIR) that holds it as the registry's CA.
  */
-export async function startTlsRegistry(): Promise<{ registry: RunningRegistry; certsDir: string }> {
+export async function startTlsRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<{ registry: RunningRegistry; certsDir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'lk-tls-'));
   const certPath = join(dir, 'server.crt');
   const keyPath = join(dir, 'server.key');
   await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
-  const registry = await startRegistry({ kind: 'none' }, { certPath, keyPath });
+  const registry = await startRegistry(auth, { certPath, keyPath });
   const certsDir = await mkdtemp(join(tmpdir(), 'lk-certs-d-'));
   await mkdir(join(certsDir, registry.host));
   await copyFile(certPath, join(certsDir, registry.host, 'ca.crt'));

@@ -1,0 +1,43 @@
+// The boot as a sequence of steps: an exception in one is logged and the boot carries on,
+// because PID 1 must never stop halfway (no services, no lkctl, no shutdown).
+
+import { errorMessage, log } from './sys.js';
+
+let failing = new Set<string>();
+
+/**
+ * lk.test-throw=<step>[,<step>...]: those steps throw before they do anything, so boot tests
+ * can prove that the rest of the boot still runs. Step names: see the calls to step().
+ */
+export function setTestThrows(value: string | undefined): void {
+  failing = new Set((value ?? '').split(',').filter(Boolean));
+}
+
+/** Throws if a test asked this step to fail. */
+export function testThrowPoint(name: string): void {
+  if (failing.has(name)) throw new Error(`lk.test-throw: ${name} fails on purpose`);
+}
+
+function report(name: string, e: unknown): void {
+  log(`lk-init: error in ${name}: ${errorMessage(e)}; carrying on`);
+}
+
+/** Runs one boot step; an exception is logged, never propagated. */
+export function step(name: string, fn: () => void): void {
+  try {
+    testThrowPoint(name);
+    fn();
+  } catch (e) {
+    report(name, e);
+  }
+}
+
+/** step() for asynchronous work the boot waits for. */
+export async function stepAsync(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    testThrowPoint(name);
+    await fn();
+  } catch (e) {
+    report(name, e);
+  }
+}
