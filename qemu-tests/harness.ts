@@ -42,6 +42,13 @@ export interface BootOptions {
   state?: string;
   /** Called with the console output so far, each time it grows. */
   onOutput?: (output: string) => void;
+  /** Typed on the serial console (QEMU's stdin), each once the output matches, in order. */
+  input?: ConsoleInput[];
+}
+
+export interface ConsoleInput {
+  when: RegExp;
+  text: string;
 }
 
 /**
@@ -64,6 +71,7 @@ export async function boot(base: string, opts: BootOptions = {}): Promise<BootRe
   try {
     const r = await runCaptured('node', [cli, ...args], {
       timeoutMs: timeoutMs + 60_000, // lkbuild's own --timeout comes first; this only catches a hung lkbuild
+      input: opts.input,
       onOutput: (o) => {
         qmp?.poll(o);
         opts.onOutput?.(o);
@@ -88,10 +96,13 @@ export async function lkbuild(args: string[], opts: { timeoutMs?: number } = {})
 async function runCaptured(
   command: string,
   args: string[],
-  opts: { timeoutMs?: number; until?: RegExp; onOutput?: (output: string) => void },
+  opts: { timeoutMs?: number; until?: RegExp; onOutput?: (output: string) => void; input?: ConsoleInput[] },
 ): Promise<BootResult & { elapsedMs: number }> {
   const started = Date.now();
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const input = [...(opts.input ?? [])];
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => undefined); // the node may be gone before its console is written to
+  if (!input.length) child.stdin.end();
   let output = '';
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -100,6 +111,7 @@ async function runCaptured(
   }, opts.timeoutMs ?? 120_000);
   const take = (d: Buffer) => {
     output += d.toString('utf8');
+    while (input.length && input[0]!.when.test(output)) child.stdin.write(input.shift()!.text);
     opts.onOutput?.(output.replace(/\r/g, ''));
     if (opts.until?.test(output)) child.kill('SIGKILL');
   };
