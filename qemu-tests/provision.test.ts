@@ -30,7 +30,7 @@ interface Login {
 /**
  * Boots `base` with `args`; once the node is ready, logs in with `key` (ssh retries until sshd
  * answers), asks REPORT, then powers the node off with lkctl over SSH. `console` is typed on the
- * serial console once getty has started (which needs lk.console-logs in `append`).
+ * serial console once the shell that getty started there is ready.
  */
 async function bootAndLogin(base: string, opts: { args: string[]; key: string; append?: string; console?: string }): Promise<Login> {
   const port = await freePort();
@@ -40,7 +40,8 @@ async function bootAndLogin(base: string, opts: { args: string[]; key: string; a
     append: opts.append ?? '',
     args: [...opts.args, '--publish', `127.0.0.1:${port}:22`],
     timeoutMs: 420_000,
-    input: opts.console ? [{ when: /lk-getty: INSECURE=true/, text: opts.console }] : [],
+    // busybox's shell prints its banner once it reads the terminal; earlier input getty would flush.
+    input: opts.console ? [{ when: /Enter 'help' for a list of built-in commands/, text: opts.console }] : [],
     onOutput: (out) => {
       if (started || !out.includes('lk-init: ready')) return;
       started = true;
