@@ -17,10 +17,12 @@ packages=(
   gpgv xz-utils zstd debian-archive-keyring
   # tests: a real registry, third-party OCI checkers, a busybox for launcher bundles
   docker-registry apache2-utils skopeo umoci busybox-static openssl
-  # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
-  openssh-client e2fsprogs
   # an independent copy of the default seccomp profile (podman's, from Docker's) for comparison
   golang-github-containers-common
+  # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
+  openssh-client e2fsprogs
+  # run qemu --secure-boot test: signs a UKI with the snakeoil key enrolled in OVMF_VARS
+  sbsigntool
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )
