@@ -19,6 +19,7 @@ const REPORT = [
   'for f in $(find /run/config -type f | sort); do echo "CONFIG $f $(stat -c %a "$f")"; done',
   'cat /run/provision-test/greeting 2>/dev/null | sed "s/^/GREETING /"',
   'awk \'{print "AUTHORIZED", $NF}\' /root/.ssh/authorized_keys',
+  'cat /run/config/app/greeting 2>/dev/null | sed "s/^/APP /"',
 ].join('; ');
 
 interface Login {
@@ -129,7 +130,7 @@ describe('provisioning from the IMDSv2 emulation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lk-provision-imds-'));
     const userData = join(dir, 'user-data.json');
     // LinuxKit's JSON user data: one file per key under /run/config.
-    await writeFile(userData, JSON.stringify({ ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } }, app: { entries: { greeting: { content: 'from imds\n' } } } }));
+    await writeFile(userData, JSON.stringify({ ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } }, app: { entries: { greeting: { content: 'from imds ✓ é\n' } } } }));
     run = await bootAndLogin(base, { args: ['--imds', userData], key });
   }, 900_000);
 
@@ -150,6 +151,10 @@ describe('provisioning from the IMDSv2 emulation', () => {
       '/run/config/ssh/authorized_keys 600',
       '/run/config/userdata 644',
     ]);
+  });
+
+  test('user data keeps its UTF-8 text intact through HTTP', () => {
+    expect(tagged(run.report.stdout, 'APP')).toEqual(['from imds ✓ é']);
   });
 
   test('dhcpcd takes an address of the link-local network that --imds sets up, and its DNS server', () => {
