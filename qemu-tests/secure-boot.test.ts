@@ -113,7 +113,8 @@ describe('Secure Boot: signed EFI outputs', () => {
     test.each(['uki', 'raw-efi', 'aws'])('signed %s boots to ready', (f) => {
       const r = boots[f]!;
       expect(r.exitCode, r.output).toBe(0);
-      expect(r.output).toContain('secureboot: Secure boot enabled');
+      // The stub and the kernel both say so; TCG's serial console under load can drop a byte of one.
+      expect(r.output).toMatch(/EFI stub: UEFI Secure Boot is enabled|secureboot: Secure boot enabled/);
       const events = markers(r.output).map((m) => m.event);
       expect(events.indexOf('start')).toBeGreaterThanOrEqual(0);
       expect(events.indexOf('ready')).toBeGreaterThan(events.indexOf('start'));

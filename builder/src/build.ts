@@ -8,6 +8,7 @@ import { CompressedRoot } from './formats/compressed-root.js';
 import { formatNames, outputFormat, outputPath, type OutputFormat } from './formats/index.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
 import { LkError } from './errors.js';
+import { SBOM_SUFFIX, nodeSbom } from './trust/node-sbom.js';
 import { UkiSigner, loadSigningKey, type SigningKey } from './trust/sign.js';
 import type { TransferEvent } from './oci/registry/progress-events.js';
 
@@ -25,6 +26,8 @@ export interface BuildOptions {
   verbose?: boolean;
   /** --sign-key/--sign-cert: PEM files to sign the UKI of every EFI output with. */
   sign?: { key: string; cert: string };
+  /** Write NAME.spdx.json beside the outputs (default true; --no-sbom). */
+  sbom?: boolean;
 }
 
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
@@ -64,6 +67,10 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     for (const f of formats) {
       log(`writing ${f.name}`);
       await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer }, outputPath(f, base));
+    }
+    if (opts.sbom !== false) {
+      log('writing the SBOM');
+      await outputs.write(`${base}${SBOM_SUFFIX}`, await nodeSbom({ spec, images, node, base, sourceDateEpoch: epoch }));
     }
     return { spec, outputs: await outputs.commit() };
   } catch (e) {

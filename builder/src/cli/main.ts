@@ -16,6 +16,7 @@ commands:
       -n, --name NAME               output name (default: first file's base name)
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
+      --no-sbom                     do not write NAME.spdx.json (the SPDX 2.3 SBOM) beside the outputs
       --sign-key KEY --sign-cert CERT
                                     sign the UKI of every EFI format for Secure Boot (PEM, RSA, unencrypted)
   validate FILE.yml...            check build files and print the merged result
@@ -33,6 +34,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     verbose: { type: 'boolean', short: 'v' },
     'sign-key': { type: 'string' },
     'sign-cert': { type: 'string' },
+    'no-sbom': { type: 'boolean' },
   });
   if (positionals.length === 0) throw usageError('build needs at least one build file');
   const { 'sign-key': key, 'sign-cert': cert } = values;
@@ -52,6 +54,7 @@ async function cmdBuild(args: string[]): Promise<number> {
       onPull: pulls.onEvent,
       verbose: values.verbose,
       sign: key && cert ? { key, cert } : undefined,
+      sbom: !values['no-sbom'],
     }));
   } finally {
     pulls.close();
