@@ -6,6 +6,7 @@ import { Spool } from './fs/spool.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
 import { formatNames, outputFormat, outputPath, type OutputFormat } from './formats/index.js';
+import { requireTool } from './formats/host-tools.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
 import { LkError } from './errors.js';
 import { SBOM_SUFFIX, nodeSbom } from './trust/node-sbom.js';
@@ -41,10 +42,13 @@ export function outputName(files: string[], name?: string): string {
 
 /** Checks the signing key and certificate, and that some requested format boots with UEFI and so has a UKI to sign. */
 async function signingKeyFor(sign: { key: string; cert: string }, formats: OutputFormat[]): Promise<SigningKey> {
-  if (!formats.some((f) => f.firmware.includes('uefi'))) {
+  const efi = formats.find((f) => f.firmware.includes('uefi'));
+  if (!efi) {
     throw new LkError('usage', `--sign-key signs the UKI of the EFI formats, and none is requested (${formats.map((f) => f.name).join(', ')})`, `add an EFI format: -f ${formatNames.filter((n) => outputFormat(n).firmware.includes('uefi')).join(', -f ')}`);
   }
-  return loadSigningKey(sign.key, sign.cert);
+  const key = await loadSigningKey(sign.key, sign.cert);
+  await requireTool('osslsigncode', `signed ${efi.name}`); // before the images are built, not after
+  return key;
 }
 
 /** The whole pipeline: build files -> images -> one root filesystem -> the requested artifacts. */

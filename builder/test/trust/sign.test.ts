@@ -98,12 +98,12 @@ describe('signing an EFI program', () => {
 });
 
 describe('lkbuild build --sign-key', () => {
-  async function build(args: string[]): Promise<{ code: number; stderr: string; written: string[] }> {
+  async function build(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; written: string[] }> {
     const out = join(work, `out-${Math.random().toString(36).slice(2)}`);
     await mkdir(out);
     const yml = join(work, 'node.yml');
     await writeFile(yml, 'kernel:\n  image: linuxkit/kernel:6.6.13\n  cmdline: console=ttyS0\ninit:\n  - linuxkit/init:v1.0.0\n');
-    const r = await execa('node', [cli, 'build', '-o', out, ...args, yml], { reject: false, env: { LKBUILD_CACHE: join(work, 'cache') } });
+    const r = await execa(process.execPath, [cli, 'build', '-o', out, ...args, yml], { reject: false, env: { LKBUILD_CACHE: join(work, 'cache'), ...env } });
     expect(r.stderr).not.toMatch(/^\s+at /m);
     return { code: r.exitCode ?? -1, stderr: r.stderr, written: await readdir(out) };
   }
@@ -119,6 +119,14 @@ describe('lkbuild build --sign-key', () => {
     const r = await build(['-f', 'aws', '--sign-key', join(work, 'nope.key'), '--sign-cert', pair('a').cert]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot read the signing key .*nope\.key: it does not exist/);
+    expect(r.written).toEqual([]);
+  }, 60_000);
+
+  test('osslsigncode missing: exit 1 naming the Debian package, before any image is fetched', async () => {
+    const r = await build(['-f', 'uki', '--sign-key', pair('a').key, '--sign-cert', pair('a').cert], { PATH: '/nonexistent' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the signed uki format needs osslsigncode, which is not installed');
+    expect(r.stderr).toContain('install the Debian package osslsigncode');
     expect(r.written).toEqual([]);
   }, 60_000);
 
