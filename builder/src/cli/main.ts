@@ -18,6 +18,9 @@ commands:
       --compression gzip|zstd|none  the initrd's compression (default gzip, on every core)
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
+      --no-sbom                     do not write NAME.spdx.json (the SPDX 2.3 SBOM) beside the outputs
+      --sign-key KEY --sign-cert CERT
+                                    sign the UKI of every EFI format for Secure Boot (PEM, RSA, unencrypted)
   validate FILE.yml...            check build files and print the merged result
 ${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cloudUsage}${cacheUsage}`;
@@ -32,8 +35,13 @@ async function cmdBuild(args: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
     compression: { type: 'string' },
+    'sign-key': { type: 'string' },
+    'sign-cert': { type: 'string' },
+    'no-sbom': { type: 'boolean' },
   });
   if (positionals.length === 0) throw usageError('build needs at least one build file');
+  const { 'sign-key': key, 'sign-cert': cert } = values;
+  if (!key !== !cert) throw usageError(key ? '--sign-key needs --sign-cert' : '--sign-cert needs --sign-key');
   const { parseInitrdCompression } = await import('../archive/compress.js');
   const compression = values.compression === undefined ? undefined : parseInitrdCompression(values.compression);
   if (values['dry-run']) return cmdValidate(positionals);
@@ -51,6 +59,8 @@ async function cmdBuild(args: string[]): Promise<number> {
       onPull: pulls.onEvent,
       verbose: values.verbose,
       compression,
+      sign: key && cert ? { key, cert } : undefined,
+      sbom: !values['no-sbom'],
     }));
   } finally {
     pulls.close();
