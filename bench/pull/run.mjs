@@ -8,12 +8,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median, summary, timed } from '../lib.mjs';
+import { cli, median, repo, run, summary, timed } from '../lib.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
   options: {
     images: { type: 'string', default: '4' },
@@ -59,17 +57,6 @@ async function startRegistry(dir) {
   throw new Error('docker-registry did not start');
 }
 
-function run(cmd, args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-
 async function main() {
   const dist = builtDist();
   const { OciLayout } = await import(join(dist, 'oci/layout.js'));
@@ -99,13 +86,12 @@ async function main() {
     const totalMiB = (images * layers * layerBytes) / (1 << 20);
     console.log(`images ${images}, layers per image ${layers}, layer size ${values['layer-mib']} MiB, total ${totalMiB} MiB, rounds ${rounds}`);
 
-    const cli = join(repo, 'builder', 'bin', 'lkbuild.js');
     const times = { lkbuild: [], skopeo: [] };
     for (let r = 0; r < rounds; r++) {
       // Each tool as a user runs it, into a fresh (cold) OCI layout: lkbuild takes all the
       // references in one command; skopeo copies one image per invocation.
       const lkCache = join(work, `lk-${r}`);
-      times.lkbuild.push(await timed(() => run(process.execPath, [cli, 'cache', 'pull', ...refs], { LKBUILD_CACHE: lkCache })));
+      times.lkbuild.push(await timed(() => run(process.execPath, [cli, 'cache', 'pull', ...refs], { env: { LKBUILD_CACHE: lkCache } })));
       const skCache = join(work, `sk-${r}`);
       times.skopeo.push(await timed(async () => {
         for (const ref of refs) await run('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${skCache}:${ref}`]);
