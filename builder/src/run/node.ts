@@ -42,7 +42,6 @@ function checkCombinations(o: RunOptions): void {
   if (o.publish?.length && mode !== 'user') throw usageError('--publish', `needs --networking user (QEMU forwards ports only on its user network), not ${mode}`);
   if (o.imdsFile && mode !== 'user') throw usageError('--imds', `needs --networking user, not ${mode}`);
   if (o.detached && o.timeoutSec !== undefined) throw usageError('--timeout', 'bounds a run in the foreground; a detached node runs until run stop');
-  if (o.detached && o.interactive) o.interactive = false;
   resolveFirmware(bootTarget(o.base), o);
 }
 
