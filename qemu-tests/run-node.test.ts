@@ -319,3 +319,43 @@ describe('run qemu: exit status', () => {
     expect(panicked.output).toContain('QEMU exited with status 1');
   });
 });
+
+// tap networking needs a tap device on the host, which root can make: a /30 link that only this
+// host and the node share (nothing is reachable from outside).
+describe.skipIf(process.getuid?.() !== 0)('run qemu --networking tap,IFACE', () => {
+  const tap = `lkt${process.pid % 100000}`;
+  let result: BootResult;
+  let http: { status: number; body: string } | { error: string };
+
+  beforeAll(async () => {
+    const base = await buildCase('run-node');
+    await execa('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    try {
+      await execa('ip', ['addr', 'add', '192.168.213.1/30', 'dev', tap]);
+      await execa('ip', ['link', 'set', tap, 'up']);
+      let asked = false;
+      let done: Promise<void> = Promise.resolve();
+      result = await boot(base, {
+        append: 'ip=192.168.213.2::192.168.213.1:255.255.255.252::eth0:off lk.poweroff=ready+15 lk.shutdown-grace=1000',
+        args: ['--networking', `tap,${tap}`],
+        timeoutMs: 180_000,
+        onOutput: (out) => {
+          if (asked || !out.includes('lk-init: ready')) return;
+          asked = true;
+          done = fetch('http://192.168.213.2:8080/index.html', { signal: AbortSignal.timeout(10_000) })
+            .then(async (r) => void (http = { status: r.status, body: await r.text() }))
+            .catch((e) => void (http = { error: String(e) }));
+        },
+      });
+      await done;
+    } finally {
+      await execa('ip', ['link', 'del', tap], { reject: false });
+    }
+  }, 300_000);
+
+  test('the node\'s NIC is on the host\'s tap device: the host reaches its web service directly', () => {
+    expect(result.exitCode, result.output).toBe(0);
+    expect(tagged(result.output, 'NETIF')).toEqual(['eth0 driver=virtio_net', 'lo driver=none']);
+    expect(http).toEqual({ status: 200, body: 'hello from the node\n' });
+  });
+});

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LkError } from '../errors.js';
@@ -13,6 +14,7 @@ import { runningPid, type StateDir } from './state.js';
  */
 
 export const defaultGraceSec = 30;
+const setpriv = '/usr/bin/setpriv';
 const ctrlAltDelAfterMs = 2000;
 
 /** A wait that does not keep the process alive: something else (the VM) always does while it matters. */
@@ -101,7 +103,10 @@ export async function runForeground(
   s: StateDir,
   o: { timeoutSec?: number; graceSec?: number; log: (line: string) => void },
 ): Promise<number> {
-  const child = spawn(command, args, { stdio: 'inherit', detached: true });
+  // setpriv (util-linux) makes the kernel kill QEMU should lkbuild die without stopping it
+  // (SIGKILL, a crash): QEMU's own session protects it from the terminal's signals, not from that.
+  const guarded = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] as const : [command, args] as const;
+  const child = spawn(guarded[0], guarded[1], { stdio: 'inherit', detached: true });
   const exited = exitOf(child);
   const gone = exited.then(() => undefined, () => undefined);
   let status: number | null = null;
