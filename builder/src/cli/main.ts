@@ -102,8 +102,8 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(e: unknown): number {
   if (isLkError(e) && e.kind === 'usage') {
-    // An option's bad value: the message names it; the whole usage would bury it.
-    process.stderr.write(`lkbuild: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}(lkbuild help lists the options)\n`);
+    // The message (which names the option) and its hint first, then the usage to fix it with.
+    process.stderr.write(`lkbuild: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}\n${usage}`);
     return 2;
   }
   if (isLkError(e)) {
