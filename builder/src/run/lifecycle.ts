@@ -137,6 +137,7 @@ export async function runForeground(
       o.log(`QEMU was killed by ${signal}`);
       return 128 + (constants.signals[signal] ?? 15);
     }
+    if (code === 127 && guarded[0] === setpriv) throw new LkError('run', `cannot start ${command}`, 'install the Debian package qemu-system-x86');
     if (code !== 0) o.log(`QEMU exited with status ${code} (a QEMU error, or the guest panicked)`);
     return code ?? 1;
   } finally {
