@@ -52,26 +52,28 @@ static JSValue lk_set_nonblock(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
-/* pump(from, targets): moves one read's worth of bytes from `from` to
- * every fd in `targets` (failed or full targets are skipped, so a slow
- * reader cannot stall PID 1). Returns bytes read, 0 at EOF, -1 if none
- * are ready. */
-static JSValue lk_pump(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+/* Reads one chunk from fd argv[0] and copies it to every fd in argv[1] (failed or full
+ * targets are skipped, so a slow reader cannot stall PID 1); *data points at it.
+ * Returns bytes read (0 at EOF), -1 if nothing is ready, -2 on an error (lk_fail). */
+static ssize_t pump_chunk(JSContext *ctx, int argc, JSValueConst *argv, const char **data)
 {
-	(void)this_val;
 	static char buf[1 << 16];
 	int32_t from;
 	uint32_t n = 0;
-	if (lk_arg_int(ctx, argc, argv, 0, &from) < 0)
-		return JS_EXCEPTION;
+	if (lk_arg_int(ctx, argc, argv, 0, &from) < 0) {
+		errno = EBADF;
+		lk_fail("read", NULL);
+		return -2;
+	}
 	ssize_t got;
 	do
 		got = read(from, buf, sizeof(buf));
 	while (got < 0 && errno == EINTR);
+	if (got < 0 && errno == EAGAIN)
+		return -1;
 	if (got < 0) {
-		if (errno == EAGAIN)
-			return JS_NewInt32(ctx, -1);
-		return lk_throw_errno(ctx, "read", NULL);
+		lk_fail("read", NULL);
+		return -2;
 	}
 	if (argc > 1 && JS_IsArray(ctx, argv[1])) {
 		JSValue len = JS_GetPropertyStr(ctx, argv[1], "length");
@@ -86,7 +88,30 @@ static JSValue lk_pump(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 		if (to >= 0)
 			lk_write_all(to, buf, (size_t)got);
 	}
-	return JS_NewInt32(ctx, (int32_t)got);
+	*data = buf;
+	return got;
+}
+
+/* pump(from, targets): moves one read's worth of bytes from `from` to every fd in `targets`.
+ * Returns bytes read, 0 at EOF, -1 if none are ready. */
+static JSValue lk_pump(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *data;
+	ssize_t got = pump_chunk(ctx, argc, argv, &data);
+	return got == -2 ? lk_throw(ctx) : JS_NewInt32(ctx, (int32_t)got);
+}
+
+/* tee(from, targets): as pump, but returns what it moved as a string ("" at EOF, null if
+ * nothing is ready), so the init can also forward it line by line. */
+static JSValue lk_tee(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *data;
+	ssize_t got = pump_chunk(ctx, argc, argv, &data);
+	if (got == -2)
+		return lk_throw(ctx);
+	return got == -1 ? JS_NULL : JS_NewStringLen(ctx, data, (size_t)got);
 }
 
 /* readString(fd): up to 64 KiB as a string; "" at EOF, null if not ready. */
@@ -132,6 +157,7 @@ const JSCFunctionListEntry lk_fd_funcs[] = {
 	JS_CFUNC_DEF("openAppend", 1, lk_open_append),
 	JS_CFUNC_DEF("setNonBlock", 1, lk_set_nonblock),
 	JS_CFUNC_DEF("pump", 2, lk_pump),
+	JS_CFUNC_DEF("tee", 2, lk_tee),
 	JS_CFUNC_DEF("readString", 1, lk_read_string),
 	JS_CFUNC_DEF("writeString", 2, lk_write_string),
 };

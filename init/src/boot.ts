@@ -46,6 +46,13 @@ function mountOne(m: MountSpec): void {
 
 export function mountFilesystems(): void {
   for (const m of MOUNTS) mountOne(m);
+  // Shared, as on LinuxKit and systemd: a container that binds with rshared (the mount image)
+  // mounts for the whole node. Containers still get rprivate unless they ask otherwise.
+  try {
+    lk.mount(null, '/', null, lk.MS_SHARED | lk.MS_REC);
+  } catch (e) {
+    debug(`/ stays private: ${(e as Error).message}`); // EINVAL when / is no mount point (chroot)
+  }
   try {
     mkdirp('/var/log');
     mkdirp('/var/run');

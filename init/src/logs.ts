@@ -1,8 +1,10 @@
 // Container output: a pipe per run, pumped to /var/log/<file> and optionally
-// the console, plus `lkctl logs -f` followers.
+// the console, plus `lkctl logs -f` followers, and line by line to the remote syslog.
 
 import * as os from 'os';
 import * as lk from 'lk';
+import { remoteLog } from './remotelog.js';
+import { LineSplitter, utf8Length } from './syslog.js';
 import { CONSOLE_FD, guarded, log } from './sys.js';
 
 /** /var/log is RAM: a log that grows past this is rotated to <path>.1 (one old copy kept). */
@@ -52,9 +54,10 @@ export class LogSink {
     const [readFd, writeFd] = lk.pipe();
     lk.setNonBlock(readFd);
     let open = true;
+    const lines = new LineSplitter();
     const pumpOnce = (): boolean => {
       if (!open) return false;
-      const n = lk.pump(readFd, this.targets());
+      const n = remoteLog.wanted() ? this.forward(lk.tee(readFd, this.targets()), lines) : lk.pump(readFd, this.targets());
       if (n > 0) this.fileBytes += n;
       if (n === 0) {
         open = false;
@@ -73,6 +76,19 @@ export class LogSink {
       while (pumpOnce());
     });
     return { writeFd, drain };
+  }
+
+  /** The remote syslog's APP-NAME: the log file's name, e.g. "sshd" or "onboot.format". */
+  get appName(): string {
+    return this.path.slice(this.path.lastIndexOf('/') + 1).replace(/\.log$/, '');
+  }
+
+  /** Sends tee's text on line by line; returns what pump would have (bytes, 0 at EOF, -1 if none). */
+  private forward(text: string | null, lines: LineSplitter): number {
+    if (text === null) return -1;
+    const complete = text === '' ? lines.flush() : lines.push(text);
+    for (const line of complete) remoteLog.send(this.appName, line);
+    return utf8Length(text);
   }
 
   /** Streams new output to `fd` until it is removed. */

@@ -12,8 +12,9 @@ import { loadKernelModules } from './modload.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
 import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
+import { configureFromCmdline, configureFromMetadata, remoteLog } from './remotelog.js';
 import { setTestThrows, step, stepAsync } from './steps.js';
-import { debug, detach, log, readText, setDebug, sleep, uptime } from './sys.js';
+import { debug, detach, log, readText, setDebug, setLogTap, sleep, uptime } from './sys.js';
 
 let services: Services | null = null;
 let options: BootOptions = bootOptions('');
@@ -23,6 +24,7 @@ function requestShutdown(kind: ShutdownKind): void {
 }
 
 async function boot(): Promise<void> {
+  setLogTap((line) => remoteLog.send('lk-init', line)); // held until the node knows where to send
   log(markers.start(uptime()));
   step('signals', () => handleSignals(shutdownSignals()));
   try {
@@ -43,6 +45,7 @@ async function boot(): Promise<void> {
     setDebug(options.debug);
     setTestThrows(words.get('lk.test-throw'));
   });
+  step('syslog', () => configureFromCmdline(words.get('lk.syslog')));
   debug(switched ? 'moved the root from the initramfs to a tmpfs' : 'root is not the initramfs; kept it');
   step('modules', () => loadKernelModules(words.get('lk.modules')));
   step('hostname', setHostname); // after the modules: the NIC that names the node may be a module's
@@ -54,6 +57,7 @@ async function boot(): Promise<void> {
 
   await stepAsync('onboot', () => runToCompletion('onboot'));
   if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now
+  step('syslog', configureFromMetadata); // onboot's metadata step may have named a collector
   const started = new Services(options.consoleLogs);
   services = started;
   step('services', () => started.load());

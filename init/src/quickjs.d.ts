@@ -23,6 +23,8 @@ declare module 'std' {
 
 declare module 'os' {
   export function close(fd: number): number;
+  /** Bytes read into buffer at offset, 0 at end of file, or -errno. */
+  export function read(fd: number, buffer: ArrayBuffer, offset: number, length: number): number;
   export function setReadHandler(fd: number, handler: (() => void) | null): void;
   export function setTimeout(fn: () => void, ms: number): unknown;
   export function clearTimeout(handle: unknown): void;
@@ -67,6 +69,8 @@ declare module 'lk' {
   export function setNonBlock(fd: number): void;
   /** Bytes moved from `from` to each target; 0 at EOF, -1 when nothing is ready. */
   export function pump(from: number, targets: number[]): number;
+  /** As pump, returning what it moved as text: "" at EOF, null when nothing is ready. */
+  export function tee(from: number, targets: number[]): string | null;
   /** "" at EOF, null when nothing is ready. */
   export function readString(fd: number): string | null;
   export function writeString(fd: number, s: string): void;
@@ -76,6 +80,10 @@ declare module 'lk' {
   /** A blocking TCP socket to ipv4:port, connected within connectMs; reads and writes time out after ioMs (readString returns null). */
   export function connectTcp(ipv4: string, port: number, connectMs: number, ioMs: number): number;
   export function chmod(path: string, mode: number): void;
+  /** A non-blocking UDP or TCP socket connected (TCP: connecting) to host:port; host is resolved once. */
+  export function connectInet(proto: 'udp' | 'tcp', host: string, port: number): number;
+  /** Sends s's UTF-8 from byte `from` on, without blocking: bytes sent, or -1 when the socket cannot take them now. */
+  export function send(fd: number, s: string, from?: number): number;
   /** Creates a link of `kind` in the init's network namespace; a veth needs `peer`. */
   export function linkAdd(name: string, kind: string, peer?: string | null): void;
   /** Moves a link into the network namespace of `pid`, renaming it there to `newName`. */

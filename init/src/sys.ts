@@ -12,12 +12,29 @@ export function setDebug(on: boolean): void {
   debugEnabled = on;
 }
 
+let logTap: ((line: string) => void) | null = null;
+
+/** Also hands every console line to `tap` (the remote syslog); a line it logs itself is not tapped. */
+export function setLogTap(tap: (line: string) => void): void {
+  logTap = tap;
+}
+
 /** One line on the console; never throws (the console may be gone). */
 export function log(line: string): void {
   try {
     lk.writeString(CONSOLE_FD, line + '\n');
   } catch {
     // nowhere left to report it
+  }
+  const tap = logTap;
+  if (!tap) return;
+  logTap = null;
+  try {
+    tap(line);
+  } catch {
+    // forwarding is best effort; the console has the line
+  } finally {
+    logTap = tap;
   }
 }
 

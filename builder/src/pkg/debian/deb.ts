@@ -17,7 +17,7 @@ export interface DebEntry {
 }
 
 function badDeb(debPath: string, why: string): LkError {
-  return new LkError('debian', `${debPath} is not a valid .deb: ${why}`, 'Delete it from the cache and fetch it again.');
+  return new LkError('debian', `${debPath} is not a valid .deb: ${why}`, 'delete it from the cache and fetch it again');
 }
 
 /** The entries of the .deb's data.tar.{xz,zst,gz}, in archive order. */
