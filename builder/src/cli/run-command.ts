@@ -33,7 +33,7 @@ async function runQemuCommand(argv: string[]): Promise<number> {
   const v = values as Record<string, string | string[] | boolean | undefined>;
   const str = (k: string) => v[k] as string | undefined;
   const accel = str('accel') ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw usage(`--accel is auto, kvm or tcg, not "${accel}"`);
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw o.optionError('--accel', `"${accel}" is not auto, kvm or tcg`);
   if (v.uefi && v.bios) throw o.optionError('--uefi', 'and --bios exclude each other');
   if (str('data') !== undefined && str('data-file') !== undefined) throw o.optionError('--data', 'and --data-file exclude each other');
   const dataFile = str('data-file');
