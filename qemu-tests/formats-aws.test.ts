@@ -73,7 +73,7 @@ describe('aws format', () => {
   });
 
   test('lkbuild run qemu boots NAME.raw as a disk with OVMF', () => {
-    expect(bootTarget('/o/n.raw')).toEqual({ kind: 'disk', path: '/o/n.raw', format: 'raw', firmware: 'efi' });
+    expect(bootTarget('/o/n.raw')).toEqual({ kind: 'disk', path: '/o/n.raw', format: 'raw', firmware: 'efi', output: 'aws' });
   });
 
   for (const f of ['seabios', 'ovmf', 'run qemu']) {

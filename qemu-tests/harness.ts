@@ -40,6 +40,8 @@ export interface BootOptions {
   args?: string[];
   /** The state directory (default: a fresh temporary one, removed afterwards). */
   state?: string;
+  /** Stop the node at once (lkbuild is killed; QEMU dies with it) when the output matches. */
+  until?: RegExp;
   /** Text typed on the serial console (lkbuild's stdin) once the output matches, each once, in order. */
   input?: Array<{ when: RegExp; text: string }>;
   /** Called with the console output so far, each time it grows, and a way to signal lkbuild. */
@@ -68,6 +70,7 @@ export async function boot(base: string, opts: BootOptions = {}): Promise<BootRe
     const r = await runCaptured('node', [cli, ...args], {
       timeoutMs: timeoutMs + 60_000, // lkbuild's own --timeout comes first; this only catches a hung lkbuild
       stdin: input.length > 0,
+      until: opts.until,
       onOutput: (o, signal, type) => {
         qmp?.poll(o);
         while (input.length && input[0]!.when.test(o)) type(input.shift()!.text);

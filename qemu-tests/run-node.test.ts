@@ -36,6 +36,23 @@ async function sha256Head(path: string, bytes: number): Promise<string> {
   }
 }
 
+/**
+ * GETs `url` with a real HTTP client, retrying refused connections for up to 20 s: the service
+ * is started when the init says ready, but may not listen yet.
+ */
+async function httpGet(url: string): Promise<{ status: number; body: string } | { error: string }> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      return { status: r.status, body: await r.text() };
+    } catch (e) {
+      if (Date.now() > deadline) return { error: `${String(e)} (${String((e as Error).cause ?? '')})` };
+      await sleep(500);
+    }
+  }
+}
+
 /** DISK lines of the probe: device, sectors, sha256 of the first MiB. */
 function disks(output: string): Array<{ dev: string; sectors: number; sha: string }> {
   return tagged(output, 'DISK').map((l) => {
@@ -74,12 +91,7 @@ describe('run qemu: published port, persistent disk, user data, networking none'
         if (asked || !out.includes('lk-init: ready')) return;
         asked = true;
         done = (async () => {
-          try {
-            const r = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(30_000) });
-            http = { status: r.status, body: await r.text() };
-          } catch (e) {
-            http = { error: String(e) };
-          }
+          http = await httpGet(`http://127.0.0.1:${port}/index.html`);
           stop = await lkbuild(['run', 'stop', state], { timeoutMs: 120_000 });
         })();
       },
@@ -227,9 +239,10 @@ describe('run qemu: bad option values are usage errors (exit 2) naming the optio
   });
 });
 
-describe('run qemu: --machine microvm, --uefi, --secure-boot', () => {
+describe('run qemu: --machine microvm, --uefi, --bios, --secure-boot', () => {
   let microvm: BootResult;
   let uefi: BootResult;
+  let bios: BootResult;
   let signed: BootResult;
   let unsigned: BootResult;
 
@@ -242,6 +255,8 @@ describe('run qemu: --machine microvm, --uefi, --secure-boot', () => {
       timeoutMs: 180_000,
     });
     uefi = await boot(base, { append: 'lk.poweroff=ready lk.shutdown-grace=1000', args: ['--uefi', '--networking', 'none'], timeoutMs: 240_000 });
+    // The aws disk boots with OVMF by default; --bios boots it with SeaBIOS (syslinux in its MBR).
+    bios = await boot(`${await buildCase('formats-aws', ['aws'])}.raw`, { append: '', args: ['--bios', '--networking', 'none'], timeoutMs: 240_000 });
     // formats-efi's command line has lk.poweroff=ready: under Secure Boot the stub takes no other.
     const uki = `${await buildCase('formats-efi', ['uki'])}.efi`;
     const key = join(work, 'snakeoil.key');
@@ -266,6 +281,13 @@ describe('run qemu: --machine microvm, --uefi, --secure-boot', () => {
     expect(uefi.output).toMatch(/^\[\s*[\d.]+\] efi: EFI v/m);
     expect(tagged(uefi.output, 'PCI')[0]).toMatch(/^devices=[1-9]/);
     expect(markers(uefi.output).map((m) => m.event)).toContain('ready');
+  });
+
+  test('--bios boots the aws disk (made for both) with SeaBIOS instead of OVMF', () => {
+    expect(bios.exitCode, bios.output).toBe(0);
+    expect(bios.output).toContain('formats-aws-onboot-marker cmdline=BOOT_IMAGE=/kernel,'); // syslinux's mark
+    expect(bios.output).not.toMatch(/^\[\s*[\d.]+\] efi: EFI v/m);
+    expect(markers(bios.output).map((m) => m.event)).toContain('ready');
   });
 
   test('--secure-boot: a UKI signed with the enrolled snakeoil key boots with Secure Boot on', () => {
@@ -317,5 +339,48 @@ describe('run qemu: exit status', () => {
     expect(panicked.output).toContain('Kernel panic');
     expect(panicked.exitCode).toBe(1);
     expect(panicked.output).toContain('QEMU exited with status 1');
+  });
+});
+
+// tap networking needs a tap device on the host, which root can make: a /30 link that only this
+// host and the node share (nothing is reachable from outside).
+describe.skipIf(process.getuid?.() !== 0)('run qemu --networking tap,IFACE', () => {
+  const tap = `lkt${process.pid % 100000}`;
+  let result: BootResult;
+  let http: { status: number; body: string } | { error: string };
+
+  beforeAll(async () => {
+    const base = await buildCase('run-node');
+    await execa('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    try {
+      await execa('ip', ['addr', 'add', '192.168.213.1/30', 'dev', tap]);
+      await execa('ip', ['link', 'set', tap, 'up']);
+      let asked = false;
+      let done: Promise<void> = Promise.resolve();
+      const state = join(await mkdtemp(join(tmpdir(), 'lk-run-tap-')), 'state');
+      result = await boot(base, {
+        state,
+        append: 'ip=192.168.213.2::192.168.213.1:255.255.255.252::eth0:off lk.shutdown-grace=1000',
+        args: ['--networking', `tap,${tap}`],
+        timeoutMs: 180_000,
+        onOutput: (out) => {
+          if (asked || !out.includes('lk-init: ready')) return;
+          asked = true;
+          done = (async () => {
+            http = await httpGet('http://192.168.213.2:8080/index.html');
+            await lkbuild(['run', 'stop', state], { timeoutMs: 120_000 });
+          })();
+        },
+      });
+      await done;
+    } finally {
+      await execa('ip', ['link', 'del', tap], { reject: false });
+    }
+  }, 300_000);
+
+  test('the node\'s NIC is on the host\'s tap device: the host reaches its web service directly', () => {
+    expect(result.exitCode, result.output).toBe(0);
+    expect(tagged(result.output, 'NETIF')).toEqual(['eth0 driver=virtio_net', 'lo driver=none']);
+    expect(http).toEqual({ status: 200, body: 'hello from the node\n' });
   });
 });

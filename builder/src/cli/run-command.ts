@@ -33,17 +33,17 @@ async function runQemuCommand(argv: string[]): Promise<number> {
   const v = values as Record<string, string | string[] | boolean | undefined>;
   const str = (k: string) => v[k] as string | undefined;
   const accel = str('accel') ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw o.usageError('--accel', `"${accel}" is not auto, kvm or tcg`);
-  if (v.uefi && v.bios) throw o.usageError('--uefi', 'and --bios exclude each other');
-  if (str('data') !== undefined && str('data-file') !== undefined) throw o.usageError('--data', 'and --data-file exclude each other');
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw o.optionError('--accel', `"${accel}" is not auto, kvm or tcg`);
+  if (v.uefi && v.bios) throw o.optionError('--uefi', 'and --bios exclude each other');
+  if (str('data') !== undefined && str('data-file') !== undefined) throw o.optionError('--data', 'and --data-file exclude each other');
   const dataFile = str('data-file');
   const userData = dataFile !== undefined
     ? await readFile(dataFile).catch((e: NodeJS.ErrnoException) => {
-        throw o.usageError('--data-file', `cannot read ${dataFile}: ${e.code ?? e.message}`);
+        throw o.optionError('--data-file', `cannot read ${dataFile}: ${e.code ?? e.message}`);
       })
     : str('data') !== undefined ? Buffer.from(str('data')!) : undefined;
   const secureVars = secureBootArg?.startsWith('--secure-boot=') ? secureBootArg.slice('--secure-boot='.length) : undefined;
-  if (secureVars === '') throw o.usageError('--secure-boot', 'VARS is empty');
+  if (secureVars === '') throw o.optionError('--secure-boot', 'VARS is empty');
   const { runNode } = await import('../run/node.js');
   return runNode({
     base: positionals[0]!,

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { LkError } from '../errors.js';
 import { hostTool } from './host-tool.js';
 import { qemuValue } from './network.js';
-import { usageError, type DiskSpec, type Machine } from './options.js';
+import { optionError, type DiskSpec, type Machine } from './options.js';
 import type { StateDir } from './state.js';
 
 /** A --disk resolved against the host: its file, format and whether this run creates it. */
@@ -20,7 +20,7 @@ export interface DiskPlan {
 async function virtualSize(file: string, format: 'raw' | 'qcow2'): Promise<number> {
   if (format === 'raw') return (await stat(file)).size;
   const out = await hostTool('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', file], 'qemu-utils').catch((e: LkError) => {
-    throw usageError('--disk', `${file} is not a qcow2 image: ${e.message}`);
+    throw optionError('--disk', `${file} is not a qcow2 image: ${e.message}`);
   });
   return (JSON.parse(out) as { 'virtual-size': number })['virtual-size'];
 }
@@ -34,23 +34,23 @@ export async function planDisks(specs: DiskSpec[], state: StateDir): Promise<Dis
   for (const [i, spec] of specs.entries()) {
     const format = spec.format ?? (spec.file && /\.qcow2$/i.test(spec.file) ? 'qcow2' : 'raw');
     const file = spec.file ? resolve(spec.file) : state.disk(i, format);
-    if (plans.some((p) => p.file === file)) throw usageError('--disk', `"${spec.spec}": ${file} is attached twice`);
+    if (plans.some((p) => p.file === file)) throw optionError('--disk', `"${spec.spec}": ${file} is attached twice`);
     const existing = await stat(file).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return null;
-      throw usageError('--disk', `"${spec.spec}": cannot read ${file}: ${e.code ?? e.message}`);
+      throw optionError('--disk', `"${spec.spec}": cannot read ${file}: ${e.code ?? e.message}`);
     });
     if (existing) {
-      if (!existing.isFile() && !existing.isBlockDevice()) throw usageError('--disk', `"${spec.spec}": ${file} is not a file`);
+      if (!existing.isFile() && !existing.isBlockDevice()) throw optionError('--disk', `"${spec.spec}": ${file} is not a file`);
       const size = existing.isFile() ? await virtualSize(file, format) : undefined;
       if (spec.sizeBytes !== undefined && size !== undefined && spec.sizeBytes < size) {
-        throw usageError('--disk', `"${spec.spec}": size=${spec.sizeBytes} bytes cannot hold the existing ${file} (${size} bytes); it is never shrunk`);
+        throw optionError('--disk', `"${spec.spec}": size=${spec.sizeBytes} bytes cannot hold the existing ${file} (${size} bytes); it is never shrunk`);
       }
       plans.push({ file, format, spec: spec.spec });
       continue;
     }
-    if (spec.sizeBytes === undefined) throw usageError('--disk', `"${spec.spec}": ${file} does not exist; give size=SIZE to create it`);
+    if (spec.sizeBytes === undefined) throw optionError('--disk', `"${spec.spec}": ${file} does not exist; give size=SIZE to create it`);
     const dir = spec.file ? await stat(dirname(file)).catch(() => null) : null; // the state directory is created later
-    if (spec.file && !dir?.isDirectory()) throw usageError('--disk', `"${spec.spec}": the directory ${dirname(file)} does not exist`);
+    if (spec.file && !dir?.isDirectory()) throw optionError('--disk', `"${spec.spec}": the directory ${dirname(file)} does not exist`);
     plans.push({ file, format, create: spec.sizeBytes, spec: spec.spec });
   }
   return plans;

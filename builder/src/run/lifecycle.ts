@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LkError } from '../errors.js';
@@ -14,6 +15,7 @@ import { isProcessAlive } from '../util/process.js';
  */
 
 export const defaultGraceSec = 30;
+const setpriv = '/usr/bin/setpriv';
 const ctrlAltDelAfterMs = 2000;
 
 /** A wait that does not keep the process alive: something else (the VM) always does while it matters. */
@@ -95,7 +97,10 @@ export async function runForeground(
   s: StateDir,
   o: { timeoutSec?: number; graceSec?: number; log: (line: string) => void },
 ): Promise<number> {
-  const child = spawn(command, args, { stdio: 'inherit', detached: true });
+  // setpriv (util-linux) makes the kernel kill QEMU should lkbuild die without stopping it
+  // (SIGKILL, a crash): QEMU's own session protects it from the terminal's signals, not from that.
+  const guarded = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] as const : [command, args] as const;
+  const child = spawn(guarded[0], guarded[1], { stdio: 'inherit', detached: true });
   const exited = exitOf(child);
   const gone = exited.then(() => undefined, () => undefined);
   let status: number | null = null;
@@ -126,6 +131,7 @@ export async function runForeground(
       o.log(`QEMU was killed by ${signal}`);
       return 128 + (constants.signals[signal] ?? 15);
     }
+    if (code === 127 && guarded[0] === setpriv) throw new LkError('run', `cannot start ${command}`, 'install the Debian package qemu-system-x86');
     if (code !== 0) o.log(`QEMU exited with status ${code} (a QEMU error, or the guest panicked)`);
     return code ?? 1;
   } finally {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { usageError, type Machine, type Networking, type PublishedPort } from './options.js';
+import { optionError, type Machine, type Networking, type PublishedPort } from './options.js';
 
 /** Where the guest finds the instance metadata service, as on EC2. */
 export const imdsAddress = '169.254.169.254';
@@ -67,7 +67,7 @@ export async function checkPublishedPorts(ports: PublishedPort[]): Promise<void>
   const seen = new Set<string>();
   for (const p of ports) {
     const key = `${p.protocol}:${p.hostIp}:${p.hostPort}`;
-    if (seen.has(key)) throw usageError('--publish', `"${p.spec}": ${p.protocol} port ${p.hostPort} on ${p.hostIp} is published twice`);
+    if (seen.has(key)) throw optionError('--publish', `"${p.spec}": ${p.protocol} port ${p.hostPort} on ${p.hostIp} is published twice`);
     seen.add(key);
     const code = await tryBind(p);
     if (code) {
@@ -75,7 +75,7 @@ export async function checkPublishedPorts(ports: PublishedPort[]): Promise<void>
         : code === 'EACCES' ? 'needs privileges to bind'
         : code === 'EADDRNOTAVAIL' ? 'is on an address this host does not have'
         : `cannot be bound (${code})`;
-      throw usageError('--publish', `"${p.spec}": host ${p.protocol} port ${p.hostIp}:${p.hostPort} ${why}`);
+      throw optionError('--publish', `"${p.spec}": host ${p.protocol} port ${p.hostIp}:${p.hostPort} ${why}`);
     }
   }
 }

@@ -6,7 +6,7 @@ import { createDisks, diskArgs, planDisks } from './disks.js';
 import { ensureImdsKey, imdsCommand } from './imds-server.js';
 import { runForeground, startDetached } from './lifecycle.js';
 import { checkPublishedPorts, instanceMac, networkArgs, qemuValue } from './network.js';
-import { usageError, type DiskSpec, type Networking, type PublishedPort } from './options.js';
+import { optionError, type DiskSpec, type Networking, type PublishedPort } from './options.js';
 import { bootTarget, prepareQemu, resolveFirmware, type QemuOptions } from './qemu.js';
 import { writeSeedIso, nocloudMetaData } from './seed-iso.js';
 import { createStateDir, instanceId, runningPid, stateDir } from './state.js';
@@ -39,10 +39,9 @@ export function nodeName(bootPath: string): string {
 /** Checks that the options agree with each other; pure. */
 function checkCombinations(o: RunOptions): void {
   const mode = o.networking?.mode ?? 'user';
-  if (o.publish?.length && mode !== 'user') throw usageError('--publish', `needs --networking user (QEMU forwards ports only on its user network), not ${mode}`);
-  if (o.imdsFile && mode !== 'user') throw usageError('--imds', `needs --networking user, not ${mode}`);
-  if (o.detached && o.timeoutSec !== undefined) throw usageError('--timeout', 'bounds a run in the foreground; a detached node runs until run stop');
-  if (o.detached && o.interactive) o.interactive = false;
+  if (o.publish?.length && mode !== 'user') throw optionError('--publish', `needs --networking user (QEMU forwards ports only on its user network), not ${mode}`);
+  if (o.imdsFile && mode !== 'user') throw optionError('--imds', `needs --networking user, not ${mode}`);
+  if (o.detached && o.timeoutSec !== undefined) throw optionError('--timeout', 'bounds a run in the foreground; a detached node runs until run stop');
   resolveFirmware(bootTarget(o.base), o);
 }
 
@@ -60,7 +59,7 @@ export async function runNode(o: RunOptions): Promise<number> {
   if (o.imdsFile) {
     o.imdsFile = resolve(o.imdsFile);
     await access(o.imdsFile, constants.R_OK).catch(() => {
-      throw usageError('--imds', `${o.imdsFile} cannot be read`);
+      throw optionError('--imds', `${o.imdsFile} cannot be read`);
     });
   }
   const pid = await runningPid(s);

@@ -3,7 +3,7 @@ import { LkError } from '../errors.js';
 import { identifyOutput, outputFormat, type DiskImageFormat } from '../formats/index.js';
 import { parsePe } from '../formats/pe.js';
 import { qemuValue } from './network.js';
-import { usageError, type Machine } from './options.js';
+import { optionError, type Machine } from './options.js';
 
 export interface QemuOptions {
   /**
@@ -89,15 +89,15 @@ function targetPath(t: BootTarget): string {
 export function resolveFirmware(t: BootTarget, o: Pick<QemuOptions, 'firmware' | 'secureBoot' | 'machine'>): 'efi' | 'bios' | 'direct' {
   const path = targetPath(t);
   if (o.machine === 'microvm') {
-    if (t.kind !== 'kernel+initrd') throw usageError('--machine', `microvm boots a kernel+initrd build directly; ${path} needs firmware`);
-    if (o.firmware || o.secureBoot) throw usageError(o.secureBoot ? '--secure-boot' : `--${o.firmware}`, 'microvm has no firmware to choose: it boots the kernel directly');
+    if (t.kind !== 'kernel+initrd') throw optionError('--machine', `microvm boots a kernel+initrd build directly; ${path} needs firmware`);
+    if (o.firmware || o.secureBoot) throw optionError(o.secureBoot ? '--secure-boot' : `--${o.firmware}`, 'microvm has no firmware to choose: it boots the kernel directly');
     return 'direct';
   }
   const implied = t.kind === 'uki' ? 'efi' : t.kind === 'kernel+initrd' ? 'direct' : t.firmware;
-  if (t.kind === 'uki' && o.firmware === 'bios') throw usageError('--bios', `${path} is a UKI, an EFI program: it boots only with UEFI`);
+  if (t.kind === 'uki' && o.firmware === 'bios') throw optionError('--bios', `${path} is a UKI, an EFI program: it boots only with UEFI`);
   const chosen = o.firmware === 'uefi' ? 'efi' : o.firmware === 'bios' ? (t.kind === 'kernel+initrd' ? 'direct' : 'bios') : implied;
   if (o.secureBoot) {
-    if (chosen === 'bios' || o.firmware === 'bios') throw usageError('--secure-boot', `${path} boots with BIOS, which has no Secure Boot; boot a UEFI image (uki, raw-efi, qcow2, ...)`);
+    if (chosen === 'bios' || o.firmware === 'bios') throw optionError('--secure-boot', `${path} boots with BIOS, which has no Secure Boot; boot a UEFI image (uki, raw-efi, qcow2, ...)`);
     return 'efi';
   }
   return chosen;
@@ -119,7 +119,7 @@ function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tsc
       return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, tsc, o.append)];
     }
     case 'uki':
-      if (o.secureBoot && o.append?.trim()) throw usageError('--append', `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`);
+      if (o.secureBoot && o.append?.trim()) throw optionError('--append', `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`);
       return ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
     case 'disk':
     case 'cdrom':
