@@ -10,6 +10,18 @@ import { CONSOLE_FD, guarded, log } from './sys.js';
 /** /var/log is RAM: a log that grows past this is rotated to <path>.1 (one old copy kept). */
 export const LOG_ROTATE_BYTES = 4 * 1024 * 1024;
 
+/** The drain of every pipe still open, so PID 1 can relay what is buffered before it logs. */
+const openDrains = new Set<() => void>();
+
+/**
+ * Relays what services already wrote. The event loop runs one ready handler per poll, and the
+ * signalfd's comes first, so without this a line written just before `kill -TERM 1` would reach
+ * the console after the shutdown marker.
+ */
+export function drainAllLogs(): void {
+  for (const drain of openDrains) drain();
+}
+
 export class LogSink {
   private fileFd = -1;
   private fileBytes = 0;
@@ -61,6 +73,7 @@ export class LogSink {
       if (n > 0) this.fileBytes += n;
       if (n === 0) {
         open = false;
+        openDrains.delete(drain);
         os.setReadHandler(readFd, null);
         os.close(readFd);
       }
@@ -75,6 +88,7 @@ export class LogSink {
     const drain = guarded(`log ${this.path}`, () => {
       while (pumpOnce());
     });
+    openDrains.add(drain);
     return { writeFd, drain };
   }
 

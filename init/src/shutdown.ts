@@ -1,6 +1,7 @@
 // Orderly shutdown: onshutdown bundles, stop services, kill the rest, sync, unmount, reboot(2).
 
 import * as lk from 'lk';
+import { drainAllLogs } from './logs.js';
 import { markers } from './markers.js';
 import { runToCompletion } from './phases.js';
 import type { Services } from './services.js';
@@ -37,6 +38,7 @@ function killEverything(sig: number): void {
 export async function shutdown(kind: ShutdownKind, services: Services | null, graceMs: number): Promise<void> {
   if (inProgress) return;
   inProgress = true;
+  drainAllLogs(); // what services wrote before shutdown began is relayed before its marker
   log(markers.shutdown(uptime()));
   try {
     await runToCompletion('onshutdown');
