@@ -37,11 +37,11 @@ async function sha256Head(path: string, bytes: number): Promise<string> {
 }
 
 /**
- * GETs `url` with a real HTTP client, retrying refused connections for up to 20 s: the service
- * is started when the init says ready, but may not listen yet.
+ * GETs `url` with a real HTTP client, retrying failed connections for up to 90 s: the service
+ * is started when the init says ready, but may not listen yet (slow on a loaded TCG host).
  */
 async function httpGet(url: string): Promise<{ status: number; body: string } | { error: string }> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
