@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LkError } from '../errors.js';
+import { tempPathIn } from '../util/atomic-file.js';
 import { runTool } from '../util/host-tool.js';
 import { qemuValue } from './network.js';
 import { optionError, type DiskSpec, type Machine } from './options.js';
@@ -63,7 +63,7 @@ export async function planDisks(specs: DiskSpec[], state: StateDir): Promise<Dis
 export async function createDisks(plans: DiskPlan[]): Promise<void> {
   for (const p of plans) {
     if (p.create === undefined) continue;
-    const temp = `${p.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = tempPathIn(dirname(p.file));
     try {
       if (p.format === 'qcow2') {
         await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', temp, String(p.create)], { user: '--disk' });
