@@ -205,18 +205,15 @@ static int write_file(const char *dir, const char *name, const char *value)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(value);
-	int fd;
+	int fd AUTO_FD = -1;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail_errno("cgroup", path);
-	if (write(fd, value, len) != (ssize_t)len) {
-		fail("cgroup", "%s: write \"%s\": %s", path, value, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
+	/* One write: a cgroup file takes its value from a single call. */
+	if (write(fd, value, len) != (ssize_t)len)
+		return fail("cgroup", "%s: write \"%s\": %s", path, value, strerror(errno));
 	return 0;
 }
 
@@ -281,13 +278,11 @@ static int make_tree(const struct cgroup_spec *cg, struct cgroup_handle *h)
 /* Before the process enters: it never runs without the filter. */
 static int attach_device_filter(const struct cgroup_spec *cg, const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+	int fd AUTO_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return fail_errno("cgroup", dir);
-	rc = device_filter_attach(&cg->devices, fd);
-	close(fd);
-	return rc;
+	return device_filter_attach(&cg->devices, fd);
 }
 
 int cgroup_enter(const struct cgroup_spec *cg, pid_t pid, struct cgroup_handle *h)

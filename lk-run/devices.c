@@ -28,6 +28,7 @@
 #define EBPF_AND32_K 0x54
 #define EBPF_RSH32_K 0x74
 #define EBPF_JNE_K 0x55
+#define EBPF_JNE32_K 0x56 /* on the low 32 bits: a major past 2^31 is no negative immediate */
 #define EBPF_EXIT 0x95
 
 struct ebpf_insn {
@@ -84,11 +85,11 @@ static int parse_resource_rule(const struct json *item, const char *where, struc
 	int allow = 0;
 
 	if (cj_type(item, JSON_OBJECT, where) < 0 ||
-	    cj_bool(json_get(item, "allow"), where, &allow) < 0 ||
-	    cj_string(json_get(item, "type"), where, &type) < 0 ||
-	    cj_string(json_get(item, "access"), where, &access) < 0 ||
-	    parse_number(json_get(item, "major"), where, &rule->major) < 0 ||
-	    parse_number(json_get(item, "minor"), where, &rule->minor) < 0)
+	    cj_bool(json_get(item, "allow"), xasprintf("%s.allow", where), &allow) < 0 ||
+	    cj_string(json_get(item, "type"), xasprintf("%s.type", where), &type) < 0 ||
+	    cj_string(json_get(item, "access"), xasprintf("%s.access", where), &access) < 0 ||
+	    parse_number(json_get(item, "major"), xasprintf("%s.major", where), &rule->major) < 0 ||
+	    parse_number(json_get(item, "minor"), xasprintf("%s.minor", where), &rule->minor) < 0)
 		return -1;
 	if (!json_get(item, "allow"))
 		return config_error(where, "allow is required");
@@ -173,9 +174,11 @@ static int compile(const struct device_rules *rules, struct program *p)
 			jumps[njumps++] = p->count, emit(p, EBPF_JNE_K, 1, 0, 0, 0);
 		}
 		if (r->major >= 0)
-			jumps[njumps++] = p->count, emit(p, EBPF_JNE_K, 4, 0, 0, (int32_t)r->major);
+			jumps[njumps++] = p->count,
+			emit(p, EBPF_JNE32_K, 4, 0, 0, (int32_t)(uint32_t)r->major);
 		if (r->minor >= 0)
-			jumps[njumps++] = p->count, emit(p, EBPF_JNE_K, 5, 0, 0, (int32_t)r->minor);
+			jumps[njumps++] = p->count,
+			emit(p, EBPF_JNE32_K, 5, 0, 0, (int32_t)(uint32_t)r->minor);
 		emit(p, EBPF_MOV64_K, 0, 0, 0, r->allow);
 		emit(p, EBPF_EXIT, 0, 0, 0, 0);
 		/* A rule matching everything ends the program: the verifier
@@ -210,7 +213,7 @@ int device_filter_attach(const struct device_rules *rules, int cgroup_fd)
 	static char log[4096];
 	struct bpf_prog_load_attr load = { 0 };
 	struct bpf_prog_attach_attr attach = { 0 };
-	int prog;
+	int prog AUTO_FD = -1;
 
 	p.count = 0;
 	if (compile(rules, &p) < 0)
@@ -235,12 +238,8 @@ int device_filter_attach(const struct device_rules *rules, int cgroup_fd)
 	attach.attach_bpf_fd = (uint32_t)prog;
 	attach.attach_type = BPF_CGROUP_DEVICE;
 	attach.attach_flags = BPF_F_ALLOW_MULTI;
-	if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) < 0) {
-		fail("devices", "attach the device filter: %s", strerror(errno));
-		close(prog);
-		return -1;
-	}
-	/* The cgroup holds the program now. */
-	close(prog);
+	/* Once attached the cgroup holds the program: our fd can go. */
+	if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) < 0)
+		return fail("devices", "attach the device filter: %s", strerror(errno));
 	return 0;
 }

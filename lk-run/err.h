@@ -3,7 +3,9 @@
 #ifndef LK_ERR_H
 #define LK_ERR_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #define LK_ERR_MAX 1024
 
@@ -28,6 +30,18 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Frees everything allocated since the last call (fuzz builds only). */
 void lk_arena_free(void);
 #endif
+
+/* `int fd AUTO_FD = open(...)`: closed when it goes out of scope, so an early
+ * return never leaks it (errno is kept for the caller). */
+static inline void close_fd(int *fd)
+{
+	int saved = errno;
+
+	if (*fd >= 0)
+		close(*fd);
+	errno = saved;
+}
+#define AUTO_FD __attribute__((cleanup(close_fd)))
 
 /* Exit status used when the launcher itself fails (as docker run does). */
 #define LK_EXIT_SETUP 125

@@ -130,7 +130,7 @@ static int lock_down_ancestors(const char *parent)
  * rootfs's path from there. */
 static int leave_chroot(const char *rootfs_in_chroot, char rootfs[PATH_MAX])
 {
-	int fd = open(rootfs_in_chroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd AUTO_FD = open(rootfs_in_chroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char link[64];
 	ssize_t n;
 
@@ -138,26 +138,19 @@ static int leave_chroot(const char *rootfs_in_chroot, char rootfs[PATH_MAX])
 		return fail_errno("pivot", rootfs_in_chroot);
 	/* A root below the working directory: ".." then climbs to the top. */
 	if (chdir("/") < 0 || chroot(rootfs_in_chroot) < 0)
-		goto fail;
+		return fail_errno("pivot", rootfs_in_chroot);
 	for (int i = 0; i < PATH_MAX / 2; i++)
 		if (chdir("..") < 0)
-			goto fail;
+			return fail_errno("pivot", "..");
 	if (chroot(".") < 0 || chdir("/") < 0)
-		goto fail;
+		return fail_errno("pivot", "/");
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	n = readlink(link, rootfs, PATH_MAX - 1);
-	if (n < 0) {
-		close(fd);
+	if (n < 0)
 		return fail("pivot", "cannot detach the host's mounts without /proc: %s",
 			    strerror(errno));
-	}
 	rootfs[n] = '\0';
-	close(fd);
 	return 0;
-fail:
-	fail_errno("pivot", rootfs_in_chroot);
-	close(fd);
-	return -1;
 }
 
 int rootfs_move_root(const struct spec *s)

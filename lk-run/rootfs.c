@@ -141,48 +141,41 @@ static int mount_bind(const struct mount_spec *m, const char *target)
  * all applied to the new mount, reached by resolving the destination again. */
 static int mount_finish(const struct mount_spec *m, int root_fd, int remount)
 {
-	int fd = root_open(root_fd, m->destination, RESOLVE_LOOKUP, "mount");
+	int fd AUTO_FD = root_open(root_fd, m->destination, RESOLVE_LOOKUP, "mount");
 	unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-	int rc = -1;
 
-	if (fd < 0)
+	if (fd < 0 || check_magic("mount", fd, m->destination, m->type) < 0)
 		return -1;
-	if (check_magic("mount", fd, m->destination, m->type) < 0)
-		goto out;
 	if (remount && extra &&
 	    bind_remount("mount", fd_path(fd).path, extra, m->bind ? m->clear : 0) < 0)
-		goto out;
-	if (m->propagation && mount(NULL, fd_path(fd).path, NULL, m->propagation, NULL) < 0) {
-		fail("mount", "%s: propagation: %s", m->destination, strerror(errno));
-		goto out;
-	}
+		return -1;
+	if (m->propagation && mount(NULL, fd_path(fd).path, NULL, m->propagation, NULL) < 0)
+		return fail("mount", "%s: propagation: %s", m->destination, strerror(errno));
 	if (m->attr_set || m->attr_clear) {
 		struct mount_attr_lk attr = { m->attr_set, m->attr_clear, 0, 0 };
 		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-			    sizeof attr) < 0) {
-			fail("mount", "%s: recursive options: %s", m->destination, strerror(errno));
-			goto out;
-		}
+			    sizeof attr) < 0)
+			return fail("mount", "%s: recursive options: %s", m->destination,
+				    strerror(errno));
 	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	return 0;
 }
 
 static int mount_one(int root_fd, const struct mount_spec *m)
 {
 	struct stat st;
-	int fd, r;
+	int r;
 
 	if (m->bind && stat(m->source, &st) < 0)
 		return fail_errno("mount", m->source);
-	fd = root_open(root_fd, m->destination,
-		       m->bind && !S_ISDIR(st.st_mode) ? RESOLVE_MKFILE : RESOLVE_MKDIR, "mount");
-	if (fd < 0)
-		return -1;
-	r = m->bind ? mount_bind(m, fd_path(fd).path) : mount_fs(m, fd_path(fd).path);
-	close(fd);
+	{
+		int fd AUTO_FD = root_open(
+			root_fd, m->destination,
+			m->bind && !S_ISDIR(st.st_mode) ? RESOLVE_MKFILE : RESOLVE_MKDIR, "mount");
+		if (fd < 0)
+			return -1;
+		r = m->bind ? mount_bind(m, fd_path(fd).path) : mount_fs(m, fd_path(fd).path);
+	}
 	if (r < 0)
 		return -1;
 	return mount_finish(m, root_fd, m->bind || r == 1);
@@ -211,20 +204,13 @@ struct device_node {
 
 static int bind_host_node(int dir, const char *name, const struct device_node *d)
 {
-	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int created AUTO_FD = openat(dir, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd AUTO_FD = created < 0 ? -1 : openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return fail_errno("device", d->path);
-	close(fd);
-	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return fail_errno("device", d->path);
-	if (mount(d->host_path, fd_path(fd).path, NULL, MS_BIND, NULL) < 0) {
-		fail("device", "%s: bind %s: %s", d->path, d->host_path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
+	if (mount(d->host_path, fd_path(fd).path, NULL, MS_BIND, NULL) < 0)
+		return fail("device", "%s: bind %s: %s", d->path, d->host_path, strerror(errno));
 	return 0;
 }
 
@@ -232,32 +218,25 @@ static int make_device(int root_fd, const struct device_node *d, int replace)
 {
 	char name[NAME_MAX + 1];
 	struct stat st;
-	int dir = root_open_parent(root_fd, d->path, name, "device"), rc = -1;
+	int dir AUTO_FD = root_open_parent(root_fd, d->path, name, "device");
 
 	if (dir < 0)
 		return -1;
 	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		rc = 0;
 		if (!replace)
-			goto out;
-		if (unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) {
-			rc = fail_errno("device", d->path);
-			goto out;
-		}
+			return 0;
+		if (unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+			return fail_errno("device", d->path);
 	}
 	if (mknodat(dir, name, d->type | d->mode, makedev(d->major, d->minor)) == 0)
-		rc = fchownat(dir, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0
-			     ? fail_errno("device", d->path)
-			     : 0;
-	else if (errno == EEXIST && !replace)
-		rc = 0;
-	else if (errno != EPERM)
-		rc = fail_errno("device", d->path);
-	else
-		rc = bind_host_node(dir, name, d);
-out:
-	close(dir);
-	return rc;
+		return fchownat(dir, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0
+			       ? fail_errno("device", d->path)
+			       : 0;
+	if (errno == EEXIST && !replace)
+		return 0;
+	if (errno != EPERM)
+		return fail_errno("device", d->path);
+	return bind_host_node(dir, name, d);
 }
 
 struct default_device {
@@ -303,29 +282,21 @@ static int create_dev_links(const struct spec *s, int root_fd)
 		{ "stderr", "/proc/self/fd/2" },
 	};
 	const struct mount_spec *dev = find_mount(s, "/dev");
-	int dir, rc = -1;
+	int dir AUTO_FD = -1;
 
 	if (dev && dev->bind)
 		return 0;
 	dir = root_open(root_fd, "/dev", RESOLVE_MKDIR, "symlink");
 	if (dir < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-		if (symlinkat(links[i][1], dir, links[i][0]) < 0 && errno != EEXIST) {
-			fail("symlink", "/dev/%s: %s", links[i][0], strerror(errno));
-			goto out;
-		}
-	}
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+		if (symlinkat(links[i][1], dir, links[i][0]) < 0 && errno != EEXIST)
+			return fail("symlink", "/dev/%s: %s", links[i][0], strerror(errno));
 	/* With a private devpts, /dev/ptmx must be its multiplexer. */
 	if (find_mount(s, "/dev/pts") && ((unlinkat(dir, "ptmx", 0) < 0 && errno != ENOENT) ||
-					  symlinkat("pts/ptmx", dir, "ptmx") < 0)) {
-		fail("symlink", "/dev/ptmx: %s", strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	close(dir);
-	return rc;
+					  symlinkat("pts/ptmx", dir, "ptmx") < 0))
+		return fail("symlink", "/dev/ptmx: %s", strerror(errno));
+	return 0;
 }
 
 /* pivot_root refuses a new root whose parent mount is shared: make the
@@ -358,7 +329,7 @@ int rootfs_prepare(const struct spec *s)
 	/* EINVAL: "/" is no mount point (we run chrooted); then the rootfs
 	 * bind below gets the propagation instead. */
 	int root_is_mount = mount(NULL, "/", NULL, s->rootfs_propagation, NULL) == 0;
-	int root_fd, rc = -1;
+	int root_fd AUTO_FD = -1;
 
 	if (!root_is_mount && errno != EINVAL)
 		return fail_errno("mount", "/ (propagation)");
@@ -375,54 +346,30 @@ int rootfs_prepare(const struct spec *s)
 		return fail_errno("rootfs", s->rootfs);
 	for (size_t i = 0; i < s->nmounts; i++)
 		if (mount_one(root_fd, &s->mounts[i]) < 0)
-			goto out;
-	if (create_devices(s, root_fd) < 0 || create_dev_links(s, root_fd) < 0)
-		goto out;
-	rc = 0;
-out:
-	close(root_fd);
-	return rc;
+			return -1;
+	return create_devices(s, root_fd) < 0 || create_dev_links(s, root_fd) < 0 ? -1 : 0;
 }
 
 int rootfs_pivot_at(const char *rootfs)
 {
-	int old_root, new_root;
+	int old_root AUTO_FD = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	int new_root AUTO_FD = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
-	old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (old_root < 0)
 		return fail_errno("pivot", "/");
-	new_root = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (new_root < 0) {
-		close(old_root);
+	if (new_root < 0 || fchdir(new_root) < 0)
 		return fail_errno("pivot", rootfs);
-	}
-	if (fchdir(new_root) < 0)
-		goto fail_pivot;
-	/* Stacks the old root on top of the new one; both are then in ".". */
-	if (syscall(SYS_pivot_root, ".", ".") < 0) {
-		int impossible = errno == EINVAL;
-		close(old_root);
-		close(new_root);
-		/* EINVAL: the root is the initramfs, or no mount point (chrooted). */
-		return impossible ? 1 : fail_errno("pivot", rootfs);
-	}
-	if (fchdir(old_root) < 0)
-		goto fail_pivot;
+	/* Stacks the old root on top of the new one; both are then in ".".
+	 * EINVAL: the root is the initramfs, or no mount point (chrooted). */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return errno == EINVAL ? 1 : fail_errno("pivot", rootfs);
 	/* Keep the detach below from propagating to the host's mounts. */
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		goto fail_pivot;
-	if (umount2(".", MNT_DETACH) < 0)
-		goto fail_pivot;
-	close(old_root);
-	close(new_root);
+	if (fchdir(old_root) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+	    umount2(".", MNT_DETACH) < 0)
+		return fail_errno("pivot", rootfs);
 	if (chdir("/") < 0)
 		return fail_errno("pivot", "/");
 	return 0;
-fail_pivot:
-	fail_errno("pivot", rootfs);
-	close(old_root);
-	close(new_root);
-	return -1;
 }
 
 int rootfs_pivot(const struct spec *s)
@@ -435,7 +382,7 @@ int rootfs_pivot(const struct spec *s)
 static int write_sysctl(const struct key_value *kv)
 {
 	char path[PATH_MAX];
-	int fd;
+	int fd AUTO_FD = -1;
 	size_t len = strlen(kv->value);
 
 	snprintf(path, sizeof path, "/proc/sys/%s", kv->key);
@@ -443,14 +390,9 @@ static int write_sysctl(const struct key_value *kv)
 		if (*c == '.')
 			*c = '/';
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* One write: the kernel takes a sysctl value from a single call. */
+	if (fd < 0 || write(fd, kv->value, len) != (ssize_t)len)
 		return fail_errno("sysctl", path);
-	if (write(fd, kv->value, len) != (ssize_t)len) {
-		fail_errno("sysctl", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
 	return 0;
 }
 
@@ -504,17 +446,14 @@ int rootfs_finalize(const struct spec *s)
 {
 	for (size_t i = 0; i < s->nmounts; i++) {
 		const struct mount_spec *m = &s->mounts[i];
-		int fd;
+		int fd AUTO_FD = -1;
 		if (!expected_magic(m->type))
 			continue;
 		fd = open(m->destination, O_PATH | O_CLOEXEC);
 		if (fd < 0)
 			return fail_errno("mount", m->destination);
-		if (check_magic("mount", fd, m->destination, m->type) < 0) {
-			close(fd);
+		if (check_magic("mount", fd, m->destination, m->type) < 0)
 			return -1;
-		}
-		close(fd);
 	}
 	for (size_t i = 0; i < s->nsysctl; i++)
 		if (write_sysctl(&s->sysctl[i]) < 0)

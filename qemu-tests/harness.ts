@@ -40,8 +40,10 @@ export interface BootOptions {
   args?: string[];
   /** The state directory (default: a fresh temporary one, removed afterwards). */
   state?: string;
-  /** Called with the console output so far, each time it grows. */
-  onOutput?: (output: string) => void;
+  /** Text typed on the serial console (lkbuild's stdin) once the output matches, each once, in order. */
+  input?: Array<{ when: RegExp; text: string }>;
+  /** Called with the console output so far, each time it grows, and a way to signal lkbuild. */
+  onOutput?: (output: string, signal: (s: NodeJS.Signals) => void) => void;
 }
 
 /**
@@ -62,11 +64,14 @@ export async function boot(base: string, opts: BootOptions = {}): Promise<BootRe
   ];
   const qmp = opts.qmp ? new QmpSession(join(state, 'qmp.sock'), opts.qmp) : null;
   try {
+    const input = [...(opts.input ?? [])];
     const r = await runCaptured('node', [cli, ...args], {
       timeoutMs: timeoutMs + 60_000, // lkbuild's own --timeout comes first; this only catches a hung lkbuild
-      onOutput: (o) => {
+      stdin: input.length > 0,
+      onOutput: (o, signal, type) => {
         qmp?.poll(o);
-        opts.onOutput?.(o);
+        while (input.length && input[0]!.when.test(o)) type(input.shift()!.text);
+        opts.onOutput?.(o, signal);
       },
     });
     return { output: r.output, exitCode: r.exitCode, timedOut: r.timedOut || r.exitCode === 124, state, ...(qmp ? { qmp: await qmp.close() } : {}) };
@@ -88,10 +93,16 @@ export async function lkbuild(args: string[], opts: { timeoutMs?: number } = {})
 async function runCaptured(
   command: string,
   args: string[],
-  opts: { timeoutMs?: number; until?: RegExp; onOutput?: (output: string) => void },
+  opts: {
+    timeoutMs?: number;
+    until?: RegExp;
+    /** Keep stdin open for onOutput's `type`. */
+    stdin?: boolean;
+    onOutput?: (output: string, signal: (s: NodeJS.Signals) => void, type: (text: string) => void) => void;
+  },
 ): Promise<BootResult & { elapsedMs: number }> {
   const started = Date.now();
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let output = '';
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -100,11 +111,11 @@ async function runCaptured(
   }, opts.timeoutMs ?? 120_000);
   const take = (d: Buffer) => {
     output += d.toString('utf8');
-    opts.onOutput?.(output.replace(/\r/g, ''));
+    opts.onOutput?.(output.replace(/\r/g, ''), (sig) => child.kill(sig), (text) => child.stdin?.write(text));
     if (opts.until?.test(output)) child.kill('SIGKILL');
   };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
   const exitCode = await new Promise<number | null>((r) => {
     child.on('error', () => r(null));
     child.on('exit', (code) => r(code));

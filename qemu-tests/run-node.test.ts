@@ -226,3 +226,96 @@ describe('run qemu: bad option values are usage errors (exit 2) naming the optio
     expect(await sha256Head(join(work, 'big.img'), 8 * MiB)).toBe(createHash('sha256').update(Buffer.alloc(8 * MiB, 7)).digest('hex'));
   });
 });
+
+describe('run qemu: --machine microvm, --uefi, --secure-boot', () => {
+  let microvm: BootResult;
+  let uefi: BootResult;
+  let signed: BootResult;
+  let unsigned: BootResult;
+
+  beforeAll(async () => {
+    const base = await buildCase('run-node');
+    const work = await mkdtemp(join(tmpdir(), 'lk-run-fw-'));
+    microvm = await boot(base, {
+      append: `${USER_NET_IP} lk.poweroff=ready lk.shutdown-grace=1000`,
+      args: ['--machine', 'microvm', '--disk', 'size=4M', '--data', 'microvm-seed'],
+      timeoutMs: 180_000,
+    });
+    uefi = await boot(base, { append: 'lk.poweroff=ready lk.shutdown-grace=1000', args: ['--uefi', '--networking', 'none'], timeoutMs: 240_000 });
+    // formats-efi's command line has lk.poweroff=ready: under Secure Boot the stub takes no other.
+    const uki = `${await buildCase('formats-efi', ['uki'])}.efi`;
+    const key = join(work, 'snakeoil.key');
+    await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', key]);
+    await execa('sbsign', ['--key', key, '--cert', '/usr/share/ovmf/PkKek-1-snakeoil.pem', '--output', join(work, 'signed.efi'), uki]);
+    signed = await boot(join(work, 'signed.efi'), { append: '', args: ['--secure-boot', '--networking', 'none'], timeoutMs: 240_000 });
+    unsigned = await boot(uki, { append: '', args: ['--secure-boot', '--networking', 'none'], timeoutMs: 90_000 });
+  }, 900_000);
+
+  test('microvm boots kernel+initrd with virtio-mmio NIC, disk and seed, and no PCI at all', () => {
+    expect(microvm.exitCode, microvm.output).toBe(0);
+    expect(markers(microvm.output).map((m) => m.event)).toContain('ready');
+    expect(tagged(microvm.output, 'PCI')).toEqual(['devices=0']);
+    expect(tagged(microvm.output, 'NETIF')).toEqual(['eth0 driver=virtio_net', 'lo driver=none']);
+    expect(disks(microvm.output).map((d) => [d.dev, d.sectors])).toEqual([['/dev/vda', (4 * MiB) / 512]]);
+    expect(tagged(microvm.output, 'SEED')).toEqual(['/dev/vdb findfs=/dev/vdb']);
+    expect(tagged(microvm.output, 'USERDATA')).toEqual(['microvm-seed']);
+  });
+
+  test('--uefi boots a kernel+initrd build through OVMF', () => {
+    expect(uefi.exitCode, uefi.output).toBe(0);
+    expect(uefi.output).toMatch(/^\[\s*[\d.]+\] efi: EFI v/m);
+    expect(tagged(uefi.output, 'PCI')[0]).toMatch(/^devices=[1-9]/);
+    expect(markers(uefi.output).map((m) => m.event)).toContain('ready');
+  });
+
+  test('--secure-boot: a UKI signed with the enrolled snakeoil key boots with Secure Boot on', () => {
+    expect(signed.exitCode, signed.output).toBe(0);
+    expect(signed.output).toContain('secureboot: Secure boot enabled');
+    expect(markers(signed.output).map((m) => m.event)).toContain('ready');
+  });
+
+  test('--secure-boot: the unsigned UKI is refused by the firmware', () => {
+    expect(unsigned.exitCode).toBe(124); // nothing boots: --timeout ends it
+    expect(unsigned.output).toContain('No bootable option or device was found');
+    expect(unsigned.output).not.toContain('lk-init: start');
+  });
+});
+
+describe('run qemu: exit status', () => {
+  let interrupted: BootResult;
+  let panicked: BootResult;
+
+  beforeAll(async () => {
+    const base = await buildCase('run-node');
+    let sent = false;
+    // Ctrl-C (SIGINT to lkbuild) once the node is up: it powers the node off cleanly.
+    interrupted = await boot(base, {
+      append: 'lk.shutdown-grace=1000',
+      args: ['--networking', 'none'],
+      timeoutMs: 180_000,
+      onOutput: (out, signal) => {
+        if (!sent && out.includes('lk-init: ready')) {
+          sent = true;
+          signal('SIGINT');
+        }
+      },
+    });
+    // No init to run: the kernel panics, pvpanic tells QEMU.
+    panicked = await boot(base, { append: 'rdinit=/no-such-init init=/no-such-init panic=0', args: ['--networking', 'none'], timeoutMs: 120_000 });
+  }, 400_000);
+
+  test('ctrl-c stops the node through its orderly shutdown; lkbuild exits 130', () => {
+    expect(interrupted.exitCode, interrupted.output).toBe(130);
+    expect(interrupted.output).toContain('SIGINT: powering the node off');
+    const shutdownAt = interrupted.output.indexOf('lk-init: shutdown');
+    expect(shutdownAt).toBeGreaterThan(interrupted.output.indexOf('lk-init: ready'));
+    expect(interrupted.output).toMatch(/reboot: (Restarting system|Power down)/);
+  });
+
+  test('a guest kernel panic is a non-zero exit', () => {
+    expect(panicked.timedOut, panicked.output).toBe(false);
+    expect(panicked.output).toContain('Kernel panic');
+    expect(panicked.exitCode).toBe(1);
+    expect(panicked.output).toContain('QEMU exited with status 1');
+  });
+});

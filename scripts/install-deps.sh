@@ -21,6 +21,8 @@ packages=(
   golang-github-containers-common
   # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
   openssh-client e2fsprogs
+  # run qemu --secure-boot test: signs a UKI with the snakeoil key enrolled in OVMF_VARS
+  sbsigntool
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

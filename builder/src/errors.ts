@@ -19,7 +19,8 @@ export type ErrorKind =
   | 'format' // output formats
   | 'tool' // host tools lkbuild runs
   | 'io' // the build host's file system
-  | 'run'; // `lkbuild run`
+  | 'run' // `lkbuild run`
+  | 'cloud'; // `lkbuild push aws|gcp`, `run aws|gcp`: credentials and cloud APIs
 
 /**
  * Every failure a user can cause or fix is an LkError: a message that says what went wrong and,

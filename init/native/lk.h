@@ -2,8 +2,10 @@
 #ifndef LK_H
 #define LK_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "quickjs.h"
 
@@ -26,6 +28,18 @@ JSValue lk_throw_errno(JSContext *ctx, const char *step, const char *arg);
 const char *lk_opt_string(JSContext *ctx, int argc, JSValueConst *argv, int i);
 /* Integer argument i (0 when absent); -1 with an exception pending. */
 int lk_arg_int(JSContext *ctx, int argc, JSValueConst *argv, int i, int32_t *out);
+/* `int fd LK_AUTO_FD = ...`: closed when it goes out of scope (errno kept), so
+ * an early return never leaks it; set it to -1 to hand the fd on. */
+static inline void lk_close_fd(int *fd)
+{
+	int saved = errno;
+
+	if (*fd >= 0)
+		close(*fd);
+	errno = saved;
+}
+#define LK_AUTO_FD __attribute__((cleanup(lk_close_fd)))
+
 /* Writes all n bytes (retrying EINTR and short writes); -1 with errno. */
 int lk_write_all(int fd, const char *p, size_t n);
 

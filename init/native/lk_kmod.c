@@ -15,14 +15,10 @@
  */
 static int finit_module_path(const char *path, const char *params)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd LK_AUTO_FD = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	long rc = syscall(SYS_finit_module, fd, params ? params : "", 0);
-	int err = errno;
-	close(fd);
-	errno = err;
-	return rc < 0 ? -1 : 0;
+	return syscall(SYS_finit_module, fd, params ? params : "", 0) < 0 ? -1 : 0;
 }
 
 static JSValue lk_finit_module(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)

@@ -28,7 +28,7 @@ static JSValue lk_ifup(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 	const char *name = lk_opt_string(ctx, argc, argv, 0);
 	JSValue ret = JS_UNDEFINED;
 	struct ifreq ifr;
-	int fd = -1;
+	int fd LK_AUTO_FD = -1;
 	if (!name || strlen(name) >= IFNAMSIZ) {
 		ret = JS_ThrowTypeError(ctx, "ifup: interface name required");
 		goto out;
@@ -36,16 +36,14 @@ static JSValue lk_ifup(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, name);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		ret = lk_throw_errno(ctx, "ifup", name);
-		goto out;
-	}
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		ret = lk_throw_errno(ctx, "ifup", name);
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) == 0)
+		goto out;
+fail:
+	ret = lk_throw_errno(ctx, "ifup", name);
 out:
-	if (fd >= 0)
-		close(fd);
 	JS_FreeCString(ctx, name);
 	return ret;
 }
@@ -62,32 +60,59 @@ static int unix_address(const char *path, struct sockaddr_un *addr)
 	return 0;
 }
 
+/* A unix stream socket listening at path (non-blocking, mode 0600) or
+ * connected to it (blocking); -1 (lk_fail) on failure. */
+static int unix_socket(const char *path, int listening)
+{
+	const char *step = listening ? "listen" : "connect";
+	struct sockaddr_un addr;
+	int fd LK_AUTO_FD = -1, ready;
+
+	if (listening)
+		unlink(path);
+	if (unix_address(path, &addr) < 0)
+		return lk_fail(step, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (listening ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return lk_fail(step, path);
+	if (listening ? bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+				chmod(path, 0600) < 0 || listen(fd, 16) < 0
+		      : connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return lk_fail(step, path);
+	ready = fd;
+	fd = -1;
+	return ready;
+}
+
+static JSValue unix_binding(JSContext *ctx, int argc, JSValueConst *argv, const char *name,
+			    int listening)
+{
+	const char *path = lk_opt_string(ctx, argc, argv, 0);
+	JSValue ret;
+	int fd;
+
+	if (!path)
+		ret = JS_ThrowTypeError(ctx, "%s: path required", name);
+	else if ((fd = unix_socket(path, listening)) < 0)
+		ret = lk_throw(ctx);
+	else
+		ret = JS_NewInt32(ctx, fd);
+	JS_FreeCString(ctx, path);
+	return ret;
+}
+
 /* listenUnix(path): a listening, non-blocking stream socket (mode 0600). */
 static JSValue lk_listen_unix(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	(void)this_val;
-	struct sockaddr_un addr;
-	const char *path = lk_opt_string(ctx, argc, argv, 0);
-	JSValue ret;
-	int fd = -1;
-	if (!path) {
-		ret = JS_ThrowTypeError(ctx, "listenUnix: path required");
-		goto out;
-	}
-	unlink(path);
-	if (unix_address(path, &addr) < 0 ||
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(fd, 16) < 0) {
-		ret = lk_throw_errno(ctx, "listen", path);
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	ret = JS_NewInt32(ctx, fd);
-out:
-	JS_FreeCString(ctx, path);
-	return ret;
+	return unix_binding(ctx, argc, argv, "listenUnix", 1);
+}
+
+/* connectUnix(path): a connected, blocking stream socket. */
+static JSValue lk_connect_unix(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	return unix_binding(ctx, argc, argv, "connectUnix", 0);
 }
 
 /* accept(fd): a blocking connection fd, or null if none is pending. */
@@ -104,29 +129,6 @@ static JSValue lk_accept(JSContext *ctx, JSValueConst this_val, int argc, JSValu
 		return lk_throw_errno(ctx, "accept", NULL);
 	}
 	return JS_NewInt32(ctx, conn);
-}
-
-/* connectUnix(path): a connected, blocking stream socket. */
-static JSValue lk_connect_unix(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
-{
-	(void)this_val;
-	struct sockaddr_un addr;
-	const char *path = lk_opt_string(ctx, argc, argv, 0);
-	JSValue ret;
-	int fd = -1;
-	if (!path) {
-		ret = JS_ThrowTypeError(ctx, "connectUnix: path required");
-	} else if (unix_address(path, &addr) < 0 ||
-		   (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-		   connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		ret = lk_throw_errno(ctx, "connect", path);
-		if (fd >= 0)
-			close(fd);
-	} else {
-		ret = JS_NewInt32(ctx, fd);
-	}
-	JS_FreeCString(ctx, path);
-	return ret;
 }
 
 /*

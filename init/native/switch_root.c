@@ -159,7 +159,9 @@ static int move_entry(struct mover *m, const char *src, const char *dst)
 		return 0;
 	}
 
-	const char *linked = st.st_nlink > 1 ? find_link(m, &st) : NULL;
+	/* The last name of a hard-linked file has st_nlink 1 here: the names moved before it were
+	 * unlinked from the rootfs. Its inode is still the remembered one, so look it up too. */
+	const char *linked = st.st_nlink > 1 || m->nlinks > 0 ? find_link(m, &st) : NULL;
 	if (linked) {
 		if (link(linked, dst) < 0)
 			return lk_fail("link", dst);

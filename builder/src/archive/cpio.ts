@@ -2,6 +2,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { LkError } from '../errors.js';
 import type { Content, FsEntry } from '../fs/tree.js';
+import { hardLinkGroups } from './hard-links.js';
 
 // File type bits of st_mode, as the kernel's initramfs unpacker reads them.
 const typeBits: Record<FsEntry['type'], number> = {
@@ -37,8 +38,7 @@ export function newcHeader(name: string, fields: { ino: number; mode: number; ui
  * Streams a newc ("070701") cpio archive, the format the kernel unpacks as an initramfs.
  * Inode numbers are assigned in order and every mtime is `mtime`, so equal trees give equal bytes.
  * Files that share one Content with the same mode and owner (hard links in an image, or files the
- * assembler found identical) are written as hard links: one inode, the data once, with the first
- * name; the kernel links the later names to it.
+ * assembler found identical) are written as hard links: one inode, the data once (archive/hard-links.ts).
  */
 export function cpioStream(entries: Iterable<[string, FsEntry]>, mtime: number): Readable {
   return Readable.from(generate(entries, mtime), { objectMode: false });
@@ -52,56 +52,50 @@ export function gzippedCpioStream(entries: Iterable<[string, FsEntry]>, mtime: n
   return pipeline(cpioStream(entries, mtime), createGzip({ level: 9 }), () => undefined);
 }
 
-/** Hard-link groups: entries with one Content, mode and owner; the key of a file that has company. */
-function linkKey(e: FsEntry, ids: Map<Content, number>): string | undefined {
-  if (e.type !== 'file' || !e.content || e.content.size === 0) return undefined;
-  let id = ids.get(e.content);
-  if (id === undefined) ids.set(e.content, (id = ids.size));
-  return `${id}:${e.mode}:${e.uid}:${e.gid}`;
-}
-
-async function* generate(input: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
-  const entries = [...input];
-  const ids = new Map<Content, number>();
-  const counts = new Map<string, number>();
-  for (const [, e] of entries) {
-    const key = linkKey(e, ids);
-    if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const firstIno = new Map<string, number>();
+async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
+  const all = [...entries];
+  // A link group shares one inode number; as GNU cpio writes them, only the last name carries the
+  // data (the kernel links each later name to the first and appends what it brings).
+  const links = hardLinkGroups(all);
+  const linkIno = new Map<string, number>();
   let ino = 1;
-  for (const [path, e] of entries) {
-    const key = linkKey(e, ids);
-    const nlink = key ? counts.get(key)! : e.type === 'dir' ? 2 : 1;
-    const linkedTo = key && nlink > 1 ? firstIno.get(key) : undefined;
-    if (key && nlink > 1 && linkedTo === undefined) firstIno.set(key, ino);
+  for (const [path, e] of all) {
+    const group = links.get(path);
+    let thisIno = ino++;
+    if (group) {
+      thisIno = linkIno.get(group.first) ?? thisIno;
+      linkIno.set(group.first, thisIno);
+    }
     const data = e.type === 'symlink' ? Buffer.from(e.linkname ?? '') : undefined;
-    const size = linkedTo !== undefined ? 0 : data ? data.length : e.type === 'file' ? (e.content?.size ?? 0) : 0;
+    const carriesData = !group || group.last === path;
+    const size = data ? data.length : e.type === 'file' && carriesData ? (e.content?.size ?? 0) : 0;
     yield newcHeader(path, {
-      ino: linkedTo ?? ino++,
+      ino: thisIno,
       mode: typeBits[e.type] | (e.mode & 0o7777),
       uid: e.uid,
       gid: e.gid,
-      nlink,
+      nlink: e.type === 'dir' ? 2 : (group?.count ?? 1),
       mtime,
       size,
       rdevmajor: e.devmajor,
       rdevminor: e.devminor,
     });
     if (data) yield data;
-    else if (e.type === 'file' && e.content && size > 0) {
-      let seen = 0;
-      for await (const chunk of e.content.open()) {
-        seen += (chunk as Buffer).length;
-        if (seen > size) break;
-        yield chunk as Buffer;
-      }
-      if (seen !== size) throw changedSize(path, size, seen);
-    }
+    else if (e.type === 'file' && e.content && size > 0) yield* fileData(path, e.content, size);
     const padding = pad4(size);
     if (padding) yield Buffer.alloc(padding);
   }
   yield newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 });
+}
+
+async function* fileData(path: string, content: Content, size: number): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of content.open()) {
+    seen += (chunk as Buffer).length;
+    if (seen > size) break;
+    yield chunk as Buffer;
+  }
+  if (seen !== size) throw changedSize(path, size, seen);
 }
 
 /** A file's size is in its header before its data: one that changed on the way cannot be archived. */

@@ -37,11 +37,15 @@ export function decompress(input: Readable, compression: Compression, what: stri
 function throughGunzip(input: Readable, what: string): Readable {
   const gunzip = createGunzip();
   const output = new PassThrough({ highWaterMark: 1 << 20 });
-  pipeline(input, gunzip, (err) => {
-    if (!err || output.destroyed) return;
+  const fail = (err: Error): void => {
+    if (output.destroyed) return;
     const zlib = (err as NodeJS.ErrnoException).code?.startsWith('Z_');
-    output.destroy(zlib ? new LkError('archive', `${what} is not valid gzip data: ${err.message}`, 'the file is corrupt: fetch or build it again') : err);
-  });
+    output.destroy(zlib ? new LkError('archive', `${what} is not valid gzip data: ${err.message}`, 'the file is corrupt') : err);
+  };
+  // pipeline reports only the input side: zlib's own error (a truncated stream) comes after
+  // its writable side has finished, so it is caught on the stream itself.
+  pipeline(input, gunzip, (err) => err && fail(err));
+  gunzip.on('error', fail);
   gunzip.pipe(output);
   // The consumer may stop early: release the input then too.
   output.on('close', () => {

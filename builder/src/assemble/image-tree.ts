@@ -19,13 +19,13 @@ export async function addImage(tree: FsTree, layout: OciLayout, image: StoredIma
 }
 
 /**
- * Names the image and the layer in whatever went wrong while unpacking it. Errors of the build
- * host (disk full, ...) pass unchanged; anything else from the decompressor or the tar parser
- * means the layer is not what its media type says.
+ * Names the image and the layer in whatever went wrong while unpacking it (a full disk too:
+ * it says which image was being unpacked). Node's own errors of the build host pass unchanged;
+ * anything else from the decompressor or the tar parser means the layer is not what its media
+ * type says.
  */
 function layerError(e: unknown, image: StoredImage, layer: Descriptor): unknown {
   const where = `image ${image.refName}, layer ${layer.digest}`;
-  if (e instanceof LkError && e.kind === 'io') return e; // the build host's problem, not the layer's
   if (e instanceof LkError) return new LkError(e.kind, `${where}: ${e.message}`, e.hint, { cause: e });
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code && /^E[A-Z]+$/.test(code)) return e;

@@ -2,6 +2,7 @@ import { isLkError, LkError, usageError } from '../errors.js';
 import { formatNames } from '../formats/index.js';
 import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
+import { cloudUsage } from './cloud-usage.js';
 import { runUsage } from './run-usage.js';
 
 // Commands load their modules on first use: a `cache pull` should not pay for the YAML
@@ -18,7 +19,7 @@ commands:
       -v, --verbose                 show image build output
   validate FILE.yml...            check build files and print the merged result
 ${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
-${cacheUsage}`;
+${cloudUsage}${cacheUsage}`;
 
 const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
 
@@ -79,10 +80,12 @@ async function cmdPkg(args: string[]): Promise<number> {
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   build: cmdBuild,
   validate: cmdValidate,
-  run: async (args) => (await import('./run-command.js')).runCommand(args),
+  run: async ([target, ...rest]) =>
+    target === 'aws' || target === 'gcp' ? (await import('./cloud-commands.js')).runCloud(target, rest) : (await import('./run-command.js')).runCommand(target === undefined ? [] : [target, ...rest]),
   pkg: cmdPkg,
   cache: async (args) => (await import('./cache-commands.js')).cacheCommand(args),
-  push: async (args) => (await import('./cache-commands.js')).pushCommand(args),
+  push: async ([first, ...rest]) =>
+    first === 'aws' || first === 'gcp' ? (await import('./cloud-commands.js')).pushCloud(first, rest) : (await import('./cache-commands.js')).pushCommand(first === undefined ? [] : [first, ...rest]),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -102,8 +105,8 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(e: unknown): number {
   if (isLkError(e) && e.kind === 'usage') {
-    // An option's bad value: the message names it; the whole usage would bury it.
-    process.stderr.write(`lkbuild: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}(lkbuild help lists the options)\n`);
+    // The message (which names the option) and its hint first, then the usage to fix it with.
+    process.stderr.write(`lkbuild: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}\n${usage}`);
     return 2;
   }
   if (isLkError(e)) {

@@ -106,5 +106,5 @@ export async function runCommand(args: string[]): Promise<number> {
   if (target === 'qemu') return runQemuCommand(rest);
   if (target === 'stop') return runStopCommand(rest);
   if (target === '_imds') return imdsConnection(rest);
-  throw usage(`unknown run target "${target ?? ''}" (qemu or stop)`);
+  throw usage(`unknown run target "${target ?? ''}" (qemu, stop, aws or gcp)`);
 }

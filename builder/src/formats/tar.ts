@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import type { Content, FsEntry } from '../fs/tree.js';
+import type { FsEntry } from '../fs/tree.js';
+import { hardLinkGroups } from '../archive/hard-links.js';
 import type { FormatContext } from './context.js';
 import { TAR_END, tarEntry, type TarType } from '../archive/tar.js';
 
@@ -8,8 +9,7 @@ import { TAR_END, tarEntry, type TarType } from '../archive/tar.js';
  * the tree's archive order (parents first, siblings sorted), owners numeric, every mtime is
  * SOURCE_DATE_EPOCH, and file data is streamed from the spool one file at a time.
  *
- * The tree keeps a hard link from an image as a second entry sharing the first one's data:
- * such a pair (same data, same type, mode and owner) is written as a tar hard link again.
+ * Hard links from images are tar hard links again (archive/hard-links.ts).
  * Extended attributes are left out, as they are from the initrd.
  */
 
@@ -23,16 +23,16 @@ const tarTypes: Record<FsEntry['type'], TarType> = {
 };
 
 export async function* rootfsTar(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
-  const firstWith = new Map<Content, { path: string; entry: FsEntry }>();
-  for (const [path, e] of entries) {
+  const all = [...entries];
+  const links = hardLinkGroups(all);
+  for (const [path, e] of all) {
     const base = { mode: e.mode, uid: e.uid, gid: e.gid, mtime };
     if (e.type === 'file' && e.content) {
-      const first = firstWith.get(e.content);
-      if (first && first.entry.mode === e.mode && first.entry.uid === e.uid && first.entry.gid === e.gid) {
-        yield* tarEntry({ ...base, name: path, type: 'link', linkname: first.path });
+      const first = links.get(path)?.first;
+      if (first !== undefined && first !== path) {
+        yield* tarEntry({ ...base, name: path, type: 'link', linkname: first });
         continue;
       }
-      if (!first) firstWith.set(e.content, { path, entry: e });
       yield* tarEntry({ ...base, name: path, type: 'file', size: e.content.size }, e.content.size > 0 ? e.content.open() : undefined);
       continue;
     }

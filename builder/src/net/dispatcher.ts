@@ -71,18 +71,3 @@ export function responseHeader(headers: Dispatcher.ResponseData['headers'], name
   const v = headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }
-
-/**
- * A whole response body in memory, for small answers only (manifests, tokens, InRelease):
- * more than `maxBytes` stops the download and throws what `tooLarge` makes.
- */
-export async function readLimited(body: AsyncIterable<unknown>, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) throw tooLarge(); // leaving the loop destroys the body
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
-}

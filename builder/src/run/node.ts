@@ -1,6 +1,7 @@
 import { access, constants } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { LkError } from '../errors.js';
+import { identifyOutput } from '../formats/index.js';
 import { createDisks, diskArgs, planDisks } from './disks.js';
 import { ensureImdsKey, imdsCommand } from './imds-server.js';
 import { runForeground, startDetached } from './lifecycle.js';
@@ -8,7 +9,7 @@ import { checkPublishedPorts, instanceMac, networkArgs, qemuValue } from './netw
 import { usageError, type DiskSpec, type Networking, type PublishedPort } from './options.js';
 import { bootTarget, prepareQemu, resolveFirmware, type QemuOptions } from './qemu.js';
 import { writeSeedIso, nocloudMetaData } from './seed-iso.js';
-import { createStateDir, defaultStateDir, instanceId, nodeName, runningPid, stateDir } from './state.js';
+import { createStateDir, instanceId, runningPid, stateDir } from './state.js';
 
 /** Everything `lkbuild run qemu` takes, parsed (options.ts) but not yet checked against the host. */
 export interface RunOptions extends QemuOptions {
@@ -23,6 +24,16 @@ export interface RunOptions extends QemuOptions {
   detached?: boolean;
   timeoutSec?: number;
   log: (line: string) => void;
+}
+
+/** Pure: the state directory used when --state is not given: beside what is booted, named after its build. */
+export function defaultStateDir(bootPath: string): string {
+  return `${identifyOutput(bootPath)?.base ?? bootPath}-state`;
+}
+
+/** The node's name: what the state directory is named after (its local-hostname in user data). */
+export function nodeName(bootPath: string): string {
+  return basename(defaultStateDir(bootPath)).replace(/-state$/, '') || 'lkbuild';
 }
 
 /** Checks that the options agree with each other; pure. */

@@ -1,5 +1,6 @@
 import { access, constants, open, readFile } from 'node:fs/promises';
 import { LkError } from '../errors.js';
+import { identifyOutput, outputFormat, type DiskImageFormat } from '../formats/index.js';
 import { parsePe } from '../formats/pe.js';
 import { qemuValue } from './network.js';
 import { usageError, type Machine } from './options.js';
@@ -33,9 +34,9 @@ export interface QemuInvocation {
 /** What `base` names: a kernel+initrd prefix, a UKI, a disk image or an ISO. */
 export type BootTarget =
   | { kind: 'kernel+initrd'; base: string }
-  | { kind: 'uki'; path: string }
-  | { kind: 'disk'; path: string; format: 'raw' | 'qcow2' | 'vmdk' | 'vpc'; firmware: 'efi' | 'bios' }
-  | { kind: 'cdrom'; path: string; firmware: 'efi' | 'bios' };
+  | { kind: 'uki'; path: string; output: string }
+  | { kind: 'disk'; path: string; format: DiskImageFormat; firmware: 'efi' | 'bios'; output: string }
+  | { kind: 'cdrom'; path: string; firmware: 'efi' | 'bios'; output: string };
 
 /** OVMF, the UEFI firmware for QEMU (Debian package ovmf). */
 export const ovmfFiles = {
@@ -49,22 +50,31 @@ export const ovmfSecureFiles = {
   vars: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd',
 };
 
-const diskFormats: Record<string, 'raw' | 'qcow2' | 'vmdk' | 'vpc'> = { '.img': 'raw', '.raw': 'raw', '.qcow2': 'qcow2', '.vmdk': 'vmdk', '.vhd': 'vpc' };
-
 /**
- * Pure: tells what to boot from the path's extension. Disks boot with OVMF (UEFI) unless their
- * name ends in -bios.img; ISOs with OVMF if they end in -efi.iso. Anything else is the prefix of a
- * kernel+initrd build. The aws format's NAME.raw boots with OVMF here; it boots with legacy BIOS
- * too, which `qemu-system-x86_64 -drive file=NAME.raw,format=raw,snapshot=on` (SeaBIOS) shows.
- * This is the one place that knows the output file names.
+ * Tells what to boot from the formats table (formats/index.ts decides every file name): a file
+ * that a format writes, or else the prefix of a kernel+initrd build. Any of the kernel+initrd
+ * files stands for its prefix. A format that boots with BIOS and UEFI (aws) boots with OVMF
+ * unless --bios says otherwise.
  */
 export function bootTarget(path: string): BootTarget {
-  const ext = /\.[a-z0-9]+$/i.exec(path)?.[0].toLowerCase() ?? '';
-  if (ext === '.efi') return { kind: 'uki', path };
-  if (ext === '.iso') return { kind: 'cdrom', path, firmware: /-efi\.iso$/i.test(path) ? 'efi' : 'bios' };
-  const format = diskFormats[ext];
-  if (format) return { kind: 'disk', path, format, firmware: /-bios\.img$/i.test(path) ? 'bios' : 'efi' };
-  return { kind: 'kernel+initrd', base: path };
+  const known = identifyOutput(path);
+  if (!known) return { kind: 'kernel+initrd', base: path };
+  const { format, file } = known;
+  const firmware = format.firmware === 'bios' ? 'bios' : 'efi';
+  switch (file.role) {
+    case 'kernel':
+    case 'initrd':
+    case 'cmdline':
+      return { kind: 'kernel+initrd', base: known.base };
+    case 'uki':
+      return { kind: 'uki', path, output: format.name };
+    case 'disk':
+      return { kind: 'disk', path, format: file.diskFormat ?? 'raw', firmware, output: format.name };
+    case 'cdrom':
+      return { kind: 'cdrom', path, firmware, output: format.name };
+    case 'archive':
+      throw new LkError('run', `${path} is the ${format.name} output, an archive that QEMU cannot boot`, format.name === 'gcp' ? 'extract disk.raw from it and boot that' : 'boot the kernel+initrd output, or extract the archive first');
+  }
 }
 
 function targetPath(t: BootTarget): string {
@@ -102,15 +112,18 @@ function joinCmdline(...parts: Array<string | undefined>): string {
   return parts.map((p) => p?.trim()).filter(Boolean).join(' ');
 }
 
-function bootArgs(target: BootTarget, o: { cmdline: string; append?: string }): string[] {
+function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tscKhz?: number; secureBoot?: object }): string[] {
   switch (target.kind) {
-    case 'kernel+initrd':
-      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, o.append)];
+    case 'kernel+initrd': {
+      const tsc = o.tscKhz ? `tsc_early_khz=${o.tscKhz}` : undefined;
+      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, tsc, o.append)];
+    }
     case 'uki':
+      if (o.secureBoot && o.append?.trim()) throw usageError('--append', `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`);
       return ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
     case 'disk':
     case 'cdrom':
-      if (o.append?.trim()) {
+      if (o.append?.trim() && !outputFormat(target.output).append) {
         throw new LkError('run', `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`, 'put it in the build file\'s kernel.cmdline, or boot the kernel+initrd or uki output');
       }
       return target.kind === 'disk'
@@ -147,6 +160,11 @@ export interface QemuArgsInput extends QemuOptions {
   control?: { qmpSocket: string; pidFile: string };
   /** NIC, data disks, seed: see network.ts and disks.ts. Undefined: QEMU's default NIC. */
   devices?: string[];
+  /**
+   * microvm under TCG: the TSC frequency (kHz) for the kernel. microvm has no PIT, HPET or PM
+   * timer to calibrate the TSC against, and without a frequency the kernel hangs at boot.
+   */
+  tscKhz?: number;
 }
 
 /**
@@ -218,17 +236,6 @@ export async function kvmUsable(): Promise<boolean> {
   }
 }
 
-/** Which build writes `path`, for the hint when it is missing. */
-function buildHint(path: string): string {
-  const f = /\.efi$/i.test(path) ? 'uki'
-    : /-bios\.img$/i.test(path) ? 'raw-bios'
-    : /\.img$/i.test(path) ? 'raw-efi'
-    : /-efi\.iso$/i.test(path) ? 'iso-efi'
-    : /\.iso$/i.test(path) ? 'iso-bios'
-    : (/\.(qcow2|vmdk|vhd)$/i.exec(path)?.[1]?.toLowerCase() ?? '<format>');
-  return `build it first: lkbuild build -f ${f} <file>.yml`;
-}
-
 /** The command line in a UKI's .cmdline section ('' if it has none), reading only the headers and that section. */
 export async function readUkiCmdline(path: string): Promise<string> {
   const fh = await open(path, 'r');
@@ -268,7 +275,7 @@ export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuIn
     }
     cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
   } else {
-    await requireReadable(target.path, () => new LkError('run', `${target.path} does not exist`, buildHint(target.path)));
+    await requireReadable(target.path, () => new LkError('run', `${target.path} does not exist`, `build it first: lkbuild build -f ${target.output} <file>.yml`));
     if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
   }
   if (firmware === 'efi') {
@@ -282,5 +289,13 @@ export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuIn
     }
   }
   const kvm = o.accel === 'kvm' || (o.accel !== 'tcg' && (await kvmUsable()));
-  return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target });
+  const tscKhz = o.machine === 'microvm' && !kvm ? await hostTscKhz() : undefined;
+  return qemuArgs({ ...o, cmdline, kvmUsable: kvm, target, tscKhz });
+}
+
+/** Under TCG the guest's TSC counts at the host's rate: the host CPU's clock, in kHz. */
+async function hostTscKhz(): Promise<number | undefined> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
+  return mhz > 0 ? Math.round(mhz * 1000) : undefined;
 }

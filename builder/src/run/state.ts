@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LkError } from '../errors.js';
 
 /**
@@ -31,17 +31,6 @@ export function stateDir(dir: string): StateDir {
     imdsSecret: join(d, 'imds.key'),
     disk: (n, format) => join(d, `disk${n}.${format === 'qcow2' ? 'qcow2' : 'img'}`),
   };
-}
-
-/** Pure: the state directory used when --state is not given: beside what is booted, named after it. */
-export function defaultStateDir(bootPath: string): string {
-  const stem = bootPath.replace(/(-efi|-bios)?\.(efi|img|raw|iso|qcow2|vmdk|vhd)$/i, '');
-  return `${stem}-state`;
-}
-
-/** The node's name: what the state directory is named after (its local-hostname in user data). */
-export function nodeName(bootPath: string): string {
-  return basename(defaultStateDir(bootPath)).replace(/-state$/, '') || 'lkbuild';
 }
 
 /** Unix socket paths are limited to 107 bytes; QEMU fails late and obscurely on longer ones. */

@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { commitImage, writeLayer } from '../../src/oci/image-store.js';
+import { OciLayout } from '../../src/oci/layout.js';
 import { makeImageLayout, skopeoPush } from '../registry/helpers/images.js';
 import { startRegistry, type RunningRegistry } from '../registry/helpers/registry-server.js';
 
@@ -42,7 +46,7 @@ describe('usage', () => {
     [['build', '--bogus', 'x.yml'], /Unknown option '--bogus'/],
     [['validate'], /validate needs at least one build file/],
     [['run', 'vmware', 'x'], /unknown run target "vmware"/],
-    [['run', 'qemu', '--accel', 'warp', 'x'], /--accel is auto, kvm or tcg/],
+    [['run', 'qemu', '--accel', 'warp', 'x'], /--accel: "warp" is not auto, kvm or tcg/],
     [['pkg', 'make', 'x'], /usage: lkbuild pkg build DIR/],
     [['cache', 'frobnicate'], /unknown cache command/],
   ])('lkbuild %j exits 2 with the problem and the usage', async (args, message) => {
@@ -184,5 +188,39 @@ describe('cache and push against a real registry', () => {
     const closed = await lkbuild(['cache', 'pull', '--timeout', '5', '127.0.0.1:1/cli/app:1'], env());
     expect(closed.code).toBe(1);
     expect(closed.stderr).toContain('127.0.0.1:1');
+  });
+});
+
+describe('a hostile layer through the CLI', () => {
+  /** A cache holding one image whose only layer has `name`. */
+  async function hostileCache(name: string): Promise<string> {
+    const cache = await mkdtemp(join(work, 'hostile-'));
+    const pack = tar.pack();
+    pack.entry({ name: 'ok', mode: 0o644 }, 'fine');
+    pack.entry({ name, mode: 0o644 }, 'x');
+    pack.finalize();
+    const layout = new OciLayout(cache);
+    await layout.init();
+    const layer = await writeLayer(layout, Readable.from(pack as AsyncIterable<Buffer>));
+    await commitImage(layout, 'docker.io/evil/layer:1', [layer], { architecture: 'amd64', os: 'linux', config: { Cmd: ['/ok'] } });
+    return cache;
+  }
+
+  test.each([
+    ['../../escaped', /leaves its root/],
+    ['.wh.', /whiteout \/\.wh\. names no file/],
+    ['etc/.wh...', /names no file/],
+    ['../.wh..wh..opq', /leaves its root/],
+  ])('%s: exit 1, the image named, nothing written', async (name, message) => {
+    const cache = await hostileCache(name);
+    const yml = join(cache, 'node.yml');
+    await writeFile(yml, 'onboot:\n  - name: evil\n    image: evil/layer:1\n');
+    const out = join(cache, 'out');
+    const r = await lkbuild(['build', '-o', out, '-f', 'tar', yml], { LKBUILD_CACHE: cache });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('evil/layer:1');
+    expect(await readdir(out).catch(() => [])).toEqual([]);
+    expect((await readdir(join(cache, '..'))).filter((n) => n === 'escaped' || n === 'ok')).toEqual([]);
   });
 });

@@ -29,7 +29,7 @@ describe('usage errors exit 2 with the message and the usage', () => {
     [['build'], 'lkbuild: build needs at least one build file'],
     [['cache', 'pull'], 'lkbuild: '],
     [['cache', 'gc', '--timeout', 'soon'], 'lkbuild: '],
-    [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel is auto, kvm or tcg'],
+    [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel: "warp" is not auto, kvm or tcg'],
   ])('lkbuild %j', async (args, start) => {
     const r = await lkbuild(args);
     expect(r.exitCode, r.stderr).toBe(2);

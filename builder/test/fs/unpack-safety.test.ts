@@ -109,7 +109,7 @@ describe('extract-to-dir (writes onto the build host)', () => {
     const extract = tar.extract();
     Readable.from([await tarBytes(items)]).pipe(extract);
     const entries = (async function* () {
-      for await (const e of extract) yield { header: e.header, stream: e };
+      for await (const e of extract) yield { header: e.header, stream: e as unknown as NodeJS.ReadableStream };
     })();
     expectOutcome(await outcome(extractEntries(root, entries, 'sha256:feed')), expected);
     expect(await snapshot(outside)).toEqual(before);

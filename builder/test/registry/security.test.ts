@@ -100,16 +100,21 @@ describe('Basic credentials and the token realm', () => {
     }
   });
 
-  test('the rule: same scheme, and the registry host or a subdomain of its name', () => {
+  test('the rule: same scheme, and the registry host, a subdomain or a parent domain of its name', () => {
     const https = registryEndpoint('reg.example.com', {});
     const allowed = (realm: string, endpoint = https) => realmMayReceiveCredentials(new URL(realm), endpoint);
     expect(allowed('https://reg.example.com/token')).toBe(true);
     expect(allowed('https://reg.example.com:8443/token')).toBe(true);
     expect(allowed('https://auth.reg.example.com/token')).toBe(true);
     expect(allowed('http://reg.example.com/token')).toBe(false);
-    expect(allowed('https://example.com/token')).toBe(false);
+    expect(allowed('https://other.example.com/token')).toBe(false);
     expect(allowed('https://evilreg.example.com/token')).toBe(false);
     expect(allowed('https://reg.example.com.evil.test/token')).toBe(false);
+    const sub = registryEndpoint('registry.example.org', {});
+    expect(allowed('https://example.org/jwt/auth', sub)).toBe(true); // a parent domain
+    expect(allowed('https://other.example.org/jwt/auth', sub)).toBe(false); // a sibling
+    expect(allowed('https://org/jwt/auth', sub)).toBe(false); // a top-level domain
+    expect(allowed('http://example.org/jwt/auth', sub)).toBe(false);
     const loopback = registryEndpoint('127.0.0.1:5000', {});
     expect(allowed('http://127.0.0.1:6000/token', loopback)).toBe(true);
     expect(allowed('http://127.0.0.2:6000/token', loopback)).toBe(false);

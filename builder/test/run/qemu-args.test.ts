@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { defaultStateDir, nodeName } from '../../src/run/node.js';
 import { bootTarget, qemuArgs, resolveFirmware } from '../../src/run/qemu.js';
 
 describe('QEMU command line', () => {
@@ -32,18 +33,29 @@ describe('QEMU command line for the EFI formats', () => {
   ];
   const after = (a: string[], flag: string, n: number) => a.slice(a.indexOf(flag), a.indexOf(flag) + n);
 
-  test('the target is told by the extension', () => {
+  test('the target is told by the formats table', () => {
     expect(bootTarget('/out/node')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
     expect(bootTarget('/out/node.v1')).toEqual({ kind: 'kernel+initrd', base: '/out/node.v1' });
-    expect(bootTarget('/out/node.efi')).toEqual({ kind: 'uki', path: '/out/node.efi' });
-    expect(bootTarget('/out/node-efi.img')).toEqual({ kind: 'disk', path: '/out/node-efi.img', format: 'raw', firmware: 'efi' });
-    expect(bootTarget('/out/node-bios.img')).toEqual({ kind: 'disk', path: '/out/node-bios.img', format: 'raw', firmware: 'bios' });
-    expect(bootTarget('/out/node.raw')).toEqual({ kind: 'disk', path: '/out/node.raw', format: 'raw', firmware: 'efi' }); // aws: also boots with SeaBIOS
+    expect(bootTarget('/out/node-kernel')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
+    expect(bootTarget('/out/node-initrd.img')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
+    expect(bootTarget('/out/node.efi')).toEqual({ kind: 'uki', path: '/out/node.efi', output: 'uki' });
+    expect(bootTarget('/out/node-efi.img')).toEqual({ kind: 'disk', path: '/out/node-efi.img', format: 'raw', firmware: 'efi', output: 'raw-efi' });
+    expect(bootTarget('/out/node-bios.img')).toEqual({ kind: 'disk', path: '/out/node-bios.img', format: 'raw', firmware: 'bios', output: 'raw-bios' });
+    expect(bootTarget('/out/node.raw')).toEqual({ kind: 'disk', path: '/out/node.raw', format: 'raw', firmware: 'efi', output: 'aws' }); // also boots with --bios
     expect(bootTarget('/out/node.qcow2')).toMatchObject({ kind: 'disk', format: 'qcow2', firmware: 'efi' });
     expect(bootTarget('/out/node.vmdk')).toMatchObject({ kind: 'disk', format: 'vmdk', firmware: 'efi' });
     expect(bootTarget('/out/node.VHD')).toMatchObject({ kind: 'disk', format: 'vpc', firmware: 'efi' });
-    expect(bootTarget('/out/node-efi.iso')).toEqual({ kind: 'cdrom', path: '/out/node-efi.iso', firmware: 'efi' });
-    expect(bootTarget('/out/node.iso')).toEqual({ kind: 'cdrom', path: '/out/node.iso', firmware: 'bios' });
+    expect(bootTarget('/out/node-efi.iso')).toEqual({ kind: 'cdrom', path: '/out/node-efi.iso', firmware: 'efi', output: 'iso-efi' });
+    expect(bootTarget('/out/node.iso')).toEqual({ kind: 'cdrom', path: '/out/node.iso', firmware: 'bios', output: 'iso-bios' });
+    expect(() => bootTarget('/out/node.img.tar.gz')).toThrow(/the gcp output, an archive that QEMU cannot boot/);
+    expect(() => bootTarget('/out/node.tar')).toThrow(/the tar output/);
+  });
+
+  test('the default state directory is beside the build, named after it', () => {
+    expect(defaultStateDir('/out/node')).toBe('/out/node-state');
+    expect(defaultStateDir('/out/node-efi.img')).toBe('/out/node-state');
+    expect(defaultStateDir('/out/node.qcow2')).toBe('/out/node-state');
+    expect(nodeName('/out/web.efi')).toBe('web');
   });
 
   test('kernel+initrd boots without firmware flash', () => {
@@ -114,6 +126,8 @@ describe('firmware and machine', () => {
     expect(a).toContain('snapshot=on,file=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd');
     const own = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: { vars: '/k/VARS.fd' } }).args.join(' ');
     expect(own).toContain('snapshot=on,file=/k/VARS.fd');
+    // systemd's stub ignores -append under Secure Boot: refused rather than silently dropped.
+    expect(() => qemuArgs({ base: '/o/n.efi', cmdline: 'x', append: 'y', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} })).toThrow(/^--append: systemd's stub ignores/);
   });
 
   test('microvm: direct kernel boot with virtio-mmio devices, nothing but kernel+initrd', () => {

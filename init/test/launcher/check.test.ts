@@ -76,6 +76,10 @@ describe('cgroup v2 mapping', () => {
     [{ resources: { memory: { limit: 100, swap: 50 } } }, 'lk-run: config: linux.resources.memory.swap: must be at least the memory limit\n'],
     [{ resources: { cpu: { shares: 1 } } }, 'lk-run: config: linux.resources.cpu.shares: must be in [2, 262144]\n'],
     [{ resources: { unified: { '../escape': '1' } } }, 'lk-run: config: linux.resources.unified.../escape: not a cgroup file name\n'],
+    [{ resources: { devices: [{ allow: true, type: 'x' }] } }, 'lk-run: config: linux.resources.devices[0]: type "x": only a, b or c\n'],
+    [{ resources: { devices: [{ allow: true, access: 'rwx' }] } }, 'lk-run: config: linux.resources.devices[0]: access "rwx": only r, w and m\n'],
+    [{ resources: { devices: [{ type: 'c' }] } }, 'lk-run: config: linux.resources.devices[0]: allow is required\n'],
+    [{ resources: { devices: [{ allow: true, major: 'one' }] } }, 'lk-run: config: linux.resources.devices[0].major: expected number, got string\n'],
   ])('rejects %j', (linux, message) => {
     const r = check(withLinux(linux));
     expect(r.status).toBe(125);

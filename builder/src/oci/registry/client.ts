@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
+import { readLimited } from '../../util/read-limited.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
-import { createDispatcher, requestTimeouts, readLimited, responseHeader as header } from '../../net/dispatcher.js';
+import { createDispatcher, requestTimeouts, responseHeader as header } from '../../net/dispatcher.js';
 import { errorCode, isRetryableStatus, pauseBeforeRetry, retryPolicy, RetryableStatus, withRetry, type RetryPolicy } from '../../net/retry.js';
 import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
@@ -345,7 +346,7 @@ export class RegistryClient {
     return new LkError(
       'registry',
       `${registry} sends its logins to the token service ${realm.origin}, on another scheme or host than the registry: your credentials for ${registry} were not sent there, and it refused access without them`,
-      `a registry's token service must use the registry's scheme and be its host or a subdomain of ${registry}; check the registry's auth configuration`,
+      `a registry's token service must use the registry's scheme and be its host, a subdomain or a parent domain of ${registry}; check the registry's auth configuration`,
     );
   }
 

@@ -37,15 +37,20 @@ function isLoopback(registry: string): boolean {
 
 /**
  * Whether the Basic credentials of `endpoint`'s registry may be sent to the token realm `realm`:
- * only over the scheme the registry itself is reached with, and only to the registry's host or a
- * subdomain of its name (Docker Hub's token service lives on a sibling of its API host, under
- * the registry's name). Anything else is a challenge pointing elsewhere: a hostile or
- * compromised registry could otherwise collect the user's password. Pure.
+ * only over the scheme the registry itself is reached with, and only to a host under the same
+ * DNS authority as the registry's name: that name itself, a subdomain of it (Docker Hub's token
+ * service is a subdomain of its name) or a parent domain of at least two labels (GitLab's
+ * registry is a subdomain of its token service's host). Anything else is a challenge pointing
+ * elsewhere: a hostile or compromised registry could otherwise collect the user's password.
+ * Pure.
  */
 export function realmMayReceiveCredentials(realm: URL, endpoint: RegistryEndpoint): boolean {
   const api = new URL(endpoint.baseUrl);
   if (realm.protocol !== api.protocol) return false;
   const host = realm.hostname.toLowerCase();
   const named = new URL(`${api.protocol}//${endpoint.registry}`).hostname.toLowerCase();
-  return host === api.hostname.toLowerCase() || host === named || (!/^[\d.]+$|^\[/.test(named) && host.endsWith(`.${named}`));
+  if (host === api.hostname.toLowerCase() || host === named) return true;
+  if (/^[\d.]+$|^\[/.test(named)) return false; // an IP address has no subdomains or parents
+  const parentOk = named.endsWith(`.${host}`) && host.includes('.');
+  return host.endsWith(`.${named}`) || parentOk;
 }

@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { decompress } from '../../archive/decompress.js';
 import { LkError } from '../../errors.js';
+import { readLimited } from '../../util/read-limited.js';
 import type { BlobRef, OciLayout } from '../layout.js';
 import { Annotation, MediaType, type Descriptor, type ImageConfigFile, type ImageIndex, type ImageManifest } from '../media-types.js';
 import { normalizeReference, parseReference } from '../reference.js';
@@ -199,16 +200,9 @@ async function maybeGunzip(file: string): Promise<Readable> {
   await fh.read(head, 0, 2, 0);
   await fh.close();
   const raw = createReadStream(file);
-  return head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  return head[0] === 0x1f && head[1] === 0x8b ? decompress(raw, 'gz', file) : raw;
 }
 
-async function readSmall(entry: AsyncIterable<Buffer>, path: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of entry) {
-    total += chunk.length;
-    if (total > maxMetadataBytes) throw new LkError('import', `${path} in the archive is implausibly large`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts);
+function readSmall(entry: AsyncIterable<Buffer>, path: string): Promise<Buffer> {
+  return readLimited(entry, maxMetadataBytes, () => new LkError('import', `${path} in the archive is implausibly large`));
 }

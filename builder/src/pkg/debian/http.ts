@@ -6,8 +6,9 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
+import { readLimited } from '../../util/read-limited.js';
 import type { NetOptions } from '../../net/defaults.js';
-import { createDispatcher, readLimited, requestTimeouts, responseHeader } from '../../net/dispatcher.js';
+import { createDispatcher, requestTimeouts, responseHeader } from '../../net/dispatcher.js';
 import { errorCode, isRetryableStatus, retryPolicy, RetryableStatus, withRetry } from '../../net/retry.js';
 
 export type HttpOptions = NetOptions;
