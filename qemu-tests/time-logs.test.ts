@@ -90,29 +90,44 @@ describe('time and logs boot test', () => {
   });
 });
 
-describe('remote syslog named by metadata (TCP)', () => {
+describe('remote syslog named by metadata (TCP), ntp -once onboot', () => {
+  let ntp: NtpServer;
   let syslog: SyslogListener;
   let result: BootResult;
 
   beforeAll(async () => {
-    const base = await buildCase('syslog-metadata');
+    const base = await buildCase('syslog-ntp-once');
+    ntp = await startNtpServer();
     syslog = await startSyslogTcp();
     result = await boot(base, {
       // Power off a while after ready: the TCP connection may need a retry (2 s) to come up.
-      append: `${GUEST_IP} lktest.syslog=tcp://10.0.2.2:${syslog.port} lk.poweroff=ready+6`,
+      append: `${GUEST_IP} lktest.syslog=tcp://10.0.2.2:${syslog.port} lktest.ntp=10.0.2.2:${ntp.port} lk.poweroff=ready+6`,
+      qemuArgs: ['-rtc', 'base=2001-01-01T00:00:00'],
       timeoutMs: 300_000,
     });
     await new Promise((r) => setTimeout(r, 1000));
   });
 
-  afterAll(() => syslog?.close());
+  afterAll(async () => {
+    await ntp?.close();
+    await syslog?.close();
+  });
 
   test('/run/config/syslog names the collector; lines held since boot arrive over TCP', () => {
     expect(result.timedOut, result.output).toBe(false);
     const { good, bad } = parsed(syslog.messages);
     expect(bad).toEqual([]);
-    expect(texts(good, 'talker')).toEqual(['talker says hello']);
+    expect(texts(good, 'talker')[0]).toBe('talker says hello');
     expect(texts(good, 'onboot.metadata')).toEqual(['metadata wrote /run/config/syslog']);
     expect(texts(good, 'lk-init')[0]).toMatch(/^lk-init: start /);
+  });
+
+  test('ntp -once sets the clock before the services start, and exits 0', () => {
+    expect(result.output).toMatch(/^lk-init: onboot ntp exit=0 /m);
+    const set = /^ntp: clock set: was 2001-01-01T\d\d:\d\d:\d\dZ, now (\d{4})-\d\d-\d\dT/m.exec(result.output);
+    expect(Number(set?.[1]), result.output).toBe(new Date().getUTCFullYear());
+    // The service that starts after it sees the year the host does.
+    const { good } = parsed(syslog.messages);
+    expect(texts(good, 'talker')[1]).toBe(`talker year=${new Date().getUTCFullYear()}`);
   });
 });
