@@ -23,7 +23,7 @@ describe.each(['minimal', 'node'])('examples/%s.yml', (name) => {
     const out = await mkdtemp(join(tmpdir(), `lk-example-${name}-`));
     const build = await execa('node', [cli, 'build', '-o', out, file], { reject: false, all: true });
     expect(build.exitCode, build.all).toBe(0);
-    expect(build.stdout.split('\n').sort()).toEqual([`${name}-cmdline`, `${name}-initrd.img`, `${name}-kernel`].map((f) => join(out, f)));
+    expect(build.stdout.split('\n').sort()).toEqual([`${name}-cmdline`, `${name}-initrd.img`, `${name}-kernel`, `${name}.spdx.json`].map((f) => join(out, f)));
 
     // Powers off once ready; QEMU runs with -no-reboot, so the process ends there.
     const run = await execa('node', [cli, 'run', 'qemu', '--accel', 'tcg', '--mem', '512', '--append', 'lk.poweroff=ready', join(out, name)], {

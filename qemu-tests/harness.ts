@@ -8,11 +8,11 @@ import { QmpClient } from '../builder/src/run/qmp.js';
 const repo = resolve(import.meta.dirname, '..');
 const cli = join(repo, 'builder/bin/lkbuild.js');
 
-/** Builds a case's node.yml with the real CLI into a fresh directory; returns the output prefix. */
-export async function buildCase(name: string, formats: string[] = ['kernel+initrd']): Promise<string> {
+/** Builds a case's node.yml with the real CLI (and `args`, e.g. --sign-key) into a fresh directory; returns the output prefix. */
+export async function buildCase(name: string, formats: string[] = ['kernel+initrd'], args: string[] = []): Promise<string> {
   const out = await mkdtemp(join(tmpdir(), `lk-boot-${name}-`));
   const file = join(repo, 'qemu-tests/cases', name, 'node.yml');
-  const result = await execa('node', [cli, 'build', '-o', out, '-n', name, ...formats.flatMap((f) => ['-f', f]), file], { reject: false, all: true });
+  const result = await execa('node', [cli, 'build', '-o', out, '-n', name, ...formats.flatMap((f) => ['-f', f]), ...args, file], { reject: false, all: true });
   if (result.exitCode !== 0) throw new Error(`lkbuild build ${file} failed (${result.exitCode}):\n${result.all}`);
   return join(out, name);
 }

@@ -19,6 +19,7 @@ const REPORT = [
   'for f in $(find /run/config -type f | sort); do echo "CONFIG $f $(stat -c %a "$f")"; done',
   'cat /run/provision-test/greeting 2>/dev/null | sed "s/^/GREETING /"',
   'awk \'{print "AUTHORIZED", $NF}\' /root/.ssh/authorized_keys',
+  'cat /run/config/app/greeting 2>/dev/null | sed "s/^/APP /"',
 ].join('; ');
 
 interface Login {
@@ -30,7 +31,7 @@ interface Login {
 /**
  * Boots `base` with `args`; once the node is ready, logs in with `key` (ssh retries until sshd
  * answers), asks REPORT, then powers the node off with lkctl over SSH. `console` is typed on the
- * serial console once getty has started (which needs lk.console-logs in `append`).
+ * serial console once the shell that getty started there is ready.
  */
 async function bootAndLogin(base: string, opts: { args: string[]; key: string; append?: string; console?: string }): Promise<Login> {
   const port = await freePort();
@@ -40,7 +41,8 @@ async function bootAndLogin(base: string, opts: { args: string[]; key: string; a
     append: opts.append ?? '',
     args: [...opts.args, '--publish', `127.0.0.1:${port}:22`],
     timeoutMs: 420_000,
-    input: opts.console ? [{ when: /lk-getty: INSECURE=true/, text: opts.console }] : [],
+    // busybox's shell prints its banner once it reads the terminal; earlier input getty would flush.
+    input: opts.console ? [{ when: /Enter 'help' for a list of built-in commands/, text: opts.console }] : [],
     onOutput: (out) => {
       if (started || !out.includes('lk-init: ready')) return;
       started = true;
@@ -128,7 +130,7 @@ describe('provisioning from the IMDSv2 emulation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lk-provision-imds-'));
     const userData = join(dir, 'user-data.json');
     // LinuxKit's JSON user data: one file per key under /run/config.
-    await writeFile(userData, JSON.stringify({ ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } }, app: { entries: { greeting: { content: 'from imds\n' } } } }));
+    await writeFile(userData, JSON.stringify({ ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } }, app: { entries: { greeting: { content: 'from imds ✓ é\n' } } } }));
     run = await bootAndLogin(base, { args: ['--imds', userData], key });
   }, 900_000);
 
@@ -149,6 +151,10 @@ describe('provisioning from the IMDSv2 emulation', () => {
       '/run/config/ssh/authorized_keys 600',
       '/run/config/userdata 644',
     ]);
+  });
+
+  test('user data keeps its UTF-8 text intact through HTTP', () => {
+    expect(tagged(run.report.stdout, 'APP')).toEqual(['from imds ✓ é']);
   });
 
   test('dhcpcd takes an address of the link-local network that --imds sets up, and its DNS server', () => {

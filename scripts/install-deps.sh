@@ -21,8 +21,8 @@ packages=(
   golang-github-containers-common
   # boot tests log in to nodes (ssh, ssh-keygen) and make ext4 test volumes
   openssh-client e2fsprogs
-  # run qemu --secure-boot test: signs a UKI with the snakeoil key enrolled in OVMF_VARS
-  sbsigntool
+  # build --sign-key signs UKIs with osslsigncode; the tests check them with sbsigntool's sbverify
+  osslsigncode sbsigntool
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

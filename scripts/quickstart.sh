@@ -17,7 +17,7 @@ lkbuild run qemu --detached --state "$state" --publish "127.0.0.1:$port:22" --da
 stop() { lkbuild run stop "$state" >/dev/null 2>&1 || true; }
 [ "${LKBUILD_KEEP:-}" = 1 ] || trap stop EXIT
 for _ in $(seq 1 90); do
-	grep -q 'listening on port 22' "$state/console.log" 2>/dev/null && break
+	grep -q 'lk-init: ready' "$state/console.log" 2>/dev/null && break
 	sleep 2
 done
 grep -E '^(lk-init|lk-dhcp|metadata|lk-sshd):' "$state/console.log" || true
@@ -26,7 +26,8 @@ ssh_node() {
 		-o LogLevel=ERROR root@127.0.0.1 "$@"
 }
 for _ in $(seq 1 20); do
-	if ssh_node 'echo "logged in to $(hostname) as $(id -un)"; lkctl ls'; then
+	# sshd starts a moment after the node is ready: early attempts are reset, quietly.
+	if ssh_node 'echo "logged in to $(hostname) as $(id -un)"; lkctl ls' 2>out/ssh.err; then
 		if [ "${LKBUILD_KEEP:-}" = 1 ]; then
 			echo "the node runs on: ssh -i out/id_ed25519 -p $port root@127.0.0.1; stop it with: npx lkbuild run stop $state"
 		else
@@ -36,6 +37,7 @@ for _ in $(seq 1 20); do
 	fi
 	sleep 3
 done
+cat out/ssh.err >&2
 echo "could not log in over SSH; see $state/console.log" >&2
 stop
 exit 1

@@ -5,8 +5,12 @@ import { resolveImages } from './assemble/resolve-images.js';
 import { Spool } from './fs/spool.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
-import { outputFormat, outputPath } from './formats/index.js';
+import { formatNames, outputFormat, outputPath, type OutputFormat } from './formats/index.js';
+import { requireTool } from './formats/host-tools.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
+import { LkError } from './errors.js';
+import { SBOM_SUFFIX, nodeSbom } from './trust/node-sbom.js';
+import { UkiSigner, loadSigningKey, type SigningKey } from './trust/sign.js';
 import type { TransferEvent } from './oci/registry/progress-events.js';
 
 export interface BuildOptions {
@@ -21,6 +25,10 @@ export interface BuildOptions {
   /** Progress of the images a build pulls from registries. */
   onPull?: (event: TransferEvent) => void;
   verbose?: boolean;
+  /** --sign-key/--sign-cert: PEM files to sign the UKI of every EFI output with. */
+  sign?: { key: string; cert: string };
+  /** Write NAME.spdx.json beside the outputs (default true; --no-sbom). */
+  sbom?: boolean;
 }
 
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
@@ -32,12 +40,25 @@ export function outputName(files: string[], name?: string): string {
   return name ?? basename(files[0], extname(files[0]));
 }
 
+/** Checks the signing key and certificate, and that some requested format boots with UEFI and so has a UKI to sign. */
+async function signingKeyFor(sign: { key: string; cert: string }, formats: OutputFormat[]): Promise<SigningKey> {
+  const efi = formats.find((f) => f.firmware.includes('uefi'));
+  if (!efi) {
+    throw new LkError('usage', `--sign-key signs the UKI of the EFI formats, and none is requested (${formats.map((f) => f.name).join(', ')})`, `add an EFI format: -f ${formatNames.filter((n) => outputFormat(n).firmware.includes('uefi')).join(', -f ')}`);
+  }
+  const key = await loadSigningKey(sign.key, sign.cert);
+  await requireTool('osslsigncode', `signed ${efi.name}`); // before the images are built, not after
+  return key;
+}
+
 /** The whole pipeline: build files -> images -> one root filesystem -> the requested artifacts. */
 export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outputs: string[] }> {
   const log = opts.log ?? (() => undefined);
   const epoch = opts.sourceDateEpoch ?? sourceDateEpoch();
   const spec = await loadBuildFiles(opts.files);
   const formats = opts.formats.map(outputFormat); // unknown formats fail before any work
+  const signer = opts.sign && new UkiSigner(await signingKeyFor(opts.sign, formats), epoch);
+  if (signer) log(`signing the UKI for ${signer.key.subject}`);
   const layout = new OciLayout(opts.cacheDir ?? defaultCacheDir());
   await layout.init();
   const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose, pull: { onEvent: opts.onPull } });
@@ -49,7 +70,11 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
-      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot }, outputPath(f, base));
+      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer }, outputPath(f, base));
+    }
+    if (opts.sbom !== false) {
+      log('writing the SBOM');
+      await outputs.write(`${base}${SBOM_SUFFIX}`, await nodeSbom({ spec, images, node, base, sourceDateEpoch: epoch }));
     }
     return { spec, outputs: await outputs.commit() };
   } catch (e) {
@@ -57,6 +82,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     throw e;
   } finally {
     await compressedRoot.dispose();
+    await signer?.dispose();
     await spool.dispose();
   }
 }

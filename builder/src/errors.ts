@@ -18,6 +18,7 @@ export type ErrorKind =
   | 'build' // assembling or archiving the node
   | 'format' // output formats
   | 'tool' // host tools lkbuild runs
+  | 'sign' // signing keys and certificates (--sign-key, --sign-cert)
   | 'io' // the build host's file system
   | 'run' // `lkbuild run`
   | 'cloud'; // `lkbuild push aws|gcp`, `run aws|gcp`: credentials and cloud APIs

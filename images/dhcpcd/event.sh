@@ -17,7 +17,16 @@ rewrite() {
 	rm -f "$1.new"
 }
 
+# One merge at a time: each NIC has its own udhcpc, and two leases often arrive together. Under
+# the lock a merge reads every NIC's files, so the last one writes the whole picture. (busybox
+# has no flock: mkdir is the atomic step; a lock left by a killed script expires after 5 s.)
 merge() {
+	tries=0
+	until mkdir "$run/.lock" 2>/dev/null; do
+		tries=$((tries + 1))
+		[ "$tries" -ge 50 ] && break
+		sleep 0.1
+	done
 	tmp=$run/.merge
 	: >"$tmp"
 	for f in "$run"/*.resolv; do [ -f "$f" ] && cat "$f" >>"$tmp"; done
@@ -29,6 +38,7 @@ merge() {
 	awk '!seen[$0]++' "$tmp" >"$tmp.out"
 	rewrite "$run/ntp-servers" "$tmp.out"
 	rm -f "$tmp" "$tmp.out"
+	rmdir "$run/.lock" 2>/dev/null
 }
 
 case "$event" in

@@ -49,27 +49,17 @@ const prepared = new Set<string>();
 function prepare(bundle: Bundle): void {
   if (prepared.has(bundle.dir)) return;
   prepared.add(bundle.dir);
-  for (const dir of bundle.runtime.mkdir) {
+  // Each step on its own: one that fails is logged, and the container still starts.
+  const step = (what: string, fn: () => void) => {
     try {
-      mkdirp(dir);
+      fn();
     } catch (e) {
-      log(`lk-init: ${bundle.name}: ${(e as Error).message}`);
+      log(`lk-init: ${bundle.name}: ${what}${(e as Error).message}`);
     }
-  }
-  for (const m of bundle.runtime.mounts) {
-    try {
-      mountOnHost(m, `${bundle.dir}/rootfs`);
-    } catch (e) {
-      log(`lk-init: ${bundle.name}: ${(e as Error).message}`);
-    }
-  }
-  for (const cg of bundle.runtime.cgroups) {
-    try {
-      mkdirp(`/sys/fs/cgroup/${cg.replace(/^\/+/, '')}`);
-    } catch (e) {
-      log(`lk-init: ${bundle.name}: cgroup ${cg}: ${(e as Error).message}`);
-    }
-  }
+  };
+  for (const dir of bundle.runtime.mkdir) step('', () => mkdirp(dir));
+  for (const m of bundle.runtime.mounts) step('', () => mountOnHost(m, `${bundle.dir}/rootfs`));
+  for (const cg of bundle.runtime.cgroups) step(`cgroup ${cg}: `, () => mkdirp(`/sys/fs/cgroup/${cg.replace(/^\/+/, '')}`));
 }
 
 export type Run = Child & { drain: () => void };

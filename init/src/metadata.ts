@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as lk from 'lk';
 import { parseCmdline } from './cmdline.js';
 import { gcpSshKeys, httpRequest, parseHttpResponse, providerOrder, volumeLabel, type HttpResponse, type ProviderSpec } from './metadata-sources.js';
-import { parseMetaData, planProvisioning, type PlannedFile, type ProviderData, type ProvisionPlan } from './userdata.js';
+import { parseMetaData, planProvisioning, utf8Decode, type PlannedFile, type ProviderData, type ProvisionPlan } from './userdata.js';
 import { exists, listDir, mkdirp, readText } from './sys.js';
 
 export const CONFIG_DIR = '/run/config';
@@ -128,19 +128,34 @@ function noCloud(): ProviderData | string {
 
 // --- HTTP metadata servers ---------------------------------------------------------------------
 
+/** Linux's EAGAIN: a read that SO_RCVTIMEO ended (QuickJS's std.Error does not name it). */
+const EAGAIN = 11;
+
+/**
+ * The whole reply, read as bytes until the server closes the connection and decoded from UTF-8
+ * once, so a character split between two reads stays whole (bytes that are not UTF-8 stay Latin-1).
+ */
+function readReply(fd: number, what: string): string {
+  const buf = new Uint8Array(16384);
+  const parts: string[] = [];
+  let total = 0;
+  for (;;) {
+    const n = os.read(fd, buf.buffer, 0, buf.length);
+    if (n === 0) break;
+    if (n < 0) throw new Error(n === -EAGAIN ? `${what}: no answer within ${HTTP_TIMEOUT_MS} ms` : `${what}: ${std.strerror(-n)}`);
+    total += n;
+    if (total > MAX_RESPONSE) throw new Error(`${what}: reply larger than ${MAX_RESPONSE} bytes`);
+    parts.push(String.fromCharCode.apply(null, Array.from(buf.subarray(0, n))));
+  }
+  const bytes = parts.join('');
+  return utf8Decode(bytes) ?? bytes;
+}
+
 function http(method: string, path: string, headers: Record<string, string>): HttpResponse {
   const fd = lk.connectTcp(METADATA_IP, 80, CONNECT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
   try {
     lk.writeString(fd, httpRequest(method, METADATA_IP, path, headers));
-    let raw = '';
-    for (;;) {
-      const chunk = lk.readString(fd);
-      if (chunk === null) throw new Error(`${method} ${path}: no answer within ${HTTP_TIMEOUT_MS} ms`);
-      if (chunk === '') break;
-      raw += chunk;
-      if (raw.length > MAX_RESPONSE) throw new Error(`${method} ${path}: reply larger than ${MAX_RESPONSE} bytes`);
-    }
-    return parseHttpResponse(raw);
+    return parseHttpResponse(readReply(fd, `${method} ${path}`));
   } finally {
     os.close(fd);
   }

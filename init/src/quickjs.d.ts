@@ -23,6 +23,8 @@ declare module 'std' {
 
 declare module 'os' {
   export function close(fd: number): number;
+  /** Bytes read into buffer at offset, 0 at end of file, or -errno. */
+  export function read(fd: number, buffer: ArrayBuffer, offset: number, length: number): number;
   export function setReadHandler(fd: number, handler: (() => void) | null): void;
   export function setTimeout(fn: () => void, ms: number): unknown;
   export function clearTimeout(handle: unknown): void;

@@ -233,10 +233,16 @@ export function decodeBase64(text: string, where: string): { content: string; bi
       out += String.fromCharCode((value >> bits) & 0xff);
     }
   }
+  const decoded = utf8Decode(out);
+  return decoded === undefined ? { content: out, binary: true } : { content: decoded };
+}
+
+/** Bytes held as Latin-1 code units to text, if they are UTF-8 (QuickJS has no TextDecoder). */
+export function utf8Decode(bytes: string): string | undefined {
   try {
-    return { content: decodeURIComponent(out.replace(/[\x00-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)) };
+    return decodeURIComponent(bytes.replace(/[\x00-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   } catch {
-    return { content: out, binary: true };
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMetaData, planProvisioning, userdataKind, type ProviderData, type ProvisionPlan } from '../src/userdata.js';
+import { parseMetaData, planProvisioning, userdataKind, utf8Decode, type ProviderData, type ProvisionPlan } from '../src/userdata.js';
 
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA one@host';
 const KEY_B = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ two@host';
@@ -147,5 +147,13 @@ describe('NoCloud meta-data', () => {
 
   it('refuses meta-data that is not a mapping', () => {
     expect(() => parseMetaData('- a\n')).toThrow(/meta-data must be a mapping/);
+  });
+});
+
+describe('utf8Decode', () => {
+  it('decodes UTF-8 bytes held as Latin-1 code units, and refuses what is not UTF-8', () => {
+    expect(utf8Decode(Buffer.from('héllo ✓\n', 'utf8').toString('latin1'))).toBe('héllo ✓\n');
+    expect(utf8Decode('\xde\xad\xbe\xef')).toBeUndefined();
+    expect(utf8Decode('')).toBe('');
   });
 });

@@ -1,7 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { LkError } from '../errors.js';
-import type { Content, FsEntry } from '../fs/tree.js';
+import { contentChangedSize, type Content, type FsEntry } from '../fs/tree.js';
 import { hardLinkGroups } from './hard-links.js';
 
 // File type bits of st_mode, as the kernel's initramfs unpacker reads them.
@@ -95,15 +94,5 @@ async function* fileData(path: string, content: Content, size: number): AsyncGen
     if (seen > size) break;
     yield chunk as Buffer;
   }
-  if (seen !== size) throw changedSize(path, size, seen);
-}
-
-/** A file's size is in its header before its data: one that changed on the way cannot be archived. */
-function changedSize(path: string, size: number, seen: number): LkError {
-  const now = seen > size ? 'more' : `${seen} bytes`;
-  return new LkError(
-    'build',
-    `/${path} changed size while it was archived: ${size} bytes when the build began, ${now} when read`,
-    'leave the build\'s source files alone while it runs; a file from /proc or /sys has no fixed size, so copy it to a regular file first',
-  );
+  if (seen !== size) throw contentChangedSize(path, size, seen);
 }

@@ -9,6 +9,8 @@
  * deterministic.
  */
 
+import { contentChangedSize } from '../fs/tree.js';
+
 export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
 export interface TarHeader {
@@ -199,7 +201,7 @@ export async function* tarEntry(h: TarHeader, data?: AsyncIterable<Buffer | Uint
       yield b;
     }
   }
-  if (seen !== size) throw new Error(`tar: ${h.name} has ${seen} bytes where ${size} were declared (it changed while archiving)`);
+  if (seen !== size) throw contentChangedSize(h.name, size, seen);
   const pad = tarPadding(size);
   if (pad.length) yield pad;
 }

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { LkError } from '../errors.js';
 import type { BuildSpec, FileSpec, ImageSpec } from '../config/index.js';
 import { buildSpecToYaml, containerIds, replaceImageRefs } from '../config/index.js';
-import { numericId, unknownIdMessage } from '../config/ids.js';
+import { resolveId } from '../config/ids.js';
 import { bundleConfig, configJson } from '../config/runtime-config.js';
 import { applyLayer } from '../fs/apply-layer.js';
 import type { Spool } from '../fs/spool.js';
@@ -146,8 +146,7 @@ async function fileContent(path: string, optional: boolean): Promise<Content | u
 
 /** loadBuildFiles has turned names into numbers already; a spec built another way gets them resolved here. */
 function fileId(f: FileSpec, what: 'uid' | 'gid', ids: ReadonlyMap<string, number>): number {
-  const value = f[what] ?? 0;
-  const id = numericId(value, ids);
-  if (id === undefined) throw new LkError('config', `files: ${f.path}: ${unknownIdMessage(what, String(value))}`);
-  return id;
+  const id = resolveId(f[what] ?? 0, ids, what);
+  if (!id.ok) throw new LkError('config', `files: ${f.path}: ${id.message}`, id.hint);
+  return id.value;
 }

@@ -10,7 +10,7 @@ import { parsePlatform } from '../oci/registry/platform.js';
 import { pullImage } from '../oci/registry/pull.js';
 import { pushImage } from '../oci/registry/push.js';
 
-import { parseCommandArgs as parse } from './args.js';
+import { parseCommandArgs as parse, seconds } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 import { formatBytes, TransferDisplay } from './transfer-display.js';
 
@@ -20,12 +20,6 @@ function openCache(): OciLayout {
   return new OciLayout(defaultCacheDir());
 }
 
-function seconds(text: string | undefined, name: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw usageError(`${name} takes a number of seconds, not "${text}"`);
-  return n;
-}
 
 /** `lkbuild cache <verb> ...` */
 export async function cacheCommand(args: string[]): Promise<number> {

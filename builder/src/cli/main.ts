@@ -17,6 +17,9 @@ commands:
       -n, --name NAME               output name (default: first file's base name)
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
+      --no-sbom                     do not write NAME.spdx.json (the SPDX 2.3 SBOM) beside the outputs
+      --sign-key KEY --sign-cert CERT
+                                    sign the UKI of every EFI format for Secure Boot (PEM, RSA, unencrypted)
   validate FILE.yml...            check build files and print the merged result
 ${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cloudUsage}${cacheUsage}`;
@@ -30,8 +33,13 @@ async function cmdBuild(args: string[]): Promise<number> {
     name: { type: 'string', short: 'n' },
     'dry-run': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
+    'sign-key': { type: 'string' },
+    'sign-cert': { type: 'string' },
+    'no-sbom': { type: 'boolean' },
   });
   if (positionals.length === 0) throw usageError('build needs at least one build file');
+  const { 'sign-key': key, 'sign-cert': cert } = values;
+  if (!key !== !cert) throw usageError(key ? '--sign-key needs --sign-cert' : '--sign-cert needs --sign-key');
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
   const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
@@ -46,6 +54,8 @@ async function cmdBuild(args: string[]): Promise<number> {
       log: progress,
       onPull: pulls.onEvent,
       verbose: values.verbose,
+      sign: key && cert ? { key, cert } : undefined,
+      sbom: !values['no-sbom'],
     }));
   } finally {
     pulls.close();

@@ -1,20 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LkError } from '../errors.js';
+import { usageError as usage } from '../errors.js';
+import { parseCommandArgs as parse } from './args.js';
 
 /** `lkbuild run qemu|stop`, and the connection handler QEMU starts for --imds. */
-
-function usage(message: string): LkError {
-  return new LkError('usage', message);
-}
-
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-}
 
 async function runQemuCommand(argv: string[]): Promise<number> {
   const dashes = argv.indexOf('--');

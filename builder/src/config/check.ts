@@ -3,6 +3,7 @@ import { parseReference } from '../oci/reference.js';
 import { capabilityProblems } from './capabilities.js';
 import type { Diagnostic } from './diagnostics.js';
 import { describePath, describeValue } from './describe.js';
+import { resolveId } from './ids.js';
 import { parseMode } from './modes.js';
 import { completeMount, parseBind, parseTmpfs } from './mounts.js';
 import { parseRlimit } from './rlimits.js';
@@ -137,9 +138,14 @@ export function checkImageFields(image: Obj, path: Path, report: Report, source?
   if (typeof image.hostname === 'string' && image.hostname !== '' && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(image.hostname)) {
     report(at('hostname'), `hostname ${describeValue(image.hostname)} is not a valid host name; expected letters, digits, '.' and '-'`);
   }
-  for (const key of ['uid', 'gid']) {
-    if (typeof image[key] === 'number' && (image[key] as number) < 0) report(at(key), `${key}: expected a non-negative id, got ${describeValue(image[key])}`);
-  }
+  // Numeric ids here, in each file; names need every file, so cross-check resolves those.
+  const checkNumericId = (value: unknown, path: Path, what: string) => {
+    if (typeof value !== 'number') return;
+    const id = resolveId(value, new Map(), what);
+    if (!id.ok) report(path, id.message);
+  };
+  for (const key of ['uid', 'gid']) checkNumericId(image[key], at(key), key);
+  if (Array.isArray(image.additionalGids)) image.additionalGids.forEach((g, i) => checkNumericId(g, at('additionalGids', i), 'additionalGids'));
   if (Array.isArray(image.devices)) checkDevices(image.devices, at('devices'), report, source);
   if (isObj(image.sysctl)) {
     for (const k of Object.keys(image.sysctl)) {
@@ -215,6 +221,7 @@ function checkFile(f: Obj, path: Path, source: YamlSource, report: Report): void
     if (!parsed.ok) report(at('mode'), `files${what}: ${parsed.message}`);
   }
   for (const key of ['uid', 'gid']) {
-    if (typeof f[key] === 'number' && (f[key] as number) < 0) report(at(key), `files${what}: ${key}: expected a non-negative id, got ${describeValue(f[key])}`);
+    const id = typeof f[key] === 'number' ? resolveId(f[key] as number, new Map(), key) : undefined;
+    if (id && !id.ok) report(at(key), `files${what}: ${id.message}`);
   }
 }

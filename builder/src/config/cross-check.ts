@@ -1,5 +1,5 @@
 import type { Diagnostic } from './diagnostics.js';
-import { containerIds, numericId, unknownIdMessage } from './ids.js';
+import { containerIds, resolveId } from './ids.js';
 import { describeValue } from './describe.js';
 import type { FilePart, Origin } from './normalize.js';
 import type { Path } from './source.js';
@@ -50,9 +50,9 @@ export function crossCheck(merged: FilePart): Diagnostic[] {
 
   const ids = containerIds(spec);
   const checkId = (value: unknown, o: Origin, rest: Path) => {
-    if (typeof value === 'string' && numericId(value, ids) === undefined) {
-      out.push(diag(o, rest, unknownIdMessage(String(rest[0]), value), didYouMean(value, ids.keys())));
-    }
+    if (typeof value !== 'string') return; // numbers are the schema's
+    const id = resolveId(value, ids, String(rest[0]));
+    if (!id.ok) out.push(diag(o, rest, id.message, id.hint));
   };
   for (const s of imageSections) {
     for (const image of spec[s]) {

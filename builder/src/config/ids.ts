@@ -1,4 +1,6 @@
 import { describeValue } from './describe.js';
+import type { Parsed } from './rlimits.js';
+import { didYouMean } from './suggest.js';
 import type { BuildSpec } from './types.js';
 import { imageSections } from './types.js';
 
@@ -21,7 +23,18 @@ export function numericId(id: number | string, ids: ReadonlyMap<string, number>)
   return ids.get(id);
 }
 
-/** What is wrong with a uid/gid (the field named by `what`) that names no container. */
-export function unknownIdMessage(what: string, id: string): string {
+function unknownIdMessage(what: string, id: string): string {
   return `${what}: no container named ${describeValue(id)}; expected a number, "root", or the name of a container`;
+}
+
+/** The largest uid/gid: ids are 32 bits, and (uid_t)-1 means "no id" to the kernel. */
+export const maxId = 4294967294;
+
+/** A uid/gid (the field named by `what`) as a number, or what is wrong with it. */
+export function resolveId(id: number | string, ids: ReadonlyMap<string, number>, what: string): Parsed<number> {
+  const n = numericId(id, ids);
+  if (n === undefined) return { ok: false, message: unknownIdMessage(what, String(id)), hint: didYouMean(String(id), ids.keys()) };
+  if (n < 0) return { ok: false, message: `${what}: expected a non-negative id, got ${describeValue(n)}` };
+  if (n > maxId) return { ok: false, message: `${what}: ${n} is above the largest id, ${maxId}` };
+  return { ok: true, value: n };
 }

@@ -2,7 +2,7 @@ import type { RuntimeJson } from '../../../init/src/runtime-json.js';
 import type { ImageConfig } from '../oci/media-types.js';
 import { dockerDefaultCapabilities, expandCapabilities } from './capabilities.js';
 import { ConfigError } from './diagnostics.js';
-import { numericId, unknownIdMessage } from './ids.js';
+import { resolveId } from './ids.js';
 import { labelDefaults } from './label.js';
 import { parseMode } from './modes.js';
 import { completeMount, defaultMounts, orderMounts, parseBind, parseTmpfs, type OciMount } from './mounts.js';
@@ -124,11 +124,7 @@ export interface OciRlimit {
 
 /** config.json's process: user, args, env, cwd, capabilities, rlimits. */
 function processSection(s: Settings, imageConfig: ImageConfig, caps: CapabilitySets, ids: ReadonlyMap<string, number>): object {
-  const id = (v: number | string | undefined, what: string): number => {
-    const found = numericId(v ?? 0, ids);
-    if (found === undefined) s.problems.push(unknownIdMessage(what, String(v)));
-    return found ?? 0;
-  };
+  const id = (v: number | string | undefined, what: string): number => s.need(resolveId(v ?? 0, ids, what)) ?? 0;
   const user = imageUser(imageConfig.User);
   const uid = s.pick('uid') !== undefined ? id(s.pick('uid'), 'uid') : user.uid;
   const gid = s.pick('gid') !== undefined ? id(s.pick('gid'), 'gid') : user.gid;

@@ -1,6 +1,7 @@
 import type { AssembledNode } from '../assemble/node.js';
 import type { AtomicOutputs } from './atomic-output.js';
 import type { CompressedRoot } from './compressed-root.js';
+import type { UkiSigner } from '../trust/sign.js';
 
 /** What every format writer gets: the assembled node and where and how to write its files. */
 export interface FormatContext {
@@ -11,4 +12,6 @@ export interface FormatContext {
   outputs: AtomicOutputs;
   /** Shares the gzip'd root between the formats of one build; without it each compresses anew. */
   compressedRoot?: CompressedRoot;
+  /** With --sign-key: every EFI format gets the build's one signed UKI from here. */
+  signer?: UkiSigner;
 }

@@ -24,6 +24,7 @@ const toolPackages = {
   mlabel: 'mtools',
   syslinux: 'syslinux',
   'qemu-img': 'qemu-utils',
+  osslsigncode: 'osslsigncode',
 } as const;
 
 export type HostTool = keyof typeof toolPackages;

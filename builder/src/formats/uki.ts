@@ -7,6 +7,7 @@ import { staged, type AtomicOutputs } from './atomic-output.js';
 import { hostFiles, requireHostFile } from './host-tools.js';
 import { withScratch } from '../fs/scratch.js';
 import type { FormatContext } from './context.js';
+import type { UkiSigner } from '../trust/sign.js';
 import { nodeKernel, stageInitrd } from './kernel-initrd.js';
 import { PeChecksum, appendSections } from './pe.js';
 
@@ -95,11 +96,18 @@ async function writeUkiTo(ctx: FormatContext, outputs: AtomicOutputs, path: stri
 
 /** The uki format: NAME.efi. */
 export async function writeUki(ctx: FormatContext, path: string): Promise<void> {
-  await writeUkiTo(ctx, ctx.outputs, path, 'uki');
+  if (ctx.signer) await ctx.outputs.writeFrom(path, await signedUki(ctx, ctx.signer, 'uki'));
+  else await writeUkiTo(ctx, ctx.outputs, path, 'uki');
 }
 
-/** Writes the UKI to a scratch path for `format`, which embeds it, and returns the path. */
+/** The build's signed UKI (made and signed once, see trust/sign.ts). */
+function signedUki(ctx: FormatContext, signer: UkiSigner, format: string): Promise<string> {
+  return signer.signedUki((unsigned) => staged((outputs) => writeUkiTo(ctx, outputs, unsigned, format)), format);
+}
+
+/** Writes the UKI to a scratch path for `format`, which embeds it, and returns the path (the signed UKI's own when signing). */
 export async function stageUki(ctx: FormatContext, path: string, format: string): Promise<string> {
+  if (ctx.signer) return signedUki(ctx, ctx.signer, format);
   await staged((outputs) => writeUkiTo(ctx, outputs, path, format));
   return path;
 }

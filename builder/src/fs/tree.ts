@@ -11,6 +11,20 @@ export interface Content {
   digest?: string;
 }
 
+/**
+ * A file's size goes into an archive's header before its data: content that gave `seen` bytes
+ * instead of the `size` it declared (a file changed under the build, or one from /proc or /sys)
+ * cannot be archived. `seen` above `size` means reading stopped there.
+ */
+export function contentChangedSize(path: string, size: number, seen: number): LkError {
+  const now = seen > size ? `more than ${size} bytes` : `${seen} bytes`;
+  return new LkError(
+    'build',
+    `/${path.replace(/^\/+/, '')} changed size while it was archived: ${size} bytes when the build began, ${now} when read`,
+    'leave the build\'s source files alone while it runs; a file from /proc or /sys has no fixed size, so copy it to a regular file first',
+  );
+}
+
 export interface FsEntry {
   type: EntryType;
   /** Permission bits including setuid/setgid/sticky; the file type lives in `type`. */

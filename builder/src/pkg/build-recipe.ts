@@ -14,6 +14,7 @@ import { debDataEntries, fetchPackages, resolvePackages } from './debian/index.j
 import { extractEntries } from './extract-to-dir.js';
 import { lkbuildRoot, loadRecipe, type Recipe, type RecipeFile } from './recipe.js';
 import { recipeHash } from './recipe-hash.js';
+import { DEBIAN_PACKAGES_LABEL, copyrightTap, debianPackageRecords, type DebianPackageRecord } from '../trust/package-manifest.js';
 
 export interface RecipeBuildOptions {
   layout: OciLayout;
@@ -51,11 +52,16 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
   try {
     const rootfs = join(work, 'rootfs');
     await mkdir(rootfs);
-    if (recipe.packages.length) await installPackages(recipe, rootfs, opts.layout.root, log);
+    const debian = recipe.packages.length ? await installPackages(recipe, rootfs, opts.layout.root, log) : [];
     if (recipe.build) await runBuildScript(recipe, rootfs, work, opts);
     await placeFiles(recipe, rootfs);
     const layer = await writeLayer(opts.layout, tarFromDir(rootfs, opts.sourceDateEpoch));
-    const labels = { ...recipe.config.Labels, ...(recipe.defaults ? { [MobyConfigLabel]: JSON.stringify(recipe.defaults) } : {}) };
+    const labels = {
+      ...recipe.config.Labels,
+      ...(recipe.defaults ? { [MobyConfigLabel]: JSON.stringify(recipe.defaults) } : {}),
+      // What went in from Debian, for the SBOM (trust/package-manifest.ts).
+      ...(debian.length ? { [DEBIAN_PACKAGES_LABEL]: JSON.stringify(debian) } : {}),
+    };
     const image = await commitImage(opts.layout, ref, [layer], {
       created: new Date(opts.sourceDateEpoch * 1000).toISOString(),
       architecture: 'amd64',
@@ -69,14 +75,18 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
   }
 }
 
-async function installPackages(recipe: Recipe, rootfs: string, cacheRoot: string, log: (l: string) => void): Promise<void> {
+async function installPackages(recipe: Recipe, rootfs: string, cacheRoot: string, log: (l: string) => void): Promise<DebianPackageRecord[]> {
   const cacheDir = join(cacheRoot, 'debian');
   const packages = await resolvePackages(recipe.packages, { cacheDir, exclude: recipe.exclude });
   log(`  ${recipe.name}: ${packages.length} Debian package(s): ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}`);
   const debs = await fetchPackages(packages, { cacheDir });
+  const copyrights: Array<{ text?: string; docLink?: string }> = [];
   for (const [i, pkg] of packages.entries()) {
-    await extractEntries(rootfs, debDataEntries(debs[i]), `${pkg.name}_${pkg.version}.deb`);
+    const tap = copyrightTap(pkg.name);
+    await extractEntries(rootfs, tap.entries(debDataEntries(debs[i])), `${pkg.name}_${pkg.version}.deb`);
+    copyrights.push(tap.found);
   }
+  return debianPackageRecords(packages, debs, copyrights);
 }
 
 async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts: RecipeBuildOptions): Promise<void> {

@@ -5,6 +5,8 @@ import type { Recipe } from './recipe.js';
 
 /** Bump when the way recipes turn into images changes, so old cached images are not reused. */
 const recipeFormatVersion = '1';
+/** Bump when the Debian package records (trust/package-manifest.ts) change; only recipes with packages rebuild. */
+const debianRecordsVersion = '1';
 
 /** Names that are build output or tool state, never recipe input. */
 const ignored = new Set(['node_modules', '.git', 'build', 'dist']);
@@ -17,6 +19,8 @@ const ignored = new Set(['node_modules', '.git', 'build', 'dist']);
 export async function recipeHash(recipe: Recipe, sourceDateEpoch: number): Promise<string> {
   const h = createHash('sha256');
   h.update(`lkbuild-recipe ${recipeFormatVersion}\nepoch ${sourceDateEpoch}\n`);
+  // Images with Debian packages carry their package records (for the SBOM) since this version.
+  if (recipe.packages.length) h.update(`debian-package-records ${debianRecordsVersion}\n`);
   for (const root of [recipe.dir, ...recipe.inputs]) {
     h.update(`root ${relative(recipe.dir, root) || '.'}\n`);
     await hashTree(h, root, root);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LkError } from '../errors.js';
 import { QmpClient } from './qmp.js';
 import { runningPid, type StateDir } from './state.js';
+import { isProcessAlive } from '../util/process.js';
 
 /**
  * Starting, supervising and stopping QEMU. A node is stopped the way a machine is: the ACPI
@@ -21,14 +22,7 @@ function grace(ms: number): Promise<void> {
 }
 
 async function untilGone(pid: number): Promise<void> {
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await sleep(100);
-  }
+  while (isProcessAlive(pid)) await sleep(100);
 }
 
 /** Asks the node to power off; 'off' if it did within the grace period, 'quit' if QEMU had to be told to quit. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LkError } from '../errors.js';
+import { isProcessAlive } from '../util/process.js';
 
 /**
  * A node's state directory: what one `run qemu` leaves for the next run of the same node and
@@ -61,11 +62,7 @@ export async function runningPid(s: StateDir): Promise<number | null> {
   const text = await readFile(s.pidFile, 'utf8').catch(() => '');
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
-  }
+  if (!isProcessAlive(pid)) return null;
   // A recycled pid is not our QEMU: it must be a QEMU that has our QMP socket on its command line.
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   return cmdline.includes(s.qmpSocket) ? pid : null;

@@ -96,7 +96,7 @@ describe('validate, build, run qemu and pkg build', () => {
     const out = join(work, 'out');
     const ok = await lkbuild(['build', '-o', out, '-f', 'tar', good]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toBe(`${join(out, 'small.tar')}\n`);
+    expect(ok.stdout).toBe(`${join(out, 'small.tar')}\n${join(out, 'small.spdx.json')}\n`);
     expect(ok.stderr).toMatch(/lkbuild: done in [\d.]+s\n$/);
 
     const bad = join(work, 'broken.yml');

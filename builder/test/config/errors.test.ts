@@ -48,6 +48,9 @@ const cases: [string, string, string[]][] = [
   ['a container key under runtime', svc('    runtime:\n      binds: [/a:/a]\n'), ['node.yml:5:7: unknown key "binds" in services[0].runtime ("binds" belongs to the container itself, not under runtime:)']],
   ['an image without image', 'services:\n  - name: web\n    env: [A=1]\n', ['node.yml:2:5: services[0]: missing required key "image"']],
   ['a file without path', 'files:\n  - contents: hi\n', ['node.yml:2:5: files[0]: missing required key "path"']],
+  ['a uid beyond 32 bits', svc('    uid: 4294967295\n'), ['node.yml:4:10: uid: 4294967295 is above the largest id, 4294967294']],
+  ['an additional gid below 0', svc('    additionalGids: [7, -2]\n'), ['node.yml:4:25: additionalGids: expected a non-negative id, got the number -2']],
+  ['a file uid beyond 32 bits', 'files:\n  - path: etc/x\n    contents: hi\n    uid: 4294967296\n', ['node.yml:4:10: files etc/x: uid: 4294967296 is above the largest id, 4294967294']],
   ['an interface without name', svc('    runtime:\n      interfaces:\n        - peer: veth0\n'), ['node.yml:6:11: runtime.interfaces[0]: missing required key "name"']],
 
   // capabilities

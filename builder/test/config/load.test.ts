@@ -109,6 +109,14 @@ describe('names across the whole build', () => {
     ]);
   });
 
+  it('rejects a numeric uid or gid string beyond 32 bits', async () => {
+    const f = file('bigid.yml', 'services:\n  - name: redis\n    image: r\n    gid: "4294967295"\nfiles:\n  - path: etc/x\n    contents: x\n    uid: "99999999999"\n');
+    expect(await failure([f])).toEqual([
+      `${f}:4:10: gid: 4294967295 is above the largest id, 4294967294`,
+      `${f}:8:10: uid: 99999999999 is above the largest id, 4294967294`,
+    ]);
+  });
+
   it('gives containers ids from 100 in onboot, onshutdown, services order', async () => {
     const spec = await loadBuildFiles([good + 'redis-os.yml']);
     // dhcpcd (onboot) is 100, redis (services) is 101.

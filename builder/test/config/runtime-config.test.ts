@@ -155,6 +155,7 @@ describe('limits, ids and the rest of linux', () => {
     const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', { ids: new Map([['redis', 101]]) });
     expect((b.config as Json).process.user).toEqual({ uid: 101, gid: 0, additionalGids: [101, 7] });
     expect(() => bundleConfig(image({ uid: 'ghost' }), {}, 'service')).toThrow('uid: no container named "ghost"');
+    expect(() => bundleConfig(image(), withLabel({ gid: '4294967295' }), 'service')).toThrow('gid: 4294967295 is above the largest id, 4294967294');
   });
 
   it("masks Docker's paths unless the container has CAP_SYS_ADMIN or sets its own", () => {

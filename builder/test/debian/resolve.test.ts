@@ -97,7 +97,7 @@ describe('dependency closure', () => {
   test('unknown names suggest close ones', () => {
     const e = errorOf(() => resolve([main], ['libc7']));
     expect(e.message).toMatch(/unknown Debian package "libc7"/);
-    expect(e.hint).toMatch(/Did you mean: libc6/);
+    expect(e.hint).toMatch(/did you mean: libc6/);
   });
 
   test('an unsatisfiable dependency names the package and the relation', () => {

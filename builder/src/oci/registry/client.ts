@@ -326,7 +326,7 @@ export class RegistryClient {
       return new LkError('registry', `registry ${registry} did not answer within ${this.idleTimeoutMs / 1000}s (${method} ${redact(what)}, ${attempts} attempts)`, 'check that the registry is up and reachable', { cause: e });
     }
     if (code === 'ECONNREFUSED') {
-      return new LkError('registry', `cannot connect to registry ${registry} (${this.endpoint.baseUrl}): connection refused`, 'is the registry running? is the port right?', { cause: e });
+      return new LkError('registry', `cannot connect to registry ${registry} (${this.endpoint.baseUrl}): connection refused`, 'check that the registry is running and the port is right', { cause: e });
     }
     const reason = (e as Error)?.message ?? String(e);
     const tlsHint = /certificate|SSL|TLS|EPROTO/i.test(reason + code)

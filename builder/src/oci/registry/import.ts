@@ -82,7 +82,7 @@ async function readArchive(layout: OciLayout, file: string): Promise<ArchiveCont
     }
   } catch (e) {
     if (e instanceof LkError) throw new LkError('import', `${file}: ${e.message}`, e.hint, { cause: e });
-    throw new LkError('import', `cannot read ${file} as a tar archive: ${(e as Error).message}`, 'is it an uncompressed or gzipped tarball?', { cause: e });
+    throw new LkError('import', `cannot read ${file} as a tar archive: ${(e as Error).message}`, 'expected an uncompressed or gzipped tarball', { cause: e });
   }
   for (const [path, target] of links) {
     const blob = files.get(target);

@@ -73,7 +73,7 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
     };
     await layout.tag(refName, descriptor);
     const stored = await findImage(layout, refName);
-    if (!stored) throw new LkError('cache', `${refName} vanished from the cache right after the pull`, 'is another process removing it?');
+    if (!stored) throw new LkError('cache', `${refName} vanished from the cache right after the pull`, 'another process may be removing images from the cache; pull again');
     emit({ type: 'done', ref: refName, digest: kept.digest });
     return stored;
   } finally {

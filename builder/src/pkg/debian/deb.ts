@@ -17,30 +17,46 @@ export interface DebEntry {
 }
 
 function badDeb(debPath: string, why: string): LkError {
-  return new LkError('debian', `${debPath} is not a valid .deb: ${why}`, 'Delete it from the cache and fetch it again.');
+  return new LkError('debian', `${debPath} is not a valid .deb: ${why}`, 'delete it from the cache and fetch it again');
 }
 
 /** The entries of the .deb's data.tar.{xz,zst,gz}, in archive order. */
-export async function* debDataEntries(debPath: string): AsyncGenerator<DebEntry> {
+export function debDataEntries(debPath: string): AsyncGenerator<DebEntry> {
+  return debTarEntries(debPath, 'data');
+}
+
+/** The package's control file (./control in control.tar.*): its name, version, Source, ... as one deb822 stanza. */
+export async function debControl(debPath: string): Promise<string> {
+  for await (const entry of debTarEntries(debPath, 'control')) {
+    if (entry.header.name.replace(/^\.\//, '') !== 'control') continue;
+    const chunks: Buffer[] = [];
+    for await (const c of entry.stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  throw badDeb(debPath, 'no control file in control.tar');
+}
+
+/** The entries of the .deb's control.tar.* or data.tar.* member. */
+async function* debTarEntries(debPath: string, member: 'control' | 'data'): AsyncGenerator<DebEntry> {
   const file = createReadStream(debPath);
   try {
     let sawVersion = false;
-    for await (const member of arMembers(file as AsyncIterable<Buffer>)) {
-      if (member.name === 'debian-binary') {
+    for await (const m of arMembers(file as AsyncIterable<Buffer>)) {
+      if (m.name === 'debian-binary') {
         const chunks: Buffer[] = [];
-        for await (const c of member.body) chunks.push(c);
+        for await (const c of m.body) chunks.push(c);
         if (!/^2\.\d+\n?$/.test(Buffer.concat(chunks).toString('latin1'))) throw badDeb(debPath, 'unsupported format version');
         sawVersion = true;
         continue;
       }
-      if (!member.name.startsWith('data.tar')) continue;
+      if (!m.name.startsWith(`${member}.tar`)) continue;
       if (!sawVersion) throw badDeb(debPath, 'debian-binary is not the first member');
-      const compression = compressionOf(member.name);
-      if (!compression) throw badDeb(debPath, `unsupported data member ${member.name}`);
-      yield* tarEntries(decompress(Readable.from(member.body), compression, `${debPath}:${member.name}`));
+      const compression = compressionOf(m.name);
+      if (!compression) throw badDeb(debPath, `unsupported ${member} member ${m.name}`);
+      yield* tarEntries(decompress(Readable.from(m.body), compression, `${debPath}:${m.name}`));
       return;
     }
-    throw badDeb(debPath, 'no data.tar member');
+    throw badDeb(debPath, `no ${member}.tar member`);
   } catch (e) {
     if (e instanceof LkError) throw e;
     throw badDeb(debPath, (e as Error).message);

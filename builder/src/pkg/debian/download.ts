@@ -76,7 +76,7 @@ export async function downloadVerified(
             'debian',
             `${what}: downloaded file does not match the signed index ` +
               `(size ${size > expected.size ? `> ${expected.size}` : size}, expected ${expected.size}; sha256 ${sha256}, expected ${expected.sha256})`,
-            'The mirror served corrupt or tampered data; nothing was kept. Retry, or use another mirror (LKBUILD_DEBIAN_MIRROR).',
+            'the mirror served corrupt or tampered data and nothing was kept; retry, or use another mirror (LKBUILD_DEBIAN_MIRROR)',
           );
         }
       },

@@ -5,7 +5,7 @@
  */
 import { LkError } from '../../errors.js';
 import type { HttpOptions } from './http.js';
-import { loadSourceIndex, type SourceIndex } from './packages-index.js';
+import { loadSourceIndex, type Candidate, type SourceIndex } from './packages-index.js';
 import { PackageUniverse, resolveClosure } from './resolve.js';
 import { hostDebianArch, readAptSources, type DebianSource } from './sources.js';
 
@@ -14,15 +14,8 @@ export { fetchPackage, fetchPackages } from './fetch.js';
 export { debDataEntries, type DebEntry } from './deb.js';
 export { compareVersions, satisfiesVersion } from './version.js';
 
-export interface ResolvedPackage {
-  name: string;
-  version: string;
-  arch: string;
-  filename: string;
-  sha256: string;
-  size: number;
-  source: DebianSource;
-}
+/** A package chosen for an image: what fetching it needs, from the source that offers it. */
+export type ResolvedPackage = Pick<Candidate, 'name' | 'version' | 'arch' | 'filename' | 'sha256' | 'size' | 'source'>;
 
 export interface ResolveOptions {
   cacheDir: string;
@@ -45,7 +38,7 @@ export async function resolvePackages(names: string[], opts: ResolveOptions): Pr
     throw new LkError(
       'debian',
       'no Debian package sources configured',
-      'Set LKBUILD_DEBIAN_MIRROR to a Debian mirror URI, or configure Debian in /etc/apt/sources.list.d/*.sources.',
+      'set LKBUILD_DEBIAN_MIRROR to a Debian mirror URI, or configure Debian in /etc/apt/sources.list.d/*.sources',
     );
   }
   if (names.length === 0) return [];

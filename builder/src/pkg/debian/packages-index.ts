@@ -77,7 +77,7 @@ export async function loadSourceIndex(source: DebianSource, opts: IndexOptions):
     throw new LkError(
       'debian',
       `${what}: the signed index lists no Packages file for ${source.components.join(', ')} on ${opts.arch}`,
-      'Check the suite and component names of this source, and that the archive carries this architecture.',
+      'check the suite and component names of this source, and that the archive carries this architecture',
     );
   }
   return { source, key: `${shas.join('+')}${release.notAutomatic ? '~' : ''}`, notAutomatic: release.notAutomatic, packages };

@@ -35,7 +35,7 @@ interface GpgvResult {
 async function runGpgv(signed: Buffer, keyring: string): Promise<GpgvResult> {
   // Status lines on fd 3, the signed text on stdout, the message on stdin.
   const r = await runCaptured('gpgv', ['--keyring', keyring, '--status-fd', '3', '--output', '-', '-'], { input: signed, fd3: true });
-  if (r.failure) throw new LkError('debian', `cannot run gpgv: ${r.failure}`, 'Install gpgv on the build host (Debian package gpgv).');
+  if (r.failure) throw new LkError('debian', `cannot run gpgv: ${r.failure}`, 'install the Debian package gpgv on the build host');
   return { code: r.exitCode ?? null, plaintext: r.stdout, status: r.fd3, stderr: r.stderr };
 }
 
@@ -54,7 +54,7 @@ export async function verifyInRelease(signed: Buffer, keyring: string, what: str
     throw new LkError(
       'debian',
       `${what}: OpenPGP signature verification failed${detail ? ` (${detail})` : bad.length ? '' : ' (no valid signature)'}`,
-      `The index was not signed by a key in ${keyring}: the mirror or the network path is serving tampered data, or the keyring is out of date (update debian-archive-keyring). Nothing was cached.`,
+      `the index was not signed by a key in ${keyring}: the mirror or the network path is serving tampered data, or the keyring is out of date (update debian-archive-keyring); nothing was cached`,
     );
   }
   return result.plaintext.toString('utf8');
@@ -96,7 +96,7 @@ export function checkSuite(release: ReleaseInfo, suite: string, what: string): v
     throw new LkError(
       'debian',
       `${what}: the signed index is for ${release.codename ?? release.suite ?? 'an unnamed suite'}, not ${suite}`,
-      'The mirror serves the wrong suite (misconfigured or malicious). Check the suite name in the sources, or use another mirror.',
+      'the mirror serves the wrong suite (misconfigured or malicious); check the suite name in the sources, or use another mirror',
     );
   }
 }
@@ -107,7 +107,7 @@ export function checkValidUntil(release: ReleaseInfo, what: string, now = new Da
     throw new LkError(
       'debian',
       `${what}: the signed index expired on ${release.validUntil.toISOString()}`,
-      'The mirror serves stale metadata (or the system clock is wrong). Use an up-to-date mirror.',
+      'the mirror serves stale metadata (or the system clock is wrong); use an up-to-date mirror',
     );
   }
 }

@@ -113,7 +113,7 @@ export function resolveClosure(universe: PackageUniverse, request: ResolveReques
     const candidate = pickRequested(universe, name, version, request.sourcesDescription);
     const already = selected.get(candidate.name);
     if (already && already.version !== candidate.version) {
-      throw new LkError('debian', `conflicting requests for ${candidate.name}: ${already.version} and ${candidate.version}`, 'Request each package once.');
+      throw new LkError('debian', `conflicting requests for ${candidate.name}: ${already.version} and ${candidate.version}`, 'request each package once');
     }
     if (!already) select(candidate);
   }
@@ -146,7 +146,7 @@ export function parseRequest(spec: string): { name: string; version?: string } {
   const name = (eq < 0 ? spec : spec.slice(0, eq)).trim().toLowerCase();
   const version = eq < 0 ? undefined : spec.slice(eq + 1).trim();
   if (!/^[a-z0-9][a-z0-9+.-]*$/.test(name) || version === '') {
-    throw new LkError('debian', `invalid Debian package request ${JSON.stringify(spec)}`, 'Write a package name, optionally pinned as name=version (e.g. busybox-static=1:1.35.0-4+b3).');
+    throw new LkError('debian', `invalid Debian package request ${JSON.stringify(spec)}`, 'write a package name, optionally pinned as name=version (e.g. busybox-static=1:1.35.0-4+b3)');
   }
   return version === undefined ? { name } : { name, version };
 }
@@ -160,7 +160,7 @@ function pickRequested(universe: PackageUniverse, name: string, version: string 
     throw new LkError(
       'debian',
       `unknown Debian package "${name}"${sourcesDescription ? ` (searched ${sourcesDescription})` : ''}`,
-      suggestions.length > 0 ? `Did you mean: ${suggestions.join(', ')}?` : 'Check the spelling; only the main component of the configured suites is searched.',
+      suggestions.length > 0 ? `did you mean: ${suggestions.join(', ')}?` : 'check the spelling; only the main component of the configured suites is searched',
     );
   }
   if (version === undefined) return candidates[0]!;
@@ -170,7 +170,7 @@ function pickRequested(universe: PackageUniverse, name: string, version: string 
     throw new LkError(
       'debian',
       `Debian package ${name} is not available in version ${version}`,
-      `Available: ${available.map((v) => `${name}=${v}`).join(', ')}. Pin one of these, or drop the pin.`,
+      `available: ${available.map((v) => `${name}=${v}`).join(', ')}; pin one of these, or drop the pin`,
     );
   }
   return exact;
@@ -227,6 +227,6 @@ function unsatisfiable(universe: PackageUniverse, dependent: Candidate, group: R
   return new LkError(
     'debian',
     `cannot satisfy ${dependent.name} ${dependent.version}'s dependency on ${wanted} (${known})`,
-    `Add a source that has it, pin compatible versions, or list the package under exclude if the image does not need it.`,
+    `add a source that has it, pin compatible versions, or list the package under exclude if the image does not need it`,
   );
 }
