@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 // Cold pull of several images from a local registry: lkbuild vs `skopeo copy`, same images,
 // same run. Usage: node bench/pull/run.mjs [--images N] [--layers N] [--layer-mib N] [--rounds N]
-// Prints per-tool times and a final line `lkbuild/skopeo <ratio>` (median round times).
+// Prints per-tool times and the summary line `pull lkbuild/skopeo <ratio>` (median round times).
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cli, median, repo, run, summary, timed } from '../lib.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
   options: {
     images: { type: 'string', default: '4' },
@@ -58,24 +57,6 @@ async function startRegistry(dir) {
   throw new Error('docker-registry did not start');
 }
 
-function run(cmd, args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function main() {
   const dist = builtDist();
   const { OciLayout } = await import(join(dist, 'oci/layout.js'));
@@ -105,13 +86,12 @@ async function main() {
     const totalMiB = (images * layers * layerBytes) / (1 << 20);
     console.log(`images ${images}, layers per image ${layers}, layer size ${values['layer-mib']} MiB, total ${totalMiB} MiB, rounds ${rounds}`);
 
-    const cli = join(repo, 'builder', 'bin', 'lkbuild.js');
     const times = { lkbuild: [], skopeo: [] };
     for (let r = 0; r < rounds; r++) {
       // Each tool as a user runs it, into a fresh (cold) OCI layout: lkbuild takes all the
       // references in one command; skopeo copies one image per invocation.
       const lkCache = join(work, `lk-${r}`);
-      times.lkbuild.push(await timed(() => run(process.execPath, [cli, 'cache', 'pull', ...refs], { LKBUILD_CACHE: lkCache })));
+      times.lkbuild.push(await timed(() => run(process.execPath, [cli, 'cache', 'pull', ...refs], { env: { LKBUILD_CACHE: lkCache } })));
       const skCache = join(work, `sk-${r}`);
       times.skopeo.push(await timed(async () => {
         for (const ref of refs) await run('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${skCache}:${ref}`]);
@@ -124,7 +104,7 @@ async function main() {
     const sk = median(times.skopeo);
     console.log(`lkbuild ${lk.toFixed(3)} s (${(totalMiB / lk).toFixed(1)} MiB/s)`);
     console.log(`skopeo ${sk.toFixed(3)} s (${(totalMiB / sk).toFixed(1)} MiB/s)`);
-    console.log(`lkbuild/skopeo ${(lk / sk).toFixed(3)}`);
+    summary('pull', 'lkbuild/skopeo', (lk / sk).toFixed(3));
   } finally {
     registry.child.kill();
     await rm(work, { recursive: true, force: true });

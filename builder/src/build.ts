@@ -1,4 +1,5 @@
 import { basename, extname, join, resolve } from 'node:path';
+import type { InitrdCompression } from './archive/compress.js';
 import { loadBuildFiles, type BuildSpec } from './config/index.js';
 import { assembleNode } from './assemble/node.js';
 import { resolveImages } from './assemble/resolve-images.js';
@@ -25,6 +26,8 @@ export interface BuildOptions {
   /** Progress of the images a build pulls from registries. */
   onPull?: (event: TransferEvent) => void;
   verbose?: boolean;
+  /** The initrd's compression (default gzip). */
+  compression?: InitrdCompression;
   /** --sign-key/--sign-cert: PEM files to sign the UKI of every EFI output with. */
   sign?: { key: string; cert: string };
   /** Write NAME.spdx.json beside the outputs (default true; --no-sbom). */
@@ -70,7 +73,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
-      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer }, outputPath(f, base));
+      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer, compression: opts.compression }, outputPath(f, base));
     }
     if (opts.sbom !== false) {
       log('writing the SBOM');

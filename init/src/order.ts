@@ -10,6 +10,12 @@ export interface StartOrder {
   order: string[];
   /** Human-readable problems: unknown dependencies, cycles. Never fatal. */
   problems: string[];
+  /**
+   * For each service, the services whose launch it waits for: its known dependencies placed
+   * before it. Services with nothing between them start concurrently; one caught in a cycle
+   * does not wait for the rest of the cycle.
+   */
+  waitFor: Map<string, string[]>;
 }
 
 /**
@@ -51,5 +57,7 @@ export function startOrder(services: Dependent[]): StartOrder {
     problems.push(`dependency cycle between services: ${stuck.join(', ')}`);
     order.push(...stuck);
   }
-  return { order, problems };
+  const position = new Map(order.map((name, i) => [name, i]));
+  const waitFor = new Map(order.map((name) => [name, [...waitingOn.get(name)!].filter((d) => position.get(d)! < position.get(name)!)]));
+  return { order, problems, waitFor };
 }

@@ -28,6 +28,7 @@ export class Services {
   private readonly supervisor = new Supervisor();
   private readonly services = new Map<string, Service>();
   private order: string[] = [];
+  private waitFor = new Map<string, string[]>();
 
   constructor(private readonly consoleLogs: boolean) {}
 
@@ -49,17 +50,27 @@ export class Services {
         log(`lk-init: service ${name}: ${errorMessage(e)}`);
       }
     }
-    const { order, problems } = startOrder(
+    const { order, problems, waitFor } = startOrder(
       [...this.services.values()].map((s) => ({ name: s.bundle.name, depends: s.bundle.runtime.depends })),
     );
     for (const p of problems) log(`lk-init: ${p}`);
     this.order = order;
+    this.waitFor = waitFor;
   }
 
-  /** Starts every service in dependency order, each launched before its dependents. */
+  /**
+   * Starts every service, each launched before its dependents; services with no `depends`
+   * between them are launched concurrently. Resolves once every launch has ended.
+   */
   async startAll(): Promise<void> {
-    // One service that cannot start (even by an exception in our own code) does not hold up the rest.
-    for (const name of this.order) await stepAsync(`service:${name}`, () => this.start(name));
+    const launched = new Map<string, Promise<void>>();
+    for (const name of this.order) {
+      const deps = (this.waitFor.get(name) ?? []).map((d) => launched.get(d)!);
+      // stepAsync never rejects: one service that cannot start (even by an exception in our
+      // own code) does not hold up the rest.
+      launched.set(name, Promise.all(deps).then(() => stepAsync(`service:${name}`, () => this.start(name))));
+    }
+    await Promise.all(launched.values());
   }
 
   has(name: string): boolean {

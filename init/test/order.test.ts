@@ -3,7 +3,11 @@ import { startOrder } from '../src/order.js';
 
 describe('startOrder', () => {
   it('keeps input order when there are no dependencies', () => {
-    expect(startOrder([{ name: 'b', depends: [] }, { name: 'a', depends: [] }])).toEqual({ order: ['b', 'a'], problems: [] });
+    expect(startOrder([{ name: 'b', depends: [] }, { name: 'a', depends: [] }])).toEqual({
+      order: ['b', 'a'],
+      problems: [],
+      waitFor: new Map([['b', []], ['a', []]]),
+    });
   });
 
   it('starts dependencies first', () => {
@@ -34,5 +38,25 @@ describe('startOrder', () => {
     ]);
     expect(order).toEqual(['z', 'x', 'y', 'w']);
     expect(problems).toEqual(['dependency cycle between services: x, y, w']);
+  });
+
+  it('lets each service wait only for its own known dependencies, so independent ones start together', () => {
+    const { waitFor } = startOrder([
+      { name: 'app', depends: ['db', 'cache', 'nosuch'] },
+      { name: 'db', depends: [] },
+      { name: 'cache', depends: [] },
+      { name: 'web', depends: ['web'] },
+    ]);
+    expect(Object.fromEntries(waitFor)).toEqual({ db: [], cache: [], app: ['db', 'cache'], web: [] });
+  });
+
+  it('does not let a service in a cycle wait for one placed after it', () => {
+    const { order, waitFor } = startOrder([
+      { name: 'a', depends: ['b'] },
+      { name: 'b', depends: ['a'] },
+      { name: 'c', depends: ['a'] },
+    ]);
+    expect(order).toEqual(['a', 'b', 'c']);
+    expect(Object.fromEntries(waitFor)).toEqual({ a: [], b: ['a'], c: ['a'] });
   });
 });

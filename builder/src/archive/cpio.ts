@@ -1,5 +1,4 @@
-import { pipeline, Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { contentChangedSize, type Content, type FsEntry } from '../fs/tree.js';
 import { hardLinkGroups } from './hard-links.js';
 
@@ -44,14 +43,34 @@ export function cpioStream(entries: Iterable<[string, FsEntry]>, mtime: number):
 }
 
 /**
- * The archive gzip'd (level 9), as an initramfs. An error of the archive (a file that changed
- * under it, say) reaches whoever reads the result; a bare .pipe() would lose it and crash.
+ * The same archive in blocks that each end at an entry's end, the first entry end at or after
+ * `blockSize` bytes: the kernel unpacks a concatenation of separately compressed blocks only
+ * when each holds whole entries. Where a block ends depends on the archive alone, so blocks
+ * compressed apart (in parallel) still give the same bytes every time. A block holds at most
+ * `blockSize` plus one entry in memory.
  */
-export function gzippedCpioStream(entries: Iterable<[string, FsEntry]>, mtime: number): Readable {
-  return pipeline(cpioStream(entries, mtime), createGzip({ level: 9 }), () => undefined);
+export async function* cpioBlocks(entries: Iterable<[string, FsEntry]>, mtime: number, blockSize: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const entry of entryChunks(entries, mtime)) {
+    for await (const chunk of entry) {
+      parts.push(chunk);
+      size += chunk.length;
+    }
+    if (size >= blockSize) {
+      yield Buffer.concat(parts);
+      [parts, size] = [[], 0];
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts);
 }
 
 async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<Buffer> {
+  for await (const entry of entryChunks(entries, mtime)) yield* entry;
+}
+
+/** Each entry of the archive (the trailer last) as the chunks of its header, data and padding. */
+async function* entryChunks(entries: Iterable<[string, FsEntry]>, mtime: number): AsyncGenerator<AsyncGenerator<Buffer>> {
   const all = [...entries];
   // A link group shares one inode number; as GNU cpio writes them, only the last name carries the
   // data (the kernel links each later name to the first and appends what it brings).
@@ -68,7 +87,7 @@ async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): A
     const data = e.type === 'symlink' ? Buffer.from(e.linkname ?? '') : undefined;
     const carriesData = !group || group.last === path;
     const size = data ? data.length : e.type === 'file' && carriesData ? (e.content?.size ?? 0) : 0;
-    yield newcHeader(path, {
+    const header = newcHeader(path, {
       ino: thisIno,
       mode: typeBits[e.type] | (e.mode & 0o7777),
       uid: e.uid,
@@ -79,12 +98,18 @@ async function* generate(entries: Iterable<[string, FsEntry]>, mtime: number): A
       rdevmajor: e.devmajor,
       rdevminor: e.devminor,
     });
-    if (data) yield data;
-    else if (e.type === 'file' && e.content && size > 0) yield* fileData(path, e.content, size);
-    const padding = pad4(size);
-    if (padding) yield Buffer.alloc(padding);
+    const content = e.type === 'file' && size > 0 ? e.content : undefined;
+    yield entryBytes(path, header, data, content, size);
   }
-  yield newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 });
+  yield entryBytes('TRAILER!!!', newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 }), undefined, undefined, 0);
+}
+
+async function* entryBytes(path: string, header: Buffer, data: Buffer | undefined, content: Content | undefined, size: number): AsyncGenerator<Buffer> {
+  yield header;
+  if (data) yield data;
+  else if (content) yield* fileData(path, content, size);
+  const padding = pad4(size);
+  if (padding) yield Buffer.alloc(padding);
 }
 
 async function* fileData(path: string, content: Content, size: number): AsyncGenerator<Buffer> {

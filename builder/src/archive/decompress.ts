@@ -55,7 +55,8 @@ function throughGunzip(input: Readable, what: string): Readable {
   return output;
 }
 
-function throughTool(tool: string, args: string[], input: Readable, what: string): Readable {
+/** `input` through a host tool's stdin and stdout; `verb` (decompress, compress) names the job in errors. */
+export function throughTool(tool: string, args: string[], input: Readable, what: string, verb = 'decompress'): Readable {
   const output = new PassThrough({ highWaterMark: 1 << 20 });
   const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -66,7 +67,7 @@ function throughTool(tool: string, args: string[], input: Readable, what: string
     child.kill('SIGKILL');
   };
   child.on('error', (err) =>
-    fail(new LkError('tool', `cannot run ${tool} to decompress ${what}: ${err.message}`, `install ${tool} on the build host`)),
+    fail(new LkError('tool', `cannot run ${tool} to ${verb} ${what}: ${err.message}`, `install ${tool} on the build host`)),
   );
   // The consumer may stop early (e.g. after finding what it wanted): stop the tool then too.
   output.on('close', () => {
@@ -85,7 +86,7 @@ function throughTool(tool: string, args: string[], input: Readable, what: string
   const finish = (): void => {
     if (!stdoutEnded || exitCode === undefined || output.destroyed) return;
     if (exitCode === 0) output.end();
-    else fail(new LkError('archive', `${tool} failed to decompress ${what}: ${stderr.trim() || `exit ${exitCode}`}`, 'the file is corrupt: fetch or build it again'));
+    else fail(new LkError('archive', `${tool} failed to ${verb} ${what}: ${stderr.trim() || `exit ${exitCode}`}`, verb === 'decompress' ? 'the file is corrupt: fetch or build it again' : undefined));
   };
   child.stdout.on('end', () => {
     stdoutEnded = true;

@@ -15,6 +15,7 @@ commands:
       -f, --format FMT              output format, repeatable (default kernel+initrd; available: ${formatNames.join(', ')})
       -o, --dir DIR                 output directory (default .)
       -n, --name NAME               output name (default: first file's base name)
+      --compression gzip|zstd|none  the initrd's compression (default gzip, on every core)
       --dry-run                     print the merged build file and stop
       -v, --verbose                 show image build output
       --no-sbom                     do not write NAME.spdx.json (the SPDX 2.3 SBOM) beside the outputs
@@ -33,6 +34,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     name: { type: 'string', short: 'n' },
     'dry-run': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
+    compression: { type: 'string' },
     'sign-key': { type: 'string' },
     'sign-cert': { type: 'string' },
     'no-sbom': { type: 'boolean' },
@@ -40,6 +42,8 @@ async function cmdBuild(args: string[]): Promise<number> {
   if (positionals.length === 0) throw usageError('build needs at least one build file');
   const { 'sign-key': key, 'sign-cert': cert } = values;
   if (!key !== !cert) throw usageError(key ? '--sign-key needs --sign-cert' : '--sign-cert needs --sign-key');
+  const { parseInitrdCompression } = await import('../archive/compress.js');
+  const compression = values.compression === undefined ? undefined : parseInitrdCompression(values.compression);
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
   const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
@@ -54,6 +58,7 @@ async function cmdBuild(args: string[]): Promise<number> {
       log: progress,
       onPull: pulls.onEvent,
       verbose: values.verbose,
+      compression,
       sign: key && cert ? { key, cert } : undefined,
       sbom: !values['no-sbom'],
     }));

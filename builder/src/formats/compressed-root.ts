@@ -7,7 +7,7 @@ import { writeError } from '../errors.js';
 import { makeScratchDir } from '../fs/scratch.js';
 
 /**
- * The gzip'd cpio of the node's root, made once per build: cpio + gzip -9 of the whole tree is
+ * The compressed cpio of the node's root, made once per build: cpio + compression of the whole tree is
  * the costly step of every format that embeds an initrd, and a build asking for several formats
  * would otherwise repeat it for each.
  */
@@ -23,7 +23,7 @@ export class CompressedRoot {
 
   private async write(make: () => Readable): Promise<string> {
     this.dir = await makeScratchDir('lkbuild-root-');
-    const path = join(this.dir, 'root.cpio.gz');
+    const path = join(this.dir, 'root.cpio');
     try {
       await pipeline(make(), createWriteStream(path));
     } catch (e) {

@@ -1,4 +1,5 @@
 import type { AssembledNode } from '../assemble/node.js';
+import type { InitrdCompression } from '../archive/compress.js';
 import type { AtomicOutputs } from './atomic-output.js';
 import type { CompressedRoot } from './compressed-root.js';
 import type { UkiSigner } from '../trust/sign.js';
@@ -10,7 +11,9 @@ export interface FormatContext {
   base: string;
   sourceDateEpoch: number;
   outputs: AtomicOutputs;
-  /** Shares the gzip'd root between the formats of one build; without it each compresses anew. */
+  /** The initrd's compression; gzip when not given. */
+  compression?: InitrdCompression;
+  /** Shares the compressed root between the formats of one build; without it each compresses anew. */
   compressedRoot?: CompressedRoot;
   /** With --sign-key: every EFI format gets the build's one signed UKI from here. */
   signer?: UkiSigner;

@@ -3,7 +3,7 @@ import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LkError } from '../errors.js';
-import { gzippedCpioStream } from '../archive/cpio.js';
+import { compressedCpioStream } from '../archive/compress.js';
 import type { Content } from '../fs/tree.js';
 import { staged } from './atomic-output.js';
 import type { FormatContext } from './context.js';
@@ -16,12 +16,12 @@ export function nodeKernel(ctx: FormatContext, format: string): Content {
 }
 
 /**
- * The initrd: an optional uncompressed microcode cpio followed by the gzip'd root filesystem
+ * The initrd: an optional uncompressed microcode cpio followed by the compressed root filesystem
  * (`withUcode: false`: the root alone, as LinuxKit's tar-kernel-initrd holds it).
  */
 export async function writeInitrd(ctx: FormatContext, path: string, withUcode = true): Promise<void> {
   const { node } = ctx;
-  const compress = () => gzippedCpioStream(node.tree.sorted(), ctx.sourceDateEpoch);
+  const compress = () => compressedCpioStream(node.tree.sorted(), ctx.sourceDateEpoch, ctx.compression ?? 'gzip');
   const body = ctx.compressedRoot ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
   const ucode = withUcode ? node.ucode : undefined;
   if (!ucode) {

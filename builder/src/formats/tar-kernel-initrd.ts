@@ -18,7 +18,7 @@ export async function writeTarKernelInitrd(ctx: FormatContext, path: string): Pr
   const kernel = nodeKernel(ctx, 'tar-kernel-initrd');
   const ucode = ctx.node.ucode;
   await withScratch(async (dir) => {
-    // The gzip'd initrd's size is known only once it is written: stage it, then stream it.
+    // The compressed initrd's size is known only once it is written: stage it, then stream it.
     const initrd = await stageInitrd(ctx, join(dir, 'initrd.img'), false);
     const initrdSize = (await stat(initrd)).size;
     const cmdline = Buffer.from(ctx.node.cmdline);

@@ -27,6 +27,7 @@ describe('usage errors exit 2 with the message and the usage', () => {
     [['frobnicate'], 'lkbuild: unknown command "frobnicate"'],
     [['build', '--bogus', 'x.yml'], "lkbuild: Unknown option '--bogus'"],
     [['build'], 'lkbuild: build needs at least one build file'],
+    [['build', '--compression', 'lz4', 'x.yml'], 'lkbuild: --compression "lz4" is not one of gzip, zstd, none'],
     [['cache', 'pull'], 'lkbuild: '],
     [['cache', 'gc', '--timeout', 'soon'], 'lkbuild: '],
     [['run', 'qemu', '--accel', 'warp', 'out/node'], 'lkbuild: --accel: "warp" is not auto, kvm or tcg'],
