@@ -13,8 +13,9 @@ const MiB = 1024 * 1024;
 let base: string;
 let dir: string;
 
-const disk = (file: string) => ['-drive', `if=virtio,format=raw,file=${file}`];
-const bootWith = (...files: string[]) => boot(base, { qemuArgs: files.flatMap(disk), timeoutMs: 300_000 });
+/** `lkbuild run qemu --disk FILE,format=raw`: virtio disks, /dev/vda first. */
+const disks = (...files: string[]) => files.flatMap((f) => ['--disk', `${f},format=raw`]);
+const bootWith = (...files: string[]) => boot(base, { args: disks(...files), timeoutMs: 300_000 });
 
 /** Blank (sparse, all zero) disk file. */
 async function blankDisk(name: string, mib: number): Promise<string> {
@@ -138,7 +139,7 @@ describe('disks format must not write', () => {
     foreign = join(dir, 'foreign.img');
     await execa('mkfs.ext4', ['-q', '-L', 'OTHER', foreign, '40M']);
     foreignBefore = await superblock(foreign);
-    result = await boot(base, { append: 'lk.poweroff=ready', qemuArgs: [...disk(tiny), ...disk(foreign)], timeoutMs: 300_000 });
+    result = await bootWith(tiny, foreign);
   });
 
   test('a blank disk too small gets one clear line and stays blank; the node still boots', async () => {

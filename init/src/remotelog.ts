@@ -11,6 +11,8 @@ import { log, readText } from './sys.js';
 /** Messages held while the collector is unknown or unreachable; older ones are dropped first. */
 const QUEUE_LIMIT = 1000;
 const RETRY_MS = 2000;
+/** A name that did not resolve is tried again less often: the resolver blocks PID 1 while it waits. */
+const RESOLVE_RETRY_MS = 30_000;
 
 type State = 'pending' | 'on' | 'off';
 
@@ -86,11 +88,12 @@ class RemoteLog {
       this.lastError = '';
     } catch (e) {
       this.closeSocket();
-      this.retryLater((e as Error).message);
+      const why = (e as Error).message;
+      this.retryLater(why, why.startsWith('resolve ') ? RESOLVE_RETRY_MS : RETRY_MS);
     }
   }
 
-  private retryLater(why: string): void {
+  private retryLater(why: string, ms = RETRY_MS): void {
     if (why && why !== this.lastError) {
       this.lastError = why;
       this.localNote(`lk-init: remote syslog: ${why}; holding ${this.queue.length} lines and retrying`);
@@ -103,7 +106,7 @@ class RemoteLog {
         this.dropped = 0;
       }
       if (this.state === 'on') this.flush();
-    }, RETRY_MS);
+    }, ms);
   }
 
   /** A console line that is not itself forwarded (it is about forwarding). */

@@ -143,7 +143,7 @@ describe('init as PID 1', () => {
     expect(out).toContain('lk-init: service svc exited code=0 restart-in=never');
     expect(out).toContain('lkctl: unknown command nonsense');
     expect(out).toContain('nonsense-exit=2');
-    expect(out).toMatch(/svc-up\n[^]*svc-up\n/); // console and `lkctl logs`
+    expect(out).toMatch(/svc-up\n[\s\S]*svc-up\n/); // console and `lkctl logs`
     expect(out).toContain('first-output\nlk-init: onboot');
     expect(out).toContain('lk-init: shutdown uptime=');
     expect(out.match(/followed: tick/g)?.length).toBeGreaterThanOrEqual(3); // history + live
@@ -168,10 +168,10 @@ describe('init as PID 1', () => {
     const { out, status, signal } = bootInit(root, ['lk.console-logs', 'lk.poweroff=ready+2', 'lk.shutdown-grace=3000', 'lk.test-throw=hostname,onboot:second,service:b']);
     for (const what of ['hostname', 'service:b']) expect(out).toContain(`lk-init: error in ${what}: lk.test-throw: ${what} fails on purpose`);
     expect(out).toContain('lk-init: onboot second: lk.test-throw: onboot:second fails on purpose');
-    expect(out).toMatch(/lk-init: onboot second exit=255 [^]*lk-init: onboot third exit=0 /);
+    expect(out).toMatch(/lk-init: onboot second exit=255 [\s\S]*lk-init: onboot third exit=0 /);
     expect(out).toContain('third-output');
     expect(out).not.toContain('must-not-run');
-    expect(out).toMatch(/lk-init: service a started[^]*lk-init: service c started[^]*lk-init: ready /);
+    expect(out).toMatch(/lk-init: service a started[\s\S]*lk-init: service c started[\s\S]*lk-init: ready /);
     expect(out).not.toContain('service b started');
     expect(out).toMatch(/ls: c +running/); // lkctl is served
     expect(out).toContain('lk-init: shutdown uptime=');

@@ -31,7 +31,7 @@ describe('QEMU command line for the EFI formats', () => {
     '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd',
     '-drive', 'if=pflash,format=raw,unit=1,snapshot=on,file=/fw/VARS.fd',
   ];
-  const after = (a: string[], flag: string, n: number) => a.slice(a.indexOf(flag), a.indexOf(flag) + n);
+  const argsFrom = (a: string[], flag: string, n: number) => a.slice(a.indexOf(flag), a.indexOf(flag) + n);
 
   test('the target is told by the formats table', () => {
     expect(bootTarget('/out/node')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
@@ -65,8 +65,8 @@ describe('QEMU command line for the EFI formats', () => {
 
   test('UKI: OVMF from flash (variables as a snapshot), -kernel name.efi, its own command line', () => {
     const a = args('/out/node.efi');
-    expect(after(a, '-drive', 4)).toEqual(firmware);
-    expect(after(a, '-kernel', 2)).toEqual(['-kernel', '/out/node.efi']);
+    expect(argsFrom(a, '-drive', 4)).toEqual(firmware);
+    expect(argsFrom(a, '-kernel', 2)).toEqual(['-kernel', '/out/node.efi']);
     expect(a).not.toContain('-initrd');
     expect(a).not.toContain('-append');
   });
@@ -77,7 +77,7 @@ describe('QEMU command line for the EFI formats', () => {
   });
 
   test('disks: virtio with the format named and snapshot=on; commas in file names doubled', () => {
-    expect(after(args('/out/node-efi.img'), '-drive', 6)).toEqual([...firmware, '-drive', 'if=virtio,format=raw,snapshot=on,file=/out/node-efi.img']);
+    expect(argsFrom(args('/out/node-efi.img'), '-drive', 6)).toEqual([...firmware, '-drive', 'if=virtio,format=raw,snapshot=on,file=/out/node-efi.img']);
     expect(args('/out/node.qcow2')).toContain('if=virtio,format=qcow2,snapshot=on,file=/out/node.qcow2');
     expect(args('/out/node.vmdk')).toContain('if=virtio,format=vmdk,snapshot=on,file=/out/node.vmdk');
     expect(args('/out/node.vhd')).toContain('if=virtio,format=vpc,snapshot=on,file=/out/node.vhd');
@@ -89,7 +89,7 @@ describe('QEMU command line for the EFI formats', () => {
   test('ISOs boot as a CD-ROM', () => {
     const a = args('/out/node-efi.iso');
     expect(a.join(' ')).toContain('if=pflash');
-    expect(after(a, '-boot', 2)).toEqual(['-boot', 'order=d']);
+    expect(argsFrom(a, '-boot', 2)).toEqual(['-boot', 'order=d']);
     expect(a).toContain('media=cdrom,format=raw,readonly=on,file=/out/node-efi.iso');
   });
 
