@@ -52,7 +52,8 @@ async function sbverify(cert: string, file: string): Promise<number> {
   return (await execa('sbverify', ['--cert', cert, file], { reject: false })).exitCode ?? -1;
 }
 
-const secureBoot = (file: string, timeoutMs: number) => boot(file, { append: '', args: ['--secure-boot', '--networking', 'none'], timeoutMs });
+const secureBoot = (file: string, timeoutMs: number) =>
+  boot(file, { append: '', args: ['--secure-boot', '--networking', 'none'], timeoutMs });
 
 describe('Secure Boot: signed EFI outputs', () => {
   let work: string;
@@ -69,7 +70,21 @@ describe('Secure Boot: signed EFI outputs', () => {
     snakeoilKey = join(work, 'snakeoil.key');
     await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', snakeoilKey]);
     otherKey = { key: join(work, 'other.key'), cert: join(work, 'other.pem') };
-    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', otherKey.key, '-out', otherKey.cert, '-days', '3650', '-subj', '/CN=not enrolled/']);
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      otherKey.key,
+      '-out',
+      otherKey.cert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=not enrolled/',
+    ]);
     signed = outputs(await buildCase('formats-efi', EFI_FORMATS, ['--sign-key', snakeoilKey, '--sign-cert', SNAKEOIL_CERT]));
     unsignedUki = outputs(await buildCase('formats-efi', ['uki'])).uki!;
     otherUki = outputs(await buildCase('formats-efi', ['uki'], ['--sign-key', otherKey.key, '--sign-cert', otherKey.cert])).uki!;

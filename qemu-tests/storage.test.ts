@@ -86,7 +86,9 @@ describe('a blank disk', () => {
     const size = Number(store.find((l) => l.startsWith('size-mib='))?.slice(9));
     expect(size).toBeGreaterThan(100); // was under 64
     // The host's sfdisk reads one GPT partition reaching the disk's end; its ext4 says DATA.
-    const table = JSON.parse((await execa('sfdisk', ['--json', file])).stdout) as { partitiontable: { label: string; lastlba: number; partitions: { start: number; size: number }[] } };
+    const table = JSON.parse((await execa('sfdisk', ['--json', file])).stdout) as {
+      partitiontable: { label: string; lastlba: number; partitions: { start: number; size: number }[] };
+    };
     expect(table.partitiontable.label).toBe('gpt');
     expect(table.partitiontable.partitions).toHaveLength(1);
     const [p] = table.partitiontable.partitions;

@@ -60,7 +60,11 @@ describe('time and logs boot test', () => {
   test('the node starts in 2001 and ntp steps it to the host clock', () => {
     expect(result.timedOut, result.output).toBe(false);
     expect(tagged(result.output, 'CLOCK')[0]).toBe('first-year=2001');
-    const synced = Number(tagged(result.output, 'CLOCK').find((l) => l.startsWith('synced-epoch='))?.slice('synced-epoch='.length));
+    const synced = Number(
+      tagged(result.output, 'CLOCK')
+        .find((l) => l.startsWith('synced-epoch='))
+        ?.slice('synced-epoch='.length),
+    );
     // Between the boot's start and now on the host, give or take the console's delay.
     expect(synced * 1000).toBeGreaterThan(started - 60_000);
     expect(synced * 1000).toBeLessThan(Date.now() + 60_000);

@@ -47,7 +47,11 @@ export function outputName(files: string[], name?: string): string {
 async function signingKeyFor(sign: { key: string; cert: string }, formats: OutputFormat[]): Promise<SigningKey> {
   const efi = formats.find((f) => f.firmware.includes('uefi'));
   if (!efi) {
-    throw new LkError('usage', `--sign-key signs the UKI of the EFI formats, and none is requested (${formats.map((f) => f.name).join(', ')})`, `add an EFI format: -f ${formatNames.filter((n) => outputFormat(n).firmware.includes('uefi')).join(', -f ')}`);
+    throw new LkError(
+      'usage',
+      `--sign-key signs the UKI of the EFI formats, and none is requested (${formats.map((f) => f.name).join(', ')})`,
+      `add an EFI format: -f ${formatNames.filter((n) => outputFormat(n).firmware.includes('uefi')).join(', -f ')}`,
+    );
   }
   const key = await loadSigningKey(sign.key, sign.cert);
   await requireTool('osslsigncode', `the signed ${efi.name} format`); // before the images are built, not after
@@ -73,7 +77,10 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
-      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer, compression: opts.compression }, outputPath(f, base));
+      await f.write(
+        { node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer, compression: opts.compression },
+        outputPath(f, base),
+      );
     }
     if (opts.sbom !== false) {
       log('writing the SBOM');

@@ -34,7 +34,10 @@ describe('apply-sysctl', () => {
 
   it('names the file and line of each bad setting, applies the rest and exits 1', async () => {
     const conf = join(dir, 'conf/50-bad.conf');
-    await writeFile(conf, 'vm.swappiness = 1\nno equals sign\nkernel.nonexistent = 3\n-kernel.optional_missing = 1\nnet/ipv4/ip_forward = 1\n');
+    await writeFile(
+      conf,
+      'vm.swappiness = 1\nno equals sign\nkernel.nonexistent = 3\n-kernel.optional_missing = 1\nnet/ipv4/ip_forward = 1\n',
+    );
     const r = await run();
     expect(r.exitCode).toBe(1);
     expect(r.stdout.split('\n')).toEqual([

@@ -79,9 +79,15 @@ class RemoteLog {
       while (this.queue.length > 0) {
         const framed = frame(this.target.proto, this.queue[0]);
         const n = lk.send(this.fd, framed, this.sentBytes);
-        if (n < 0) return this.retryLater('the collector is not taking data yet');
+        if (n < 0) {
+          this.retryLater('the collector is not taking data yet');
+          return;
+        }
         this.sentBytes += n;
-        if (this.sentBytes < utf8Length(framed)) return this.retryLater(''); // TCP took part of it
+        if (this.sentBytes < utf8Length(framed)) {
+          this.retryLater(''); // TCP took part of it
+          return;
+        }
         this.queue.shift();
         this.sentBytes = 0;
       }

@@ -85,11 +85,15 @@ export async function makeFatImage(path: string, o: FatImageOptions): Promise<Fa
 
   await run('mkfs.vfat', [
     '-C',
-    '-F', String(g.fatBits),
+    '-F',
+    String(g.fatBits),
     ...(g.sectorsPerCluster ? ['-s', String(g.sectorsPerCluster)] : []),
-    '-S', '512',
-    '-i', o.volumeId.toString(16).padStart(8, '0'),
-    '-h', String(o.hiddenSectors ?? 0),
+    '-S',
+    '512',
+    '-i',
+    o.volumeId.toString(16).padStart(8, '0'),
+    '-h',
+    String(o.hiddenSectors ?? 0),
     path,
     String(g.sizeKiB),
   ]);

@@ -18,7 +18,11 @@ export async function requireHostFile(f: { path: string; pkg: string }, format: 
   try {
     await access(f.path, constants.R_OK);
   } catch {
-    throw new LkError('tool', `the ${format} format needs ${f.path}, which is missing`, `install the Debian package ${f.pkg} on the build host`);
+    throw new LkError(
+      'tool',
+      `the ${format} format needs ${f.path}, which is missing`,
+      `install the Debian package ${f.pkg} on the build host`,
+    );
   }
   return f.path;
 }

@@ -16,7 +16,16 @@ export const SYSLINUX_SLACK = 512 * 1024;
 /** The syslinux/isolinux configuration: boot the kernel and initrd at once with the build file's cmdline. */
 export function syslinuxConfig(cmdline: string): string {
   const append = cmdline.replace(/\s+/g, ' ').trim();
-  return ['DEFAULT linux', 'PROMPT 0', 'TIMEOUT 0', 'LABEL linux', '  LINUX /kernel', '  INITRD /initrd.img', `  APPEND ${append}`, ''].join('\n');
+  return [
+    'DEFAULT linux',
+    'PROMPT 0',
+    'TIMEOUT 0',
+    'LABEL linux',
+    '  LINUX /kernel',
+    '  INITRD /initrd.img',
+    `  APPEND ${append}`,
+    '',
+  ].join('\n');
 }
 
 /** Stages what a FAT file system booted by SYSLINUX holds at its root: kernel, initrd.img and syslinux.cfg. */

@@ -43,7 +43,10 @@ export async function planDisks(specs: DiskSpec[], state: StateDir): Promise<Dis
       if (!existing.isFile() && !existing.isBlockDevice()) throw optionError('--disk', `"${spec.spec}": ${file} is not a file`);
       const size = existing.isFile() ? await virtualSize(file, format) : undefined;
       if (spec.sizeBytes !== undefined && size !== undefined && spec.sizeBytes < size) {
-        throw optionError('--disk', `"${spec.spec}": size=${spec.sizeBytes} bytes cannot hold the existing ${file} (${size} bytes); it is never shrunk`);
+        throw optionError(
+          '--disk',
+          `"${spec.spec}": size=${spec.sizeBytes} bytes cannot hold the existing ${file} (${size} bytes); it is never shrunk`,
+        );
       }
       plans.push({ file, format, spec: spec.spec });
       continue;
@@ -73,7 +76,8 @@ export async function createDisks(plans: DiskPlan[]): Promise<void> {
       }
       await link(temp, p.file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new LkError('run', `${p.file} appeared while lkbuild was creating it; it was left alone`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new LkError('run', `${p.file} appeared while lkbuild was creating it; it was left alone`);
       throw e instanceof LkError ? e : new LkError('run', `cannot create the disk ${p.file}: ${(e as Error).message}`);
     } finally {
       await unlink(temp).catch(() => undefined);
@@ -85,7 +89,9 @@ export async function createDisks(plans: DiskPlan[]): Promise<void> {
 export function diskArgs(plans: DiskPlan[], machine: Machine): string[] {
   const device = machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
   return plans.flatMap((p, i) => [
-    '-drive', `if=none,id=disk${i},format=${p.format},discard=unmap,file=${qemuValue(p.file)}`,
-    '-device', `${device},drive=disk${i}`,
+    '-drive',
+    `if=none,id=disk${i},format=${p.format},discard=unmap,file=${qemuValue(p.file)}`,
+    '-device',
+    `${device},drive=disk${i}`,
   ]);
 }

@@ -30,7 +30,14 @@ async function readPem(path: string, what: string): Promise<Buffer> {
     return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String(code ?? e);
+    const why =
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String(code ?? e);
     throw new LkError('sign', `cannot read the signing ${what} ${path}: ${why}`, pemHint, { cause: e });
   }
 }
@@ -38,7 +45,11 @@ async function readPem(path: string, what: string): Promise<Buffer> {
 function parseKey(pem: Buffer, path: string): KeyObject {
   // PKCS#8 (ENCRYPTED PRIVATE KEY) and OpenSSL's traditional form (Proc-Type: 4,ENCRYPTED).
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem.toString('latin1'))) {
-    throw new LkError('sign', `the signing key ${path} is encrypted`, `decrypt a copy for the build: openssl pkey -in ${path} -out KEY (and keep KEY private)`);
+    throw new LkError(
+      'sign',
+      `the signing key ${path} is encrypted`,
+      `decrypt a copy for the build: openssl pkey -in ${path} -out KEY (and keep KEY private)`,
+    );
   }
   try {
     return createPrivateKey({ key: pem, format: 'pem' });
@@ -60,10 +71,18 @@ export async function loadSigningKey(keyPath: string, certPath: string): Promise
   const key = parseKey(await readPem(keyPath, 'key'), keyPath);
   const cert = parseCert(await readPem(certPath, 'certificate'), certPath);
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new LkError('sign', `the signing key ${keyPath} is an ${key.asymmetricKeyType ?? 'unknown'} key, not RSA`, 'UEFI Secure Boot verifies RSA signatures: use an RSA key (2048 bits is what firmware expects)');
+    throw new LkError(
+      'sign',
+      `the signing key ${keyPath} is an ${key.asymmetricKeyType ?? 'unknown'} key, not RSA`,
+      'UEFI Secure Boot verifies RSA signatures: use an RSA key (2048 bits is what firmware expects)',
+    );
   }
   if (!cert.checkPrivateKey(key)) {
-    throw new LkError('sign', `the signing key ${keyPath} does not belong to the certificate ${certPath}`, 'give the private key whose public half the certificate holds');
+    throw new LkError(
+      'sign',
+      `the signing key ${keyPath} does not belong to the certificate ${certPath}`,
+      'give the private key whose public half the certificate holds',
+    );
   }
   return { keyPath, certPath, subject: cert.subject.replace(/\n/g, ', ') };
 }

@@ -27,13 +27,23 @@ export interface ToolUse {
 }
 
 function missingTool(tool: HostTool, user: string): LkError {
-  return new LkError('tool', `${user} needs ${tool}, which is not installed`, `install the Debian package ${toolPackages[tool]} on the build host`);
+  return new LkError(
+    'tool',
+    `${user} needs ${tool}, which is not installed`,
+    `install the Debian package ${toolPackages[tool]} on the build host`,
+  );
 }
 
 /** Fails, naming the Debian package to install, unless `tool` is on the PATH: for a check before costly work. */
 export async function requireTool(tool: HostTool, user: string): Promise<void> {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    if (await access(join(dir, tool), constants.X_OK).then(() => true, () => false)) return;
+    if (
+      await access(join(dir, tool), constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
   }
   throw missingTool(tool, user);
 }

@@ -25,7 +25,8 @@ export async function exportImage(layout: OciLayout, ref: string, file: string, 
   const { refName, descriptor } = cached;
   const blobs = [...(await reachableDescriptors(layout, [descriptor])).values()];
   for (const blob of blobs) {
-    if (!(await layout.hasBlob(blob))) throw new LkError('cache', `blob ${blob.digest} of ${refName} is missing from the cache`, 'pull or build the image again');
+    if (!(await layout.hasBlob(blob)))
+      throw new LkError('cache', `blob ${blob.digest} of ${refName} is missing from the cache`, 'pull or build the image again');
   }
   const entry = { ...descriptor, annotations: { [Annotation.refName]: refName, 'io.containerd.image.name': refName } };
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [entry] };
@@ -41,7 +42,11 @@ export async function exportImage(layout: OciLayout, ref: string, file: string, 
 
 async function dockerManifest(layout: OciLayout, refName: string, descriptor: Descriptor) {
   if (descriptor.mediaType !== MediaType.imageManifest && descriptor.mediaType !== MediaType.dockerManifest) {
-    throw new LkError('cache', `${refName} is a multi-platform index; a docker archive holds single-platform images`, 'export it with --format oci');
+    throw new LkError(
+      'cache',
+      `${refName} is a multi-platform index; a docker archive holds single-platform images`,
+      'export it with --format oci',
+    );
   }
   const manifest = await layout.readJsonBlob<ImageManifest>(descriptor.digest);
   const path = (d: Descriptor) => `blobs/sha256/${digestHex(d.digest)}`;
@@ -57,7 +62,12 @@ function textEntry(name: string, content: string): AsyncGenerator<Buffer> {
 }
 
 /** The archive's bytes, streamed: the layout's small files, then each blob from the cache. */
-async function* archiveEntries(layout: OciLayout, index: ImageIndex, manifestJson: string | undefined, blobs: Descriptor[]): AsyncGenerator<Buffer> {
+async function* archiveEntries(
+  layout: OciLayout,
+  index: ImageIndex,
+  manifestJson: string | undefined,
+  blobs: Descriptor[],
+): AsyncGenerator<Buffer> {
   yield* textEntry('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
   yield* textEntry('index.json', JSON.stringify(index));
   if (manifestJson !== undefined) yield* textEntry('manifest.json', manifestJson);
