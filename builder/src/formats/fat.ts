@@ -1,5 +1,5 @@
 import { stat, utimes } from 'node:fs/promises';
-import { runTool, type HostTool } from './host-tools.js';
+import { runTool, type HostTool } from '../util/host-tool.js';
 
 /**
  * The one FAT builder: file system images made by dosfstools and filled by mtools, for the
@@ -81,7 +81,7 @@ export async function makeFatImage(path: string, o: FatImageOptions): Promise<Fa
   const g = o.geometry ?? fatGeometry(bytes);
   const epoch = fatEpoch(o.sourceDateEpoch);
   const env = fatToolEnv(o.sourceDateEpoch);
-  const run = (tool: HostTool, args: string[]) => runTool(tool, args, { format: o.format, env });
+  const run = (tool: HostTool, args: string[]) => runTool(tool, args, { user: `the ${o.format} format`, env });
 
   await run('mkfs.vfat', [
     '-C',

@@ -1,7 +1,7 @@
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FormatContext } from './context.js';
-import { runTool } from './host-tools.js';
+import { runTool } from '../util/host-tool.js';
 
 /** ISO 9660 images made reproducibly by xorriso from a staged tree: iso-bios and iso-efi. */
 
@@ -63,6 +63,6 @@ export async function writeIso(ctx: FormatContext, o: { format: string; dir: str
   const epoch = Math.max(0, Math.floor(ctx.sourceDateEpoch));
   await dateTree(o.root, ctx.sourceDateEpoch);
   const out = join(o.dir, 'out.iso');
-  await runTool('xorriso', [...xorrisoReproducible(o.root, out, epoch), ...o.bootArgs], { format: o.format, env: { SOURCE_DATE_EPOCH: String(epoch) } });
+  await runTool('xorriso', [...xorrisoReproducible(o.root, out, epoch), ...o.bootArgs], { user: `the ${o.format} format`, env: { SOURCE_DATE_EPOCH: String(epoch) } });
   await ctx.outputs.writeFrom(o.path, out);
 }

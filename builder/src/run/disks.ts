@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LkError } from '../errors.js';
-import { hostTool } from './host-tool.js';
+import { tempPathIn } from '../util/atomic-file.js';
+import { runTool } from '../util/host-tool.js';
 import { qemuValue } from './network.js';
 import { optionError, type DiskSpec, type Machine } from './options.js';
 import type { StateDir } from './state.js';
@@ -19,7 +19,7 @@ export interface DiskPlan {
 /** The size a guest sees of an existing disk file. */
 async function virtualSize(file: string, format: 'raw' | 'qcow2'): Promise<number> {
   if (format === 'raw') return (await stat(file)).size;
-  const out = await hostTool('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', file], 'qemu-utils').catch((e: LkError) => {
+  const out = await runTool('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', file], { user: '--disk' }).catch((e: LkError) => {
     throw optionError('--disk', `${file} is not a qcow2 image: ${e.message}`);
   });
   return (JSON.parse(out) as { 'virtual-size': number })['virtual-size'];
@@ -63,10 +63,10 @@ export async function planDisks(specs: DiskSpec[], state: StateDir): Promise<Dis
 export async function createDisks(plans: DiskPlan[]): Promise<void> {
   for (const p of plans) {
     if (p.create === undefined) continue;
-    const temp = `${p.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = tempPathIn(dirname(p.file));
     try {
       if (p.format === 'qcow2') {
-        await hostTool('qemu-img', ['create', '-q', '-f', 'qcow2', temp, String(p.create)], 'qemu-utils');
+        await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', temp, String(p.create)], { user: '--disk' });
       } else {
         const fh = await open(temp, 'wx', 0o644);
         await fh.truncate(p.create).finally(() => fh.close());

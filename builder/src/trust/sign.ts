@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import { makeScratchDir } from '../fs/scratch.js';
-import { runTool } from '../formats/host-tools.js';
+import { runTool } from '../util/host-tool.js';
 
 /**
  * Authenticode signing of the UKI, for UEFI Secure Boot.
@@ -73,7 +73,7 @@ export async function signEfi(key: SigningKey, input: string, output: string, so
   await runTool(
     'osslsigncode',
     ['sign', '-certs', key.certPath, '-key', key.keyPath, '-h', 'sha256', '-time', String(sourceDateEpoch), '-in', input, '-out', output],
-    { format },
+    { user: `the ${format} format` },
   );
 }
 

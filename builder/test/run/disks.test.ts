@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -50,6 +50,21 @@ describe('run qemu --disk', () => {
     await writeFile(join(dir, 'race.img'), 'mine');
     await expect(createDisks(plans)).rejects.toThrow(/appeared while lkbuild was creating it/);
     expect(await readFile(join(dir, 'race.img'), 'utf8')).toBe('mine');
+  });
+
+  test('without qemu-img a qcow2 disk fails naming the Debian package, and nothing is left behind', async () => {
+    const plans = await plan(`${join(dir, 'c.qcow2')},size=1G`);
+    const path = process.env.PATH;
+    process.env.PATH = await mkdtemp(join(tmpdir(), 'empty-path-'));
+    try {
+      await expect(createDisks(plans)).rejects.toMatchObject({
+        message: '--disk needs qemu-img, which is not installed',
+        hint: 'install the Debian package qemu-utils on the build host',
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(await readdir(dir)).toEqual([]);
   });
 
   test('QEMU arguments: virtio-blk in order, commas doubled', () => {
