@@ -32,7 +32,12 @@ export function run(cmd, args, { env = {}, timeoutMs = 0 } = {}) {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')} ${signal ? `killed by ${signal}` : `exited ${code}`}: ${err.slice(-2000)}${out.slice(-2000)}`));
+      else
+        reject(
+          new Error(
+            `${cmd} ${args.join(' ')} ${signal ? `killed by ${signal}` : `exited ${code}`}: ${err.slice(-2000)}${out.slice(-2000)}`,
+          ),
+        );
     });
   });
 }

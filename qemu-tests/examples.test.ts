@@ -23,15 +23,21 @@ describe.each(['minimal', 'node'])('examples/%s.yml', (name) => {
     const out = await mkdtemp(join(tmpdir(), `lk-example-${name}-`));
     const build = await execa('node', [cli, 'build', '-o', out, file], { reject: false, all: true });
     expect(build.exitCode, build.all).toBe(0);
-    expect(build.stdout.split('\n').sort()).toEqual([`${name}-cmdline`, `${name}-initrd.img`, `${name}-kernel`, `${name}.spdx.json`].map((f) => join(out, f)));
+    expect(build.stdout.split('\n').sort()).toEqual(
+      [`${name}-cmdline`, `${name}-initrd.img`, `${name}-kernel`, `${name}.spdx.json`].map((f) => join(out, f)),
+    );
 
     // Powers off once ready; QEMU runs with -no-reboot, so the process ends there.
-    const run = await execa('node', [cli, 'run', 'qemu', '--accel', 'tcg', '--mem', '512', '--append', 'lk.poweroff=ready', join(out, name)], {
-      reject: false,
-      all: true,
-      timeout: 240_000,
-      stdin: 'ignore',
-    });
+    const run = await execa(
+      'node',
+      [cli, 'run', 'qemu', '--accel', 'tcg', '--mem', '512', '--append', 'lk.poweroff=ready', join(out, name)],
+      {
+        reject: false,
+        all: true,
+        timeout: 240_000,
+        stdin: 'ignore',
+      },
+    );
     const console = (run.all ?? '').replace(/\r/g, '');
     expect(run.timedOut, console).toBe(false);
     expect(run.exitCode, console).toBe(0);
@@ -47,7 +53,11 @@ describe.each(['minimal', 'node'])('examples/%s.yml', (name) => {
     }
     expect(console).not.toMatch(/^lk-init: error in /m);
     const services = await namesIn(file, 'services');
-    expect(serviceEvents(before, undefined, 'started').map((e) => e.name).sort()).toEqual([...services].sort());
+    expect(
+      serviceEvents(before, undefined, 'started')
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual([...services].sort());
     expect(console).toContain('lk-init: shutdown ');
     expect(console).toContain('reboot: Power down');
   });

@@ -18,7 +18,9 @@ const ONBOOT = /formats-aws-onboot-marker cmdline=(\S+)/;
 const MiB = 1024 * 1024;
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 describe('aws format', () => {
@@ -43,14 +45,21 @@ describe('aws format', () => {
     const [bios, efi, run] = await Promise.all([
       bootQemuArgs(drive, { timeoutMs: 300_000 }),
       bootQemuArgs(
-        ['-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd', '-drive', `if=pflash,format=raw,unit=1,file=${vars}`, ...drive],
+        [
+          '-drive',
+          'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
+          '-drive',
+          `if=pflash,format=raw,unit=1,file=${vars}`,
+          ...drive,
+        ],
         { timeoutMs: 300_000 },
       ),
       timed(() => boot(disk(), { append: '', timeoutMs: 300_000 })),
     ]);
     Object.assign(boots, { seabios: bios, ovmf: efi, 'run qemu': run });
     const size = (await stat(disk())).size;
-    for (const [f, r] of Object.entries(boots)) console.log(`aws ${f}: ${size} bytes, QEMU start to power-off ${(r.elapsedMs / 1000).toFixed(1)} s`);
+    for (const [f, r] of Object.entries(boots))
+      console.log(`aws ${f}: ${size} bytes, QEMU start to power-off ${(r.elapsedMs / 1000).toFixed(1)} s`);
   }, 900_000);
 
   afterAll(async () => {

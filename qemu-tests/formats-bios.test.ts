@@ -14,7 +14,9 @@ const cmdline = 'console=ttyS0 lk.poweroff=ready';
 const ONBOOT = /formats-bios-onboot-marker cmdline=(\S+)/;
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 describe('iso-bios, raw-bios and iso-efi formats', () => {
@@ -36,9 +38,12 @@ describe('iso-bios, raw-bios and iso-efi formats', () => {
     await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', vars);
     boots['iso-efi'] = await bootQemuArgs(
       [
-        '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
-        '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-        '-cdrom', `${base}-efi.iso`,
+        '-drive',
+        'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
+        '-drive',
+        `if=pflash,format=raw,unit=1,file=${vars}`,
+        '-cdrom',
+        `${base}-efi.iso`,
       ],
       { timeoutMs: 400_000 },
     );
@@ -89,11 +94,31 @@ describe('iso-bios, raw-bios and iso-efi formats', () => {
     expect(report).toMatch(/El Torito img path :\s+1\s+\/isolinux\/isolinux\.bin/);
     expect(report).toMatch(/El Torito img opts :\s+1\s+boot-info-table isohybrid-suitable/);
     const listed = [...report.matchAll(/^(\S+)\s+1\s+0\s+0\s+\d+\s+(\w+ +\d+ +\d+) '([^']+)'$/gm)].map((x) => [x[1], x[3], x[2]]);
-    expect(listed.map((x) => x[1]).sort()).toEqual(['/', '/initrd.img', '/isolinux', '/isolinux/boot.cat', '/isolinux/isolinux.bin', '/isolinux/isolinux.cfg', '/isolinux/ldlinux.c32', '/kernel']);
+    expect(listed.map((x) => x[1]).sort()).toEqual([
+      '/',
+      '/initrd.img',
+      '/isolinux',
+      '/isolinux/boot.cat',
+      '/isolinux/isolinux.bin',
+      '/isolinux/isolinux.cfg',
+      '/isolinux/ldlinux.c32',
+      '/kernel',
+    ]);
     // SOURCE_DATE_EPOCH is unset for the build: every date is the epoch.
     expect(new Set(listed.map((x) => x[2]!.replace(/\s+/g, ' ')))).toEqual(new Set(['Jan 1 1970']));
     // The ISO's kernel and cmdline are the build's; the MBR partition covers the ISO.
-    await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/kernel', join(scratch, 'iso-kernel'), '-extract', '/isolinux/isolinux.cfg', join(scratch, 'isolinux.cfg')]);
+    await execa('xorriso', [
+      '-osirrox',
+      'on',
+      '-indev',
+      iso,
+      '-extract',
+      '/kernel',
+      join(scratch, 'iso-kernel'),
+      '-extract',
+      '/isolinux/isolinux.cfg',
+      join(scratch, 'isolinux.cfg'),
+    ]);
     expect(await sha256(join(scratch, 'iso-kernel'))).toBe(await sha256(`${base}-kernel`));
     const cfg = await readFile(join(scratch, 'isolinux.cfg'), 'utf8');
     expect(cfg).toContain('LINUX /kernel\n');
@@ -119,7 +144,10 @@ describe('iso-bios, raw-bios and iso-efi formats', () => {
     const listing = (await execa('mdir', ['-a', '-i', `${disk}@@1M`, '::/'], { env })).stdout;
     expect(listing).toContain('Volume in drive : is LKBUILD');
     expect(listing).toContain('Volume Serial Number is 4C4B-4231');
-    const names = [...listing.matchAll(/^(\S+)(?: +(\S{1,3}))? +\d+ +(\d{4}-\d\d-\d\d) +\d+:\d\d *$/gm)].map((x) => [`${x[1]}${x[2] ? `.${x[2]}` : ''}`, x[3]]);
+    const names = [...listing.matchAll(/^(\S+)(?: +(\S{1,3}))? +\d+ +(\d{4}-\d\d-\d\d) +\d+:\d\d *$/gm)].map((x) => [
+      `${x[1]}${x[2] ? `.${x[2]}` : ''}`,
+      x[3],
+    ]);
     expect(names.map((x) => x[0]).sort()).toEqual(['initrd.img', 'kernel', 'ldlinux.c32', 'ldlinux.sys', 'syslinux.cfg']);
     // FAT cannot date 1970: SOURCE_DATE_EPOCH 0 becomes 1980-01-01.
     expect(new Set(names.map((x) => x[1]))).toEqual(new Set(['1980-01-01']));

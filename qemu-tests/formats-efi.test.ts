@@ -25,7 +25,9 @@ const files = (base: string) => ({
 });
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** A fixed VHD has only a footer, so qemu-img cannot probe it: the format is always named. */
@@ -114,7 +116,11 @@ describe('EFI formats', () => {
 
   test('qcow2, vmdk, vhd: qemu-img reads them as the raw disk, and finds no errors', async () => {
     const raw = (await stat(first['raw-efi'])).size;
-    for (const [f, fmt] of [['qcow2', 'qcow2'], ['vmdk', 'vmdk'], ['vhd', 'vpc']] as const) {
+    for (const [f, fmt] of [
+      ['qcow2', 'qcow2'],
+      ['vmdk', 'vmdk'],
+      ['vhd', 'vpc'],
+    ] as const) {
       const info = await qemuImgInfo(first[f], fmt);
       expect(info.format, f).toBe(fmt);
       if (f !== 'vhd') {
@@ -153,8 +159,12 @@ describe('EFI formats', () => {
   }, 200_000);
 
   test('a disk refuses an extra command line, naming where it belongs', async () => {
-    await expect(prepareQemu({ base: first.qcow2, append: 'lk.x=1', accel: 'tcg' })).rejects.toThrow(/boots with the command line it was built with/);
-    await expect(prepareQemu({ base: `${first.qcow2}.missing.vhd`, accel: 'tcg' })).rejects.toMatchObject({ hint: 'build it first: lkbuild build -f vhd <file>.yml' });
+    await expect(prepareQemu({ base: first.qcow2, append: 'lk.x=1', accel: 'tcg' })).rejects.toThrow(
+      /boots with the command line it was built with/,
+    );
+    await expect(prepareQemu({ base: `${first.qcow2}.missing.vhd`, accel: 'tcg' })).rejects.toMatchObject({
+      hint: 'build it first: lkbuild build -f vhd <file>.yml',
+    });
   });
 
   const bootTimes: Record<string, number> = {};

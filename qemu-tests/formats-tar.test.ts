@@ -24,7 +24,9 @@ const files = (base: string) => ({
 });
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** `tar -tv` with numeric owners, UTC times and runs of spaces collapsed. */
@@ -85,14 +87,20 @@ describe('tar formats', () => {
   test("tar: the initrd's file set, with the device node, symlinks, modes and owners", async () => {
     const { stdout } = await execa('sh', ['-c', `gzip -dc '${first.initrd}' | cpio -it --quiet`]);
     const cpioNames = stdout.split('\n').sort();
-    const tarNames = (await execa('tar', ['-tf', first.tar])).stdout.split('\n').map((s) => s.replace(/\/$/, '')).sort();
+    const tarNames = (await execa('tar', ['-tf', first.tar])).stdout
+      .split('\n')
+      .map((s) => s.replace(/\/$/, ''))
+      .sort();
     expect(cpioNames.length).toBeGreaterThan(100);
     expect(tarNames).toEqual(cpioNames);
     const lines = await tarTv(first.tar);
     expect(lines).toContain('crw------- 0/0 5,1 1970-01-01 00:00:00 dev/console');
     expect(lines.find((l) => / init$/.test(l))).toMatch(/^-rwxr-xr-x 0\/0 [1-9]\d* 1970-01-01 00:00:00 init$/);
     expect(lines.filter((l) => l.startsWith('l')).length).toBeGreaterThan(0);
-    console.log('tar entry types:', JSON.stringify(Object.fromEntries(['-', 'd', 'l', 'h', 'c', 'b', 'p'].map((t) => [t, lines.filter((l) => l.startsWith(t)).length]))));
+    console.log(
+      'tar entry types:',
+      JSON.stringify(Object.fromEntries(['-', 'd', 'l', 'h', 'c', 'b', 'p'].map((t) => [t, lines.filter((l) => l.startsWith(t)).length]))),
+    );
   });
 
   test('gcp: disk.raw boots under OVMF: the init is ready and the onboot container ran', async () => {
@@ -106,7 +114,9 @@ describe('tar formats', () => {
   test('tar-kernel-initrd: its kernel and initrd boot with -kernel/-initrd and its cmdline', async () => {
     const d = join(work, 'tki');
     const cmdline = await readFile(join(d, 'cmdline'), 'utf8');
-    const r = await bootQemuArgs(['-kernel', join(d, 'kernel'), '-initrd', join(d, 'initrd.img'), '-append', cmdline], { timeoutMs: 240_000 });
+    const r = await bootQemuArgs(['-kernel', join(d, 'kernel'), '-initrd', join(d, 'initrd.img'), '-append', cmdline], {
+      timeoutMs: 240_000,
+    });
     expectHelloBoot(r);
     expect(r.output).toContain('Command line: console=ttyS0 lk.poweroff=ready');
     expect(r.output).toMatch(/tar-onboot-marker pid=1\b/);

@@ -71,7 +71,10 @@ describe('hard links from a third-party image', () => {
       ].join('\n'),
     );
     const out = join(work, 'out');
-    const build = await execa('node', [cli, 'build', '-o', out, '-n', 'hl', '-f', 'kernel+initrd', '-f', 'tar', yml], { reject: false, all: true });
+    const build = await execa('node', [cli, 'build', '-o', out, '-n', 'hl', '-f', 'kernel+initrd', '-f', 'tar', yml], {
+      reject: false,
+      all: true,
+    });
     if (build.exitCode !== 0) throw new Error(`lkbuild build failed (${build.exitCode}):\n${build.all}`);
     base = join(out, 'hl');
     result = await boot(base, { timeoutMs: 240_000 });
@@ -83,7 +86,11 @@ describe('hard links from a third-party image', () => {
   });
 
   test("umoci's layer really holds a hard link entry", async () => {
-    const listing = execFileSync('sh', ['-c', `for b in ${join(work, 'layout/blobs/sha256')}/*; do tar tvzf "$b" 2>/dev/null; done; true`], { encoding: 'utf8' });
+    const listing = execFileSync(
+      'sh',
+      ['-c', `for b in ${join(work, 'layout/blobs/sha256')}/*; do tar tvzf "$b" 2>/dev/null; done; true`],
+      { encoding: 'utf8' },
+    );
     expect(listing).toMatch(/^h.* hl\/b link to hl\/a$/m);
   });
 
@@ -91,7 +98,10 @@ describe('hard links from a third-party image', () => {
     const dir = join(work, 'initrd');
     await mkdir(dir);
     execFileSync('sh', ['-c', `gzip -dc '${base}-initrd.img' | cpio -idm --quiet`], { cwd: dir });
-    expectLinked(inodes(execFileSync('stat', ['-c', '%i %h %n', 'hl/a', 'hl/b', 'hl/other'], { cwd: dir, encoding: 'utf8' }).trim().split('\n')), 'initrd');
+    expectLinked(
+      inodes(execFileSync('stat', ['-c', '%i %h %n', 'hl/a', 'hl/b', 'hl/other'], { cwd: dir, encoding: 'utf8' }).trim().split('\n')),
+      'initrd',
+    );
   });
 
   test('the tar output holds a link entry (GNU tar) that extracts to one inode', async () => {
@@ -99,7 +109,10 @@ describe('hard links from a third-party image', () => {
     const dir = join(work, 'tar');
     await mkdir(dir);
     execFileSync('tar', ['xf', `${base}.tar`, '-C', dir]);
-    expectLinked(inodes(execFileSync('stat', ['-c', '%i %h %n', 'hl/a', 'hl/b', 'hl/other'], { cwd: dir, encoding: 'utf8' }).trim().split('\n')), 'tar');
+    expectLinked(
+      inodes(execFileSync('stat', ['-c', '%i %h %n', 'hl/a', 'hl/b', 'hl/other'], { cwd: dir, encoding: 'utf8' }).trim().split('\n')),
+      'tar',
+    );
   });
 
   test('the booted node shows one inode with two links', () => {

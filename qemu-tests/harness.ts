@@ -12,7 +12,10 @@ const cli = join(repo, 'builder/bin/lkbuild.js');
 export async function buildCase(name: string, formats: string[] = ['kernel+initrd'], args: string[] = []): Promise<string> {
   const out = await mkdtemp(join(tmpdir(), `lk-boot-${name}-`));
   const file = join(repo, 'qemu-tests/cases', name, 'node.yml');
-  const result = await execa('node', [cli, 'build', '-o', out, '-n', name, ...formats.flatMap((f) => ['-f', f]), ...args, file], { reject: false, all: true });
+  const result = await execa('node', [cli, 'build', '-o', out, '-n', name, ...formats.flatMap((f) => ['-f', f]), ...args, file], {
+    reject: false,
+    all: true,
+  });
   if (result.exitCode !== 0) throw new Error(`lkbuild build ${file} failed (${result.exitCode}):\n${result.all}`);
   return join(out, name);
 }
@@ -58,7 +61,14 @@ export async function boot(base: string, opts: BootOptions = {}): Promise<BootRe
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const append = opts.append ?? 'lk.poweroff=ready';
   const args = [
-    'run', 'qemu', '--mem', '512', '--state', state, '--timeout', String(Math.ceil(timeoutMs / 1000)),
+    'run',
+    'qemu',
+    '--mem',
+    '512',
+    '--state',
+    state,
+    '--timeout',
+    String(Math.ceil(timeoutMs / 1000)),
     ...(append ? ['--append', append] : []),
     ...(opts.args ?? []),
     base,
@@ -77,14 +87,23 @@ export async function boot(base: string, opts: BootOptions = {}): Promise<BootRe
         opts.onOutput?.(o, signal);
       },
     });
-    return { output: r.output, exitCode: r.exitCode, timedOut: r.timedOut || r.exitCode === 124, state, ...(qmp ? { qmp: await qmp.close() } : {}) };
+    return {
+      output: r.output,
+      exitCode: r.exitCode,
+      timedOut: r.timedOut || r.exitCode === 124,
+      state,
+      ...(qmp ? { qmp: await qmp.close() } : {}),
+    };
   } finally {
     if (!opts.state) await rm(state, { recursive: true, force: true });
   }
 }
 
 /** Runs the lkbuild CLI to completion; for the tests of its exit status and messages. */
-export async function lkbuild(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+export async function lkbuild(
+  args: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
   const r = await execa('node', [cli, ...args], { reject: false, stdin: 'ignore', timeout: opts.timeoutMs ?? 120_000 });
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -114,7 +133,11 @@ async function runCaptured(
   }, opts.timeoutMs ?? 120_000);
   const take = (d: Buffer) => {
     output += d.toString('utf8');
-    opts.onOutput?.(output.replace(/\r/g, ''), (sig) => child.kill(sig), (text) => child.stdin?.write(text));
+    opts.onOutput?.(
+      output.replace(/\r/g, ''),
+      (sig) => child.kill(sig),
+      (text) => child.stdin?.write(text),
+    );
     if (opts.until?.test(output)) child.kill('SIGKILL');
   };
   child.stdout!.on('data', take);

@@ -29,7 +29,12 @@ export function serviceEvents(output: string, name?: string, what?: 'started' | 
   for (const line of output.split('\n')) {
     const m = /^lk-init: service (\S+) (started|exited)((?: [\w-]+=\S*)+)$/.exec(line);
     if (!m) continue;
-    const fields = Object.fromEntries(m[3]!.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const fields = Object.fromEntries(
+      m[3]!
+        .trim()
+        .split(' ')
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     if ((name === undefined || m[1] === name) && (what === undefined || m[2] === what)) {
       found.push({ name: m[1]!, what: m[2] as 'started' | 'exited', fields, line });
     }

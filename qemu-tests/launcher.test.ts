@@ -19,7 +19,11 @@ function results(output: string): Map<string, { fields: Record<string, string>; 
 }
 
 // Capability bits in /proc/<pid>/status: CAP_CHOWN 0, CAP_SETGID 6, CAP_SETUID 7, CAP_NET_ADMIN 12.
-const capMask = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, '0');
+const capMask = (...bits: number[]) =>
+  bits
+    .reduce((m, b) => m | (1n << BigInt(b)), 0n)
+    .toString(16)
+    .padStart(16, '0');
 
 describe('lk-run in the guest: capabilities, seccomp, read-only root, masked paths, namespaces, cgroups', () => {
   let result: BootResult;
@@ -42,8 +46,21 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     const onboot = markers(result.output).filter((m) => m.event === 'onboot');
     expect(onboot.map((m) => [m.name, m.fields.exit])).toEqual(
       [
-        'cap-dropped', 'cap-kept', 'seccomp-custom', 'seccomp-default', 'seccomp-none', 'seccomp-sysadmin', 'readonly', 'masked',
-        'netns-a', 'netns-b', 'netns-host', 'limits', 'oom', 'after-oom', 'devices',
+        'cap-dropped',
+        'cap-kept',
+        'seccomp-custom',
+        'seccomp-default',
+        'seccomp-none',
+        'seccomp-sysadmin',
+        'readonly',
+        'masked',
+        'netns-a',
+        'netns-b',
+        'netns-host',
+        'limits',
+        'oom',
+        'after-oom',
+        'devices',
       ].map((n) => [n, '0']),
     );
     expect(markers(result.output).map((m) => m.event)).toContain('ready');

@@ -20,7 +20,9 @@ describe('metadata with malformed user data, and with no provider', () => {
   test('malformed user data: one line naming the problem and its line, exit 1, nothing written, the node still boots', () => {
     expect(malformed.timedOut, malformed.output).toBe(false);
     expect(metadataLines(malformed)).toEqual([
-      expect.stringMatching(/^metadata: user data from nocloud:\/dev\/vd[a-z] is malformed: cloud-config is not valid YAML .*line 3: a flow sequence \(\[\.\.\.\]\) must end on the same line; nothing was written$/),
+      expect.stringMatching(
+        /^metadata: user data from nocloud:\/dev\/vd[a-z] is malformed: cloud-config is not valid YAML .*line 3: a flow sequence \(\[\.\.\.\]\) must end on the same line; nothing was written$/,
+      ),
     ]);
     const m = markers(malformed.output);
     expect(m.find((x) => x.event === 'onboot' && x.name === 'metadata')?.fields.exit).toBe('1');
@@ -32,7 +34,9 @@ describe('metadata with malformed user data, and with no provider', () => {
   test('no provider: one line naming every provider tried and why it is not there, exit 0, the node boots', () => {
     expect(none.timedOut, none.output).toBe(false);
     expect(metadataLines(none)).toEqual([
-      expect.stringMatching(/^metadata: no provider answered \(nocloud: no volume labelled cidata; aws: .+; gcp: .+; file:\/etc\/lk\/user-data: no such file\); the node boots without provisioning$/),
+      expect.stringMatching(
+        /^metadata: no provider answered \(nocloud: no volume labelled cidata; aws: .+; gcp: .+; file:\/etc\/lk\/user-data: no such file\); the node boots without provisioning$/,
+      ),
     ]);
     const m = markers(none.output);
     expect(m.find((x) => x.event === 'onboot' && x.name === 'metadata')?.fields.exit).toBe('0');

@@ -25,7 +25,12 @@ describe('README promises boot test', () => {
   const check = (key: string) => {
     const line = tagged(result.output, 'CHECK').find((l) => l.startsWith(`${key} `) || l.startsWith(`${key}=`));
     if (!line) throw new Error(`no CHECK ${key} in:\n${result.output}`);
-    return Object.fromEntries(line.split(' ').filter((w) => w.includes('=')).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      line
+        .split(' ')
+        .filter((w) => w.includes('='))
+        .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+    );
   };
 
   beforeAll(async () => {
@@ -43,7 +48,8 @@ describe('README promises boot test', () => {
   });
 
   test('an exception in a boot step is logged and the rest of the boot runs', () => {
-    for (const what of ['hostname', 'service:skipped']) expect(result.output).toContain(`lk-init: error in ${what}: lk.test-throw: ${what} fails on purpose`);
+    for (const what of ['hostname', 'service:skipped'])
+      expect(result.output).toContain(`lk-init: error in ${what}: lk.test-throw: ${what} fails on purpose`);
     expect(result.output).toContain('lk-init: onboot boom: lk.test-throw: onboot:boom fails on purpose');
     // the remaining onboot steps, in order
     const onboot = m.filter((x) => x.event === 'onboot').map((x) => `${x.name}=${x.fields.exit}`);

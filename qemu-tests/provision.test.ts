@@ -57,7 +57,11 @@ async function bootAndLogin(base: string, opts: { args: string[]; key: string; a
   return { boot: result, ...(await session) };
 }
 
-const tagged = (text: string, tag: string) => text.split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => l.slice(tag.length + 1));
+const tagged = (text: string, tag: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith(`${tag} `))
+    .map((l) => l.slice(tag.length + 1));
 
 describe('provisioning from a NoCloud seed, DHCP, and a console login', () => {
   let run: Login;
@@ -71,7 +75,12 @@ describe('provisioning from a NoCloud seed, DHCP, and a console login', () => {
       userData,
       `#cloud-config\nhostname: provisioned\nssh_authorized_keys:\n  - ${pub}\nwrite_files:\n  - path: /run/provision-test/greeting\n    content: |\n      hello from cloud-config\n    permissions: "0640"\n`,
     );
-    run = await bootAndLogin(base, { args: ['--data-file', userData], key, append: 'lk.console-logs', console: 'echo GETTY-$((6*7)); echo "TTY $(tty)"\n' });
+    run = await bootAndLogin(base, {
+      args: ['--data-file', userData],
+      key,
+      append: 'lk.console-logs',
+      console: 'echo GETTY-$((6*7)); echo "TTY $(tty)"\n',
+    });
   }, 900_000);
 
   test('the node boots, and powers off when asked over SSH', () => {
@@ -80,7 +89,7 @@ describe('provisioning from a NoCloud seed, DHCP, and a console login', () => {
     expect(markers(run.boot.output).map((m) => m.event)).toEqual(expect.arrayContaining(['ready', 'shutdown']));
   });
 
-  test('dhcpcd takes QEMU\'s address in onboot, before the services start, and resolv.conf names QEMU\'s DNS server', () => {
+  test("dhcpcd takes QEMU's address in onboot, before the services start, and resolv.conf names QEMU's DNS server", () => {
     const out = run.boot.output;
     const lease = out.indexOf('lk-dhcp: eth0: bound 10.0.2.15/24 router 10.0.2.2 dns 10.0.2.3');
     expect(lease, out).toBeGreaterThan(0);
@@ -99,11 +108,11 @@ describe('provisioning from a NoCloud seed, DHCP, and a console login', () => {
     ]);
   });
 
-  test('sshd authorizes the build file\'s key and the seed\'s, each once', () => {
+  test("sshd authorizes the build file's key and the seed's, each once", () => {
     expect(tagged(run.report.stdout, 'AUTHORIZED')).toEqual(['build-file-key', 'lkbuild-test']);
   });
 
-  test('cloud-config\'s hostname and write_files are applied; /run/config has LinuxKit\'s layout', () => {
+  test("cloud-config's hostname and write_files are applied; /run/config has LinuxKit's layout", () => {
     expect(tagged(run.report.stdout, 'HOST')).toEqual(['provisioned']);
     expect(tagged(run.report.stdout, 'GREETING')).toEqual(['hello from cloud-config']);
     expect(tagged(run.report.stdout, 'PROVIDER')).toEqual([expect.stringMatching(/^nocloud:\/dev\/vd[a-z]$/)]);
@@ -130,7 +139,13 @@ describe('provisioning from the IMDSv2 emulation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lk-provision-imds-'));
     const userData = join(dir, 'user-data.json');
     // LinuxKit's JSON user data: one file per key under /run/config.
-    await writeFile(userData, JSON.stringify({ ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } }, app: { entries: { greeting: { content: 'from imds ✓ é\n' } } } }));
+    await writeFile(
+      userData,
+      JSON.stringify({
+        ssh: { entries: { authorized_keys: { perm: '0600', content: `${pub}\n` } } },
+        app: { entries: { greeting: { content: 'from imds ✓ é\n' } } },
+      }),
+    );
     run = await bootAndLogin(base, { args: ['--imds', userData], key });
   }, 900_000);
 
@@ -141,7 +156,7 @@ describe('provisioning from the IMDSv2 emulation', () => {
     expect(run.poweroff.exitCode).toBe(0);
   });
 
-  test('the aws provider answered (NoCloud found no seed first), with the host name of EC2\'s form', () => {
+  test("the aws provider answered (NoCloud found no seed first), with the host name of EC2's form", () => {
     expect(tagged(run.report.stdout, 'PROVIDER')).toEqual(['aws']);
     expect(tagged(run.report.stdout, 'HOST')).toEqual([expect.stringMatching(/^ip-169-254-\d+-\d+$/)]);
     expect(tagged(run.report.stdout, 'CONFIG')).toEqual([
@@ -171,7 +186,9 @@ describe('examples/aws.yml as an aws disk: IMDSv2 only, serial console', () => {
 
   beforeAll(async () => {
     const out = await mkdtemp(join(tmpdir(), 'lk-provision-aws-'));
-    const built = await lkbuild(['build', '-o', out, '-f', 'aws', join(import.meta.dirname, '..', 'examples', 'aws.yml')], { timeoutMs: 600_000 });
+    const built = await lkbuild(['build', '-o', out, '-f', 'aws', join(import.meta.dirname, '..', 'examples', 'aws.yml')], {
+      timeoutMs: 600_000,
+    });
     if (built.exitCode !== 0) throw new Error(`building examples/aws.yml failed:\n${built.stderr}`);
     const { key, pub } = await keyPair();
     const userData = join(out, 'user-data');

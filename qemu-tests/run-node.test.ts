@@ -101,7 +101,7 @@ describe('run qemu: published port, persistent disk, user data, networking none'
     second = await boot(base, { state, args: ['--networking', 'none', '--disk', diskFile], timeoutMs: 240_000 });
   }, 600_000);
 
-  test('a published port reaches the node\'s web service from the host', () => {
+  test("a published port reaches the node's web service from the host", () => {
     expect(http).toEqual({ status: 200, body: 'hello from the node\n' });
   });
 
@@ -121,7 +121,7 @@ describe('run qemu: published port, persistent disk, user data, networking none'
     expect(disks(second.output)).toEqual([{ dev: '/dev/vda', sectors: (8 * MiB) / 512, sha: hostSha }]);
   });
 
-  test('--data-file is on the cidata seed: user-data as given, meta-data with the state\'s instance id', async () => {
+  test("--data-file is on the cidata seed: user-data as given, meta-data with the state's instance id", async () => {
     expect(tagged(first.output, 'SEED')).toEqual(['/dev/vdb findfs=/dev/vdb']);
     expect(tagged(first.output, 'USERDATA').join('\n')).toBe(userData.trimEnd());
     const id = (await readFile(join(work, 'state', 'instance-id'), 'utf8')).trim();
@@ -154,7 +154,20 @@ describe('run qemu --detached --imds, then run stop', () => {
     const work = await mkdtemp(join(tmpdir(), 'lk-run-imds-'));
     state = join(work, 'state');
     await writeFile(join(work, 'imds-user-data'), userData);
-    started = await lkbuild(['run', 'qemu', '--detached', '--mem', '512', '--state', state, '--imds', join(work, 'imds-user-data'), '--append', `${IMDS_NET_IP} lk.test-imds`, base]);
+    started = await lkbuild([
+      'run',
+      'qemu',
+      '--detached',
+      '--mem',
+      '512',
+      '--state',
+      state,
+      '--imds',
+      join(work, 'imds-user-data'),
+      '--append',
+      `${IMDS_NET_IP} lk.test-imds`,
+      base,
+    ]);
     pid = Number((await readFile(join(state, 'qemu.pid'), 'utf8').catch(() => '0')).trim());
     const deadline = Date.now() + 240_000;
     do {
@@ -212,15 +225,35 @@ describe('run qemu: bad option values are usage errors (exit 2) naming the optio
 
   const cases: Array<[string, () => string[], RegExp]> = [
     ['a non-numeric --mem', () => ['--mem', 'lots', base], /^lkbuild: --mem: "lots" is not a size/],
-    ['a published port in use', () => ['--publish', `127.0.0.1:${busyPort}:80`, base], /^lkbuild: --publish: .*port 127\.0\.0\.1:\d+ is already in use/],
-    ['a disk size that cannot hold the existing file', () => ['--disk', `${join(work, 'big.img')},size=1M`, base], /^lkbuild: --disk: .*size=1048576 bytes cannot hold the existing .*big\.img \(8388608 bytes\)/],
-    ['--secure-boot with a BIOS image', () => ['--secure-boot', join(work, 'node-bios.img')], /^lkbuild: --secure-boot: .*node-bios\.img boots with BIOS/],
+    [
+      'a published port in use',
+      () => ['--publish', `127.0.0.1:${busyPort}:80`, base],
+      /^lkbuild: --publish: .*port 127\.0\.0\.1:\d+ is already in use/,
+    ],
+    [
+      'a disk size that cannot hold the existing file',
+      () => ['--disk', `${join(work, 'big.img')},size=1M`, base],
+      /^lkbuild: --disk: .*size=1048576 bytes cannot hold the existing .*big\.img \(8388608 bytes\)/,
+    ],
+    [
+      '--secure-boot with a BIOS image',
+      () => ['--secure-boot', join(work, 'node-bios.img')],
+      /^lkbuild: --secure-boot: .*node-bios\.img boots with BIOS/,
+    ],
     ['an unknown --networking', () => ['--networking', 'wifi', base], /^lkbuild: --networking: "wifi"/],
-    ['--publish without user networking', () => ['--networking', 'none', '--publish', '8080:80', base], /^lkbuild: --publish: needs --networking user/],
+    [
+      '--publish without user networking',
+      () => ['--networking', 'none', '--publish', '8080:80', base],
+      /^lkbuild: --publish: needs --networking user/,
+    ],
     ['a malformed --publish', () => ['--publish', '80', base], /^lkbuild: --publish: "80" is not/],
     ['a --disk format QEMU cannot create', () => ['--disk', 'x.vhd,size=1G,format=vhd', base], /^lkbuild: --disk: .*format "vhd"/],
     ['a missing disk without a size', () => ['--disk', join(work, 'none.img'), base], /^lkbuild: --disk: .*does not exist; give size=SIZE/],
-    ['--machine microvm with a disk image', () => ['--machine', 'microvm', join(work, 'node-bios.img')], /^lkbuild: --machine: microvm boots a kernel\+initrd build directly/],
+    [
+      '--machine microvm with a disk image',
+      () => ['--machine', 'microvm', join(work, 'node-bios.img')],
+      /^lkbuild: --machine: microvm boots a kernel\+initrd build directly/,
+    ],
     ['a non-numeric --timeout', () => ['--timeout', 'soon', base], /^lkbuild: --timeout: "soon"/],
     ['--cpus 0', () => ['--cpus', '0', base], /^lkbuild: --cpus: 0 is out of range/],
   ];
@@ -235,7 +268,11 @@ describe('run qemu: bad option values are usage errors (exit 2) naming the optio
   }
 
   test('the existing disk is left as it was', async () => {
-    expect(await sha256Head(join(work, 'big.img'), 8 * MiB)).toBe(createHash('sha256').update(Buffer.alloc(8 * MiB, 7)).digest('hex'));
+    expect(await sha256Head(join(work, 'big.img'), 8 * MiB)).toBe(
+      createHash('sha256')
+        .update(Buffer.alloc(8 * MiB, 7))
+        .digest('hex'),
+    );
   });
 });
 
@@ -254,9 +291,17 @@ describe('run qemu: --machine microvm, --uefi, --bios, --secure-boot', () => {
       args: ['--machine', 'microvm', '--disk', 'size=4M', '--data', 'microvm-seed'],
       timeoutMs: 180_000,
     });
-    uefi = await boot(base, { append: 'lk.poweroff=ready lk.shutdown-grace=1000', args: ['--uefi', '--networking', 'none'], timeoutMs: 240_000 });
+    uefi = await boot(base, {
+      append: 'lk.poweroff=ready lk.shutdown-grace=1000',
+      args: ['--uefi', '--networking', 'none'],
+      timeoutMs: 240_000,
+    });
     // The aws disk boots with OVMF by default; --bios boots it with SeaBIOS (syslinux in its MBR).
-    bios = await boot(`${await buildCase('formats-aws', ['aws'])}.raw`, { append: '', args: ['--bios', '--networking', 'none'], timeoutMs: 240_000 });
+    bios = await boot(`${await buildCase('formats-aws', ['aws'])}.raw`, {
+      append: '',
+      args: ['--bios', '--networking', 'none'],
+      timeoutMs: 240_000,
+    });
     // formats-efi's command line has lk.poweroff=ready: under Secure Boot the stub takes no other.
     const uki = `${await buildCase('formats-efi', ['uki'])}.efi`;
     const key = join(work, 'snakeoil.key');
@@ -324,7 +369,11 @@ describe('run qemu: exit status', () => {
       },
     });
     // No init to run: the kernel panics, pvpanic tells QEMU.
-    panicked = await boot(base, { append: 'rdinit=/no-such-init init=/no-such-init panic=0', args: ['--networking', 'none'], timeoutMs: 120_000 });
+    panicked = await boot(base, {
+      append: 'rdinit=/no-such-init init=/no-such-init panic=0',
+      args: ['--networking', 'none'],
+      timeoutMs: 120_000,
+    });
   }, 400_000);
 
   test('ctrl-c stops the node through its orderly shutdown; lkbuild exits 130', () => {
@@ -379,7 +428,7 @@ describe.skipIf(process.getuid?.() !== 0)('run qemu --networking tap,IFACE', () 
     }
   }, 300_000);
 
-  test('the node\'s NIC is on the host\'s tap device: the host reaches its web service directly', () => {
+  test("the node's NIC is on the host's tap device: the host reaches its web service directly", () => {
     expect(result.exitCode, result.output).toBe(0);
     expect(tagged(result.output, 'NETIF')).toEqual(['eth0 driver=virtio_net', 'lo driver=none']);
     expect(http).toEqual({ status: 200, body: 'hello from the node\n' });

@@ -17,7 +17,10 @@ import { lkbuild } from './harness.js';
  */
 const repo = resolve(import.meta.dirname, '..');
 const example = join(repo, 'examples/node.yml');
-const debCache = join(process.env.LKBUILD_CACHE || join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/root', '.cache'), 'lkbuild'), 'debian/debs');
+const debCache = join(
+  process.env.LKBUILD_CACHE || join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/root', '.cache'), 'lkbuild'),
+  'debian/debs',
+);
 
 type Pkg = {
   SPDXID: string;
@@ -116,7 +119,11 @@ describe('SBOM of examples/node.yml', () => {
     expect(busybox.licenseDeclared).toBe('GPL-2.0-only');
     const sha = busybox.checksums![0]!.checksumValue;
     const deb = join(debCache, `${sha}.deb`);
-    expect(createHash('sha256').update(await readFile(deb)).digest('hex')).toBe(sha);
+    expect(
+      createHash('sha256')
+        .update(await readFile(deb))
+        .digest('hex'),
+    ).toBe(sha);
     const field = async (f: string) => (await execa('dpkg-deb', ['-f', deb, f])).stdout.trim();
     expect(busybox.versionInfo).toBe(await field('Version'));
     expect(await field('Package')).toBe('busybox-static');
@@ -126,7 +133,14 @@ describe('SBOM of examples/node.yml', () => {
 
   test('every image by reference and digest; the digests are blobs in the cache', async () => {
     const images = doc.packages.filter((p) => purlOf(p)?.startsWith('pkg:oci/'));
-    expect(images.map((p) => p.name.split(':')[0]).sort()).toEqual(['lkbuild/busybox', 'lkbuild/dhcpcd', 'lkbuild/init', 'lkbuild/kernel', 'lkbuild/metadata', 'lkbuild/sshd']);
+    expect(images.map((p) => p.name.split(':')[0]).sort()).toEqual([
+      'lkbuild/busybox',
+      'lkbuild/dhcpcd',
+      'lkbuild/init',
+      'lkbuild/kernel',
+      'lkbuild/metadata',
+      'lkbuild/sshd',
+    ]);
     const blobs = new Set(await readdir(join(debCache, '../../blobs/sha256')));
     for (const p of images) {
       expect(p.versionInfo).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -138,7 +152,10 @@ describe('SBOM of examples/node.yml', () => {
     const { stdout } = await execa('file', ['-b', join(out, 'node-kernel')]);
     const release = /version (\S+)/.exec(stdout)![1];
     expect(doc.packages.find((p) => p.name === 'linux')?.versionInfo).toBe(release);
-    const ours = doc.packages.filter((p) => ['lkbuild', 'lk-init', 'lk-run'].includes(p.name)).map((p) => p.name).sort();
+    const ours = doc.packages
+      .filter((p) => ['lkbuild', 'lk-init', 'lk-run'].includes(p.name))
+      .map((p) => p.name)
+      .sort();
     expect(ours).toEqual(['lk-init', 'lk-run', 'lkbuild']);
   });
 

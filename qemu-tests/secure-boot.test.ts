@@ -77,7 +77,21 @@ describe('Secure Boot: signed EFI outputs', () => {
     snakeoilKey = join(work, 'snakeoil.key');
     await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', snakeoilKey]);
     otherKey = { key: join(work, 'other.key'), cert: join(work, 'other.pem') };
-    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', otherKey.key, '-out', otherKey.cert, '-days', '3650', '-subj', '/CN=not enrolled/']);
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      otherKey.key,
+      '-out',
+      otherKey.cert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=not enrolled/',
+    ]);
     signed = outputs(await buildCase('formats-efi', EFI_FORMATS, ['--sign-key', snakeoilKey, '--sign-cert', SNAKEOIL_CERT]));
     unsignedUki = outputs(await buildCase('formats-efi', ['uki'])).uki!;
     otherUki = outputs(await buildCase('formats-efi', ['uki'], ['--sign-key', otherKey.key, '--sign-cert', otherKey.cert])).uki!;

@@ -28,7 +28,11 @@ describe('shutdown boot test', () => {
   test('orphans of a service are reparented to PID 1 and reaped: no zombies remain', () => {
     const orphans = result.output.split('\n').filter((l) => l.startsWith('orphan-ppid='));
     expect(orphans).toEqual(Array(10).fill('orphan-ppid=1'));
-    const procs = Number(tagged(result.output, 'CHECK').find((l) => l.startsWith('procs='))!.slice(6));
+    const procs = Number(
+      tagged(result.output, 'CHECK')
+        .find((l) => l.startsWith('procs='))!
+        .slice(6),
+    );
     expect(procs).toBeGreaterThan(10); // the /proc scan saw the system
     expect(tagged(result.output, 'CHECK').filter((l) => l.startsWith('zombies='))).toEqual(['zombies=0']);
     expect(tagged(result.output, 'CHECK zombie')).toEqual([]);
@@ -44,7 +48,9 @@ describe('shutdown boot test', () => {
 
   test('runtime.json interfaces: a veth pair, one end moved and renamed into the container', () => {
     // netjoin joined the namespace that netowner's bindNS bound to /run/netns/netowner.
-    const inside = tagged(result.output, 'NETJOIN').map((l) => /^(\d+): ([^:@]+)(?:@if(\d+))?:/.exec(l)!).filter(Boolean);
+    const inside = tagged(result.output, 'NETJOIN')
+      .map((l) => /^(\d+): ([^:@]+)(?:@if(\d+))?:/.exec(l)!)
+      .filter(Boolean);
     const eth1 = inside.find((x) => x[2] === 'eth1');
     expect(eth1, result.output).toBeDefined();
     expect(inside.map((x) => x[2]).sort()).toEqual(['eth1', 'lo']);

@@ -39,7 +39,24 @@ export async function ssh(port: number, key: string, command: string, deadlineMs
   for (;;) {
     const r = await execa(
       'ssh',
-      ['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=30', 'root@127.0.0.1', command],
+      [
+        '-i',
+        key,
+        '-p',
+        String(port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'ConnectTimeout=30',
+        'root@127.0.0.1',
+        command,
+      ],
       { reject: false, timeout: 120_000, stdin: 'ignore' },
     );
     const result = { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };

@@ -13,8 +13,9 @@ const MiB = 1024 * 1024;
 let base: string;
 let dir: string;
 
-const disk = (file: string) => ['-drive', `if=virtio,format=raw,file=${file}`];
-const bootWith = (...files: string[]) => boot(base, { qemuArgs: files.flatMap(disk), timeoutMs: 300_000 });
+/** `lkbuild run qemu --disk FILE,format=raw`: virtio disks, /dev/vda first. */
+const disks = (...files: string[]) => files.flatMap((f) => ['--disk', `${f},format=raw`]);
+const bootWith = (...files: string[]) => boot(base, { args: disks(...files), timeoutMs: 300_000 });
 
 /** Blank (sparse, all zero) disk file. */
 async function blankDisk(name: string, mib: number): Promise<string> {
@@ -85,7 +86,9 @@ describe('a blank disk', () => {
     const size = Number(store.find((l) => l.startsWith('size-mib='))?.slice(9));
     expect(size).toBeGreaterThan(100); // was under 64
     // The host's sfdisk reads one GPT partition reaching the disk's end; its ext4 says DATA.
-    const table = JSON.parse((await execa('sfdisk', ['--json', file])).stdout) as { partitiontable: { label: string; lastlba: number; partitions: { start: number; size: number }[] } };
+    const table = JSON.parse((await execa('sfdisk', ['--json', file])).stdout) as {
+      partitiontable: { label: string; lastlba: number; partitions: { start: number; size: number }[] };
+    };
     expect(table.partitiontable.label).toBe('gpt');
     expect(table.partitiontable.partitions).toHaveLength(1);
     const [p] = table.partitiontable.partitions;
@@ -138,7 +141,7 @@ describe('disks format must not write', () => {
     foreign = join(dir, 'foreign.img');
     await execa('mkfs.ext4', ['-q', '-L', 'OTHER', foreign, '40M']);
     foreignBefore = await superblock(foreign);
-    result = await boot(base, { append: 'lk.poweroff=ready', qemuArgs: [...disk(tiny), ...disk(foreign)], timeoutMs: 300_000 });
+    result = await bootWith(tiny, foreign);
   });
 
   test('a blank disk too small gets one clear line and stays blank; the node still boots', async () => {

@@ -13,7 +13,10 @@ describe('volumes boot test', () => {
     expect(result.timedOut, result.output).toBe(false);
     expect(result.exitCode).toBe(0);
     const onboot = markers(result.output).filter((m) => m.event === 'onboot');
-    expect(onboot.map((m) => [m.name, m.fields.exit]), result.output).toEqual([
+    expect(
+      onboot.map((m) => [m.name, m.fields.exit]),
+      result.output,
+    ).toEqual([
       ['writer', '0'],
       ['reader', '0'],
     ]);

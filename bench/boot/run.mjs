@@ -25,12 +25,19 @@ for (const file of values.file) {
     const runs = [];
     for (let i = 0; i < Number(values.boots); i++) {
       const r = await boot(base, { machine });
-      if (r.start === undefined || r.ready === undefined) throw new Error(`${file} on ${machine}: no start/ready markers:\n${r.text.slice(-2000)}`);
+      if (r.start === undefined || r.ready === undefined)
+        throw new Error(`${file} on ${machine}: no start/ready markers:\n${r.text.slice(-2000)}`);
       runs.push(r);
     }
-    const f = { start: median(runs.map((r) => r.start)), ready: median(runs.map((r) => r.ready)), init: median(runs.map((r) => r.ready - r.start)) };
+    const f = {
+      start: median(runs.map((r) => r.start)),
+      ready: median(runs.map((r) => r.ready)),
+      init: median(runs.map((r) => r.ready - r.start)),
+    };
     figures.set(`${file} ${machine}`, f);
-    console.log(`${file} ${machine}: start ${f.start.toFixed(3)} s, ready ${f.ready.toFixed(3)} s, init ready-start ${f.init.toFixed(3)} s (init/kernel ${(f.init / f.start).toFixed(3)}; medians of ${runs.length})`);
+    console.log(
+      `${file} ${machine}: start ${f.start.toFixed(3)} s, ready ${f.ready.toFixed(3)} s, init ready-start ${f.init.toFixed(3)} s (init/kernel ${(f.init / f.start).toFixed(3)}; medians of ${runs.length})`,
+    );
   }
 }
 const minimal = figures.get('examples/minimal.yml microvm');

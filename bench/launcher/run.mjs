@@ -26,8 +26,17 @@
 // leftover runc cgroups and the cgroup2 mount are removed on exit, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync,
-  statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,7 +93,11 @@ async function outer() {
   if (process.getuid() !== 0) die('run as root: the runtimes create namespaces and mounts');
   const missing = [];
   const tools = {};
-  for (const [tool, pkg] of [['crun', 'crun'], ['runc', 'runc'], ['unshare', 'util-linux']]) {
+  for (const [tool, pkg] of [
+    ['crun', 'crun'],
+    ['runc', 'runc'],
+    ['unshare', 'util-linux'],
+  ]) {
     tools[tool] = which(tool);
     if (!tools[tool]) missing.push(`${tool} (Debian package ${pkg})`);
   }
@@ -162,13 +175,27 @@ function config(rootfs, args) {
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
     ],
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      maskedPaths: ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };
@@ -202,17 +229,27 @@ async function inner(dir) {
           if (!name.startsWith(prefix)) continue;
           // A killed container's processes take a moment to leave it.
           for (let i = 0; i < 50; i++) {
-            try { rmdirSync(join(CGROUP_ROOT, name)); break; } catch { spawnSync('sleep', ['0.02']); }
+            try {
+              rmdirSync(join(CGROUP_ROOT, name));
+              break;
+            } catch {
+              spawnSync('sleep', ['0.02']);
+            }
           }
         }
-      } catch { /* nothing to clean */ }
+      } catch {
+        /* nothing to clean */
+      }
       spawnSync('umount', [CGROUP_ROOT], { stdio: 'ignore' });
       mounted = false;
     }
     rmSync(join(dir, 'work'), { recursive: true, force: true });
   };
   let interrupted = false;
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { interrupted = true; });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+    process.on(sig, () => {
+      interrupted = true;
+    });
 
   try {
     const m = spawnSync('mount', ['-t', 'cgroup2', 'cgroup2', CGROUP_ROOT], { encoding: 'utf8' });
@@ -241,7 +278,9 @@ async function inner(dir) {
       if (r.error) throw new Error(`${rt.name}: ${cmd}: ${r.error.message}`);
       if (r.status !== 0) {
         const how = r.status === null ? `signal ${r.signal}` : `status ${r.status}`;
-        throw new Error(`${rt.name} run ${id} exited with ${how}\n  command: ${[cmd, ...args].join(' ')}\n  stderr: ${r.stderr.trim() || '(empty)'}`);
+        throw new Error(
+          `${rt.name} run ${id} exited with ${how}\n  command: ${[cmd, ...args].join(' ')}\n  stderr: ${r.stderr.trim() || '(empty)'}`,
+        );
       }
       return { ms, stdout: r.stdout };
     };
@@ -285,7 +324,12 @@ async function inner(dir) {
     const stats = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-      return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, mean: s.reduce((a, b) => a + b, 0) / s.length, p10: q(0.1), p90: q(0.9) };
+      return {
+        median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2,
+        mean: s.reduce((a, b) => a + b, 0) / s.length,
+        p10: q(0.1),
+        p90: q(0.9),
+      };
     };
     const f = (x) => x.toFixed(2).padStart(7);
     const version = (cmd) => (spawnSync(cmd, ['--version'], { encoding: 'utf8' }).stdout || '?').split('\n')[0];
@@ -297,8 +341,12 @@ async function inner(dir) {
       console.log(`${rt.name.padEnd(8)} ${f(rt.stats.median)}    ${f(rt.stats.mean)}    ${f(rt.stats.p10)}    ${f(rt.stats.p90)}`);
     }
     const b = stats(baseline);
-    console.log(`(spawning ${BUSYBOX} true without a runtime: median ${b.median.toFixed(2)} ms, mean ${b.mean.toFixed(2)} ms; included in all figures above)`);
-    console.log(`(medians minus that baseline: ${runtimes.map((rt) => `${rt.name} ${(rt.stats.median - b.median).toFixed(2)} ms`).join(', ')})`);
+    console.log(
+      `(spawning ${BUSYBOX} true without a runtime: median ${b.median.toFixed(2)} ms, mean ${b.mean.toFixed(2)} ms; included in all figures above)`,
+    );
+    console.log(
+      `(medians minus that baseline: ${runtimes.map((rt) => `${rt.name} ${(rt.stats.median - b.median).toFixed(2)} ms`).join(', ')})`,
+    );
     const [lk, crun, runc] = runtimes.map((rt) => rt.stats.median);
     console.log(`lk-run/crun ${(lk / crun).toFixed(3)}`);
     console.log(`lk-run/runc ${(lk / runc).toFixed(3)}`);

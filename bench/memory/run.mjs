@@ -35,7 +35,11 @@ console.log(`${values.file} reaches ready with --mem ${high}${high > low ? ` and
 
 const rssBase = await buildNode([values.file, 'bench/memory/rss.yml'], scratchDir('memory-rss'));
 const r = await boot(rssBase, { append: 'lk.poweroff=ready+10' });
-const rss = [...r.text.matchAll(/bench-rss (\S+) (\d+) (\d+)/g)].map(([, name, pid, kib]) => ({ name, pid: Number(pid), kib: Number(kib) }));
+const rss = [...r.text.matchAll(/bench-rss (\S+) (\d+) (\d+)/g)].map(([, name, pid, kib]) => ({
+  name,
+  pid: Number(pid),
+  kib: Number(kib),
+}));
 if (rss.length === 0) console.log(`no RSS lines in the console:\n${r.text.slice(-1500)}`);
 for (const p of rss.filter((p) => p.pid === 1 || p.name === 'lk-run')) console.log(`RSS ${p.name} pid ${p.pid}: ${p.kib} KiB`);
 summary('memory', 'min-mib', high);

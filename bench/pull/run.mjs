@@ -46,10 +46,16 @@ async function startRegistry(dir) {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const config = join(dir, 'config.yml');
-  await writeFile(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { host: `127.0.0.1:${port}`, child };
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -84,7 +90,9 @@ async function main() {
       refs.push(ref);
     }
     const totalMiB = (images * layers * layerBytes) / (1 << 20);
-    console.log(`images ${images}, layers per image ${layers}, layer size ${values['layer-mib']} MiB, total ${totalMiB} MiB, rounds ${rounds}`);
+    console.log(
+      `images ${images}, layers per image ${layers}, layer size ${values['layer-mib']} MiB, total ${totalMiB} MiB, rounds ${rounds}`,
+    );
 
     const times = { lkbuild: [], skopeo: [] };
     for (let r = 0; r < rounds; r++) {
@@ -93,9 +101,12 @@ async function main() {
       const lkCache = join(work, `lk-${r}`);
       times.lkbuild.push(await timed(() => run(process.execPath, [cli, 'cache', 'pull', ...refs], { env: { LKBUILD_CACHE: lkCache } })));
       const skCache = join(work, `sk-${r}`);
-      times.skopeo.push(await timed(async () => {
-        for (const ref of refs) await run('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${skCache}:${ref}`]);
-      }));
+      times.skopeo.push(
+        await timed(async () => {
+          for (const ref of refs)
+            await run('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${skCache}:${ref}`]);
+        }),
+      );
       console.log(`round ${r + 1}: lkbuild ${times.lkbuild[r].toFixed(3)} s, skopeo ${times.skopeo[r].toFixed(3)} s`);
       await rm(lkCache, { recursive: true, force: true });
       await rm(skCache, { recursive: true, force: true });

@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { buildNode, repo, run, scratchDir, summary } from '../lib.mjs';
 
-const { values } = parseArgs({ options: { file: { type: 'string', multiple: true, default: ['examples/minimal.yml', 'examples/node.yml'] } } });
+const { values } = parseArgs({
+  options: { file: { type: 'string', multiple: true, default: ['examples/minimal.yml', 'examples/node.yml'] } },
+});
 const { formatNames } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
 
 /** name -> data size of each entry of a newc cpio archive (hard-linked names after the first: 0). */

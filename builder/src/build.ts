@@ -7,7 +7,7 @@ import { Spool } from './fs/spool.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
 import { formatNames, outputFormat, outputPath, type OutputFormat } from './formats/index.js';
-import { requireTool } from './formats/host-tools.js';
+import { requireTool } from './util/host-tool.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
 import { LkError } from './errors.js';
 import { SBOM_SUFFIX, nodeSbom } from './trust/node-sbom.js';
@@ -47,10 +47,14 @@ export function outputName(files: string[], name?: string): string {
 async function signingKeyFor(sign: { key: string; cert: string }, formats: OutputFormat[]): Promise<SigningKey> {
   const efi = formats.find((f) => f.firmware.includes('uefi'));
   if (!efi) {
-    throw new LkError('usage', `--sign-key signs the UKI of the EFI formats, and none is requested (${formats.map((f) => f.name).join(', ')})`, `add an EFI format: -f ${formatNames.filter((n) => outputFormat(n).firmware.includes('uefi')).join(', -f ')}`);
+    throw new LkError(
+      'usage',
+      `--sign-key signs the UKI of the EFI formats, and none is requested (${formats.map((f) => f.name).join(', ')})`,
+      `add an EFI format: -f ${formatNames.filter((n) => outputFormat(n).firmware.includes('uefi')).join(', -f ')}`,
+    );
   }
   const key = await loadSigningKey(sign.key, sign.cert);
-  await requireTool('osslsigncode', `signed ${efi.name}`); // before the images are built, not after
+  await requireTool('osslsigncode', `the signed ${efi.name} format`); // before the images are built, not after
   return key;
 }
 
@@ -73,7 +77,10 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
-      await f.write({ node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer, compression: opts.compression }, outputPath(f, base));
+      await f.write(
+        { node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer, compression: opts.compression },
+        outputPath(f, base),
+      );
     }
     if (opts.sbom !== false) {
       log('writing the SBOM');

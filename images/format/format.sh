@@ -36,17 +36,22 @@ esac
 # Size of a whole disk or partition in 512-byte sectors, from sysfs.
 sectors() { cat "/sys/class/block/$1/size"; }
 
-# True if `count` MiB of $1 starting at MiB `skip` are all zero bytes.
+# True if the 2048 sectors (1 MiB) of $1 from sector $2 on read as zero bytes. A read that
+# fails or comes up short is not "zero": a disk we cannot read is never written.
 zero_mib() {
-  n=$(dd if="$1" bs=1048576 skip="$2" count=1 2>/dev/null | tr -d '\000' | wc -c)
-  [ "$n" -eq 0 ]
+  [ "$(dd if="$1" bs=512 skip="$2" count=2048 2>/dev/null | wc -c)" -eq 1048576 ] || {
+    say "cannot read /dev/${1#/dev/}; not touched" >&2
+    return 1
+  }
+  [ "$(dd if="$1" bs=512 skip="$2" count=2048 2>/dev/null | tr -d '\000' | wc -c)" -eq 0 ]
 }
 
+# No partitions known to the kernel, and the first and last MiB all zero.
 blank() {
-  mib=$(( $(sectors "$1") / 2048 ))
+  total=$(sectors "$1")
   [ ! -e "/sys/class/block/${1}1" ] && [ ! -e "/sys/class/block/${1}p1" ] || return 1
   zero_mib "/dev/$1" 0 || return 1
-  [ "$mib" -le 1 ] || zero_mib "/dev/$1" $((mib - 1))
+  [ "$total" -le 2048 ] || zero_mib "/dev/$1" $((total - 2048))
 }
 
 # Whole disks in name order: no partitions, loops, RAM or optical drives, nothing read-only.

@@ -59,7 +59,7 @@ async function findDepmod() {
   for (const path of ['/usr/sbin/depmod', '/sbin/depmod']) {
     if ((await $`test -x ${path}`.nothrow()).exitCode === 0) return path;
   }
-  throw new BuildError('depmod not found', 'install Debian\'s kmod package (scripts/install-deps.sh)');
+  throw new BuildError('depmod not found', "install Debian's kmod package (scripts/install-deps.sh)");
 }
 
 /**

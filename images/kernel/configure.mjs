@@ -10,10 +10,12 @@ import { describeUnmet, mergeFragments, parseKconfig, renderFragment, toValueMap
 export async function readFragments(configDir) {
   const names = (await readdir(configDir)).filter((n) => n.endsWith('.config')).sort();
   if (names.length === 0) throw new BuildError(`no *.config fragments in ${configDir}`);
-  return Promise.all(names.map(async (name) => ({
-    source: `kernel-config/${name}`,
-    text: await readFile(join(configDir, name), 'utf8'),
-  })));
+  return Promise.all(
+    names.map(async (name) => ({
+      source: `kernel-config/${name}`,
+      text: await readFile(join(configDir, name), 'utf8'),
+    })),
+  );
 }
 
 /** make invocation for an out-of-tree build of `src` into `out`. */
@@ -46,6 +48,7 @@ export async function configureOrFail(options) {
   if (unmet.length > 0) {
     throw new BuildError(
       `${unmet.length} requested kernel option(s) did not take effect:\n${describeUnmet(unmet)}`,
-      'enable their dependencies in kernel-config/ (see the "depends on" lines of each option\'s Kconfig entry)');
+      'enable their dependencies in kernel-config/ (see the "depends on" lines of each option\'s Kconfig entry)',
+    );
   }
 }

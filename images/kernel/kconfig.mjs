@@ -51,9 +51,7 @@ export function mergeFragments(fragments) {
 
 /** Render merged entries as a fragment Kconfig accepts (KCONFIG_ALLCONFIG). */
 export function renderFragment(merged) {
-  return [...merged.values()]
-    .map((e) => (e.value === 'n' ? `# ${e.name} is not set` : `${e.name}=${e.value}`))
-    .join('\n') + '\n';
+  return [...merged.values()].map((e) => (e.value === 'n' ? `# ${e.name} is not set` : `${e.name}=${e.value}`)).join('\n') + '\n';
 }
 
 /**
@@ -71,7 +69,5 @@ export function unmetRequests(merged, finalValues) {
 }
 
 export function describeUnmet(unmet) {
-  return unmet
-    .map((u) => `  ${u.name}: wanted ${u.wanted}, got ${u.got}  (${u.source}:${u.line})`)
-    .join('\n');
+  return unmet.map((u) => `  ${u.name}: wanted ${u.wanted}, got ${u.got}  (${u.source}:${u.line})`).join('\n');
 }

@@ -20,7 +20,9 @@ describe('kconfig helpers', () => {
   it('reads both spellings of "off"', () => {
     const entries = parseKconfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=n\n# comment\n');
     expect(entries.map((e: { name: string; value: string }) => [e.name, e.value])).toEqual([
-      ['CONFIG_A', 'y'], ['CONFIG_B', 'n'], ['CONFIG_C', 'n'],
+      ['CONFIG_A', 'y'],
+      ['CONFIG_B', 'n'],
+      ['CONFIG_C', 'n'],
     ]);
   });
 

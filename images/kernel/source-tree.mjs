@@ -40,8 +40,10 @@ async function removeAbandonedStaging(tree) {
 /** Path of the extracted tree for `tarball` under `cacheDir`, extracting it if needed. */
 export async function sourceTree(tarball, cacheDir) {
   if (!existsSync(tarball)) {
-    throw new BuildError(`kernel source tarball ${tarball} not found`,
-      'install the Debian package linux-source-6.1 (apt-get install linux-source-6.1)');
+    throw new BuildError(
+      `kernel source tarball ${tarball} not found`,
+      'install the Debian package linux-source-6.1 (apt-get install linux-source-6.1)',
+    );
   }
   const digest = await sha256File(tarball);
   const tree = join(cacheDir, `linux-src-${digest.slice(0, 16)}`);

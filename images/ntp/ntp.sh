@@ -58,7 +58,9 @@ sources() {
 }
 
 mkdir -p /run/ntp /run/chrony
-lines=$(for s in $(sources | awk '!seen[$0]++'); do server_line "$s"; done)
+# chrony keeps one source per address: a host named again (another port) is skipped, with a line.
+lines=$(for s in $(sources | awk '!seen[$0]++'); do server_line "$s"; done |
+  awk '{ if (seen[$2]++) print "ntp: server " $2 " is named twice; the first one counts" > "/dev/stderr"; else print }')
 if [ -z "$lines" ]; then
   say "no NTP server: name one in the build file (command: [/usr/bin/ntp, HOST]), let DHCP offer one, or run on AWS or GCP; the clock is not synchronised"
   exit 1

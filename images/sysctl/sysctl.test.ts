@@ -1,4 +1,5 @@
-// The sysctl image's script against a scratch /proc/sys, under busybox's sh as on the node.
+// The sysctl image's script against a scratch /proc/sys, under busybox's sh as on the node
+// (Debian's busybox-static, as in scripts/install-deps.sh).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const run = () => execa('busybox', ['sh', script, join(dir, 'conf')], { env: { SYSCTL_ROOT: join(dir, 'proc') }, reject: false });
+const run = () => execa('/bin/busybox', ['sh', script, join(dir, 'conf')], { env: { SYSCTL_ROOT: join(dir, 'proc') }, reject: false });
 const value = (p: string) => readFile(join(dir, 'proc', p), 'utf8');
 
 describe('apply-sysctl', () => {
@@ -33,7 +34,10 @@ describe('apply-sysctl', () => {
 
   it('names the file and line of each bad setting, applies the rest and exits 1', async () => {
     const conf = join(dir, 'conf/50-bad.conf');
-    await writeFile(conf, 'vm.swappiness = 1\nno equals sign\nkernel.nonexistent = 3\n-kernel.optional_missing = 1\nnet/ipv4/ip_forward = 1\n');
+    await writeFile(
+      conf,
+      'vm.swappiness = 1\nno equals sign\nkernel.nonexistent = 3\n-kernel.optional_missing = 1\nnet/ipv4/ip_forward = 1\n',
+    );
     const r = await run();
     expect(r.exitCode).toBe(1);
     expect(r.stdout.split('\n')).toEqual([

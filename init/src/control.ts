@@ -65,11 +65,14 @@ async function execute(fd: number, cmd: Command, deps: ControlDeps): Promise<boo
       const sink = services.sink(cmd.name)!;
       sink.follow(fd);
       // The only thing a follower sends is EOF when it goes away.
-      os.setReadHandler(fd, guarded('lkctl follower', () => {
-        if (lk.readString(fd) === null) return;
-        sink.unfollow(fd);
-        close(fd);
-      }));
+      os.setReadHandler(
+        fd,
+        guarded('lkctl follower', () => {
+          if (lk.readString(fd) === null) return;
+          sink.unfollow(fd);
+          close(fd);
+        }),
+      );
       return true;
     }
   }
@@ -77,41 +80,52 @@ async function execute(fd: number, cmd: Command, deps: ControlDeps): Promise<boo
 
 function serve(fd: number, deps: ControlDeps): void {
   let request = '';
-  os.setReadHandler(fd, guarded('lkctl request', () => {
-    const chunk = lk.readString(fd);
-    if (chunk === null) return;
-    request += chunk;
-    if (chunk !== '' && !request.includes('\n')) return;
-    os.setReadHandler(fd, null);
-    let cmd: ReturnType<typeof parseCommand>;
-    try {
-      cmd = parseCommand(JSON.parse(request));
-    } catch {
-      cmd = { error: 'malformed request' };
-    }
-    if ('error' in cmd) {
-      reply(fd, false, `${cmd.error}\n`);
-      close(fd);
-      return;
-    }
-    const command = cmd;
-    detach('lkctl', execute(fd, command, deps).then(
-      (keepOpen) => { if (!keepOpen) close(fd); },
-      (e) => {
-        reply(fd, false, `${errorMessage(e)}\n`);
+  os.setReadHandler(
+    fd,
+    guarded('lkctl request', () => {
+      const chunk = lk.readString(fd);
+      if (chunk === null) return;
+      request += chunk;
+      if (chunk !== '' && !request.includes('\n')) return;
+      os.setReadHandler(fd, null);
+      let cmd: ReturnType<typeof parseCommand>;
+      try {
+        cmd = parseCommand(JSON.parse(request));
+      } catch {
+        cmd = { error: 'malformed request' };
+      }
+      if ('error' in cmd) {
+        reply(fd, false, `${cmd.error}\n`);
         close(fd);
-      },
-    ));
-  }));
+        return;
+      }
+      const command = cmd;
+      detach(
+        'lkctl',
+        execute(fd, command, deps).then(
+          (keepOpen) => {
+            if (!keepOpen) close(fd);
+          },
+          (e) => {
+            reply(fd, false, `${errorMessage(e)}\n`);
+            close(fd);
+          },
+        ),
+      );
+    }),
+  );
 }
 
 export function listen(deps: ControlDeps): void {
   try {
     const server = lk.listenUnix(CONTROL_SOCKET);
-    os.setReadHandler(server, guarded('lkctl accept', () => {
-      const fd = lk.accept(server);
-      if (fd !== null) serve(fd, deps);
-    }));
+    os.setReadHandler(
+      server,
+      guarded('lkctl accept', () => {
+        const fd = lk.accept(server);
+        if (fd !== null) serve(fd, deps);
+      }),
+    );
   } catch (e) {
     log(`lk-init: lkctl socket: ${errorMessage(e)}`);
   }

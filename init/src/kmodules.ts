@@ -27,7 +27,12 @@ export function parseModulesDep(text: string): Map<string, ModuleEntry> {
     const colon = line.indexOf(':');
     if (line === '' || line.startsWith('#') || colon < 0) continue;
     const path = line.slice(0, colon).trim();
-    const deps = line.slice(colon + 1).trim().split(/\s+/).filter(Boolean).map(nameOfPath);
+    const deps = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(nameOfPath);
     modules.set(nameOfPath(path), { path, deps });
   }
   return modules;
@@ -35,7 +40,13 @@ export function parseModulesDep(text: string): Map<string, ModuleEntry> {
 
 /** modules.builtin (one path a line) -> the names of built-in modules. */
 export function parseModulesBuiltin(text: string): Set<string> {
-  return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).map(nameOfPath));
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map(nameOfPath),
+  );
 }
 
 export interface Alias {
@@ -139,7 +150,10 @@ export function parseModulesList(text: string): string[] {
 
 /** lk.modules=a,b on the kernel command line. */
 export function parseModulesOption(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export interface LoadStep {
@@ -194,5 +208,11 @@ export function planLoads(requested: string[], index: ModuleIndex, loaded: Set<s
 
 /** Names in /proc/modules (first field of each line). */
 export function parseProcModules(text: string): Set<string> {
-  return new Set(text.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean).map(moduleName));
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter(Boolean)
+      .map(moduleName),
+  );
 }

@@ -8,7 +8,9 @@ import { readText } from './sys.js';
 function main(): never {
   const args = scriptArgs.slice(1);
   if (args.includes('-h') || args.includes('--help')) {
-    std.out.puts('usage: metadata [lk.metadata=PROVIDER,...]\nWrites /run/config from the first provider that answers (nocloud, aws, gcp, file[:PATH]);\nthe kernel command line\'s lk.metadata= chooses and orders them.\n');
+    std.out.puts(
+      "usage: metadata [lk.metadata=PROVIDER,...]\nWrites /run/config from the first provider that answers (nocloud, aws, gcp, file[:PATH]);\nthe kernel command line's lk.metadata= chooses and orders them.\n",
+    );
     std.exit(0);
   }
   // Words given as arguments follow the kernel's, so they win (tests, manual runs).

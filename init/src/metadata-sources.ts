@@ -19,16 +19,21 @@ export const FILE_ROOTS = ['/etc/', '/run/', '/var/'];
  * every provider in the default order. An unknown name is an error, not a silent skip.
  */
 export function providerOrder(setting: string | undefined): { ok: true; order: ProviderSpec[] } | { ok: false; error: string } {
-  if (setting === undefined || setting.trim() === '') return { ok: true, order: DEFAULT_ORDER.map((kind) => (kind === 'file' ? { kind, path: DEFAULT_USERDATA_FILE } : { kind })) };
+  if (setting === undefined || setting.trim() === '')
+    return { ok: true, order: DEFAULT_ORDER.map((kind) => (kind === 'file' ? { kind, path: DEFAULT_USERDATA_FILE } : { kind })) };
   const order: ProviderSpec[] = [];
   for (const word of setting.split(',').map((w) => w.trim())) {
     const colon = word.indexOf(':');
     const name = colon < 0 ? word : word.slice(0, colon);
     const arg = colon < 0 ? undefined : word.slice(colon + 1);
     if (!(DEFAULT_ORDER as string[]).includes(name)) {
-      return { ok: false, error: `lk.metadata names "${word}"; known providers are ${DEFAULT_ORDER.join(', ')} (file:<path> for another file)` };
+      return {
+        ok: false,
+        error: `lk.metadata names "${word}"; known providers are ${DEFAULT_ORDER.join(', ')} (file:<path> for another file)`,
+      };
     }
-    if (arg !== undefined && name !== 'file') return { ok: false, error: `lk.metadata: "${word}": only file takes an argument (file:<path>)` };
+    if (arg !== undefined && name !== 'file')
+      return { ok: false, error: `lk.metadata: "${word}": only file takes an argument (file:<path>)` };
     if (name === 'file') {
       const path = arg ?? DEFAULT_USERDATA_FILE;
       if (!FILE_ROOTS.some((r) => path.startsWith(r)) || path.split('/').includes('..')) {
@@ -50,7 +55,12 @@ export interface HttpResponse {
 
 /** An HTTP/1.0 request (no chunked replies, the connection closes at the end of the body). */
 export function httpRequest(method: string, host: string, path: string, headers: Record<string, string>): string {
-  const lines = [`${method} ${path} HTTP/1.0`, `Host: ${host}`, 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.0`,
+    `Host: ${host}`,
+    'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   if (method === 'PUT' || method === 'POST') lines.push('Content-Length: 0');
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
@@ -78,7 +88,7 @@ export function gcpSshKeys(attribute: string): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
-    .map((line) => /^[^:\s]+:(ssh-|ecdsa-|sk-)/.test(line) ? line.slice(line.indexOf(':') + 1) : line);
+    .map((line) => (/^[^:\s]+:(ssh-|ecdsa-|sk-)/.test(line) ? line.slice(line.indexOf(':') + 1) : line));
 }
 
 export interface VolumeLabel {

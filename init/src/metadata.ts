@@ -6,7 +6,15 @@ import * as std from 'std';
 import * as os from 'os';
 import * as lk from 'lk';
 import { parseCmdline } from './cmdline.js';
-import { gcpSshKeys, httpRequest, parseHttpResponse, providerOrder, volumeLabel, type HttpResponse, type ProviderSpec } from './metadata-sources.js';
+import {
+  gcpSshKeys,
+  httpRequest,
+  parseHttpResponse,
+  providerOrder,
+  volumeLabel,
+  type HttpResponse,
+  type ProviderSpec,
+} from './metadata-sources.js';
 import { parseMetaData, planProvisioning, utf8Decode, type PlannedFile, type ProviderData, type ProvisionPlan } from './userdata.js';
 import { exists, listDir, mkdirp, readText } from './sys.js';
 
@@ -61,7 +69,9 @@ export function runMetadata(cmdline: string): number {
     return 1;
   }
   const p = planned.plan;
-  say(`provider ${data.provider}: user data ${p.format}, ${p.config.length} file(s) in ${CONFIG_DIR}, ${p.writeFiles.length} write_files${p.hostname ? `, hostname ${p.hostname}` : ''}`);
+  say(
+    `provider ${data.provider}: user data ${p.format}, ${p.config.length} file(s) in ${CONFIG_DIR}, ${p.writeFiles.length} write_files${p.hostname ? `, hostname ${p.hostname}` : ''}`,
+  );
   if (p.ignoredKeys.length) say(`cloud-config keys not acted on: ${p.ignoredKeys.join(', ')}`);
   return 0;
 }
@@ -188,7 +198,8 @@ function gcp(): ProviderData | string {
   const headers = { 'Metadata-Flavor': 'Google' };
   const base = '/computeMetadata/v1/instance';
   const host = http('GET', `${base}/hostname`, headers);
-  if (host.status !== 200 || host.headers.get('metadata-flavor') !== 'Google') return `GET ${base}/hostname: HTTP ${host.status}, not Google's metadata server`;
+  if (host.status !== 200 || host.headers.get('metadata-flavor') !== 'Google')
+    return `GET ${base}/hostname: HTTP ${host.status}, not Google's metadata server`;
   const get = (path: string) => optional(http('GET', `${base}${path}`, headers), path);
   return {
     provider: 'gcp',

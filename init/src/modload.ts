@@ -96,5 +96,7 @@ export function loadKernelModules(optionValue: string | undefined): void {
       log(`lk-init: module ${step.name}: ${(e as Error).message}`);
     }
   }
-  debug(`modules: ${plan.steps.length - failed.size} of ${plan.steps.length} loaded (${requested.length} requested, ${forDevices.length} for devices)`);
+  debug(
+    `modules: ${plan.steps.length - failed.size} of ${plan.steps.length} loaded (${requested.length} requested, ${forDevices.length} for devices)`,
+  );
 }

@@ -114,7 +114,7 @@ export function planMount(m: OciMount, rootfs: string): MountPlan {
   if (bind) flags |= MS.BIND;
   const mkdirs = type === 'overlay' ? data.filter((o) => /^(upperdir|workdir)=/.test(o)).map((o) => o.slice(o.indexOf('=') + 1)) : [];
   return {
-    source: typeof m.source === 'string' ? m.source : type ?? 'none',
+    source: typeof m.source === 'string' ? m.source : (type ?? 'none'),
     target,
     fstype: bind ? null : type,
     flags,

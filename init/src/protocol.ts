@@ -70,7 +70,14 @@ export function formatList(services: ListedService[], nowMs = 0): string {
   const rows = [['NAME', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'LAST-EXIT']];
   for (const s of services) {
     const up = s.startedAt === null || s.startedAt === undefined ? '-' : formatDuration(nowMs - s.startedAt);
-    rows.push([s.name, s.state, s.pid === null ? '-' : String(s.pid), String(s.restarts), up, s.lastExit === null ? '-' : String(s.lastExit)]);
+    rows.push([
+      s.name,
+      s.state,
+      s.pid === null ? '-' : String(s.pid),
+      String(s.restarts),
+      up,
+      s.lastExit === null ? '-' : String(s.lastExit),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';

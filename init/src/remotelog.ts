@@ -11,6 +11,8 @@ import { log, readText } from './sys.js';
 /** Messages held while the collector is unknown or unreachable; older ones are dropped first. */
 const QUEUE_LIMIT = 1000;
 const RETRY_MS = 2000;
+/** A name that did not resolve is tried again less often: the resolver blocks PID 1 while it waits. */
+const RESOLVE_RETRY_MS = 30_000;
 
 type State = 'pending' | 'on' | 'off';
 
@@ -77,20 +79,27 @@ class RemoteLog {
       while (this.queue.length > 0) {
         const framed = frame(this.target.proto, this.queue[0]);
         const n = lk.send(this.fd, framed, this.sentBytes);
-        if (n < 0) return this.retryLater('the collector is not taking data yet');
+        if (n < 0) {
+          this.retryLater('the collector is not taking data yet');
+          return;
+        }
         this.sentBytes += n;
-        if (this.sentBytes < utf8Length(framed)) return this.retryLater(''); // TCP took part of it
+        if (this.sentBytes < utf8Length(framed)) {
+          this.retryLater(''); // TCP took part of it
+          return;
+        }
         this.queue.shift();
         this.sentBytes = 0;
       }
       this.lastError = '';
     } catch (e) {
       this.closeSocket();
-      this.retryLater((e as Error).message);
+      const why = (e as Error).message;
+      this.retryLater(why, why.startsWith('resolve ') ? RESOLVE_RETRY_MS : RETRY_MS);
     }
   }
 
-  private retryLater(why: string): void {
+  private retryLater(why: string, ms = RETRY_MS): void {
     if (why && why !== this.lastError) {
       this.lastError = why;
       this.localNote(`lk-init: remote syslog: ${why}; holding ${this.queue.length} lines and retrying`);
@@ -103,7 +112,7 @@ class RemoteLog {
         this.dropped = 0;
       }
       if (this.state === 'on') this.flush();
-    }, RETRY_MS);
+    }, ms);
   }
 
   /** A console line that is not itself forwarded (it is about forwarding). */

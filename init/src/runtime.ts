@@ -2,7 +2,6 @@
 
 import type { NamespaceType, RestartPolicy, RuntimeInterface, RuntimeJson, RuntimeMount } from './runtime-json.js';
 
-
 // Records, so that the compiler checks these lists against the contract's unions; only their keys are used.
 const namespaceTypes: Record<NamespaceType, true> = { cgroup: true, ipc: true, mnt: true, net: true, pid: true, user: true, uts: true };
 const restartPolicies: Record<RestartPolicy, true> = { always: true, 'on-failure': true, never: true };
@@ -72,11 +71,13 @@ function parseInterfaces(value: unknown, problems: string[]): RuntimeInterface[]
   value.forEach((v: unknown, i) => {
     const o = v as Record<string, unknown> | null;
     if (!o || typeof o !== 'object' || Array.isArray(o)) return problems.push(`interfaces[${i}] must be an object`);
-    if (typeof o.name !== 'string' || !IFNAME.test(o.name)) return problems.push(`interfaces[${i}].name must be an interface name of 1-15 characters`);
+    if (typeof o.name !== 'string' || !IFNAME.test(o.name))
+      return problems.push(`interfaces[${i}].name must be an interface name of 1-15 characters`);
     if (o.peer !== undefined && (typeof o.peer !== 'string' || !IFNAME.test(o.peer))) {
       return problems.push(`interfaces[${i}].peer must be an interface name of 1-15 characters`);
     }
-    if (o.add !== undefined && (typeof o.add !== 'string' || o.add === '')) return problems.push(`interfaces[${i}].add must be a link kind such as veth`);
+    if (o.add !== undefined && (typeof o.add !== 'string' || o.add === ''))
+      return problems.push(`interfaces[${i}].add must be a link kind such as veth`);
     const add = (o.add as string | undefined) ?? (o.peer !== undefined ? 'veth' : undefined);
     if (add === 'veth' && o.peer === undefined) return problems.push(`interfaces[${i}]: a veth pair needs a peer`);
     const spec: RuntimeInterface = { name: o.name };
@@ -97,7 +98,8 @@ function parseBindNS(value: unknown, problems: string[]): RuntimeJson['bindNS'] 
   }
   const out: RuntimeJson['bindNS'] = {};
   for (const [ns, path] of Object.entries(value as Record<string, unknown>)) {
-    if (!NAMESPACE_TYPES.includes(ns as NamespaceType)) problems.push(`bindNS.${ns}: unknown namespace (expected one of ${NAMESPACE_TYPES.join(', ')})`);
+    if (!NAMESPACE_TYPES.includes(ns as NamespaceType))
+      problems.push(`bindNS.${ns}: unknown namespace (expected one of ${NAMESPACE_TYPES.join(', ')})`);
     else if (typeof path !== 'string' || !path.startsWith('/')) problems.push(`bindNS.${ns} must be an absolute path`);
     else out[ns as NamespaceType] = path;
   }
@@ -124,9 +126,9 @@ export function interfaceSteps(interfaces: RuntimeInterface[], pid: number): Int
       return;
     }
     const temp = `lk${pid}i${i}`.slice(0, 15);
-    steps.push(iface.add === 'veth'
-      ? { op: 'add', name: temp, kind: 'veth', peer: iface.peer! }
-      : { op: 'add', name: temp, kind: iface.add });
+    steps.push(
+      iface.add === 'veth' ? { op: 'add', name: temp, kind: 'veth', peer: iface.peer! } : { op: 'add', name: temp, kind: iface.add },
+    );
     steps.push({ op: 'move', name: temp, pid, newName: iface.name });
   });
   return steps;

@@ -68,7 +68,10 @@ export class Services {
       const deps = (this.waitFor.get(name) ?? []).map((d) => launched.get(d)!);
       // stepAsync never rejects: one service that cannot start (even by an exception in our
       // own code) does not hold up the rest.
-      launched.set(name, Promise.all(deps).then(() => stepAsync(`service:${name}`, () => this.start(name))));
+      launched.set(
+        name,
+        Promise.all(deps).then(() => stepAsync(`service:${name}`, () => this.start(name))),
+      );
     }
     await Promise.all(launched.values());
   }
@@ -113,10 +116,13 @@ export class Services {
     this.supervisor.started(name, run.pid, nowMs());
     service.exit = run.exit;
     log(markers.serviceStarted(name, run.pid, uptime()));
-    detach(`service ${name}`, run.exit.then((code) => {
-      run.drain();
-      this.exited(name, code);
-    }));
+    detach(
+      `service ${name}`,
+      run.exit.then((code) => {
+        run.drain();
+        this.exited(name, code);
+      }),
+    );
     // Stopped while it was being launched (lkctl stop, shutdown): stop this run too.
     if (!this.supervisor.wanted(name)) signal(run.pid, lk.SIGTERM);
   }

@@ -31,7 +31,15 @@ export class Supervisor {
   add(name: string, policy: RestartPolicy): void {
     if (this.services.has(name)) throw new Error(`service ${name} is already supervised`);
     this.services.set(name, {
-      name, policy, state: 'stopped', pid: null, lastExit: null, restarts: 0, failures: 0, startedAt: null, wanted: true,
+      name,
+      policy,
+      state: 'stopped',
+      pid: null,
+      lastExit: null,
+      restarts: 0,
+      failures: 0,
+      startedAt: null,
+      wanted: true,
     });
   }
 
@@ -111,6 +119,8 @@ export class Supervisor {
   }
 
   running(): { name: string; pid: number }[] {
-    return this.list().filter((s) => s.state === 'running' && s.pid !== null).map((s) => ({ name: s.name, pid: s.pid! }));
+    return this.list()
+      .filter((s) => s.state === 'running' && s.pid !== null)
+      .map((s) => ({ name: s.name, pid: s.pid! }));
   }
 }

@@ -121,7 +121,8 @@ function checkName(name: string, where: string): void {
 
 function parseMode(text: unknown, where: string, fallback: number): number {
   if (text === undefined || text === null || text === '') return fallback;
-  if (typeof text !== 'string' || !/^0?[0-7]{3,4}$/.test(text)) throw new PlanError(`${where}: permissions "${String(text)}" are not an octal mode such as "0644"`);
+  if (typeof text !== 'string' || !/^0?[0-7]{3,4}$/.test(text))
+    throw new PlanError(`${where}: permissions "${String(text)}" are not an octal mode such as "0644"`);
   return parseInt(text, 8);
 }
 
@@ -141,7 +142,8 @@ function linuxkitEntries(text: string, out: Map<string, PlannedFile>, dirs: stri
       checkName(name, `user data entry "${path}"`);
       if (!isObject(entry)) throw new PlanError(`user data entry "${path}" must be an object with "content" or "entries"`);
       const { content, entries: children, perm } = entry;
-      if (content !== undefined && children !== undefined) throw new PlanError(`user data entry "${path}" has both "content" and "entries"`);
+      if (content !== undefined && children !== undefined)
+        throw new PlanError(`user data entry "${path}" has both "content" and "entries"`);
       if (content !== undefined) {
         if (typeof content !== 'string') throw new PlanError(`user data entry "${path}": "content" must be a string`);
         out.set(path, { path, content, mode: parseMode(perm, `user data entry "${path}"`, 0o644) });
@@ -167,7 +169,8 @@ function cloudConfig(text: string): CloudConfig {
   try {
     doc = parseYamlSubset(text);
   } catch (e) {
-    if (e instanceof YamlError) throw new PlanError(`cloud-config is not valid YAML (or uses YAML this parser does not accept): ${e.message}`);
+    if (e instanceof YamlError)
+      throw new PlanError(`cloud-config is not valid YAML (or uses YAML this parser does not accept): ${e.message}`);
     throw e;
   }
   if (doc === null) return { keys: [], writeFiles: [], ignored: [] };
@@ -178,7 +181,8 @@ function cloudConfig(text: string): CloudConfig {
       if (typeof value !== 'string') throw new PlanError('cloud-config hostname must be a string');
       cc.hostname = value.trim();
     } else if (key === 'ssh_authorized_keys') {
-      if (!Array.isArray(value) || !value.every((k) => typeof k === 'string')) throw new PlanError('cloud-config ssh_authorized_keys must be a list of keys');
+      if (!Array.isArray(value) || !value.every((k) => typeof k === 'string'))
+        throw new PlanError('cloud-config ssh_authorized_keys must be a list of keys');
       for (const k of value as string[]) {
         if (k.includes('\n')) throw new PlanError('cloud-config ssh_authorized_keys: a key must be on one line');
         cc.keys.push(k.trim());
@@ -205,13 +209,17 @@ function writeFile(entry: YamlValue, index: number): PlannedFile {
   const { path, content, encoding, owner } = entry;
   if (typeof path !== 'string' || !path.startsWith('/')) throw new PlanError(`${where}: path must be an absolute path`);
   const segments = path.split('/').slice(1);
-  if (segments.some((s) => s === '' || s === '.' || s === '..') || path.includes('\0')) throw new PlanError(`${where}: path ${path} has empty, "." or ".." parts`);
-  if (!WRITABLE_ROOTS.some((r) => path.startsWith(r))) throw new PlanError(`${where}: ${path} is outside ${WRITABLE_ROOTS.join(', ')} (the root filesystem is rebuilt on every boot)`);
-  if (owner !== undefined && owner !== null && owner !== 'root' && owner !== 'root:root') throw new PlanError(`${where}: owner ${String(owner)} is not supported (files belong to root)`);
+  if (segments.some((s) => s === '' || s === '.' || s === '..') || path.includes('\0'))
+    throw new PlanError(`${where}: path ${path} has empty, "." or ".." parts`);
+  if (!WRITABLE_ROOTS.some((r) => path.startsWith(r)))
+    throw new PlanError(`${where}: ${path} is outside ${WRITABLE_ROOTS.join(', ')} (the root filesystem is rebuilt on every boot)`);
+  if (owner !== undefined && owner !== null && owner !== 'root' && owner !== 'root:root')
+    throw new PlanError(`${where}: owner ${String(owner)} is not supported (files belong to root)`);
   if (content !== undefined && content !== null && typeof content !== 'string') throw new PlanError(`${where}: content must be a string`);
   const mode = parseMode(entry.permissions, where, 0o644);
   if (encoding === 'b64' || encoding === 'base64') return { path, mode, ...decodeBase64(content ?? '', where) };
-  if (encoding !== undefined && encoding !== null && encoding !== 'text/plain') throw new PlanError(`${where}: encoding ${String(encoding)} is not supported (b64, base64 or text/plain)`);
+  if (encoding !== undefined && encoding !== null && encoding !== 'text/plain')
+    throw new PlanError(`${where}: encoding ${String(encoding)} is not supported (b64, base64 or text/plain)`);
   return { path, content: content ?? '', mode };
 }
 
@@ -220,7 +228,8 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** Base64 to text if the bytes are UTF-8, else to the bytes as Latin-1 code units (QuickJS has no atob). */
 export function decodeBase64(text: string, where: string): { content: string; binary?: boolean } {
   const clean = text.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.replace(/=+$/, '').length % 4 === 1) throw new PlanError(`${where}: content is not valid base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.replace(/=+$/, '').length % 4 === 1)
+    throw new PlanError(`${where}: content is not valid base64`);
   const body = clean.replace(/=+$/, '');
   let bits = 0;
   let value = 0;
@@ -258,7 +267,14 @@ export function parseMetaData(text: string): { hostname?: string; sshKeys: strin
   if (!isObject(doc)) throw new PlanError('meta-data must be a mapping');
   const host = doc['local-hostname'] ?? doc.hostname;
   const keys = doc['public-keys'];
-  const sshKeys = typeof keys === 'string' ? [keys] : Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : isObject(keys) ? Object.values(keys).filter((k): k is string => typeof k === 'string') : [];
+  const sshKeys =
+    typeof keys === 'string'
+      ? [keys]
+      : Array.isArray(keys)
+        ? keys.filter((k): k is string => typeof k === 'string')
+        : isObject(keys)
+          ? Object.values(keys).filter((k): k is string => typeof k === 'string')
+          : [];
   return { hostname: typeof host === 'string' ? host : undefined, sshKeys };
 }
 

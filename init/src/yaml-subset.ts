@@ -180,7 +180,21 @@ class Parser {
   private doubleQuoted(text: string, line: number): string {
     const m = /^"((?:[^"\\]|\\.)*)"\s*(#.*)?$/.exec(text);
     if (!m) this.fail('a double-quoted scalar must end on the same line', line);
-    const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', '"': '"', '\\': '\\', '/': '/', ' ': ' ', e: '\x1b', a: '\x07', b: '\b', f: '\f', v: '\v' };
+    const escapes: Record<string, string> = {
+      n: '\n',
+      t: '\t',
+      r: '\r',
+      '0': '\0',
+      '"': '"',
+      '\\': '\\',
+      '/': '/',
+      ' ': ' ',
+      e: '\x1b',
+      a: '\x07',
+      b: '\b',
+      f: '\f',
+      v: '\v',
+    };
     return m[1]!.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/g, (_all, e: string) => {
       if (/^[xuU]/.test(e)) return String.fromCodePoint(parseInt(e.slice(1), 16));
       const c = escapes[e];

@@ -50,7 +50,11 @@ async function runMetadata(answers: Record<string, string>, args: string[]): Pro
   return `${r.stdout}\n${r.stderr}`;
 }
 
-const lines = (out: string, tag: string) => out.split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => l.slice(tag.length + 1));
+const lines = (out: string, tag: string) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith(`${tag} `))
+    .map((l) => l.slice(tag.length + 1));
 
 describe.skipIf(!root)('metadata binary against a GCE-style metadata server', () => {
   beforeAll(() => {
@@ -82,7 +86,9 @@ describe.skipIf(!root)('metadata binary against a GCE-style metadata server', ()
   it("is not fooled by a server that does not say it is Google's, and says so in its one line", async () => {
     const out = await runMetadata({}, ['lk.metadata=gcp']);
     expect(lines(out, 'EXIT')).toEqual(['0']);
-    expect(out).toMatch(/^metadata: no provider answered \(gcp: GET \/computeMetadata\/v1\/instance\/hostname: HTTP 404, not Google's metadata server\); the node boots without provisioning$/m);
+    expect(out).toMatch(
+      /^metadata: no provider answered \(gcp: GET \/computeMetadata\/v1\/instance\/hostname: HTTP 404, not Google's metadata server\); the node boots without provisioning$/m,
+    );
     expect(lines(out, 'FILE')).toEqual([]);
   });
 

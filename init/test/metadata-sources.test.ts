@@ -23,7 +23,10 @@ describe('providerOrder', () => {
   });
 
   it('refuses unknown providers and bad arguments, naming them', () => {
-    expect(providerOrder('aws,azure')).toEqual({ ok: false, error: expect.stringMatching(/"azure".*known providers are nocloud, aws, gcp, file/) });
+    expect(providerOrder('aws,azure')).toEqual({
+      ok: false,
+      error: expect.stringMatching(/"azure".*known providers are nocloud, aws, gcp, file/),
+    });
     expect(providerOrder('aws:x')).toEqual({ ok: false, error: expect.stringMatching(/only file takes an argument/) });
     expect(providerOrder('file:/usr/x')).toEqual({ ok: false, error: expect.stringMatching(/must be under \/etc\/, \/run\/, \/var\//) });
     expect(providerOrder('file:/var/../usr/x')).toEqual({ ok: false, error: expect.stringMatching(/must be under/) });
@@ -51,7 +54,7 @@ describe('HTTP to the metadata server', () => {
     expect(() => parseHttpResponse('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello')).toThrow(/chunked/);
   });
 
-  it('takes the keys out of GCP\'s user:key lines', () => {
+  it("takes the keys out of GCP's user:key lines", () => {
     expect(gcpSshKeys('alice:ssh-ed25519 AAA alice\n\nbob:ecdsa-sha2-nistp256 BBB bob\nssh-rsa CCC plain\n')).toEqual([
       'ssh-ed25519 AAA alice',
       'ecdsa-sha2-nistp256 BBB bob',
@@ -86,7 +89,10 @@ describe('volumeLabel reads labels that real tools wrote', () => {
   });
 
   it('FAT16 and FAT32 volumes from mkfs.vfat', async () => {
-    for (const [bits, mib] of [['16', 16], ['32', 64]] as const) {
+    for (const [bits, mib] of [
+      ['16', 16],
+      ['32', 64],
+    ] as const) {
       const img = join(dir, `fat${bits}.img`);
       await execa('truncate', ['-s', `${mib}M`, img]);
       await execa('mkfs.vfat', ['-F', bits, '-n', 'CIDATA', img]);

@@ -3,7 +3,12 @@ import { MS, planMount } from '../src/mountopts.js';
 
 describe('planMount', () => {
   it('maps flag options and passes the rest as data', () => {
-    expect(planMount({ type: 'tmpfs', source: 'tmpfs', destination: '/var/lib/x', options: ['nosuid', 'nodev', 'size=10m', 'mode=755'] }, '/b/rootfs')).toEqual({
+    expect(
+      planMount(
+        { type: 'tmpfs', source: 'tmpfs', destination: '/var/lib/x', options: ['nosuid', 'nodev', 'size=10m', 'mode=755'] },
+        '/b/rootfs',
+      ),
+    ).toEqual({
       source: 'tmpfs',
       target: '/var/lib/x',
       fstype: 'tmpfs',
@@ -16,7 +21,10 @@ describe('planMount', () => {
   });
 
   it('plans a read-only recursive bind with propagation', () => {
-    const p = planMount({ type: 'bind', source: '/lib/modules', destination: '/lib/modules', options: ['rbind', 'ro', 'rshared'] }, '/b/rootfs');
+    const p = planMount(
+      { type: 'bind', source: '/lib/modules', destination: '/lib/modules', options: ['rbind', 'ro', 'rshared'] },
+      '/b/rootfs',
+    );
     expect(p.fstype).toBeNull();
     expect(p.flags).toBe(MS.BIND | MS.REC | MS.RDONLY);
     expect(p.remountReadOnly).toBe(true);
@@ -24,7 +32,9 @@ describe('planMount', () => {
   });
 
   it('lets later options win', () => {
-    expect(planMount({ type: 'ext4', source: '/dev/sda1', destination: '/data', options: ['ro', 'rw', 'noexec', 'exec'] }, '/b/rootfs').flags).toBe(0);
+    expect(
+      planMount({ type: 'ext4', source: '/dev/sda1', destination: '/data', options: ['ro', 'rw', 'noexec', 'exec'] }, '/b/rootfs').flags,
+    ).toBe(0);
   });
 
   it("resolves a relative destination inside the container's rootfs, as LinuxKit does", () => {
@@ -34,7 +44,10 @@ describe('planMount', () => {
   });
 
   it("creates an overlay's upperdir and workdir first", () => {
-    const p = planMount({ type: 'overlay', source: 'overlay', destination: 'etc', options: ['lowerdir=/etc', 'upperdir=/run/o/up', 'workdir=/run/o/work'] }, '/b/rootfs');
+    const p = planMount(
+      { type: 'overlay', source: 'overlay', destination: 'etc', options: ['lowerdir=/etc', 'upperdir=/run/o/up', 'workdir=/run/o/work'] },
+      '/b/rootfs',
+    );
     expect(p.mkdirs).toEqual(['/run/o/up', '/run/o/work']);
     expect(p.data).toBe('lowerdir=/etc,upperdir=/run/o/up,workdir=/run/o/work');
   });

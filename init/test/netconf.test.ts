@@ -26,7 +26,12 @@ describe('chooseHostname', () => {
   it('falls back to linuxkit without a usable interface', () => {
     expect(chooseHostname(null, [lo])).toBe('linuxkit');
     expect(chooseHostname('', [])).toBe('linuxkit');
-    expect(chooseHostname(null, [{ ...eth0, mac: '00:00:00:00:00:00' }, { ...eth1, mac: '' }])).toBe('linuxkit');
+    expect(
+      chooseHostname(null, [
+        { ...eth0, mac: '00:00:00:00:00:00' },
+        { ...eth1, mac: '' },
+      ]),
+    ).toBe('linuxkit');
   });
 });
 
@@ -39,7 +44,7 @@ describe('resolvConfAction', () => {
     });
   });
 
-  it('links the DHCP client\'s /run/resolvconf/resolv.conf without ip=, with ip=off, or without /proc/net/pnp', () => {
+  it("links the DHCP client's /run/resolvconf/resolv.conf without ip=, with ip=off, or without /proc/net/pnp", () => {
     const empty = { kind: 'link-resolvconf', target: '/run/resolvconf/resolv.conf' };
     expect(resolvConfAction({ etc: absent, ipOption: undefined, pnpExists: true })).toEqual(empty);
     expect(resolvConfAction({ etc: absent, ipOption: 'off', pnpExists: true })).toEqual(empty);
@@ -48,17 +53,27 @@ describe('resolvConfAction', () => {
 
   it('keeps an existing file or a symlink that resolves', () => {
     expect(resolvConfAction({ etc: { kind: 'other' }, ipOption: 'dhcp', pnpExists: true })).toEqual({ kind: 'keep' });
-    expect(resolvConfAction({ etc: { kind: 'symlink', target: '/proc/net/pnp', targetExists: true }, ipOption: undefined, pnpExists: true })).toEqual({
+    expect(
+      resolvConfAction({ etc: { kind: 'symlink', target: '/proc/net/pnp', targetExists: true }, ipOption: undefined, pnpExists: true }),
+    ).toEqual({
       kind: 'keep',
     });
   });
 
   it('creates the target of a dangling symlink', () => {
-    expect(resolvConfAction({ etc: { kind: 'symlink', target: '/run/resolvconf/resolv.conf', targetExists: false }, ipOption: undefined, pnpExists: false })).toEqual({
+    expect(
+      resolvConfAction({
+        etc: { kind: 'symlink', target: '/run/resolvconf/resolv.conf', targetExists: false },
+        ipOption: undefined,
+        pnpExists: false,
+      }),
+    ).toEqual({
       kind: 'create-empty',
       path: '/run/resolvconf/resolv.conf',
     });
-    expect(resolvConfAction({ etc: { kind: 'symlink', target: '../run/r.conf', targetExists: false }, ipOption: undefined, pnpExists: false })).toEqual({
+    expect(
+      resolvConfAction({ etc: { kind: 'symlink', target: '../run/r.conf', targetExists: false }, ipOption: undefined, pnpExists: false }),
+    ).toEqual({
       kind: 'create-empty',
       path: '/etc/../run/r.conf',
     });

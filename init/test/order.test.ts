@@ -3,10 +3,18 @@ import { startOrder } from '../src/order.js';
 
 describe('startOrder', () => {
   it('keeps input order when there are no dependencies', () => {
-    expect(startOrder([{ name: 'b', depends: [] }, { name: 'a', depends: [] }])).toEqual({
+    expect(
+      startOrder([
+        { name: 'b', depends: [] },
+        { name: 'a', depends: [] },
+      ]),
+    ).toEqual({
       order: ['b', 'a'],
       problems: [],
-      waitFor: new Map([['b', []], ['a', []]]),
+      waitFor: new Map([
+        ['b', []],
+        ['a', []],
+      ]),
     });
   });
 

@@ -60,11 +60,12 @@ function makeRoot(name: string, bundles: Record<string, BundleSpec>): string {
 const UNSHARE_ARGS = ['--pid', '--mount', '--uts', '--net', '--ipc', '--fork', '--kill-child', '--propagation', 'private'];
 
 function bootInit(root: string, args: string[]): { out: string; signal: NodeJS.Signals | null; status: number | null } {
-  const r = spawnSync(
-    'unshare',
-    [...UNSHARE_ARGS, 'chroot', root, '/init', ...args],
-    { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 << 20, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } },
-  );
+  const r = spawnSync('unshare', [...UNSHARE_ARGS, 'chroot', root, '/init', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    maxBuffer: 64 << 20,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
   return { out: r.stdout + r.stderr, signal: r.signal, status: r.status };
 }
 
@@ -81,11 +82,12 @@ describe('init as PID 1', () => {
       'onshutdown/000-bye': { script: 'echo bye-output\n' },
     });
     const { out, status, signal } = bootInit(root, ['lk.poweroff=ready', 'lk.shutdown-grace=3000']);
-    const markers = markerLines(out).map((l) =>
-      l
-        .replace(/uptime=\d+\.\d\d\b/, 'uptime=T')
-        .replace(/pid=\d+/, 'pid=P')
-        .replace('code=143', 'code=0'), // SIGTERM may land before the trap is set
+    const markers = markerLines(out).map(
+      (l) =>
+        l
+          .replace(/uptime=\d+\.\d\d\b/, 'uptime=T')
+          .replace(/pid=\d+/, 'pid=P')
+          .replace('code=143', 'code=0'), // SIGTERM may land before the trap is set
     );
     expect(markers).toEqual([
       'lk-init: start uptime=T',
@@ -143,7 +145,7 @@ describe('init as PID 1', () => {
     expect(out).toContain('lk-init: service svc exited code=0 restart-in=never');
     expect(out).toContain('lkctl: unknown command nonsense');
     expect(out).toContain('nonsense-exit=2');
-    expect(out).toMatch(/svc-up\n[^]*svc-up\n/); // console and `lkctl logs`
+    expect(out).toMatch(/svc-up\n[\s\S]*svc-up\n/); // console and `lkctl logs`
     expect(out).toContain('first-output\nlk-init: onboot');
     expect(out).toContain('lk-init: shutdown uptime=');
     expect(out.match(/followed: tick/g)?.length).toBeGreaterThanOrEqual(3); // history + live
@@ -163,15 +165,21 @@ describe('init as PID 1', () => {
       'onboot/002-third': { script: 'echo third-output\n' },
       'services/a': { script: "trap 'exit 0' TERM\nwhile :; do sleep 1; done\n" },
       'services/b': { script: 'echo b-must-not-run\n' },
-      'services/c': { script: "trap 'exit 0' TERM\nlkctl ls | while read l; do echo \"ls: $l\"; done\nwhile :; do sleep 1; done\n" },
+      'services/c': { script: 'trap \'exit 0\' TERM\nlkctl ls | while read l; do echo "ls: $l"; done\nwhile :; do sleep 1; done\n' },
     });
-    const { out, status, signal } = bootInit(root, ['lk.console-logs', 'lk.poweroff=ready+2', 'lk.shutdown-grace=3000', 'lk.test-throw=hostname,onboot:second,service:b']);
-    for (const what of ['hostname', 'service:b']) expect(out).toContain(`lk-init: error in ${what}: lk.test-throw: ${what} fails on purpose`);
+    const { out, status, signal } = bootInit(root, [
+      'lk.console-logs',
+      'lk.poweroff=ready+2',
+      'lk.shutdown-grace=3000',
+      'lk.test-throw=hostname,onboot:second,service:b',
+    ]);
+    for (const what of ['hostname', 'service:b'])
+      expect(out).toContain(`lk-init: error in ${what}: lk.test-throw: ${what} fails on purpose`);
     expect(out).toContain('lk-init: onboot second: lk.test-throw: onboot:second fails on purpose');
-    expect(out).toMatch(/lk-init: onboot second exit=255 [^]*lk-init: onboot third exit=0 /);
+    expect(out).toMatch(/lk-init: onboot second exit=255 [\s\S]*lk-init: onboot third exit=0 /);
     expect(out).toContain('third-output');
     expect(out).not.toContain('must-not-run');
-    expect(out).toMatch(/lk-init: service a started[^]*lk-init: service c started[^]*lk-init: ready /);
+    expect(out).toMatch(/lk-init: service a started[\s\S]*lk-init: service c started[\s\S]*lk-init: ready /);
     expect(out).not.toContain('service b started');
     expect(out).toMatch(/ls: c +running/); // lkctl is served
     expect(out).toContain('lk-init: shutdown uptime=');
@@ -181,33 +189,37 @@ describe('init as PID 1', () => {
   it.each([
     ['SIGTERM', 'SIGINT'], // poweroff
     ['SIGINT', 'SIGHUP'], // ctrl-alt-del: reboot
-  ] as const)('shuts down on %s from outside', async (sent, ending) => {
-    const root = makeRoot(`signal-${sent}`, {
-      'services/svc': { script: "trap 'echo svc-term; exit 0' TERM\necho svc-up\nwhile :; do sleep 1; done\n" },
-    });
-    const child = spawn('unshare', [...UNSHARE_ARGS, 'chroot', root, '/init', 'lk.console-logs', 'lk.shutdown-grace=3000'], {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    });
-    let out = '';
-    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    const ready = new Promise<void>((resolve) => {
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('svc-up')) resolve();
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await ready;
-    // The init is unshare's only child; signal it from the parent namespace.
-    const initPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
-    process.kill(initPid, sent);
-    const signal = await ended;
-    clearTimeout(timer);
-    expect(out).toContain('lk-init: shutdown uptime=');
-    expect(out).toContain('svc-term');
-    expect(out).toContain('lk-init: service svc exited code=0 restart-in=never');
-    expect(signal).toBe(ending);
-  }, 30_000);
+  ] as const)(
+    'shuts down on %s from outside',
+    async (sent, ending) => {
+      const root = makeRoot(`signal-${sent}`, {
+        'services/svc': { script: "trap 'echo svc-term; exit 0' TERM\necho svc-up\nwhile :; do sleep 1; done\n" },
+      });
+      const child = spawn('unshare', [...UNSHARE_ARGS, 'chroot', root, '/init', 'lk.console-logs', 'lk.shutdown-grace=3000'], {
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+      let out = '';
+      const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      const ready = new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('svc-up')) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await ready;
+      // The init is unshare's only child; signal it from the parent namespace.
+      const initPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
+      process.kill(initPid, sent);
+      const signal = await ended;
+      clearTimeout(timer);
+      expect(out).toContain('lk-init: shutdown uptime=');
+      expect(out).toContain('svc-term');
+      expect(out).toContain('lk-init: service svc exited code=0 restart-in=never');
+      expect(signal).toBe(ending);
+    },
+    30_000,
+  );
 });

@@ -8,11 +8,27 @@ describe('parseRuntime', () => {
       'always',
     );
     expect(problems).toEqual([]);
-    expect(spec).toEqual({ restart: 'on-failure', depends: ['db'], mkdir: ['/var/lib/x'], cgroups: ['systemreserved'], mounts: [], interfaces: [], bindNS: {} });
+    expect(spec).toEqual({
+      restart: 'on-failure',
+      depends: ['db'],
+      mkdir: ['/var/lib/x'],
+      cgroups: ['systemreserved'],
+      mounts: [],
+      interfaces: [],
+      bindNS: {},
+    });
   });
 
   it('uses defaults for a missing or empty file', () => {
-    expect(parseRuntime(null, 'always').spec).toEqual({ restart: 'always', depends: [], mkdir: [], cgroups: [], mounts: [], interfaces: [], bindNS: {} });
+    expect(parseRuntime(null, 'always').spec).toEqual({
+      restart: 'always',
+      depends: [],
+      mkdir: [],
+      cgroups: [],
+      mounts: [],
+      interfaces: [],
+      bindNS: {},
+    });
     expect(parseRuntime('  ', 'never').spec.restart).toBe('never');
   });
 
@@ -46,7 +62,9 @@ describe('bundleName', () => {
 describe('interfaces and bindNS', () => {
   it('parses interfaces as LinuxKit does: a peer implies veth', () => {
     const { spec, problems } = parseRuntime(
-      JSON.stringify({ interfaces: [{ name: 'eth1', peer: 'veth-x' }, { name: 'dummy0', add: 'dummy', createInRoot: false }, { name: 'eth2' }] }),
+      JSON.stringify({
+        interfaces: [{ name: 'eth1', peer: 'veth-x' }, { name: 'dummy0', add: 'dummy', createInRoot: false }, { name: 'eth2' }],
+      }),
       'always',
     );
     expect(problems).toEqual([]);
@@ -71,13 +89,19 @@ describe('interfaces and bindNS', () => {
   it('parses bindNS and rejects unknown namespaces and relative paths', () => {
     const { spec, problems } = parseRuntime(JSON.stringify({ bindNS: { net: '/run/netns/x', uts: 'rel', time: '/t' } }), 'always');
     expect(spec.bindNS).toEqual({ net: '/run/netns/x' });
-    expect(problems).toEqual(['bindNS.uts must be an absolute path', 'bindNS.time: unknown namespace (expected one of cgroup, ipc, mnt, net, pid, user, uts)']);
+    expect(problems).toEqual([
+      'bindNS.uts must be an absolute path',
+      'bindNS.time: unknown namespace (expected one of cgroup, ipc, mnt, net, pid, user, uts)',
+    ]);
     expect(needsStagedStart(spec)).toBe(true);
     expect(needsStagedStart(parseRuntime('{}', 'always').spec)).toBe(false);
   });
 
   it('plans veth pairs under a temporary name, moved and renamed into the container', () => {
-    const { spec } = parseRuntime(JSON.stringify({ interfaces: [{ name: 'eth0', peer: 'vethhost' }, { name: 'dum', add: 'dummy' }, { name: 'eth9' }] }), 'always');
+    const { spec } = parseRuntime(
+      JSON.stringify({ interfaces: [{ name: 'eth0', peer: 'vethhost' }, { name: 'dum', add: 'dummy' }, { name: 'eth9' }] }),
+      'always',
+    );
     expect(interfaceSteps(spec.interfaces, 1234567)).toEqual([
       { op: 'add', name: 'lk1234567i0', kind: 'veth', peer: 'vethhost' },
       { op: 'move', name: 'lk1234567i0', pid: 1234567, newName: 'eth0' },

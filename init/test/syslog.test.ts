@@ -19,7 +19,14 @@ describe('formatRfc5424', () => {
   });
 
   it('tags a service line as daemon.info (PRI 30) with the service as APP-NAME', () => {
-    const line = formatRfc5424({ facility: 3, severity: 6, timeMs: RFC_EXAMPLE_MS, hostname: 'node-1', appName: 'sshd', message: 'listening on 0.0.0.0 port 22\n' });
+    const line = formatRfc5424({
+      facility: 3,
+      severity: 6,
+      timeMs: RFC_EXAMPLE_MS,
+      hostname: 'node-1',
+      appName: 'sshd',
+      message: 'listening on 0.0.0.0 port 22\n',
+    });
     expect(line).toBe('<30>1 2003-10-11T22:14:15.003Z node-1 sshd - - - listening on 0.0.0.0 port 22');
   });
 
@@ -29,7 +36,14 @@ describe('formatRfc5424', () => {
   });
 
   it('cuts APP-NAME at 48 characters and keeps UTF-8 in MSG', () => {
-    const line = formatRfc5424({ facility: 3, severity: 6, timeMs: RFC_EXAMPLE_MS, hostname: 'h', appName: 'a'.repeat(60), message: 'grüße' });
+    const line = formatRfc5424({
+      facility: 3,
+      severity: 6,
+      timeMs: RFC_EXAMPLE_MS,
+      hostname: 'h',
+      appName: 'a'.repeat(60),
+      message: 'grüße',
+    });
     expect(line).toBe(`<30>1 2003-10-11T22:14:15.003Z h ${'a'.repeat(48)} - - - grüße`);
   });
 });

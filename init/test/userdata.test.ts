@@ -29,7 +29,7 @@ describe('user data kinds', () => {
 });
 
 describe('planProvisioning', () => {
-  it('writes the platform\'s host name and keys in LinuxKit\'s layout', () => {
+  it("writes the platform's host name and keys in LinuxKit's layout", () => {
     const p = plan({ hostname: 'ip-10-0-0-5', sshKeys: [KEY_A, ''] });
     expect(files(p)).toEqual({
       hostname: ['ip-10-0-0-5\n', '644'],
@@ -66,7 +66,7 @@ describe('planProvisioning', () => {
     expect(p.format).toBe('linuxkit-json');
   });
 
-  it('applies cloud-config hostname, ssh_authorized_keys (added to the platform\'s) and write_files', () => {
+  it("applies cloud-config hostname, ssh_authorized_keys (added to the platform's) and write_files", () => {
     const userdata = `#cloud-config
 hostname: web-1
 ssh_authorized_keys:
@@ -112,7 +112,11 @@ describe('malformed user data is refused whole, saying what is wrong', () => {
     ['an invalid host name', '#cloud-config\nhostname: "bad host!"\n', /hostname "bad host!" is not a valid host name/],
     ['YAML this parser refuses', '#cloud-config\nhostname: &a x\n', /cloud-config is not valid YAML.*line 2/],
     ['keys that are not a list', '#cloud-config\nssh_authorized_keys: ssh-rsa AAA\n', /must be a list of keys/],
-    ['write_files outside /etc, /run, /var', '#cloud-config\nwrite_files:\n  - path: /usr/bin/x\n    content: y\n', /\/usr\/bin\/x is outside \/etc\/, \/run\/, \/var\//],
+    [
+      'write_files outside /etc, /run, /var',
+      '#cloud-config\nwrite_files:\n  - path: /usr/bin/x\n    content: y\n',
+      /\/usr\/bin\/x is outside \/etc\/, \/run\/, \/var\//,
+    ],
     ['write_files with ..', '#cloud-config\nwrite_files:\n  - path: /etc/../usr/x\n', /has empty, "\." or "\.\." parts/],
     ['write_files twice to one path', '#cloud-config\nwrite_files:\n  - path: /etc/a\n  - path: /etc/a\n', /names \/etc\/a twice/],
     ['an owner other than root', '#cloud-config\nwrite_files:\n  - path: /etc/a\n    owner: www-data\n', /owner www-data is not supported/],
@@ -140,8 +144,14 @@ describe('malformed user data is refused whole, saying what is wrong', () => {
 
 describe('NoCloud meta-data', () => {
   it('reads local-hostname and public-keys from YAML or JSON', () => {
-    expect(parseMetaData('instance-id: i-1\nlocal-hostname: node-a\npublic-keys:\n  - ssh-rsa AAA\n')).toEqual({ hostname: 'node-a', sshKeys: ['ssh-rsa AAA'] });
-    expect(parseMetaData('{"local-hostname": "node-b", "public-keys": {"k": "ssh-ed25519 BBB"}}')).toEqual({ hostname: 'node-b', sshKeys: ['ssh-ed25519 BBB'] });
+    expect(parseMetaData('instance-id: i-1\nlocal-hostname: node-a\npublic-keys:\n  - ssh-rsa AAA\n')).toEqual({
+      hostname: 'node-a',
+      sshKeys: ['ssh-rsa AAA'],
+    });
+    expect(parseMetaData('{"local-hostname": "node-b", "public-keys": {"k": "ssh-ed25519 BBB"}}')).toEqual({
+      hostname: 'node-b',
+      sshKeys: ['ssh-ed25519 BBB'],
+    });
     expect(parseMetaData('')).toEqual({ sshKeys: [] });
   });
 

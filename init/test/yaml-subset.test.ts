@@ -20,7 +20,7 @@ write_files:
     encoding: b64
     content: aGVsbG8K
 `,
-  'sequence at its key\'s indentation': `keys:
+  "sequence at its key's indentation": `keys:
 - a
 - 'it''s'
 other: x

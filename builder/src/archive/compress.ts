@@ -32,7 +32,12 @@ const gzipAsync = promisify(gzip);
  * The cpio archive of `entries`, compressed as `compression` says. The bytes depend on the
  * entries, `mtime` and `compression` only, never on `parallel` (how many cores compress).
  */
-export function compressedCpioStream(entries: Iterable<[string, FsEntry]>, mtime: number, compression: InitrdCompression, parallel = availableParallelism()): Readable {
+export function compressedCpioStream(
+  entries: Iterable<[string, FsEntry]>,
+  mtime: number,
+  compression: InitrdCompression,
+  parallel = availableParallelism(),
+): Readable {
   switch (compression) {
     case 'none':
       return cpioStream(entries, mtime);

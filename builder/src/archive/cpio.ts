@@ -21,11 +21,38 @@ function pad4(n: number): number {
 }
 
 /** One newc header plus the NUL-terminated name, padded to 4 bytes. */
-export function newcHeader(name: string, fields: { ino: number; mode: number; uid: number; gid: number; nlink: number; mtime: number; size: number; rdevmajor?: number; rdevminor?: number }): Buffer {
+export function newcHeader(
+  name: string,
+  fields: {
+    ino: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    nlink: number;
+    mtime: number;
+    size: number;
+    rdevmajor?: number;
+    rdevminor?: number;
+  },
+): Buffer {
   const nameBytes = Buffer.from(name + '\0');
   const header =
     '070701' +
-    [fields.ino, fields.mode, fields.uid, fields.gid, fields.nlink, fields.mtime, fields.size, 0, 0, fields.rdevmajor ?? 0, fields.rdevminor ?? 0, nameBytes.length, 0]
+    [
+      fields.ino,
+      fields.mode,
+      fields.uid,
+      fields.gid,
+      fields.nlink,
+      fields.mtime,
+      fields.size,
+      0,
+      0,
+      fields.rdevmajor ?? 0,
+      fields.rdevminor ?? 0,
+      nameBytes.length,
+      0,
+    ]
       .map(hex8)
       .join('');
   const head = Buffer.from(header, 'ascii');
@@ -101,10 +128,22 @@ async function* entryChunks(entries: Iterable<[string, FsEntry]>, mtime: number)
     const content = e.type === 'file' && size > 0 ? e.content : undefined;
     yield entryBytes(path, header, data, content, size);
   }
-  yield entryBytes('TRAILER!!!', newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 }), undefined, undefined, 0);
+  yield entryBytes(
+    'TRAILER!!!',
+    newcHeader('TRAILER!!!', { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0 }),
+    undefined,
+    undefined,
+    0,
+  );
 }
 
-async function* entryBytes(path: string, header: Buffer, data: Buffer | undefined, content: Content | undefined, size: number): AsyncGenerator<Buffer> {
+async function* entryBytes(
+  path: string,
+  header: Buffer,
+  data: Buffer | undefined,
+  content: Content | undefined,
+  size: number,
+): AsyncGenerator<Buffer> {
   yield header;
   if (data) yield data;
   else if (content) yield* fileData(path, content, size);

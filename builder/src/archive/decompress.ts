@@ -5,7 +5,7 @@
  * exited successfully, so a corrupt input is an error, never a silently short stream.
  */
 import { spawn } from 'node:child_process';
-import { PassThrough, Readable, pipeline } from 'node:stream';
+import { PassThrough, type Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LkError } from '../errors.js';
 
@@ -86,7 +86,14 @@ export function throughTool(tool: string, args: string[], input: Readable, what:
   const finish = (): void => {
     if (!stdoutEnded || exitCode === undefined || output.destroyed) return;
     if (exitCode === 0) output.end();
-    else fail(new LkError('archive', `${tool} failed to ${verb} ${what}: ${stderr.trim() || `exit ${exitCode}`}`, verb === 'decompress' ? 'the file is corrupt: fetch or build it again' : undefined));
+    else
+      fail(
+        new LkError(
+          'archive',
+          `${tool} failed to ${verb} ${what}: ${stderr.trim() || `exit ${exitCode}`}`,
+          verb === 'decompress' ? 'the file is corrupt: fetch or build it again' : undefined,
+        ),
+      );
   };
   child.stdout.on('end', () => {
     stdoutEnded = true;

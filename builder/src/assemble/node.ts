@@ -69,7 +69,11 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
   await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool);
   const binary = kernelTree.get(k.binary);
   if (binary?.type !== 'file' || !binary.content) {
-    throw new LkError('image', `kernel image ${k.image} has no file /${k.binary}`, 'set kernel.binary to the kernel\'s path inside the image');
+    throw new LkError(
+      'image',
+      `kernel image ${k.image} has no file /${k.binary}`,
+      "set kernel.binary to the kernel's path inside the image",
+    );
   }
   const modules = k.tar === 'none' ? undefined : kernelTree.get(k.tar);
   if (modules?.type === 'file' && modules.content) await applyLayer(nodeTree, modules.content.open(), '', ctx.spool);
@@ -113,7 +117,13 @@ async function addBundles(
     await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
     if ((config as { root?: { readonly?: boolean } }).root?.readonly) shareReadonlyFiles(tree, `${dir}/rootfs`, shared);
     tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
-    tree.set(`${dir}/runtime.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(JSON.stringify(runtime, null, 2) + '\n') });
+    tree.set(`${dir}/runtime.json`, {
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      content: bufferContent(JSON.stringify(runtime, null, 2) + '\n'),
+    });
   }
 }
 
@@ -130,7 +140,8 @@ async function addFile(tree: FsTree, f: FileSpec, spec: BuildSpec, ids: Readonly
   }
   let content: Content | undefined;
   if (f.contents !== undefined) content = bufferContent(f.contents);
-  else if (f.metadata !== undefined) content = bufferContent(f.metadata === 'json' ? JSON.stringify(spec, null, 2) + '\n' : buildSpecToYaml(spec));
+  else if (f.metadata !== undefined)
+    content = bufferContent(f.metadata === 'json' ? JSON.stringify(spec, null, 2) + '\n' : buildSpecToYaml(spec));
   else if (f.source !== undefined) content = await fileContent(f.source, f.optional === true);
   if (content) tree.set(f.path, { type: 'file', mode, ...owner, content });
 }

@@ -28,7 +28,11 @@ export async function addVolumes(
 ): Promise<void> {
   for (const vol of volumes) {
     if (vol.format === 'oci') {
-      throw new LkError('config', `volume ${vol.name}: format "oci" (the image as an OCI layout) is not supported yet`, 'leave format out, or set format: filesystem, to get the image\'s filesystem');
+      throw new LkError(
+        'config',
+        `volume ${vol.name}: format "oci" (the image as an OCI layout) is not supported yet`,
+        "leave format out, or set format: filesystem, to get the image's filesystem",
+      );
     }
     const dir = volumeDir(vol.name);
     tree.mkdirp(dir);

@@ -20,7 +20,6 @@ function openCache(): OciLayout {
   return new OciLayout(defaultCacheDir());
 }
 
-
 /** `lkbuild cache <verb> ...` */
 export async function cacheCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
@@ -48,7 +47,12 @@ async function cacheLs(args: string[]): Promise<number> {
       process.stdout.write(`${name}\n`);
       continue;
     }
-    rows.push([name, m.digest.slice(0, 19), m.platform ? `${m.platform.os}/${m.platform.architecture}` : '-', formatBytes(await imageSize(layout, m))]);
+    rows.push([
+      name,
+      m.digest.slice(0, 19),
+      m.platform ? `${m.platform.os}/${m.platform.architecture}` : '-',
+      formatBytes(await imageSize(layout, m)),
+    ]);
   }
   if (!values.quiet) process.stdout.write(table([['REFERENCE', 'DIGEST', 'PLATFORM', 'SIZE'], ...rows]));
   return 0;
@@ -75,7 +79,11 @@ async function cachePull(args: string[]): Promise<number> {
   for (const ref of positionals) {
     const display = values.quiet ? undefined : new TransferDisplay(`pull ${ref}`);
     try {
-      const image = await pullImage(layout, ref, { platform, timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000, onEvent: display?.onEvent });
+      const image = await pullImage(layout, ref, {
+        platform,
+        timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000,
+        onEvent: display?.onEvent,
+      });
       process.stdout.write(`${image.refName}\t${image.manifestDescriptor.digest}\n`);
     } finally {
       display?.close();
@@ -135,7 +143,10 @@ export async function pushCommand(args: string[]): Promise<number> {
   const layout = openCache();
   const display = values.quiet ? undefined : new TransferDisplay(`push ${dest ?? ref}`);
   try {
-    const result = await pushImage(layout, ref, dest, { timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000, onEvent: display?.onEvent });
+    const result = await pushImage(layout, ref, dest, {
+      timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000,
+      onEvent: display?.onEvent,
+    });
     process.stdout.write(`${result.ref}@${result.digest}\n`);
     process.stderr.write(`lkbuild: pushed ${result.uploaded} blobs, ${result.skipped} already present, ${result.mounted} mounted\n`);
   } finally {

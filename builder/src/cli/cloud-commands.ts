@@ -36,7 +36,8 @@ async function pushAwsCommand(args: string[]): Promise<number> {
   const file = oneFile(positionals, 'push aws');
   const name = required(values.name, '--name', 'push aws');
   const bootMode = values['boot-mode'];
-  if (bootMode !== undefined && !(bootModes as readonly string[]).includes(bootMode)) throw usageError(`--boot-mode is ${bootModes.join(', ')}`);
+  if (bootMode !== undefined && !(bootModes as readonly string[]).includes(bootMode))
+    throw usageError(`--boot-mode is ${bootModes.join(', ')}`);
   if (values.jobs !== undefined && !/^\d+$/.test(values.jobs)) throw usageError('--jobs is a whole number from 1 to 64');
   const [{ awsContext }, { resolveAwsRegion }, { pushAws, checkAmiName }, { cloudImageFile }] = await Promise.all([
     import('../cloud/aws-api.js'),
@@ -48,7 +49,14 @@ async function pushAwsCommand(args: string[]): Promise<number> {
   await cloudImageFile(file, 'aws');
   checkAmiName(name);
   const ctx = awsContext(await resolveAwsRegion(process.env, values.region), process.env);
-  const r = await pushAws(ctx, { file, name, bootMode: bootMode as (typeof bootModes)[number] | undefined, tpm: values.tpm, jobs: values.jobs ? Number(values.jobs) : undefined, log: progress });
+  const r = await pushAws(ctx, {
+    file,
+    name,
+    bootMode: bootMode as (typeof bootModes)[number] | undefined,
+    tpm: values.tpm,
+    jobs: values.jobs ? Number(values.jobs) : undefined,
+    log: progress,
+  });
   progress(r.existing ? `${r.imageId} holds this disk already (${r.digest})` : `registered ${r.imageId} from ${r.snapshotId}`);
   process.stdout.write(`${r.imageId}\n`);
   return 0;
@@ -66,10 +74,22 @@ async function pushGcpCommand(args: string[]): Promise<number> {
   const file = oneFile(positionals, 'push gcp');
   const name = required(values.name, '--name', 'push gcp');
   const bucket = required(values.bucket, '--bucket', 'push gcp');
-  const [{ gcpContext }, { pushGcp }, { cloudImageFile }] = await Promise.all([import('../cloud/gcp-api.js'), import('../cloud/push-gcp.js'), import('../cloud/input.js')]);
+  const [{ gcpContext }, { pushGcp }, { cloudImageFile }] = await Promise.all([
+    import('../cloud/gcp-api.js'),
+    import('../cloud/push-gcp.js'),
+    import('../cloud/input.js'),
+  ]);
   await cloudImageFile(file, 'gcp');
   const ctx = await gcpContext(process.env, values.project);
-  const r = await pushGcp(ctx, { file, name, bucket, family: values.family, gvnic: values.gvnic, multiqueue: values.multiqueue, log: progress });
+  const r = await pushGcp(ctx, {
+    file,
+    name,
+    bucket,
+    family: values.family,
+    gvnic: values.gvnic,
+    multiqueue: values.multiqueue,
+    log: progress,
+  });
   progress(r.existing ? `image ${r.image} holds this disk already (${r.digest})` : `created image ${r.image}`);
   process.stdout.write(`projects/${ctx.project}/global/images/${r.image}\n`);
   return 0;
@@ -109,24 +129,74 @@ async function followInstance(rm: boolean, start: (signal: AbortSignal) => Promi
 }
 
 async function runAwsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...runFlags, region: { type: 'string' }, 'instance-type': { type: 'string' }, 'subnet-id': { type: 'string' } });
+  const { values, positionals } = parse(args, {
+    ...runFlags,
+    region: { type: 'string' },
+    'instance-type': { type: 'string' },
+    'subnet-id': { type: 'string' },
+  });
   if (positionals.length !== 1) throw usageError('run aws needs exactly one AMI id or NAME.raw file');
   const name = required(values.name, '--name', 'run aws');
   const timeoutMs = positiveSeconds(values.timeout, '--timeout');
-  const [{ awsContext }, { resolveAwsRegion }, { runAws }] = await Promise.all([import('../cloud/aws-api.js'), import('../cloud/aws-credentials.js'), import('../cloud/run-aws.js')]);
+  const [{ awsContext }, { resolveAwsRegion }, { runAws }] = await Promise.all([
+    import('../cloud/aws-api.js'),
+    import('../cloud/aws-credentials.js'),
+    import('../cloud/run-aws.js'),
+  ]);
   const ctx = awsContext(await resolveAwsRegion(process.env, values.region), process.env);
-  return followInstance(values.rm === true, async (signal) => (await runAws(ctx, { image: positionals[0], name, dataFile: values['data-file'], instanceType: values['instance-type'], subnetId: values['subnet-id'], rm: values.rm === true, timeoutMs, log: progress, write: (t) => process.stdout.write(t), signal })).instanceId);
+  return followInstance(
+    values.rm === true,
+    async (signal) =>
+      (
+        await runAws(ctx, {
+          image: positionals[0],
+          name,
+          dataFile: values['data-file'],
+          instanceType: values['instance-type'],
+          subnetId: values['subnet-id'],
+          rm: values.rm === true,
+          timeoutMs,
+          log: progress,
+          write: (t) => process.stdout.write(t),
+          signal,
+        })
+      ).instanceId,
+  );
 }
 
 async function runGcpCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...runFlags, project: { type: 'string' }, zone: { type: 'string' }, bucket: { type: 'string' }, 'machine-type': { type: 'string' } });
+  const { values, positionals } = parse(args, {
+    ...runFlags,
+    project: { type: 'string' },
+    zone: { type: 'string' },
+    bucket: { type: 'string' },
+    'machine-type': { type: 'string' },
+  });
   if (positionals.length !== 1) throw usageError('run gcp needs exactly one image name or NAME.img.tar.gz file');
   const name = required(values.name, '--name', 'run gcp');
   const zone = required(values.zone, '--zone', 'run gcp');
   const timeoutMs = positiveSeconds(values.timeout, '--timeout');
   const [{ gcpContext }, { runGcp }] = await Promise.all([import('../cloud/gcp-api.js'), import('../cloud/run-gcp.js')]);
   const ctx = await gcpContext(process.env, values.project);
-  return followInstance(values.rm === true, async (signal) => (await runGcp(ctx, { image: positionals[0], name, zone, bucket: values.bucket, machineType: values['machine-type'], dataFile: values['data-file'], rm: values.rm === true, timeoutMs, log: progress, write: (t) => process.stdout.write(t), signal })).instance);
+  return followInstance(
+    values.rm === true,
+    async (signal) =>
+      (
+        await runGcp(ctx, {
+          image: positionals[0],
+          name,
+          zone,
+          bucket: values.bucket,
+          machineType: values['machine-type'],
+          dataFile: values['data-file'],
+          rm: values.rm === true,
+          timeoutMs,
+          log: progress,
+          write: (t) => process.stdout.write(t),
+          signal,
+        })
+      ).instance,
+  );
 }
 
 export function pushCloud(target: 'aws' | 'gcp', args: string[]): Promise<number> {

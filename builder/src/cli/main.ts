@@ -87,7 +87,12 @@ async function cmdPkg(args: string[]): Promise<number> {
     import('../build.js'),
   ]);
   const layout = new OciLayout(defaultCacheDir());
-  const image = await ensureRecipeImage(positionals[0], { layout, sourceDateEpoch: sourceDateEpoch(), log: progress, verbose: values.verbose });
+  const image = await ensureRecipeImage(positionals[0], {
+    layout,
+    sourceDateEpoch: sourceDateEpoch(),
+    log: progress,
+    verbose: values.verbose,
+  });
   process.stdout.write(`${image.refName}\n`);
   return 0;
 }
@@ -96,11 +101,15 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   build: cmdBuild,
   validate: cmdValidate,
   run: async ([target, ...rest]) =>
-    target === 'aws' || target === 'gcp' ? (await import('./cloud-commands.js')).runCloud(target, rest) : (await import('./run-command.js')).runCommand(target === undefined ? [] : [target, ...rest]),
+    target === 'aws' || target === 'gcp'
+      ? (await import('./cloud-commands.js')).runCloud(target, rest)
+      : (await import('./run-command.js')).runCommand(target === undefined ? [] : [target, ...rest]),
   pkg: cmdPkg,
   cache: async (args) => (await import('./cache-commands.js')).cacheCommand(args),
   push: async ([first, ...rest]) =>
-    first === 'aws' || first === 'gcp' ? (await import('./cloud-commands.js')).pushCloud(first, rest) : (await import('./cache-commands.js')).pushCommand(first === undefined ? [] : [first, ...rest]),
+    first === 'aws' || first === 'gcp'
+      ? (await import('./cloud-commands.js')).pushCloud(first, rest)
+      : (await import('./cache-commands.js')).pushCommand(first === undefined ? [] : [first, ...rest]),
 };
 
 export async function main(argv: string[]): Promise<number> {

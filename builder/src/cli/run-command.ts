@@ -37,11 +37,14 @@ async function runQemuCommand(argv: string[]): Promise<number> {
   if (v.uefi && v.bios) throw o.optionError('--uefi', 'and --bios exclude each other');
   if (str('data') !== undefined && str('data-file') !== undefined) throw o.optionError('--data', 'and --data-file exclude each other');
   const dataFile = str('data-file');
-  const userData = dataFile !== undefined
-    ? await readFile(dataFile).catch((e: NodeJS.ErrnoException) => {
-        throw o.optionError('--data-file', `cannot read ${dataFile}: ${e.code ?? e.message}`);
-      })
-    : str('data') !== undefined ? Buffer.from(str('data')!) : undefined;
+  const userData =
+    dataFile !== undefined
+      ? await readFile(dataFile).catch((e: NodeJS.ErrnoException) => {
+          throw o.optionError('--data-file', `cannot read ${dataFile}: ${e.code ?? e.message}`);
+        })
+      : str('data') !== undefined
+        ? Buffer.from(str('data')!)
+        : undefined;
   const secureVars = secureBootArg?.startsWith('--secure-boot=') ? secureBootArg.slice('--secure-boot='.length) : undefined;
   if (secureVars === '') throw o.optionError('--secure-boot', 'VARS is empty');
   const { runNode } = await import('../run/node.js');

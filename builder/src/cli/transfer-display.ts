@@ -43,7 +43,10 @@ export class TransferDisplay {
         break;
       case 'blob-done':
         t.blobsDone++;
-        if (!this.tty) this.line(`${t.title}: ${e.digest.slice(0, 19)} ${e.mounted ? 'mounted' : e.skipped ? 'already present' : 'done'} (${formatBytes(e.size)})`);
+        if (!this.tty)
+          this.line(
+            `${t.title}: ${e.digest.slice(0, 19)} ${e.mounted ? 'mounted' : e.skipped ? 'already present' : 'done'} (${formatBytes(e.size)})`,
+          );
         break;
       case 'done':
         this.end(t);

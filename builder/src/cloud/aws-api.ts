@@ -17,11 +17,23 @@ export function awsEndpoint(service: AwsService, region: string, env: NodeJS.Pro
   try {
     return new URL(raw);
   } catch {
-    throw new LkError('cloud', `"${raw}" is not a URL (AWS_ENDPOINT_URL${env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ? `_${service.toUpperCase()}` : ''})`, 'expected http(s)://host[:port]');
+    throw new LkError(
+      'cloud',
+      `"${raw}" is not a URL (AWS_ENDPOINT_URL${env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ? `_${service.toUpperCase()}` : ''})`,
+      'expected http(s)://host[:port]',
+    );
   }
 }
 
-const throttleCodes = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'SlowDown']);
+const throttleCodes = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'SlowDown',
+]);
 const expiredCodes = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired']);
 
 /** The error code of an AWS answer: the x-amzn-ErrorType header, a JSON __type/code, or EC2's XML <Code>. */
@@ -58,7 +70,8 @@ function awsErrorMessage(res: CloudResponse): string {
 
 function awsHint(res: CloudResponse): string {
   const code = awsErrorCode(res) ?? '';
-  if (res.status === 403 || /AccessDenied|UnauthorizedOperation|AuthFailure/.test(code)) return 'the credentials lack a permission this step needs: see "IAM permissions" in the README';
+  if (res.status === 403 || /AccessDenied|UnauthorizedOperation|AuthFailure/.test(code))
+    return 'the credentials lack a permission this step needs: see "IAM permissions" in the README';
   if (/SignatureDoesNotMatch|InvalidClientTokenId/.test(code)) return 'check the access key and secret (and the clock of this machine)';
   return 'see the message above; a re-run resumes the upload and never registers twice';
 }
@@ -82,7 +95,16 @@ function rules(ctx: AwsContext, service: AwsService): ServiceRules {
     authorize: async (req: CloudRequest) => {
       const given = req.headers?.['x-amz-content-sha256'];
       const payloadHash = given ?? (req.body ? sha256Hex(req.body) : EMPTY_SHA256);
-      return signedHeaders({ method: req.method, url: req.url, headers: req.headers, payloadHash, region: ctx.region, service, credentials: await ctx.credentials.get(), date: ctx.now?.() ?? new Date() });
+      return signedHeaders({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        payloadHash,
+        region: ctx.region,
+        service,
+        credentials: await ctx.credentials.get(),
+        date: ctx.now?.() ?? new Date(),
+      });
     },
     renew: () => ctx.credentials.renew(),
     isThrottled: (res) => throttleCodes.has(awsErrorCode(res) ?? ''),
@@ -93,7 +115,12 @@ function rules(ctx: AwsContext, service: AwsService): ServiceRules {
 }
 
 /** One signed call to `service` at `path` (with its query) under the service's endpoint. */
-export function awsCall(ctx: AwsContext, service: AwsService, req: Omit<CloudRequest, 'url'> & { path: string }, what: string): Promise<CloudResponse> {
+export function awsCall(
+  ctx: AwsContext,
+  service: AwsService,
+  req: Omit<CloudRequest, 'url'> & { path: string },
+  what: string,
+): Promise<CloudResponse> {
   const base = awsEndpoint(service, ctx.region, ctx.env);
   const url = new URL(base.href);
   url.pathname = base.pathname.replace(/\/$/, '') + req.path;
@@ -106,7 +133,12 @@ export const EC2_API_VERSION = '2016-11-15';
 export async function ec2(ctx: AwsContext, action: string, params: Record<string, string | number | boolean | undefined>): Promise<string> {
   const form = new URLSearchParams({ Action: action, Version: EC2_API_VERSION });
   for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
-  const res = await awsCall(ctx, 'ec2', { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: form.toString() }, action);
+  const res = await awsCall(
+    ctx,
+    'ec2',
+    { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: form.toString() },
+    action,
+  );
   return res.body.toString('utf8');
 }
 

@@ -88,7 +88,11 @@ export class Imds {
       { method: 'PUT', url: new URL(`${this.base}/latest/api/token`), headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' } },
       { ...this.quick, what: 'PUT /latest/api/token' },
     );
-    const res = await callService(this.rules(token.body.toString('utf8')), { method: 'GET', url: new URL(`${this.base}${path}`) }, { ...this.quick, what: `GET ${path}` });
+    const res = await callService(
+      this.rules(token.body.toString('utf8')),
+      { method: 'GET', url: new URL(`${this.base}${path}`) },
+      { ...this.quick, what: `GET ${path}` },
+    );
     return res.body.toString('utf8');
   }
 
@@ -96,8 +100,12 @@ export class Imds {
     const role = (await this.get('/latest/meta-data/iam/security-credentials/')).split('\n')[0].trim();
     if (!role) throw new LkError('cloud', 'this EC2 instance has no IAM role', noCredentialsHint);
     const path = `/latest/meta-data/iam/security-credentials/${encodeURIComponent(role)}`;
-    const c = jsonBody<{ AccessKeyId?: string; SecretAccessKey?: string; Token?: string }>({ status: 200, headers: {}, body: Buffer.from(await this.get(path)) }, `GET ${path}`);
-    if (!c.AccessKeyId || !c.SecretAccessKey) throw new LkError('cloud', `instance metadata gave no keys for the role ${role}`, noCredentialsHint);
+    const c = jsonBody<{ AccessKeyId?: string; SecretAccessKey?: string; Token?: string }>(
+      { status: 200, headers: {}, body: Buffer.from(await this.get(path)) },
+      `GET ${path}`,
+    );
+    if (!c.AccessKeyId || !c.SecretAccessKey)
+      throw new LkError('cloud', `instance metadata gave no keys for the role ${role}`, noCredentialsHint);
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.Token };
   }
 }
@@ -118,7 +126,11 @@ export class AwsCredentialChain {
   private async resolve(): Promise<AwsCredentials> {
     const env = this.env;
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-      return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined };
+      return {
+        accessKeyId: env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+        sessionToken: env.AWS_SESSION_TOKEN || undefined,
+      };
     }
     const profile = await profileSettings(env);
     const s = profile.settings;
@@ -126,14 +138,25 @@ export class AwsCredentialChain {
       return { accessKeyId: s.aws_access_key_id, secretAccessKey: s.aws_secret_access_key, sessionToken: s.aws_session_token || undefined };
     }
     if (s.role_arn || s.sso_start_url || s.sso_session || s.credential_process) {
-      throw new LkError('cloud', `AWS profile "${profile.name}" uses role assumption, SSO or a credential process, which lkbuild does not follow`, 'export temporary keys first (e.g. `aws configure export-credentials --format env`)');
+      throw new LkError(
+        'cloud',
+        `AWS profile "${profile.name}" uses role assumption, SSO or a credential process, which lkbuild does not follow`,
+        'export temporary keys first (e.g. `aws configure export-credentials --format env`)',
+      );
     }
-    if (env.AWS_PROFILE && !profile.found) throw new LkError('cloud', `AWS profile "${profile.name}" (AWS_PROFILE) is in neither ~/.aws/credentials nor ~/.aws/config`, noCredentialsHint);
+    if (env.AWS_PROFILE && !profile.found)
+      throw new LkError(
+        'cloud',
+        `AWS profile "${profile.name}" (AWS_PROFILE) is in neither ~/.aws/credentials nor ~/.aws/config`,
+        noCredentialsHint,
+      );
     if (new Imds(env).disabled) throw new LkError('cloud', 'no AWS credentials found', noCredentialsHint);
     try {
       return await new Imds(env).credentials();
     } catch (e) {
-      throw new LkError('cloud', 'no AWS credentials found (environment, shared files and instance metadata tried)', noCredentialsHint, { cause: e });
+      throw new LkError('cloud', 'no AWS credentials found (environment, shared files and instance metadata tried)', noCredentialsHint, {
+        cause: e,
+      });
     }
   }
 }
@@ -154,6 +177,7 @@ export async function resolveAwsRegion(env: NodeJS.ProcessEnv, flag?: string): P
 }
 
 function checkRegion(region: string): string {
-  if (!/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region)) throw new LkError('cloud', `"${region}" is not an AWS region name`, 'expected a name like eu-west-1');
+  if (!/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region))
+    throw new LkError('cloud', `"${region}" is not an AWS region name`, 'expected a name like eu-west-1');
   return region;
 }

@@ -43,7 +43,11 @@ export async function watchConsole(w: ConsoleWatch): Promise<void> {
       if (tail.includes(READY_MARKER)) return;
     }
     if (Date.now() > deadline) {
-      throw new LkError('cloud', `${w.instance} did not print "${READY_MARKER}" within ${Math.round(w.timeoutMs / 1000)}s`, 'look at the console output above; raise --timeout for slow boots');
+      throw new LkError(
+        'cloud',
+        `${w.instance} did not print "${READY_MARKER}" within ${Math.round(w.timeoutMs / 1000)}s`,
+        'look at the console output above; raise --timeout for slow boots',
+      );
     }
     await sleep(w.intervalMs, w.signal);
   }
@@ -73,8 +77,17 @@ export async function readUserData(path: string | undefined, limit: number, clou
   try {
     data = await readFile(path);
   } catch (e) {
-    throw new LkError('cloud', `cannot read --data-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'give a readable file of user data');
+    throw new LkError(
+      'cloud',
+      `cannot read --data-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'give a readable file of user data',
+    );
   }
-  if (data.length > limit) throw new LkError('cloud', `--data-file ${path} is ${data.length} bytes; ${cloud} takes at most ${limit}`, 'make the user data smaller');
+  if (data.length > limit)
+    throw new LkError(
+      'cloud',
+      `--data-file ${path} is ${data.length} bytes; ${cloud} takes at most ${limit}`,
+      'make the user data smaller',
+    );
   return data;
 }

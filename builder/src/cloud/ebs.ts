@@ -28,7 +28,8 @@ async function readBlock(fh: FileHandle, index: number, size: number): Promise<B
   let got = 0;
   while (got < want) {
     const { bytesRead } = await fh.read(buf, got, want - got, index * EBS_BLOCK_SIZE + got);
-    if (bytesRead === 0) throw new LkError('cloud', `the disk image shrank while it was read (block ${index})`, 'do not change the file during a push');
+    if (bytesRead === 0)
+      throw new LkError('cloud', `the disk image shrank while it was read (block ${index})`, 'do not change the file during a push');
     got += bytesRead;
   }
   return buf;
@@ -84,15 +85,23 @@ export async function uploadSnapshot(ctx: AwsContext, u: SnapshotUpload): Promis
         method: 'POST',
         path: '/snapshots',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ VolumeSize: volumeSize, ClientToken: u.clientToken, Description: u.description, Timeout: 60, Tags: Object.entries(u.tags).map(([Key, Value]) => ({ Key, Value })) }),
+        body: JSON.stringify({
+          VolumeSize: volumeSize,
+          ClientToken: u.clientToken,
+          Description: u.description,
+          Timeout: 60,
+          Tags: Object.entries(u.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
       },
       'StartSnapshot',
     ),
     'StartSnapshot',
   );
   const id = started.SnapshotId;
-  if (!id || !/^snap-[0-9a-f]+$/.test(id)) throw new LkError('cloud', `StartSnapshot answered without a snapshot id`, 'check the EBS endpoint');
-  if (started.BlockSize !== undefined && started.BlockSize !== EBS_BLOCK_SIZE) throw new LkError('cloud', `EBS block size ${started.BlockSize} is not ${EBS_BLOCK_SIZE}`, 'check the EBS endpoint');
+  if (!id || !/^snap-[0-9a-f]+$/.test(id))
+    throw new LkError('cloud', `StartSnapshot answered without a snapshot id`, 'check the EBS endpoint');
+  if (started.BlockSize !== undefined && started.BlockSize !== EBS_BLOCK_SIZE)
+    throw new LkError('cloud', `EBS block size ${started.BlockSize} is not ${EBS_BLOCK_SIZE}`, 'check the EBS endpoint');
   u.log(`snapshot ${id}: ${u.scan.blocks.length} of ${Math.ceil(u.scan.size / EBS_BLOCK_SIZE)} blocks hold data`);
   const fh = await open(u.path, 'r');
   let done = 0;
@@ -100,7 +109,8 @@ export async function uploadSnapshot(ctx: AwsContext, u: SnapshotUpload): Promis
     await mapLimit(u.scan.blocks, u.jobs, async (b) => {
       const data = await readBlock(fh, b.index, u.scan.size);
       const sha = createHash('sha256').update(data).digest();
-      if (!sha.equals(b.sha256)) throw new LkError('cloud', `block ${b.index} of ${u.path} changed during the push`, 'do not change the file during a push');
+      if (!sha.equals(b.sha256))
+        throw new LkError('cloud', `block ${b.index} of ${u.path} changed during the push`, 'do not change the file during a push');
       await awsCall(
         ctx,
         'ebs',

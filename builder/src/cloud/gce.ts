@@ -23,7 +23,11 @@ interface Operation {
 
 /** GCE resource names: a lower-case letter, then up to 62 of [-a-z0-9], not ending in '-'. */
 export function checkGceName(name: string, what: string): string {
-  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) throw new LkError('usage', `${what} "${name}" is not a valid Compute Engine name (lower-case letters, digits and -, starting with a letter, at most 63)`);
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
+    throw new LkError(
+      'usage',
+      `${what} "${name}" is not a valid Compute Engine name (lower-case letters, digits and -, starting with a letter, at most 63)`,
+    );
   return name;
 }
 
@@ -32,7 +36,12 @@ export async function waitOperation(ctx: GcpContext, op: Operation, pollMs: numb
   for (let current = op; ; ) {
     if (current.status === 'DONE') {
       const errors = current.error?.errors ?? [];
-      if (errors.length) throw new LkError('cloud', `Compute Engine operation ${current.name} failed: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`, 'see the message; nothing was half-created that a re-run would not find');
+      if (errors.length)
+        throw new LkError(
+          'cloud',
+          `Compute Engine operation ${current.name} failed: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`,
+          'see the message; nothing was half-created that a re-run would not find',
+        );
       return;
     }
     await sleep(pollMs);
@@ -68,11 +77,17 @@ export async function insertImage(ctx: GcpContext, i: InsertImage): Promise<void
     guestOsFeatures: i.features.map((type) => ({ type })),
     labels: { [DIGEST_LABEL]: digestLabel(i.digest) },
   };
-  const res = await compute(ctx, 'POST', `projects/${ctx.project}/global/images`, 'images.insert', body, { accept: (s) => (s >= 200 && s < 300) || s === 409 });
+  const res = await compute(ctx, 'POST', `projects/${ctx.project}/global/images`, 'images.insert', body, {
+    accept: (s) => (s >= 200 && s < 300) || s === 409,
+  });
   if (res.status === 409) {
     // An earlier attempt may have gone through: the name is ours if it carries our digest.
     if ((await findImageByDigest(ctx, i.digest)) === i.name) return;
-    throw new LkError('cloud', `an image named "${i.name}" exists already in ${ctx.project}, for another disk`, 'choose another --name, or delete the old image');
+    throw new LkError(
+      'cloud',
+      `an image named "${i.name}" exists already in ${ctx.project}, for another disk`,
+      'choose another --name, or delete the old image',
+    );
   }
   await waitOperation(ctx, jsonBody<Operation>(res, 'images.insert'), i.pollMs);
 }
@@ -86,7 +101,8 @@ export interface InsertInstance {
   pollMs: number;
 }
 
-const instancePath = (ctx: GcpContext, zone: string, name?: string) => `projects/${ctx.project}/zones/${zone}/instances${name ? `/${name}` : ''}`;
+const instancePath = (ctx: GcpContext, zone: string, name?: string) =>
+  `projects/${ctx.project}/zones/${zone}/instances${name ? `/${name}` : ''}`;
 
 export async function insertInstance(ctx: GcpContext, i: InsertInstance): Promise<void> {
   // Reading serial port output needs no metadata; interactive serial access stays off.
@@ -105,7 +121,12 @@ export async function insertInstance(ctx: GcpContext, i: InsertInstance): Promis
 
 /** Serial port 1 from byte `start`: the new text and where the next read begins. */
 export async function serialOutput(ctx: GcpContext, zone: string, name: string, start: number): Promise<{ text: string; next: number }> {
-  const res = await compute(ctx, 'GET', `${instancePath(ctx, zone, name)}/serialPort?port=1&start=${start}`, 'instances.getSerialPortOutput');
+  const res = await compute(
+    ctx,
+    'GET',
+    `${instancePath(ctx, zone, name)}/serialPort?port=1&start=${start}`,
+    'instances.getSerialPortOutput',
+  );
   const o = jsonBody<{ contents?: string; next?: string }>(res, 'instances.getSerialPortOutput');
   return { text: o.contents ?? '', next: o.next !== undefined ? Number(o.next) : start };
 }

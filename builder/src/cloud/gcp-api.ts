@@ -79,8 +79,18 @@ export const storageRules = (ctx: GcpContext) => rules(ctx, 'Cloud Storage');
 export const computeRules = (ctx: GcpContext) => rules(ctx, 'Compute Engine');
 
 /** A Compute Engine call at `path` under the API root (projects/P/...). */
-export function compute(ctx: GcpContext, method: string, path: string, what: string, body?: unknown, opts: Partial<CallOptions> = {}): Promise<CloudResponse> {
-  const req: CloudRequest = { method, url: new URL(path, computeEndpoint(ctx.env)), ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) };
+export function compute(
+  ctx: GcpContext,
+  method: string,
+  path: string,
+  what: string,
+  body?: unknown,
+  opts: Partial<CallOptions> = {},
+): Promise<CloudResponse> {
+  const req: CloudRequest = {
+    method,
+    url: new URL(path, computeEndpoint(ctx.env)),
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  };
   return callService(computeRules(ctx), req, { ...ctx.net, ...opts, what });
 }
-

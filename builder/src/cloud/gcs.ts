@@ -23,11 +23,16 @@ export interface GcsUpload {
   log: (line: string) => void;
 }
 
-const objectUrl = (ctx: GcpContext, bucket: string, object: string) => new URL(`storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(object)}`, storageEndpoint(ctx.env));
+const objectUrl = (ctx: GcpContext, bucket: string, object: string) =>
+  new URL(`storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(object)}`, storageEndpoint(ctx.env));
 
 /** Whether the bucket already holds this object with this digest (a re-push). */
 export async function objectHasDigest(ctx: GcpContext, u: Pick<GcsUpload, 'bucket' | 'object' | 'digest' | 'size'>): Promise<boolean> {
-  const res = await callService(storageRules(ctx), { method: 'GET', url: objectUrl(ctx, u.bucket, u.object) }, { ...ctx.net, what: `get gs://${u.bucket}/${u.object}`, accept: (s) => s === 200 || s === 404 });
+  const res = await callService(
+    storageRules(ctx),
+    { method: 'GET', url: objectUrl(ctx, u.bucket, u.object) },
+    { ...ctx.net, what: `get gs://${u.bucket}/${u.object}`, accept: (s) => s === 200 || s === 404 },
+  );
   if (res.status === 404) return false;
   const o = jsonBody<{ size?: string; metadata?: Record<string, string> }>(res, 'objects.get');
   return o.size === String(u.size) && o.metadata?.['lkbuild-digest'] === u.digest;
@@ -50,13 +55,22 @@ export async function uploadObject(ctx: GcpContext, u: GcsUpload): Promise<void>
     {
       method: 'POST',
       url: start,
-      headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': u.contentType, 'x-upload-content-length': String(u.size) },
+      headers: {
+        'content-type': 'application/json; charset=UTF-8',
+        'x-upload-content-type': u.contentType,
+        'x-upload-content-length': String(u.size),
+      },
       body: JSON.stringify({ name: u.object, contentType: u.contentType, metadata: { 'lkbuild-digest': u.digest } }),
     },
     { ...ctx.net, what: `start upload to gs://${u.bucket}/${u.object}` },
   );
   const location = headerValue(init.headers.location);
-  if (!location) throw new LkError('cloud', 'Cloud Storage started no upload session (no Location header)', 'check STORAGE_EMULATOR_HOST and the bucket');
+  if (!location)
+    throw new LkError(
+      'cloud',
+      'Cloud Storage started no upload session (no Location header)',
+      'check STORAGE_EMULATOR_HOST and the bucket',
+    );
   const session = new URL(location, start);
   const chunk = u.chunkBytes ?? CHUNK_BYTES;
   const fh = await open(u.path, 'r');
@@ -68,7 +82,11 @@ export async function uploadObject(ctx: GcpContext, u: GcsUpload): Promise<void>
       // One attempt: after a failure, ask the session where it stands, then send from there.
       const res = await withCloudRetry(rules.name, `upload to gs://${u.bucket}/${u.object}`, ctx.net ?? {}, async (attempt) => {
         if (attempt > 0) {
-          const status = await exchange(rules, { method: 'PUT', url: session, headers: { 'content-range': `bytes */${u.size}` } }, { ...opts, what: 'upload status' });
+          const status = await exchange(
+            rules,
+            { method: 'PUT', url: session, headers: { 'content-range': `bytes */${u.size}` } },
+            { ...opts, what: 'upload status' },
+          );
           if (status.status !== 308) return status;
           offset = persistedEnd(status);
         }
@@ -76,12 +94,21 @@ export async function uploadObject(ctx: GcpContext, u: GcsUpload): Promise<void>
         const data = Buffer.alloc(length);
         await fh.read(data, 0, length, offset);
         const range = length > 0 ? `bytes ${offset}-${offset + length - 1}/${u.size}` : `bytes */${u.size}`;
-        return exchange(rules, { method: 'PUT', url: session, headers: { 'content-range': range, 'content-type': u.contentType }, body: data }, { ...opts, what: `upload bytes ${offset}+${length}` });
+        return exchange(
+          rules,
+          { method: 'PUT', url: session, headers: { 'content-range': range, 'content-type': u.contentType }, body: data },
+          { ...opts, what: `upload bytes ${offset}+${length}` },
+        );
       });
       if (res.status === 308) {
         const before = offset;
         offset = persistedEnd(res);
-        if (offset <= before) throw new LkError('cloud', `Cloud Storage kept no bytes of the chunk at ${before} of gs://${u.bucket}/${u.object}`, 'retry the push; check STORAGE_EMULATOR_HOST');
+        if (offset <= before)
+          throw new LkError(
+            'cloud',
+            `Cloud Storage kept no bytes of the chunk at ${before} of gs://${u.bucket}/${u.object}`,
+            'retry the push; check STORAGE_EMULATOR_HOST',
+          );
         u.log(`uploaded ${Math.floor((100 * offset) / u.size)}%`);
       } else done = true;
     }

@@ -58,7 +58,16 @@ function dispatcher(): Dispatcher {
 }
 
 const readBody = (body: AsyncIterable<unknown>, what: string) =>
-  readLimited(body, MAX_BODY, () => new LkError('cloud', `${what}: the answer is larger than ${MAX_BODY} bytes`, 'check the endpoint: it does not answer like the cloud API'));
+  readLimited(
+    body,
+    MAX_BODY,
+    () =>
+      new LkError(
+        'cloud',
+        `${what}: the answer is larger than ${MAX_BODY} bytes`,
+        'check the endpoint: it does not answer like the cloud API',
+      ),
+  );
 
 /** The service said the credentials expired: retried with fresh ones, while there are attempts left. */
 export class ExpiredCredentials extends RetryableStatus {}
@@ -92,8 +101,17 @@ export async function exchange(rules: ServiceRules, req: CloudRequest, opts: Cal
 }
 
 /** `op` under the one retry rule, with the cloud's message when the attempts run out. */
-export function withCloudRetry<T>(service: string, what: string, opts: NetOptions & { signal?: AbortSignal }, op: (attempt: number) => Promise<T>): Promise<T> {
-  return withRetry(op, { policy: retryPolicy(opts.retry), signal: opts.signal, giveUp: (e, attempts) => gaveUp(service, what, e, attempts) });
+export function withCloudRetry<T>(
+  service: string,
+  what: string,
+  opts: NetOptions & { signal?: AbortSignal },
+  op: (attempt: number) => Promise<T>,
+): Promise<T> {
+  return withRetry(op, {
+    policy: retryPolicy(opts.retry),
+    signal: opts.signal,
+    giveUp: (e, attempts) => gaveUp(service, what, e, attempts),
+  });
 }
 
 export function callService(rules: ServiceRules, req: CloudRequest, opts: CallOptions): Promise<CloudResponse> {
@@ -104,14 +122,27 @@ function gaveUp(service: string, what: string, e: unknown, attempts: number): un
   if (e instanceof LkError) return e;
   const times = `after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
   if (e instanceof ExpiredCredentials) {
-    return new LkError('cloud', `${service} ${what} failed ${times}: the credentials expired: ${e.detail}`, 'fresh credentials were not to be had: renew the session token (AWS_SESSION_TOKEN, the profile) or the key file');
+    return new LkError(
+      'cloud',
+      `${service} ${what} failed ${times}: the credentials expired: ${e.detail}`,
+      'fresh credentials were not to be had: renew the session token (AWS_SESSION_TOKEN, the profile) or the key file',
+    );
   }
   if (e instanceof RetryableStatus) {
-    return new LkError('cloud', `${service} ${what} failed ${times}: HTTP ${e.status}${e.detail ? `: ${e.detail}` : ''}`, 'the service kept failing or throttling: retry later; a re-run resumes where this one stopped');
+    return new LkError(
+      'cloud',
+      `${service} ${what} failed ${times}: HTTP ${e.status}${e.detail ? `: ${e.detail}` : ''}`,
+      'the service kept failing or throttling: retry later; a re-run resumes where this one stopped',
+    );
   }
   const code = errorCode(e);
   const reason = e instanceof Error ? `${code && !e.message.includes(code) ? `${code} ` : ''}${e.message}` : String(e);
-  return new LkError('cloud', `${service} ${what} failed ${times}: ${reason}`, 'check the network and the endpoint (AWS_ENDPOINT_URL*, STORAGE_EMULATOR_HOST, proxies)', { cause: e });
+  return new LkError(
+    'cloud',
+    `${service} ${what} failed ${times}: ${reason}`,
+    'check the network and the endpoint (AWS_ENDPOINT_URL*, STORAGE_EMULATOR_HOST, proxies)',
+    { cause: e },
+  );
 }
 
 export function headerValue(v: string | string[] | undefined): string | undefined {
@@ -123,6 +154,10 @@ export function jsonBody<T>(res: CloudResponse, what: string): T {
   try {
     return JSON.parse(res.body.toString('utf8')) as T;
   } catch {
-    throw new LkError('cloud', `${what}: the answer is not JSON (HTTP ${res.status})`, 'check the endpoint: it does not answer like the cloud API');
+    throw new LkError(
+      'cloud',
+      `${what}: the answer is not JSON (HTTP ${res.status})`,
+      'check the endpoint: it does not answer like the cloud API',
+    );
   }
 }

@@ -18,7 +18,12 @@ export interface CloudImageFile {
 export async function cloudImageFile(path: string, format: 'aws' | 'gcp'): Promise<CloudImageFile> {
   const expected = outputPaths(format, 'NAME')[0];
   const found = identifyOutput(path);
-  if (found?.format.name !== format) throw new LkError('cloud', `${path} is not an output of the ${format} format`, `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`);
+  if (found?.format.name !== format)
+    throw new LkError(
+      'cloud',
+      `${path} is not an output of the ${format} format`,
+      `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`,
+    );
   let head = Buffer.alloc(0);
   let size = 0;
   try {
@@ -32,13 +37,22 @@ export async function cloudImageFile(path: string, format: 'aws' | 'gcp'): Promi
       await fh.close();
     }
   } catch (e) {
-    throw new LkError('cloud', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`);
+    throw new LkError(
+      'cloud',
+      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`,
+    );
   }
   const ok =
     format === 'aws'
       ? size >= 1024 && head[510] === 0x55 && head[511] === 0xaa && head.subarray(512, 520).toString('latin1') === 'EFI PART'
       : firstTarEntry(head) === 'disk.raw';
-  if (!ok) throw new LkError('cloud', `${path} does not hold ${format === 'aws' ? 'a GPT disk' : 'a gzip\'d tar whose first file is disk.raw'}`, `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`);
+  if (!ok)
+    throw new LkError(
+      'cloud',
+      `${path} does not hold ${format === 'aws' ? 'a GPT disk' : "a gzip'd tar whose first file is disk.raw"}`,
+      `expected ${expected}, as \`lkbuild build -f ${format}\` writes it`,
+    );
   return { path, size, base: found.base, firmware: found.format.firmware };
 }
 

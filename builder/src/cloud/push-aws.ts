@@ -36,7 +36,8 @@ const byDigest = (digest: string) => ({ 'Owner.1': 'self', 'Filter.1.Name': `tag
 
 /** AMI names: 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _ */
 export function checkAmiName(name: string): string {
-  if (!/^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/.test(name)) throw usageError(`--name "${name}" is not a valid AMI name (3-128 letters, digits, spaces and ()[]./-'@_)`);
+  if (!/^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/.test(name))
+    throw usageError(`--name "${name}" is not a valid AMI name (3-128 letters, digits, spaces and ()[]./-'@_)`);
   return name;
 }
 
@@ -58,8 +59,14 @@ async function waitCompleted(ctx: AwsContext, id: string, pollMs: number): Promi
   for (;;) {
     const status = xmlText(await ec2(ctx, 'DescribeSnapshots', { 'SnapshotId.1': id }), 'status');
     if (status === 'completed') return;
-    if (status === 'error') throw new LkError('cloud', `snapshot ${id} failed in EBS (status error)`, 'push again: a new snapshot is started');
-    if (Date.now() > deadline) throw new LkError('cloud', `snapshot ${id} is still ${status ?? 'unknown'} after an hour`, 'look at it in the EC2 console, then push again');
+    if (status === 'error')
+      throw new LkError('cloud', `snapshot ${id} failed in EBS (status error)`, 'push again: a new snapshot is started');
+    if (Date.now() > deadline)
+      throw new LkError(
+        'cloud',
+        `snapshot ${id} is still ${status ?? 'unknown'} after an hour`,
+        'look at it in the EC2 console, then push again',
+      );
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
@@ -91,7 +98,11 @@ async function registerImage(ctx: AwsContext, o: PushAwsOptions, snapshotId: str
     if (e instanceof LkError && e.message.includes('InvalidAMIName.Duplicate')) {
       const id = await findImage(ctx, digest);
       if (id) return id;
-      throw new LkError('cloud', `an AMI named "${o.name}" exists already, for another disk`, 'choose another --name, or deregister the old AMI');
+      throw new LkError(
+        'cloud',
+        `an AMI named "${o.name}" exists already, for another disk`,
+        'choose another --name, or deregister the old AMI',
+      );
     }
     throw e;
   }
@@ -100,7 +111,8 @@ async function registerImage(ctx: AwsContext, o: PushAwsOptions, snapshotId: str
 export async function pushAws(ctx: AwsContext, o: PushAwsOptions): Promise<PushAwsResult> {
   const input = await cloudImageFile(o.file, 'aws');
   checkAmiName(o.name);
-  if (o.jobs !== undefined && !(Number.isInteger(o.jobs) && o.jobs >= 1 && o.jobs <= 64)) throw usageError('--jobs is a whole number from 1 to 64');
+  if (o.jobs !== undefined && !(Number.isInteger(o.jobs) && o.jobs >= 1 && o.jobs <= 64))
+    throw usageError('--jobs is a whole number from 1 to 64');
   const bootMode = o.bootMode ?? (input.firmware === 'bios+uefi' ? 'uefi-preferred' : 'uefi');
   o.log(`reading ${o.file}`);
   const scan = await scanDisk(o.file);

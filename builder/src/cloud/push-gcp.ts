@@ -48,12 +48,26 @@ export async function pushGcp(ctx: GcpContext, o: PushGcpOptions): Promise<PushG
   const existing = await findImageByDigest(ctx, digest);
   if (existing) return { image: existing, digest, existing: true };
   const object = `lkbuild/${digest.slice(7)}.img.tar.gz`;
-  const upload = { bucket: o.bucket, object, path: o.file, size: input.size, digest, contentType: 'application/gzip', chunkBytes: o.chunkBytes, log: o.log };
+  const upload = {
+    bucket: o.bucket,
+    object,
+    path: o.file,
+    size: input.size,
+    digest,
+    contentType: 'application/gzip',
+    chunkBytes: o.chunkBytes,
+    log: o.log,
+  };
   if (await objectHasDigest(ctx, upload)) o.log(`gs://${o.bucket}/${object} is there already`);
   else await uploadObject(ctx, upload);
-  const features: GuestOsFeature[] = ['UEFI_COMPATIBLE', ...(o.gvnic ? (['GVNIC'] as const) : []), ...(o.multiqueue ? (['VIRTIO_SCSI_MULTIQUEUE'] as const) : [])];
+  const features: GuestOsFeature[] = [
+    'UEFI_COMPATIBLE',
+    ...(o.gvnic ? (['GVNIC'] as const) : []),
+    ...(o.multiqueue ? (['VIRTIO_SCSI_MULTIQUEUE'] as const) : []),
+  ];
   o.log(`creating image ${o.name}`);
   await insertImage(ctx, { name: o.name, family: o.family, bucket: o.bucket, object, digest, features, pollMs: o.pollMs ?? 5_000 });
-  if ((await findImageByDigest(ctx, digest)) !== o.name) throw new LkError('cloud', `image ${o.name} was created but does not carry the digest label`, 'look at the image in the Cloud console');
+  if ((await findImageByDigest(ctx, digest)) !== o.name)
+    throw new LkError('cloud', `image ${o.name} was created but does not carry the digest label`, 'look at the image in the Cloud console');
   return { image: o.name, digest, existing: false };
 }

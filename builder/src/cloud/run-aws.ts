@@ -20,7 +20,9 @@ const USER_DATA_LIMIT = 16 * 1024;
 
 export async function runAws(ctx: AwsContext, o: RunAwsOptions): Promise<{ instanceId: string; imageId: string }> {
   const userData = await readUserData(o.dataFile, USER_DATA_LIMIT, 'EC2');
-  const imageId = /^ami-[0-9a-f]+$/.test(o.image) ? o.image : (await pushAws(ctx, { file: o.image, name: o.name, log: o.log, pollMs: o.pollMs })).imageId;
+  const imageId = /^ami-[0-9a-f]+$/.test(o.image)
+    ? o.image
+    : (await pushAws(ctx, { file: o.image, name: o.name, log: o.log, pollMs: o.pollMs })).imageId;
   const xml = await ec2(ctx, 'RunInstances', {
     ImageId: imageId,
     InstanceType: o.instanceType ?? 't3.small',

@@ -32,7 +32,14 @@ export async function runGcp(ctx: GcpContext, o: RunGcpOptions): Promise<{ insta
   } else checkGceName(image, 'the image');
   const instance = `${o.name.slice(0, 55)}-${randomBytes(3).toString('hex')}`;
   const pollMs = o.pollMs ?? 5_000;
-  await insertInstance(ctx, { name: instance, zone: o.zone, machineType: o.machineType ?? 'e2-small', image, userData: userData?.toString('utf8'), pollMs });
+  await insertInstance(ctx, {
+    name: instance,
+    zone: o.zone,
+    machineType: o.machineType ?? 'e2-small',
+    image,
+    userData: userData?.toString('utf8'),
+    pollMs,
+  });
   o.log(`instance ${instance} from ${image} in ${o.zone}`);
   try {
     let next = 0;

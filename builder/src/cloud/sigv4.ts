@@ -44,7 +44,10 @@ export function awsUriEncode(s: string, keepSlash = false): string {
 
 /** 20150830T123600Z */
 export function amzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** From the raw query: URLSearchParams would read '+' as a space, which the wire does not. */
@@ -71,11 +74,17 @@ function canonicalHeaders(headers: SignInput['headers']): { text: string; signed
   return { text: names.map((n) => `${n}:${merged.get(n)!.join(',')}\n`).join(''), signed: names.join(';') };
 }
 
-export function canonicalRequest(input: Pick<SignInput, 'method' | 'url' | 'headers' | 'payloadHash'>): { text: string; signedHeaders: string } {
+export function canonicalRequest(input: Pick<SignInput, 'method' | 'url' | 'headers' | 'payloadHash'>): {
+  text: string;
+  signedHeaders: string;
+} {
   // The path is already percent-encoded in a URL; decode and re-encode to AWS's set.
   const path = awsUriEncode(decodeURIComponent(input.url.pathname || '/'), true);
   const { text, signed } = canonicalHeaders(input.headers);
-  return { text: [input.method.toUpperCase(), path, canonicalQuery(input.url), text, signed, input.payloadHash].join('\n'), signedHeaders: signed };
+  return {
+    text: [input.method.toUpperCase(), path, canonicalQuery(input.url), text, signed, input.payloadHash].join('\n'),
+    signedHeaders: signed,
+  };
 }
 
 export function credentialScope(date: Date, region: string, service: string): string {

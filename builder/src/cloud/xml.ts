@@ -13,7 +13,12 @@ function decode(text: string): string {
 }
 
 function checked(xml: string): string {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new LkError('cloud', 'the EC2 answer declares a DTD or entities, which lkbuild refuses', 'check the endpoint: it does not answer like EC2');
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml))
+    throw new LkError(
+      'cloud',
+      'the EC2 answer declares a DTD or entities, which lkbuild refuses',
+      'check the endpoint: it does not answer like EC2',
+    );
   return xml;
 }
 
@@ -26,4 +31,3 @@ export function xmlTexts(xml: string, name: string): string[] {
 export function xmlText(xml: string, name: string): string | undefined {
   return xmlTexts(xml, name)[0];
 }
-

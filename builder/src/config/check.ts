@@ -52,7 +52,13 @@ export function checkBuildFile(source: YamlSource): Diagnostic[] {
       checkImageFields(image, path, report, source);
       if (section !== 'services') {
         for (const key of ['restart', 'depends']) {
-          if (key in image) report([...path, key], `${key} is only valid for services, not in ${section}`, `move the entry to services or remove ${key}`, 'key');
+          if (key in image)
+            report(
+              [...path, key],
+              `${key} is only valid for services, not in ${section}`,
+              `move the entry to services or remove ${key}`,
+              'key',
+            );
         }
       }
     });
@@ -70,16 +76,24 @@ export function checkBuildFile(source: YamlSource): Diagnostic[] {
 
 function checkName(name: string, path: Path, report: Report): void {
   if (!namePattern.test(name)) {
-    report(path, `name ${describeValue(name)} is not usable as a container name; expected letters, digits, '_', '.' or '-', starting with a letter or digit`);
+    report(
+      path,
+      `name ${describeValue(name)} is not usable as a container name; expected letters, digits, '_', '.' or '-', starting with a letter or digit`,
+    );
   }
 }
 
 function checkImageRef(ref: string, path: Path, report: Report): void {
   if (ref.trim() === '') report(path, `${describePath(path)}: expected an image reference, got an empty string`);
-  else if (/\s/.test(ref)) report(path, `image reference ${describeValue(ref)} contains whitespace; expected something like "docker.io/library/alpine:3.20"`);
+  else if (/\s/.test(ref))
+    report(path, `image reference ${describeValue(ref)} contains whitespace; expected something like "docker.io/library/alpine:3.20"`);
   else if (ref.startsWith('@') && !ref.startsWith('@pkg:')) {
     const rest = ref.includes(':') ? ref.slice(ref.indexOf(':') + 1) : ref.slice(1);
-    report(path, `unknown template ${describeValue(ref)}; expected "@pkg:<directory>" or an image reference`, `did you mean "@pkg:${rest}"?`);
+    report(
+      path,
+      `unknown template ${describeValue(ref)}; expected "@pkg:<directory>" or an image reference`,
+      `did you mean "@pkg:${rest}"?`,
+    );
   } else if (ref === '@pkg:') report(path, `"@pkg:" needs a directory; expected "@pkg:<directory>"`);
   else if (!ref.startsWith('@')) {
     try {
@@ -120,19 +134,24 @@ export function checkImageFields(image: Obj, path: Path, report: Report, source?
   for (const [key, words] of Object.entries(namespaceKeywords)) {
     const v = image[key];
     if (typeof v !== 'string' || v === '' || words.includes(v) || v.startsWith('/')) continue;
-    report(at(key), `${key}: ${describeValue(v)} is not a namespace; expected ${words.map((w) => `"${w}"`).join(', ')} or an absolute path to a namespace file`);
+    report(
+      at(key),
+      `${key}: ${describeValue(v)} is not a namespace; expected ${words.map((w) => `"${w}"`).join(', ')} or an absolute path to a namespace file`,
+    );
   }
   eachString(image.rlimits, (r, i) => {
     const parsed = parseRlimit(r);
     if (!parsed.ok) report(at('rlimits', i), parsed.message, parsed.hint);
   });
-  if (typeof image.cwd === 'string' && image.cwd !== '' && !image.cwd.startsWith('/')) report(at('cwd'), `cwd ${describeValue(image.cwd)} is not an absolute path`);
+  if (typeof image.cwd === 'string' && image.cwd !== '' && !image.cwd.startsWith('/'))
+    report(at('cwd'), `cwd ${describeValue(image.cwd)} is not an absolute path`);
   for (const key of ['maskedPaths', 'readonlyPaths']) {
     eachString(image[key], (p, i) => !p.startsWith('/') && report(at(key, i), `${key}: ${describeValue(p)} is not an absolute path`));
   }
   if (Array.isArray(image.env)) {
     image.env.forEach((e, i) => {
-      if (typeof e === 'string' && (e === '' || e.startsWith('='))) report(at('env', i), `env entry ${describeValue(e)} has no variable name; expected "NAME=value"`);
+      if (typeof e === 'string' && (e === '' || e.startsWith('=')))
+        report(at('env', i), `env entry ${describeValue(e)} has no variable name; expected "NAME=value"`);
     });
   }
   if (typeof image.hostname === 'string' && image.hostname !== '' && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(image.hostname)) {
@@ -145,25 +164,37 @@ export function checkImageFields(image: Obj, path: Path, report: Report, source?
     if (!id.ok) report(path, id.message);
   };
   for (const key of ['uid', 'gid']) checkNumericId(image[key], at(key), key);
-  if (Array.isArray(image.additionalGids)) image.additionalGids.forEach((g, i) => checkNumericId(g, at('additionalGids', i), 'additionalGids'));
+  if (Array.isArray(image.additionalGids))
+    image.additionalGids.forEach((g, i) => checkNumericId(g, at('additionalGids', i), 'additionalGids'));
   if (Array.isArray(image.devices)) checkDevices(image.devices, at('devices'), report, source);
   if (isObj(image.sysctl)) {
     for (const k of Object.keys(image.sysctl)) {
-      if (!/^[a-z0-9_]+([./][A-Za-z0-9_-]+)+$/.test(k)) report(at('sysctl', k), `sysctl key ${describeValue(k)} does not look like a sysctl; expected something like "net.ipv4.ip_forward"`, undefined, 'key');
+      if (!/^[a-z0-9_]+([./][A-Za-z0-9_-]+)+$/.test(k))
+        report(
+          at('sysctl', k),
+          `sysctl key ${describeValue(k)} does not look like a sysctl; expected something like "net.ipv4.ip_forward"`,
+          undefined,
+          'key',
+        );
     }
   }
   if (isObj(image.runtime)) {
     const rt = image.runtime;
     if (Array.isArray(rt.mounts)) checkMounts(rt.mounts, at('runtime', 'mounts'), report, 'runtime');
-    eachString(rt.mkdir, (d, i) => !d.startsWith('/') && report(at('runtime', 'mkdir', i), `runtime.mkdir: ${describeValue(d)} is not an absolute path`));
+    eachString(
+      rt.mkdir,
+      (d, i) => !d.startsWith('/') && report(at('runtime', 'mkdir', i), `runtime.mkdir: ${describeValue(d)} is not an absolute path`),
+    );
     if (isObj(rt.bindNS)) {
       for (const [k, v] of Object.entries(rt.bindNS)) {
-        if (typeof v === 'string' && !v.startsWith('/')) report(at('runtime', 'bindNS', k), `runtime.bindNS.${k}: ${describeValue(v)} is not an absolute path`);
+        if (typeof v === 'string' && !v.startsWith('/'))
+          report(at('runtime', 'bindNS', k), `runtime.bindNS.${k}: ${describeValue(v)} is not an absolute path`);
       }
     }
     if (Array.isArray(rt.interfaces)) {
       rt.interfaces.forEach((iface, i) => {
-        if (isObj(iface) && typeof iface.name !== 'string') report(at('runtime', 'interfaces', i), `runtime.interfaces[${i}]: missing required key "name"`);
+        if (isObj(iface) && typeof iface.name !== 'string')
+          report(at('runtime', 'interfaces', i), `runtime.interfaces[${i}]: missing required key "name"`);
       });
     }
   }
@@ -180,8 +211,14 @@ function checkMounts(mounts: unknown[], path: Path, report: Report, where: 'cont
 function checkDevices(devices: unknown[], path: Path, report: Report, source?: YamlSource): void {
   devices.forEach((d, i) => {
     if (!isObj(d) || typeof d.path !== 'string') return;
-    if (d.path !== 'all' && !d.path.startsWith('/')) report([...path, i, 'path'], `device path ${describeValue(d.path)} is not an absolute path or "all"`);
-    if (d.path !== 'all' && d.type !== undefined && ['c', 'b', 'u'].includes(String(d.type)) && (d.major === undefined || d.minor === undefined)) {
+    if (d.path !== 'all' && !d.path.startsWith('/'))
+      report([...path, i, 'path'], `device path ${describeValue(d.path)} is not an absolute path or "all"`);
+    if (
+      d.path !== 'all' &&
+      d.type !== undefined &&
+      ['c', 'b', 'u'].includes(String(d.type)) &&
+      (d.major === undefined || d.minor === undefined)
+    ) {
       report([...path, i], `device ${d.path}: a ${d.type === 'b' ? 'block' : 'character'} device needs major and minor numbers`);
     }
     if (d.mode !== undefined) {
@@ -197,8 +234,10 @@ const fileContentKeys = ['contents', 'source', 'metadata'] as const;
 function checkFile(f: Obj, path: Path, source: YamlSource, report: Report): void {
   const at = (...rest: Path) => [...path, ...rest];
   if (typeof f.path === 'string') {
-    if (f.path.replace(/^\/+/, '') === '') report(at('path'), `files: path ${describeValue(f.path)} names no file; expected a path such as "etc/hostname"`);
-    else if (f.path.split('/').includes('..')) report(at('path'), `files: path ${describeValue(f.path)} contains ".."; expected a path inside the image`);
+    if (f.path.replace(/^\/+/, '') === '')
+      report(at('path'), `files: path ${describeValue(f.path)} names no file; expected a path such as "etc/hostname"`);
+    else if (f.path.split('/').includes('..'))
+      report(at('path'), `files: path ${describeValue(f.path)} contains ".."; expected a path inside the image`);
   }
   const present = fileContentKeys.filter((k) => f[k] !== undefined);
   const what = typeof f.path === 'string' ? ` ${f.path}` : '';
@@ -207,14 +246,34 @@ function checkFile(f: Obj, path: Path, source: YamlSource, report: Report): void
       report(at(k), `files${what}: "${k}" conflicts with "directory: true"; a directory has no ${k}`, undefined, 'key');
     }
   } else if (f.symlink !== undefined) {
-    for (const k of present) report(at(k), `files${what}: "${k}" conflicts with "symlink"; expected only one of symlink, contents, source, metadata`, undefined, 'key');
+    for (const k of present)
+      report(
+        at(k),
+        `files${what}: "${k}" conflicts with "symlink"; expected only one of symlink, contents, source, metadata`,
+        undefined,
+        'key',
+      );
   } else if (present.length === 0) {
     report(path, `files${what}: expected exactly one of contents, source or metadata (or directory: true, or symlink)`);
   } else {
-    for (const k of present.slice(1)) report(at(k), `files${what}: "${k}" conflicts with "${present[0]}"; expected exactly one of contents, source or metadata`, undefined, 'key');
+    for (const k of present.slice(1))
+      report(
+        at(k),
+        `files${what}: "${k}" conflicts with "${present[0]}"; expected exactly one of contents, source or metadata`,
+        undefined,
+        'key',
+      );
   }
   if (typeof f.metadata === 'string' && f.metadata !== 'yaml' && f.metadata !== 'json') {
-    report(at('metadata'), `files${what}: metadata ${describeValue(f.metadata)} is not a format; expected "yaml" or "json"`, f.metadata.toLowerCase().startsWith('y') ? 'did you mean "yaml"?' : f.metadata.toLowerCase().startsWith('j') ? 'did you mean "json"?' : undefined);
+    report(
+      at('metadata'),
+      `files${what}: metadata ${describeValue(f.metadata)} is not a format; expected "yaml" or "json"`,
+      f.metadata.toLowerCase().startsWith('y')
+        ? 'did you mean "yaml"?'
+        : f.metadata.toLowerCase().startsWith('j')
+          ? 'did you mean "json"?'
+          : undefined,
+    );
   }
   if (f.mode !== undefined && (typeof f.mode === 'string' || typeof f.mode === 'number')) {
     const parsed = parseMode(f.mode, typeof f.mode === 'number' ? source.sourceText(at('mode')) : undefined);

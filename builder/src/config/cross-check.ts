@@ -29,7 +29,14 @@ export function crossCheck(merged: FilePart): Diagnostic[] {
     const seen = new Map<string, ImageSpec>();
     for (const entry of list) {
       const first = seen.get(entry.name);
-      if (first) out.push(diag(origin(entry), ['name'], `duplicate ${kind} name "${entry.name}"; names must be unique (first defined at ${where(origin(first), ['name'])})`));
+      if (first)
+        out.push(
+          diag(
+            origin(entry),
+            ['name'],
+            `duplicate ${kind} name "${entry.name}"; names must be unique (first defined at ${where(origin(first), ['name'])})`,
+          ),
+        );
       else seen.set(entry.name, entry);
     }
   }
@@ -38,14 +45,29 @@ export function crossCheck(merged: FilePart): Diagnostic[] {
   for (const s of spec.services) {
     (s.depends ?? []).forEach((d, i) => {
       if (d === s.name) out.push(diag(origin(s), ['depends', i], `service "${s.name}" depends on itself`));
-      else if (!services.has(d)) out.push(diag(origin(s), ['depends', i], `depends: no service named ${describeValue(d)}; expected the name of a service`, didYouMean(d, services)));
+      else if (!services.has(d))
+        out.push(
+          diag(
+            origin(s),
+            ['depends', i],
+            `depends: no service named ${describeValue(d)}; expected the name of a service`,
+            didYouMean(d, services),
+          ),
+        );
     });
   }
   const cycle = dependencyCycle(spec.services);
   if (cycle) {
     const first = spec.services.find((s) => s.name === cycle[0])!;
     const index = (first.depends ?? []).indexOf(cycle[1]);
-    out.push(diag(origin(first), ['depends', index], `services depend on each other in a cycle: ${cycle.join(' -> ')}`, 'remove one of these depends'));
+    out.push(
+      diag(
+        origin(first),
+        ['depends', index],
+        `services depend on each other in a cycle: ${cycle.join(' -> ')}`,
+        'remove one of these depends',
+      ),
+    );
   }
 
   const ids = containerIds(spec);
@@ -74,7 +96,10 @@ export function crossCheck(merged: FilePart): Diagnostic[] {
 
 /** A files path in canonical form: no leading or trailing '/', no empty or '.' parts ("./a//b/" is "a/b"). */
 export function canonicalFilePath(path: string): string {
-  return path.split('/').filter((p) => p !== '' && p !== '.').join('/');
+  return path
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
 }
 
 /**
@@ -89,7 +114,13 @@ function fileProblems(files: FileSpec[], origin: (o: object) => Origin): Diagnos
     const first = byPath.get(p);
     if (first) {
       const same = first.path === f.path ? '' : ` (the same path as "${first.path}")`;
-      out.push(diag(origin(f), ['path'], `files: duplicate path "${f.path}"${same}; each path may appear once (first defined at ${where(origin(first), ['path'])})`));
+      out.push(
+        diag(
+          origin(f),
+          ['path'],
+          `files: duplicate path "${f.path}"${same}; each path may appear once (first defined at ${where(origin(first), ['path'])})`,
+        ),
+      );
     } else byPath.set(p, f);
   }
   for (const f of files) {
@@ -98,7 +129,14 @@ function fileProblems(files: FileSpec[], origin: (o: object) => Origin): Diagnos
       const parent = byPath.get(parts.slice(0, i).join('/'));
       if (!parent || parent.directory) continue;
       const what = parent.symlink !== undefined ? 'a symlink' : 'a file';
-      out.push(diag(origin(f), ['path'], `files: "${f.path}" is inside "${parent.path}", which is ${what}, not a directory (defined at ${where(origin(parent), ['path'])})`, `make "${parent.path}" a directory with directory: true, or move "${f.path}"`));
+      out.push(
+        diag(
+          origin(f),
+          ['path'],
+          `files: "${f.path}" is inside "${parent.path}", which is ${what}, not a directory (defined at ${where(origin(parent), ['path'])})`,
+          `make "${parent.path}" a directory with directory: true, or move "${f.path}"`,
+        ),
+      );
       break;
     }
   }
@@ -121,10 +159,28 @@ function volumeBindProblems(spec: BuildSpec, origin: (o: object) => Origin): Dia
     if (!volumeSource(source)) return;
     const vol = volumes.get(source);
     if (!vol) {
-      const hint = didYouMean(source, volumes.keys()) ?? (volumes.size ? `defined volumes: ${[...volumes.keys()].join(', ')}` : 'define it under volumes:, or give an absolute path to bind a host directory');
-      out.push(diag(origin(image), rest, `${rest[0]}: no volume named ${describeValue(source)}; a bind source that is not an absolute path names a volume`, hint));
+      const hint =
+        didYouMean(source, volumes.keys()) ??
+        (volumes.size
+          ? `defined volumes: ${[...volumes.keys()].join(', ')}`
+          : 'define it under volumes:, or give an absolute path to bind a host directory');
+      out.push(
+        diag(
+          origin(image),
+          rest,
+          `${rest[0]}: no volume named ${describeValue(source)}; a bind source that is not an absolute path names a volume`,
+          hint,
+        ),
+      );
     } else if (vol.readonly && options.includes('rw')) {
-      out.push(diag(origin(image), rest, `${rest[0]}: volume "${source}" is read-only and cannot be bound read-write (defined at ${where(origin(vol), ['name'])})`, 'use the option ro, or drop readonly: true from the volume'));
+      out.push(
+        diag(
+          origin(image),
+          rest,
+          `${rest[0]}: volume "${source}" is read-only and cannot be bound read-write (defined at ${where(origin(vol), ['name'])})`,
+          'use the option ro, or drop readonly: true from the volume',
+        ),
+      );
     }
   };
   for (const s of imageSections) {

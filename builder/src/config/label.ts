@@ -19,7 +19,8 @@ export function labelDefaults(image: ImageSpec, imageConfig: ImageConfig): Image
       diagnostics.push(...imageSchemaDiagnostics(source));
       checkImageFields(value as Record<string, unknown>, [], reporter(source, diagnostics));
       for (const key of ['name', 'image']) {
-        if (key in value) diagnostics.push({ ...source.position([key], 'key'), message: `${key} cannot be set in the ${MobyConfigLabel} label` });
+        if (key in value)
+          diagnostics.push({ ...source.position([key], 'key'), message: `${key} cannot be set in the ${MobyConfigLabel} label` });
       }
     }
   }

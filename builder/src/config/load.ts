@@ -19,9 +19,11 @@ export function parseBuildText(file: string, text: string): { source: YamlSource
 
 async function readSource(file: string): Promise<string | Diagnostic> {
   const st = await stat(file).catch((e: NodeJS.ErrnoException) => e);
-  if (st instanceof Error) return { file, line: 1, column: 1, message: `cannot read build file: ${st.code === 'ENOENT' ? 'no such file' : st.message}` };
+  if (st instanceof Error)
+    return { file, line: 1, column: 1, message: `cannot read build file: ${st.code === 'ENOENT' ? 'no such file' : st.message}` };
   if (!st.isFile()) return { file, line: 1, column: 1, message: 'cannot read build file: not a regular file' };
-  if (st.size > maxSourceBytes) return { file, line: 1, column: 1, message: `file is ${st.size} bytes; expected at most ${maxSourceBytes} bytes` };
+  if (st.size > maxSourceBytes)
+    return { file, line: 1, column: 1, message: `file is ${st.size} bytes; expected at most ${maxSourceBytes} bytes` };
   return readFile(file, 'utf8');
 }
 
@@ -35,15 +37,30 @@ async function fileSystemChecks(part: FilePart): Promise<Diagnostic[]> {
   await Promise.all([
     ...part.pkgRefs.map(async ({ dir, origin }) => {
       const st = await stat(dir).catch(() => undefined);
-      if (!st?.isDirectory()) out.push(at(origin, `${pkgPrefix}${dir}: no such directory; expected a folder with an image recipe (build.yml)`, 'paths after @pkg: are relative to the build file'));
+      if (!st?.isDirectory())
+        out.push(
+          at(
+            origin,
+            `${pkgPrefix}${dir}: no such directory; expected a folder with an image recipe (build.yml)`,
+            'paths after @pkg: are relative to the build file',
+          ),
+        );
       else if (!(await stat(join(dir, 'build.yml')).catch(() => undefined))?.isFile()) {
         out.push(at(origin, `${pkgPrefix}${dir}: the folder has no build.yml; expected an image recipe`));
       }
     }),
     ...part.fileSources.map(async ({ path, origin }) => {
       const st = await stat(path).catch(() => undefined);
-      if (!st) out.push(at(origin, `files: source ${path} does not exist`, 'relative sources are relative to the build file; set optional: true if it may be absent'));
-      else if (!st.isFile()) out.push(at(origin, `files: source ${path} is not a regular file; expected a file (use directory: true for an empty directory)`));
+      if (!st)
+        out.push(
+          at(
+            origin,
+            `files: source ${path} does not exist`,
+            'relative sources are relative to the build file; set optional: true if it may be absent',
+          ),
+        );
+      else if (!st.isFile())
+        out.push(at(origin, `files: source ${path} is not a regular file; expected a file (use directory: true for an empty directory)`));
     }),
   ]);
   return out;
@@ -54,7 +71,10 @@ async function fileSystemChecks(part: FilePart): Promise<Diagnostic[]> {
  * thrown at once as a ConfigError.
  */
 export async function loadBuildFiles(paths: string[]): Promise<BuildSpec> {
-  if (paths.length === 0) throw new ConfigError([{ file: '<command line>', line: 1, column: 1, message: 'no build file given; expected at least one YAML file' }]);
+  if (paths.length === 0)
+    throw new ConfigError([
+      { file: '<command line>', line: 1, column: 1, message: 'no build file given; expected at least one YAML file' },
+    ]);
   const diagnostics: Diagnostic[] = [];
   const parts: FilePart[] = [];
   const texts = await Promise.all(paths.map(readSource));

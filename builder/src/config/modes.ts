@@ -10,7 +10,10 @@ export function parseMode(value: unknown, sourceText?: string): Parsed<number> {
   if (text !== undefined) {
     const m = /^(?:0o|0)?([0-7]{1,4})$/i.exec(text);
     if (m) return { ok: true, value: parseInt(m[1], 8) };
-    return { ok: false, message: `mode ${JSON.stringify(typeof value === 'string' ? value : text)} is not an octal permission mode; expected something like "0644" (at most 07777)` };
+    return {
+      ok: false,
+      message: `mode ${JSON.stringify(typeof value === 'string' ? value : text)} is not an octal permission mode; expected something like "0644" (at most 07777)`,
+    };
   }
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0o7777) return { ok: true, value };
   return { ok: false, message: `mode ${String(value)} is not a permission mode; expected something like "0644" (at most 07777)` };

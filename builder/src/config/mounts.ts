@@ -11,12 +11,67 @@ export interface OciMount {
 
 /** Options the kernel or the runtime-spec understands for mounts; "key=value" options pass as they are. */
 export const mountOptions = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'iversion', 'lazytime', 'loud', 'mand',
-  'noatime', 'nodev', 'nodiratime', 'noexec', 'noiversion', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime',
-  'nosuid', 'nosymfollow', 'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave',
-  'runbindable', 'rw', 'shared', 'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
-  'tmpcopyup', 'idmap', 'ridmap', 'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnoatime',
-  'ratime', 'rrelatime', 'rnorelatime', 'rstrictatime', 'rnostrictatime', 'rnodiratime', 'rdiratime', 'newinstance',
+  'async',
+  'atime',
+  'bind',
+  'defaults',
+  'dev',
+  'diratime',
+  'dirsync',
+  'exec',
+  'iversion',
+  'lazytime',
+  'loud',
+  'mand',
+  'noatime',
+  'nodev',
+  'nodiratime',
+  'noexec',
+  'noiversion',
+  'nolazytime',
+  'nomand',
+  'norelatime',
+  'nostrictatime',
+  'nosuid',
+  'nosymfollow',
+  'private',
+  'rbind',
+  'relatime',
+  'remount',
+  'ro',
+  'rprivate',
+  'rshared',
+  'rslave',
+  'runbindable',
+  'rw',
+  'shared',
+  'silent',
+  'slave',
+  'strictatime',
+  'suid',
+  'symfollow',
+  'sync',
+  'unbindable',
+  'tmpcopyup',
+  'idmap',
+  'ridmap',
+  'rro',
+  'rrw',
+  'rnosuid',
+  'rsuid',
+  'rnodev',
+  'rdev',
+  'rnoexec',
+  'rexec',
+  'rnoatime',
+  'ratime',
+  'rrelatime',
+  'rnorelatime',
+  'rstrictatime',
+  'rnostrictatime',
+  'rnodiratime',
+  'rdiratime',
+  'newinstance',
 ];
 const knownOptions = new Set(mountOptions);
 
@@ -52,7 +107,8 @@ export function parseBind(text: string): Parsed<OciMount> {
 /** A tmpfs "destination[:options]", like docker --tmpfs. */
 export function parseTmpfs(text: string): Parsed<OciMount> {
   const parts = text.split(':');
-  if (parts.length > 2 || !parts[0]) return { ok: false, message: `cannot parse tmpfs "${text}"; expected "destination" or "destination:options"` };
+  if (parts.length > 2 || !parts[0])
+    return { ok: false, message: `cannot parse tmpfs "${text}"; expected "destination" or "destination:options"` };
   const [destination, opts] = parts;
   if (!destination.startsWith('/')) return { ok: false, message: `tmpfs "${text}": destination "${destination}" is not an absolute path` };
   const options = opts === undefined ? [] : opts.split(',').filter((o) => o !== '');
@@ -62,7 +118,16 @@ export function parseTmpfs(text: string): Parsed<OciMount> {
 }
 
 function defaultMountpoint(type: string): string | undefined {
-  return ({ proc: '/proc', devpts: '/dev/pts', sysfs: '/sys', cgroup: '/sys/fs/cgroup', cgroup2: '/sys/fs/cgroup', mqueue: '/dev/mqueue' } as Record<string, string>)[type];
+  return (
+    {
+      proc: '/proc',
+      devpts: '/dev/pts',
+      sysfs: '/sys',
+      cgroup: '/sys/fs/cgroup',
+      cgroup2: '/sys/fs/cgroup',
+      mqueue: '/dev/mqueue',
+    } as Record<string, string>
+  )[type];
 }
 
 /** A full mount entry with LinuxKit's inference: type from a well-known source, destination from the type. */
@@ -79,13 +144,21 @@ export function completeMount(
   const source0 = m.source ?? '';
   if (!type && ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup', 'cgroup2'].includes(source0)) type = source0;
   if (!type && m.destination === '/dev') type = 'tmpfs';
-  if (!type) return { ok: false, message: `mount${m.destination ? ` for ${m.destination}` : ''} has no type; expected a type such as bind, tmpfs or proc` };
+  if (!type)
+    return {
+      ok: false,
+      message: `mount${m.destination ? ` for ${m.destination}` : ''} has no type; expected a type such as bind, tmpfs or proc`,
+    };
   const destination = m.destination || defaultMountpoint(type);
   if (!destination) return { ok: false, message: `mount of type ${type} has no destination; expected an absolute path` };
   if (!destination.startsWith('/')) {
     if (where === 'container') return { ok: false, message: `mount destination "${destination}" is not an absolute path` };
     if (destination.split('/').includes('..')) {
-      return { ok: false, message: `runtime mount destination "${destination}" leaves the container's rootfs`, hint: 'a relative destination is resolved against the rootfs; drop the ".." parts' };
+      return {
+        ok: false,
+        message: `runtime mount destination "${destination}" leaves the container's rootfs`,
+        hint: 'a relative destination is resolved against the rootfs; drop the ".." parts',
+      };
     }
   }
   const options = m.options ?? [];
@@ -103,7 +176,12 @@ export function defaultMounts(readonly: boolean): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'nodev', 'noexec', 'relatime'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', ...ro] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
@@ -126,5 +204,8 @@ export function orderMounts(mounts: OciMount[]): OciMount[] {
     byDest.delete(key);
     byDest.set(key, m);
   }
-  return [...byDest.values()].map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map(({ m }) => m);
+  return [...byDest.values()]
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i)
+    .map(({ m }) => m);
 }

@@ -64,13 +64,20 @@ export function normalizeFile(source: YamlSource): FilePart {
   const images = (section: ImageSection): ImageSpec[] =>
     ((raw[section] as Obj[] | undefined) ?? []).map((entry, i) => {
       const spec = { ...entry, image: ref(String(entry.image), [section, i, 'image']) } as unknown as ImageSpec;
-      if (spec.devices) spec.devices = spec.devices.map((d, j) => ({ ...d, ...(d.mode !== undefined ? { mode: octalMode(d.mode, source, [section, i, 'devices', j, 'mode']) } : {}) }));
+      if (spec.devices)
+        spec.devices = spec.devices.map((d, j) => ({
+          ...d,
+          ...(d.mode !== undefined ? { mode: octalMode(d.mode, source, [section, i, 'devices', j, 'mode']) } : {}),
+        }));
       origins.set(spec, { source, path: [section, i] });
       return spec;
     });
   const sections = Object.fromEntries(imageSections.map((s) => [s, images(s)])) as Record<ImageSection, ImageSpec[]>;
   const volumes = ((raw.volumes as Obj[] | undefined) ?? []).map((entry, i) => {
-    const spec = { ...entry, image: typeof entry.image === 'string' && entry.image ? ref(entry.image, ['volumes', i, 'image']) : '' } as unknown as VolumeSpec;
+    const spec = {
+      ...entry,
+      image: typeof entry.image === 'string' && entry.image ? ref(entry.image, ['volumes', i, 'image']) : '',
+    } as unknown as VolumeSpec;
     origins.set(spec, { source, path: ['volumes', i] });
     return spec;
   });

@@ -29,8 +29,17 @@ export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 
 /** Docker's defaults for unprivileged containers; a container with CAP_SYS_ADMIN gets none, as --privileged does. */
 export const dockerMaskedPaths = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 export const dockerReadonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -109,7 +118,10 @@ interface CapabilitySets {
 }
 
 function capabilitySets(s: Settings): CapabilitySets {
-  const effective = unique([...expandCapabilities(s.pick('capabilities') ?? dockerDefaultCapabilities), ...s.added('capabilities.add')]).sort();
+  const effective = unique([
+    ...expandCapabilities(s.pick('capabilities') ?? dockerDefaultCapabilities),
+    ...s.added('capabilities.add'),
+  ]).sort();
   const ambient = unique(expandCapabilities(s.pick('ambient') ?? [])).sort();
   const bounding = unique([...effective, ...ambient]).sort();
   return { effective, ambient, bounding, privileged: effective.includes('CAP_SYS_ADMIN') };
@@ -132,7 +144,9 @@ function processSection(s: Settings, imageConfig: ImageConfig, caps: CapabilityS
 
   const env = [...(s.pick('env') ?? imageConfig.Env ?? [])];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(defaultPath);
-  const rlimits: OciRlimit[] = (s.pick('rlimits') ?? []).flatMap((r) => maybe(s.need(parseRlimit(r)))).map((r) => ({ type: r.type, hard: r.hard, soft: r.soft }));
+  const rlimits: OciRlimit[] = (s.pick('rlimits') ?? [])
+    .flatMap((r) => maybe(s.need(parseRlimit(r))))
+    .map((r) => ({ type: r.type, hard: r.hard, soft: r.soft }));
   const { bounding, effective, ambient } = caps;
   return compact({
     terminal: false,
@@ -153,7 +167,9 @@ function mountsSection(s: Settings, readonly: boolean): object[] {
   for (const t of s.pick('tmpfs') ?? []) mounts.push(...maybe(s.need(parseTmpfs(t))));
   for (const b of unique([...(s.pick('binds') ?? []), ...s.added('binds.add')])) mounts.push(...maybe(s.need(parseBind(b))));
   for (const m of s.pick('mounts') ?? []) mounts.push(...maybe(s.need(completeMount(m))));
-  return orderMounts(mounts).map((m) => compact({ destination: m.destination, type: m.type, source: m.source, options: nonEmpty(m.options) }));
+  return orderMounts(mounts).map((m) =>
+    compact({ destination: m.destination, type: m.type, source: m.source, options: nonEmpty(m.options) }),
+  );
 }
 
 /** config.json's linux: namespaces, devices, resources, seccomp, masked and read-only paths. */
@@ -188,7 +204,9 @@ function runtimeSection(s: Settings, kind: ContainerKind): BundleRuntime {
     depends: image.depends ?? label.depends ?? [],
     mkdir: rt.mkdir ?? [],
     mounts: (rt.mounts ?? []).flatMap((m) => maybe(s.need(completeMount(m, 'runtime')))),
-    interfaces: (rt.interfaces ?? []).map((i) => compact({ name: i.name, add: i.add ?? (i.peer ? 'veth' : undefined), peer: i.peer, createInRoot: i.createInRoot ?? false })),
+    interfaces: (rt.interfaces ?? []).map((i) =>
+      compact({ name: i.name, add: i.add ?? (i.peer ? 'veth' : undefined), peer: i.peer, createInRoot: i.createInRoot ?? false }),
+    ),
     bindNS: compact({ ...(label.runtime?.bindNS ?? {}), ...(image.runtime?.bindNS ?? {}) }),
     cgroups: rt.cgroups ?? [],
   };
@@ -218,7 +236,10 @@ function namespacesOf(pick: <K extends keyof ImageFields>(key: K) => ImageFields
   return out;
 }
 
-function devicesOf(list: NonNullable<ImageFields['devices']>, need: <T>(p: Parsed<T>) => T | undefined): { devices: object[]; deviceRules: object[] } {
+function devicesOf(
+  list: NonNullable<ImageFields['devices']>,
+  need: <T>(p: Parsed<T>) => T | undefined,
+): { devices: object[]; deviceRules: object[] } {
   const devices: object[] = [];
   const deviceRules: object[] = [];
   for (const d of list) {

@@ -62,7 +62,8 @@ function toDiagnostic(e: ErrorObject, source: YamlSource, path: Path): Diagnosti
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const properties = (e.parentSchema as { properties?: object })?.properties ?? {};
       const allowed = Object.keys(properties);
-      const hint = misplaced(key, properties) ?? didYouMean(key, allowed) ?? (allowed.length ? `expected one of: ${allowed.join(', ')}` : undefined);
+      const hint =
+        misplaced(key, properties) ?? didYouMean(key, allowed) ?? (allowed.length ? `expected one of: ${allowed.join(', ')}` : undefined);
       return { ...source.position([...path, key], 'key'), message: `unknown key "${key}" in ${where}`, hint };
     }
     case 'required': {
@@ -82,7 +83,10 @@ function toDiagnostic(e: ErrorObject, source: YamlSource, path: Path): Diagnosti
       return { ...source.position(path), message: `${where}: expected a number ${p.comparison} ${p.limit}, got ${got}` };
     }
     case 'pattern':
-      return { ...source.position(path), message: `${where}: expected a string matching ${(e.params as { pattern: string }).pattern}, got ${got}` };
+      return {
+        ...source.position(path),
+        message: `${where}: expected a string matching ${(e.params as { pattern: string }).pattern}, got ${got}`,
+      };
     default:
       return { ...source.position(path), message: `${where}: ${e.message ?? 'is invalid'}, got ${got}` };
   }
@@ -94,7 +98,8 @@ type Definitions = Record<string, { properties: Record<string, unknown> }>;
 function misplaced(key: string, properties: object): string | undefined {
   const defs = buildFileSchema.definitions as Definitions;
   if (properties === defs.image.properties && key in defs.runtime.properties) return `"${key}" belongs under runtime:`;
-  if (properties === defs.runtime.properties && key in defs.image.properties) return `"${key}" belongs to the container itself, not under runtime:`;
+  if (properties === defs.runtime.properties && key in defs.image.properties)
+    return `"${key}" belongs to the container itself, not under runtime:`;
   return undefined;
 }
 

@@ -1,4 +1,19 @@
-import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node, type Pair } from 'yaml';
+import {
+  Composer,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  Parser,
+  YAMLParseError,
+  type CST,
+  type Document,
+  type Node,
+  type Pair,
+} from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
 /** A path into a parsed value: object keys and array indexes. */
@@ -42,7 +57,14 @@ export class YamlSource {
       ]);
     }
     const indent = new RegExp(`^ {${maxIndent + 1}}`, 'm').exec(text);
-    if (indent) return YamlSource.refused(file, text, lines, indent.index, `a line is indented more than ${maxIndent} spaces; expected a flatter document`);
+    if (indent)
+      return YamlSource.refused(
+        file,
+        text,
+        lines,
+        indent.index,
+        `a line is indented more than ${maxIndent} spaces; expected a flatter document`,
+      );
     // Big files, or files whose brackets alone could nest too deep, are first lexed on their own:
     // that pass stops at the first offence instead of building every token of a hostile file.
     if (text.length > quickCheckBytes || naiveFlowDepth(text) > maxFlowDepth) {
@@ -164,7 +186,8 @@ function flowNestingProblem(tokens: CST.Token[]): number | undefined {
     if (token.type === 'document') stack.push({ token: token.value, depth });
     else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
       const items = token.items as CST.CollectionItem[];
-      for (let i = items.length - 1; i >= 0; i--) stack.push({ token: items[i].value, depth: inner }, { token: items[i].key, depth: inner });
+      for (let i = items.length - 1; i >= 0; i--)
+        stack.push({ token: items[i].value, depth: inner }, { token: items[i].key, depth: inner });
     }
   }
   return undefined;
@@ -192,7 +215,11 @@ function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
 function withoutNullFields(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNullFields);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNullFields(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== null)
+        .map(([k, x]) => [k, withoutNullFields(x)]),
+    );
   }
   return v;
 }
@@ -216,6 +243,7 @@ function firstAlias(node: unknown): Node | undefined {
 function syntaxMessage(code: string, message: string): string {
   const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
   if (code === 'DUPLICATE_KEY') return `YAML syntax error: ${first}; each key may appear once in a mapping`;
-  if (code === 'MULTIPLE_DOCS') return 'YAML syntax error: a second document starts here; expected one document per build file (pass several files instead)';
+  if (code === 'MULTIPLE_DOCS')
+    return 'YAML syntax error: a second document starts here; expected one document per build file (pass several files instead)';
   return `YAML syntax error: ${first}`;
 }

@@ -1,5 +1,5 @@
 import { stat, utimes } from 'node:fs/promises';
-import { runTool, type HostTool } from './host-tools.js';
+import { runTool, type HostTool } from '../util/host-tool.js';
 
 /**
  * The one FAT builder: file system images made by dosfstools and filled by mtools, for the
@@ -81,15 +81,19 @@ export async function makeFatImage(path: string, o: FatImageOptions): Promise<Fa
   const g = o.geometry ?? fatGeometry(bytes);
   const epoch = fatEpoch(o.sourceDateEpoch);
   const env = fatToolEnv(o.sourceDateEpoch);
-  const run = (tool: HostTool, args: string[]) => runTool(tool, args, { format: o.format, env });
+  const run = (tool: HostTool, args: string[]) => runTool(tool, args, { user: `the ${o.format} format`, env });
 
   await run('mkfs.vfat', [
     '-C',
-    '-F', String(g.fatBits),
+    '-F',
+    String(g.fatBits),
     ...(g.sectorsPerCluster ? ['-s', String(g.sectorsPerCluster)] : []),
-    '-S', '512',
-    '-i', o.volumeId.toString(16).padStart(8, '0'),
-    '-h', String(o.hiddenSectors ?? 0),
+    '-S',
+    '512',
+    '-i',
+    o.volumeId.toString(16).padStart(8, '0'),
+    '-h',
+    String(o.hiddenSectors ?? 0),
     path,
     String(g.sizeKiB),
   ]);

@@ -27,7 +27,10 @@ export async function writeGcp(ctx: FormatContext, path: string): Promise<void> 
     const raw = await stageRawEfi(ctx, join(dir, 'disk.raw'), 'gcp', GCE_DISK_MULTIPLE_MIB);
     const size = (await stat(raw)).size;
     async function* archive(): AsyncGenerator<Buffer> {
-      yield* tarEntry({ name: 'disk.raw', type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime: ctx.sourceDateEpoch }, createReadStream(raw));
+      yield* tarEntry(
+        { name: 'disk.raw', type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime: ctx.sourceDateEpoch },
+        createReadStream(raw),
+      );
       yield TAR_END;
     }
     const gzip = createGzip({ level: 9 });

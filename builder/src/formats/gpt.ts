@@ -40,7 +40,12 @@ export function guidBytes(guid: string): Buffer {
   if (!GUID_RE.test(guid)) throw new Error(`internal: not a GUID: ${guid}`);
   const hex = guid.replace(/-/g, '');
   const b = Buffer.from(hex, 'hex');
-  return Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+  return Buffer.concat([
+    Buffer.from(b.subarray(0, 4)).reverse(),
+    Buffer.from(b.subarray(4, 6)).reverse(),
+    Buffer.from(b.subarray(6, 8)).reverse(),
+    b.subarray(8),
+  ]);
 }
 
 /**
@@ -126,7 +131,15 @@ function entryArray(partitions: GptPartition[]): Buffer {
   return a;
 }
 
-function header(o: { myLba: number; alternateLba: number; firstUsable: number; lastUsable: number; diskGuid: string; entriesLba: number; entriesCrc: number }): Buffer {
+function header(o: {
+  myLba: number;
+  alternateLba: number;
+  firstUsable: number;
+  lastUsable: number;
+  diskGuid: string;
+  entriesLba: number;
+  entriesCrc: number;
+}): Buffer {
   const h = Buffer.alloc(SECTOR);
   h.write('EFI PART', 0, 'latin1');
   h.writeUInt32LE(0x00010000, 8); // revision 1.0
@@ -154,7 +167,9 @@ export function gptStructures(disk: GptDisk): GptStructures {
   const sorted = [...disk.partitions].sort((a, b) => a.firstLba - b.firstLba);
   sorted.forEach((p, i) => {
     if (p.firstLba < firstUsableLba || p.lastLba > lastUsableLba || p.lastLba < p.firstLba) {
-      throw new Error(`internal: partition ${p.name} (${p.firstLba}-${p.lastLba}) is outside the usable sectors ${firstUsableLba}-${lastUsableLba}`);
+      throw new Error(
+        `internal: partition ${p.name} (${p.firstLba}-${p.lastLba}) is outside the usable sectors ${firstUsableLba}-${lastUsableLba}`,
+      );
     }
     if (i > 0 && p.firstLba <= sorted[i - 1]!.lastLba) throw new Error(`internal: partitions ${sorted[i - 1]!.name} and ${p.name} overlap`);
   });

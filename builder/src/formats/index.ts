@@ -48,7 +48,10 @@ const disk = (suffix: string, diskFormat: DiskImageFormat): OutputFile => ({ rol
 const archive = (suffix: string): OutputFile => ({ role: 'archive', suffix });
 
 // The modules of the image formats load on first use: most builds write kernel+initrd only.
-const vmDisk = (format: 'qcow2' | 'vmdk' | 'vhd'): Writer => (ctx, path) => import('./vm-disks.js').then((m) => m.writeVmDisk(ctx, format, path('disk')));
+const vmDisk =
+  (format: 'qcow2' | 'vmdk' | 'vhd'): Writer =>
+  (ctx, path) =>
+    import('./vm-disks.js').then((m) => m.writeVmDisk(ctx, format, path('disk')));
 
 export const outputFormats: readonly OutputFormat[] = [
   {
@@ -168,7 +171,8 @@ export function identifyOutput(path: string): { format: OutputFormat; file: Outp
   let best: { format: OutputFormat; file: OutputFile } | undefined;
   for (const format of outputFormats) {
     for (const file of format.files) {
-      if (lower.length > file.suffix.length && lower.endsWith(file.suffix) && file.suffix.length > (best?.file.suffix.length ?? 0)) best = { format, file };
+      if (lower.length > file.suffix.length && lower.endsWith(file.suffix) && file.suffix.length > (best?.file.suffix.length ?? 0))
+        best = { format, file };
     }
   }
   return best && { ...best, base: path.slice(0, path.length - best.file.suffix.length) };

@@ -29,9 +29,15 @@ export async function writeIsoBios(ctx: FormatContext, path: string): Promise<vo
     await writeFile(join(root, 'isolinux/isolinux.cfg'), syslinuxConfig(ctx.node.cmdline));
     const bootArgs = [
       // bin_path=/isolinux/isolinux.bin, cat_path=/isolinux/boot.cat, 4 sectors loaded, boot info table.
-      '-boot_image', 'isolinux', 'dir=/isolinux',
-      '-boot_image', 'isolinux', `system_area=${isohdpfx}`,
-      '-boot_image', 'isolinux', 'partition_table=on',
+      '-boot_image',
+      'isolinux',
+      'dir=/isolinux',
+      '-boot_image',
+      'isolinux',
+      `system_area=${isohdpfx}`,
+      '-boot_image',
+      'isolinux',
+      'partition_table=on',
     ];
     await writeIso(ctx, { format: FORMAT, dir, root, bootArgs, path });
   });

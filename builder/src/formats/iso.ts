@@ -1,7 +1,7 @@
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FormatContext } from './context.js';
-import { runTool } from './host-tools.js';
+import { runTool } from '../util/host-tool.js';
 
 /** ISO 9660 images made reproducibly by xorriso from a staged tree: iso-bios and iso-efi. */
 
@@ -23,20 +23,48 @@ export function xorrisoReproducible(root: string, out: string, epoch: number): s
   const e = Math.max(0, Math.floor(epoch));
   return [
     '-no_rc',
-    '-report_about', 'SORRY',
-    '-outdev', out,
-    '-volid', ISO_VOLUME_ID,
-    '-joliet', 'off',
-    '-rockridge', 'on',
-    '-volume_date', 'uuid', isoUuidDate(e),
+    '-report_about',
+    'SORRY',
+    '-outdev',
+    out,
+    '-volid',
+    ISO_VOLUME_ID,
+    '-joliet',
+    'off',
+    '-rockridge',
+    'on',
+    '-volume_date',
+    'uuid',
+    isoUuidDate(e),
     // The tree is dated to the epoch (dateTree); atime and ctime follow mtime.
-    '-volume_date', 'all_file_dates', 'set_to_mtime',
-    '-iso_nowtime', `=${e}`,
-    '-map', root, '/',
-    '-chown_r', '0', '/', '--',
-    '-chgrp_r', '0', '/', '--',
-    '-chmod_r', '0644', '/', '--',
-    '-find', '/', '-type', 'd', '-exec', 'chmod', '0755', '--',
+    '-volume_date',
+    'all_file_dates',
+    'set_to_mtime',
+    '-iso_nowtime',
+    `=${e}`,
+    '-map',
+    root,
+    '/',
+    '-chown_r',
+    '0',
+    '/',
+    '--',
+    '-chgrp_r',
+    '0',
+    '/',
+    '--',
+    '-chmod_r',
+    '0644',
+    '/',
+    '--',
+    '-find',
+    '/',
+    '-type',
+    'd',
+    '-exec',
+    'chmod',
+    '0755',
+    '--',
   ];
 }
 
@@ -59,10 +87,16 @@ export async function dateTree(root: string, epoch: number): Promise<void> {
  * `dir` and writes it to `path` through the build's outputs. xorriso runs with
  * SOURCE_DATE_EPOCH set too (it then also fixes what no option names).
  */
-export async function writeIso(ctx: FormatContext, o: { format: string; dir: string; root: string; bootArgs: string[]; path: string }): Promise<void> {
+export async function writeIso(
+  ctx: FormatContext,
+  o: { format: string; dir: string; root: string; bootArgs: string[]; path: string },
+): Promise<void> {
   const epoch = Math.max(0, Math.floor(ctx.sourceDateEpoch));
   await dateTree(o.root, ctx.sourceDateEpoch);
   const out = join(o.dir, 'out.iso');
-  await runTool('xorriso', [...xorrisoReproducible(o.root, out, epoch), ...o.bootArgs], { format: o.format, env: { SOURCE_DATE_EPOCH: String(epoch) } });
+  await runTool('xorriso', [...xorrisoReproducible(o.root, out, epoch), ...o.bootArgs], {
+    user: `the ${o.format} format`,
+    env: { SOURCE_DATE_EPOCH: String(epoch) },
+  });
   await ctx.outputs.writeFrom(o.path, out);
 }

@@ -45,7 +45,12 @@ export async function stageInitrd(ctx: FormatContext, path: string, withUcode = 
  * Writes the node's kernel and initrd as plain files in `dir` (for tools that read files), with
  * their modification times set to `mtime` (seconds). Returns their paths.
  */
-export async function stageKernelInitrd(ctx: FormatContext, dir: string, format: string, mtime: number): Promise<{ kernel: string; initrd: string }> {
+export async function stageKernelInitrd(
+  ctx: FormatContext,
+  dir: string,
+  format: string,
+  mtime: number,
+): Promise<{ kernel: string; initrd: string }> {
   const source = nodeKernel(ctx, format);
   const kernel = join(dir, 'kernel');
   const initrd = join(dir, 'initrd.img');

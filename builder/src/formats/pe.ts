@@ -131,10 +131,13 @@ export function appendSections(stub: Buffer, added: NewSection[], timestamp: num
   if (!fileAlignment || !sectionAlignment) throw bad('zero alignment');
   for (const d of [DIR_SECURITY, DIR_DEBUG]) {
     if (d < pe.dataDirectories && stub.readUInt32LE(pe.optOffset + OPT_DATA_DIRECTORIES + 8 * d + 4) !== 0) {
-      throw bad(d === DIR_SECURITY ? 'it is already signed (sign the UKI, not the stub)' : 'it has a debug directory, which holds file offsets');
+      throw bad(
+        d === DIR_SECURITY ? 'it is already signed (sign the UKI, not the stub)' : 'it has a debug directory, which holds file offsets',
+      );
     }
   }
-  for (const s of added) if (Buffer.byteLength(s.name, 'latin1') > 8) throw new Error(`internal: PE section name ${s.name} is longer than 8 bytes`);
+  for (const s of added)
+    if (Buffer.byteLength(s.name, 'latin1') > 8) throw new Error(`internal: PE section name ${s.name} is longer than 8 bytes`);
   const stubDataEnd = Math.max(pe.sizeOfHeaders, ...pe.sections.map((s) => s.pointerToRawData + s.sizeOfRawData));
   if (stubDataEnd > stub.length) throw bad('a section lies past the end of the file');
 
@@ -153,7 +156,8 @@ export function appendSections(stub: Buffer, added: NewSection[], timestamp: num
     va += s.size;
     fileOffset += sizeOfRawData;
   }
-  if (fileOffset > 0xffffffff || va > 0xffffffff) throw new LkError('format', `the UKI would be ${fileOffset} bytes: PE images are limited to 4 GiB`);
+  if (fileOffset > 0xffffffff || va > 0xffffffff)
+    throw new LkError('format', `the UKI would be ${fileOffset} bytes: PE images are limited to 4 GiB`);
 
   const prefix = Buffer.alloc(alignUp(stubDataEnd + shift, fileAlignment));
   stub.copy(prefix, 0, 0, pe.sizeOfHeaders);
@@ -239,6 +243,8 @@ export class PeChecksum {
 export function peChecksum(file: Buffer): number {
   const at = parsePe(file).optOffset + OPT_CHECKSUM;
   const c = new PeChecksum();
-  c.update(file.subarray(0, at)).zeros(4).update(file.subarray(at + 4));
+  c.update(file.subarray(0, at))
+    .zeros(4)
+    .update(file.subarray(at + 4));
   return c.digest();
 }

@@ -2,7 +2,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FormatContext } from './context.js';
 import { fatEpoch, fatToolEnv, type FatFile, type FatImage } from './fat.js';
-import { runTool } from './host-tools.js';
+import { runTool } from '../util/host-tool.js';
 import { stageKernelInitrd } from './kernel-initrd.js';
 
 /**
@@ -16,7 +16,16 @@ export const SYSLINUX_SLACK = 512 * 1024;
 /** The syslinux/isolinux configuration: boot the kernel and initrd at once with the build file's cmdline. */
 export function syslinuxConfig(cmdline: string): string {
   const append = cmdline.replace(/\s+/g, ' ').trim();
-  return ['DEFAULT linux', 'PROMPT 0', 'TIMEOUT 0', 'LABEL linux', '  LINUX /kernel', '  INITRD /initrd.img', `  APPEND ${append}`, ''].join('\n');
+  return [
+    'DEFAULT linux',
+    'PROMPT 0',
+    'TIMEOUT 0',
+    'LABEL linux',
+    '  LINUX /kernel',
+    '  INITRD /initrd.img',
+    `  APPEND ${append}`,
+    '',
+  ].join('\n');
 }
 
 /** Stages what a FAT file system booted by SYSLINUX holds at its root: kernel, initrd.img and syslinux.cfg. */
@@ -37,7 +46,7 @@ export async function stageSyslinuxFiles(ctx: FormatContext, dir: string, format
  * hidden-sectors field says where the partition starts).
  */
 export async function installSyslinux(image: string, fat: FatImage, format: string, sourceDateEpoch: number): Promise<void> {
-  await runTool('syslinux', ['--install', image], { format, env: fatToolEnv(sourceDateEpoch) });
+  await runTool('syslinux', ['--install', image], { user: `the ${format} format`, env: fatToolEnv(sourceDateEpoch) });
   if (fat.fatBits === 32) await copyBootSectorToBackup(image);
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withScratch } from '../fs/scratch.js';
-import { requireTool, runTool } from './host-tools.js';
+import { requireTool, runTool } from '../util/host-tool.js';
 import { guidBytes, hashGuid } from './gpt.js';
 import type { FormatContext } from './context.js';
 import { sha256File, stageRawEfi } from './raw-efi.js';
@@ -67,12 +67,12 @@ const convertArgs: Record<VmFormat, string[]> = {
 
 /** Writes the `format` conversion of the raw-efi disk to `final`. */
 export async function writeVmDisk(ctx: FormatContext, format: VmFormat, final: string): Promise<void> {
-  await requireTool('qemu-img', format);
+  await requireTool('qemu-img', `the ${format} format`);
   await withScratch(async (dir) => {
     const raw = await stageRawEfi(ctx, join(dir, 'raw-efi.img'), format);
     // The converted file carries the final name: a VMDK's descriptor names its own file.
     const out = join(dir, basename(final));
-    await runTool('qemu-img', ['convert', '-q', '-f', 'raw', ...convertArgs[format], raw, out], { format });
+    await runTool('qemu-img', ['convert', '-q', '-f', 'raw', ...convertArgs[format], raw, out], { user: `the ${format} format` });
     const rawHash = await sha256File(raw);
     if (format === 'vmdk') {
       const cid = createHash('sha256').update('lkbuild vmdk cid').update(rawHash).digest('hex').slice(0, 8);

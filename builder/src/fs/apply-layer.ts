@@ -1,7 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { LkError } from '../errors.js';
-import { FsTree, normalizePath, parentOf, type EntryType } from './tree.js';
+import { type FsTree, normalizePath, parentOf, type EntryType } from './tree.js';
 import type { Spool } from './spool.js';
 
 const whiteoutPrefix = '.wh.';
@@ -51,7 +51,13 @@ export async function applyLayer(tree: FsTree, layerTar: Readable, prefix: strin
   if (failure) throw failure;
 }
 
-async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: string) => string, spool: Spool, source?: LayerSource): Promise<void> {
+async function applyEntries(
+  extract: tar.Extract,
+  tree: FsTree,
+  under: (p: string) => string,
+  spool: Spool,
+  source?: LayerSource,
+): Promise<void> {
   for await (const entry of extract) {
     const h = entry.header;
     const path = normalizePath(h.name);
@@ -75,11 +81,17 @@ async function applyEntries(extract: tar.Extract, tree: FsTree, under: (p: strin
       entry.resume();
       continue;
     }
-    const common = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, xattrs: paxXattrs(h.pax as Record<string, string> | null | undefined) };
+    const common = {
+      mode: (h.mode ?? 0o644) & 0o7777,
+      uid: h.uid ?? 0,
+      gid: h.gid ?? 0,
+      xattrs: paxXattrs(h.pax as Record<string, string> | null | undefined),
+    };
     if (h.type === 'link') {
       // A hard link becomes a second entry sharing the same data: simpler than tracking inodes, same bytes on boot.
       const target = tree.get(under(normalizePath(h.linkname ?? '')));
-      if (!target || target.type !== 'file') throw new LkError('layer', `hard link /${path} points at "${h.linkname}", which is not a file in this layer stack`);
+      if (target?.type !== 'file')
+        throw new LkError('layer', `hard link /${path} points at "${h.linkname}", which is not a file in this layer stack`);
       tree.set(under(path), { ...target });
       entry.resume();
       continue;

@@ -15,7 +15,12 @@ export async function makeScratchDir(prefix: string): Promise<string> {
     return await mkdtemp(join(parent, prefix));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') {
-      throw new LkError('io', `cannot make a temporary directory in ${parent}: it is not a directory`, 'create it, or point LKBUILD_TMPDIR at an existing directory', { cause: e });
+      throw new LkError(
+        'io',
+        `cannot make a temporary directory in ${parent}: it is not a directory`,
+        'create it, or point LKBUILD_TMPDIR at an existing directory',
+        { cause: e },
+      );
     }
     throw writeError(e, 'a temporary directory in', parent, 'point LKBUILD_TMPDIR at a writable directory with free space');
   }

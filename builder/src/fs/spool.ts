@@ -13,7 +13,11 @@ import type { Content } from './tree.js';
  */
 export class Spool {
   private offset = 0;
-  private constructor(private readonly dir: string, private readonly path: string, private readonly fh: FileHandle) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   static async create(): Promise<Spool> {
     const dir = await makeScratchDir('lkbuild-spool-');

@@ -21,7 +21,7 @@ export function contentChangedSize(path: string, size: number, seen: number): Lk
   return new LkError(
     'build',
     `/${path.replace(/^\/+/, '')} changed size while it was archived: ${size} bytes when the build began, ${now} when read`,
-    'leave the build\'s source files alone while it runs; a file from /proc or /sys has no fixed size, so copy it to a regular file first',
+    "leave the build's source files alone while it runs; a file from /proc or /sys has no fixed size, so copy it to a regular file first",
   );
 }
 
@@ -137,7 +137,11 @@ export class FsTree {
     while (i >= 0) {
       const ancestor = this.entries.get(p.slice(0, i));
       if (ancestor?.type === 'symlink') {
-        throw new LkError('layer', `path "/${p}" goes through the symlink "/${p.slice(0, i)}" -> "${ancestor.linkname}"`, 'the archive is malformed or tries to write outside its root');
+        throw new LkError(
+          'layer',
+          `path "/${p}" goes through the symlink "/${p.slice(0, i)}" -> "${ancestor.linkname}"`,
+          'the archive is malformed or tries to write outside its root',
+        );
       }
       i = p.indexOf('/', i + 1);
     }

@@ -13,7 +13,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: netDefaults.attempts, baseDelayMs: netDefaults.baseDelayMs, maxDelayMs: netDefaults.maxDelayMs };
+export const defaultRetryPolicy: RetryPolicy = {
+  attempts: netDefaults.attempts,
+  baseDelayMs: netDefaults.baseDelayMs,
+  maxDelayMs: netDefaults.maxDelayMs,
+};
 
 /** The defaults with the caller's overrides (tests shorten the delays). */
 export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {

@@ -37,7 +37,13 @@ export class DigestingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
-      done(new LkError('cache', `more than the ${this.maxBytes} bytes announced arrived`, 'the source sent different content than it announced; nothing was stored'));
+      done(
+        new LkError(
+          'cache',
+          `more than the ${this.maxBytes} bytes announced arrived`,
+          'the source sent different content than it announced; nothing was stored',
+        ),
+      );
       return;
     }
     this.hash.update(chunk);

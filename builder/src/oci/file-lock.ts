@@ -23,7 +23,11 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
         continue;
       }
       if (Date.now() > deadline) {
-        throw new LkError('cache', `timed out waiting for the lock ${path}`, 'another lkbuild process holds it; if none is running, remove the file');
+        throw new LkError(
+          'cache',
+          `timed out waiting for the lock ${path}`,
+          'another lkbuild process holds it; if none is running, remove the file',
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 200);

@@ -40,7 +40,13 @@ function refuseCompressedTar(compression: Compression): Transform {
         const found = compressedMagic.find(([, magic]) => chunk.subarray(0, magic.length).equals(magic));
         if (found) {
           const outer = compression === 'none' ? 'the layer' : `its ${compression === 'gz' ? 'gzip' : 'zstd'} data`;
-          done(new LkError('layer', `not a tar archive: ${outer} holds a ${found[0]} stream`, 'the layer was compressed twice; build it from an uncompressed tar'));
+          done(
+            new LkError(
+              'layer',
+              `not a tar archive: ${outer} holds a ${found[0]} stream`,
+              'the layer was compressed twice; build it from an uncompressed tar',
+            ),
+          );
           return;
         }
       }

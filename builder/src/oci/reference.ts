@@ -19,7 +19,8 @@ const digestPattern = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
  * has a '.' or ':' or is "localhost"; Docker Hub names without a namespace live in library/.
  */
 export function parseReference(input: string): ImageReference {
-  const bad = (why: string) => new LkError('reference', `invalid image reference "${input}": ${why}`, 'expected [registry[:port]/]name[:tag][@sha256:digest]');
+  const bad = (why: string) =>
+    new LkError('reference', `invalid image reference "${input}": ${why}`, 'expected [registry[:port]/]name[:tag][@sha256:digest]');
   let rest = input.trim();
   if (rest === '') throw bad('it is empty');
   let digest: string | undefined;
@@ -43,7 +44,8 @@ export function parseReference(input: string): ImageReference {
   }
   if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = defaultRegistry;
   if (registry === defaultRegistry && parts.length === 1) parts.unshift('library');
-  for (const p of parts) if (!componentPattern.test(p)) throw bad(`"${p}" is not a valid name component (lowercase letters, digits and separators)`);
+  for (const p of parts)
+    if (!componentPattern.test(p)) throw bad(`"${p}" is not a valid name component (lowercase letters, digits and separators)`);
   if (!tag && !digest) tag = 'latest';
   return { registry, repository: parts.join('/'), tag, digest };
 }

@@ -39,9 +39,13 @@ export async function ensureRecipeImage(dir: string, opts: RecipeBuildOptions): 
   const locks = join(opts.layout.root, 'locks');
   await mkdir(locks, { recursive: true });
   // One build per recipe at a time: a second lkbuild waits, then finds the image cached.
-  return withFileLock(join(locks, `${recipe.org}-${recipe.name}.lock`), async () => {
-    return (await findImage(opts.layout, ref)) ?? buildRecipe(recipe, ref, opts);
-  }, 60 * 60_000);
+  return withFileLock(
+    join(locks, `${recipe.org}-${recipe.name}.lock`),
+    async () => {
+      return (await findImage(opts.layout, ref)) ?? buildRecipe(recipe, ref, opts);
+    },
+    60 * 60_000,
+  );
 }
 
 async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions): Promise<StoredImage> {
@@ -75,7 +79,12 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
   }
 }
 
-async function installPackages(recipe: Recipe, rootfs: string, cacheRoot: string, log: (l: string) => void): Promise<DebianPackageRecord[]> {
+async function installPackages(
+  recipe: Recipe,
+  rootfs: string,
+  cacheRoot: string,
+  log: (l: string) => void,
+): Promise<DebianPackageRecord[]> {
   const cacheDir = join(cacheRoot, 'debian');
   const packages = await resolvePackages(recipe.packages, { cacheDir, exclude: recipe.exclude });
   log(`  ${recipe.name}: ${packages.length} Debian package(s): ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}`);
@@ -118,7 +127,11 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
   await new Promise((r) => out.end(r));
   if (result.exitCode !== 0) {
     const tail = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-25).join('\n');
-    throw new LkError('build', `the build script of recipe ${recipe.name} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`, `full log: ${logFile}`);
+    throw new LkError(
+      'build',
+      `the build script of recipe ${recipe.name} failed (exit ${result.exitCode ?? result.signal}):\n${tail}`,
+      `full log: ${logFile}`,
+    );
   }
 }
 
@@ -131,7 +144,12 @@ async function placeFiles(recipe: Recipe, rootfs: string): Promise<void> {
       if (!code) throw e;
       // Two entries for one path, a path below a file or symlink: the recipe's own doing.
       const why = { EEXIST: 'something is already at that path', ENOTDIR: 'a parent of it is not a directory' }[code] ?? code;
-      throw new LkError('recipe', `${join(recipe.dir, 'build.yml')}: files: cannot place ${f.path}: ${why}`, 'give each path once, below directories only', { cause: e });
+      throw new LkError(
+        'recipe',
+        `${join(recipe.dir, 'build.yml')}: files: cannot place ${f.path}: ${why}`,
+        'give each path once, below directories only',
+        { cause: e },
+      );
     }
   }
 }

@@ -80,7 +80,11 @@ async function assertInside(root: string, rel: string, origin: string): Promise<
   for (let i = 1; i < parts.length; i++) {
     const st = await lstat(join(root, ...parts.slice(0, i))).catch(() => undefined);
     if (st?.isSymbolicLink()) {
-      throw new LkError('layer', `${origin}: "/${rel}" goes through the symlink "/${parts.slice(0, i).join('/')}"`, 'the archive tries to write outside its root');
+      throw new LkError(
+        'layer',
+        `${origin}: "/${rel}" goes through the symlink "/${parts.slice(0, i).join('/')}"`,
+        'the archive tries to write outside its root',
+      );
     }
   }
 }

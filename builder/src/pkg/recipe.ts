@@ -44,7 +44,10 @@ export async function loadRecipe(dirPath: string): Promise<Recipe> {
   if (doc.errors.length) throw new LkError('recipe', `${file}: ${doc.errors[0].message}`);
   const raw = doc.toJS() as Record<string, unknown>;
   if (!validate(raw)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    const problems = (validate.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+    );
     throw new LkError('recipe', `${file} is not a valid recipe:\n  ${problems.join('\n  ')}`);
   }
   const r = raw as Omit<Recipe, 'dir'>;
@@ -58,7 +61,11 @@ export async function loadRecipe(dirPath: string): Promise<Recipe> {
   for (const [i, f] of (r.files ?? []).entries()) {
     if (f.source === undefined) continue;
     if (!(await stat(join(dir, normalizePath(f.source))).catch(() => undefined))?.isFile()) {
-      throw new LkError('recipe', `${file}: files[${i}]: source ${f.source} is not a file in ${dir}`, 'sources are relative to the recipe folder');
+      throw new LkError(
+        'recipe',
+        `${file}: files[${i}]: source ${f.source} is not a file in ${dir}`,
+        'sources are relative to the recipe folder',
+      );
     }
   }
   return {

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LkError } from '../errors.js';
-import { hostTool } from './host-tool.js';
+import { tempPathIn } from '../util/atomic-file.js';
+import { runTool } from '../util/host-tool.js';
 import { qemuValue } from './network.js';
 import { optionError, type DiskSpec, type Machine } from './options.js';
 import type { StateDir } from './state.js';
@@ -19,7 +19,7 @@ export interface DiskPlan {
 /** The size a guest sees of an existing disk file. */
 async function virtualSize(file: string, format: 'raw' | 'qcow2'): Promise<number> {
   if (format === 'raw') return (await stat(file)).size;
-  const out = await hostTool('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', file], 'qemu-utils').catch((e: LkError) => {
+  const out = await runTool('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', file], { user: '--disk' }).catch((e: LkError) => {
     throw optionError('--disk', `${file} is not a qcow2 image: ${e.message}`);
   });
   return (JSON.parse(out) as { 'virtual-size': number })['virtual-size'];
@@ -43,7 +43,10 @@ export async function planDisks(specs: DiskSpec[], state: StateDir): Promise<Dis
       if (!existing.isFile() && !existing.isBlockDevice()) throw optionError('--disk', `"${spec.spec}": ${file} is not a file`);
       const size = existing.isFile() ? await virtualSize(file, format) : undefined;
       if (spec.sizeBytes !== undefined && size !== undefined && spec.sizeBytes < size) {
-        throw optionError('--disk', `"${spec.spec}": size=${spec.sizeBytes} bytes cannot hold the existing ${file} (${size} bytes); it is never shrunk`);
+        throw optionError(
+          '--disk',
+          `"${spec.spec}": size=${spec.sizeBytes} bytes cannot hold the existing ${file} (${size} bytes); it is never shrunk`,
+        );
       }
       plans.push({ file, format, spec: spec.spec });
       continue;
@@ -63,17 +66,18 @@ export async function planDisks(specs: DiskSpec[], state: StateDir): Promise<Dis
 export async function createDisks(plans: DiskPlan[]): Promise<void> {
   for (const p of plans) {
     if (p.create === undefined) continue;
-    const temp = `${p.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = tempPathIn(dirname(p.file));
     try {
       if (p.format === 'qcow2') {
-        await hostTool('qemu-img', ['create', '-q', '-f', 'qcow2', temp, String(p.create)], 'qemu-utils');
+        await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', temp, String(p.create)], { user: '--disk' });
       } else {
         const fh = await open(temp, 'wx', 0o644);
         await fh.truncate(p.create).finally(() => fh.close());
       }
       await link(temp, p.file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new LkError('run', `${p.file} appeared while lkbuild was creating it; it was left alone`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new LkError('run', `${p.file} appeared while lkbuild was creating it; it was left alone`);
       throw e instanceof LkError ? e : new LkError('run', `cannot create the disk ${p.file}: ${(e as Error).message}`);
     } finally {
       await unlink(temp).catch(() => undefined);
@@ -85,7 +89,9 @@ export async function createDisks(plans: DiskPlan[]): Promise<void> {
 export function diskArgs(plans: DiskPlan[], machine: Machine): string[] {
   const device = machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
   return plans.flatMap((p, i) => [
-    '-drive', `if=none,id=disk${i},format=${p.format},discard=unmap,file=${qemuValue(p.file)}`,
-    '-device', `${device},drive=disk${i}`,
+    '-drive',
+    `if=none,id=disk${i},format=${p.format},discard=unmap,file=${qemuValue(p.file)}`,
+    '-device',
+    `${device},drive=disk${i}`,
   ]);
 }

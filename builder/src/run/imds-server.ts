@@ -42,7 +42,10 @@ async function instance(s: StateDir, userDataFile: string): Promise<Omit<ImdsIns
 export async function serveImdsConnection(s: StateDir, userDataFile: string, socket: Socket): Promise<void> {
   const base = await instance(s, userDataFile);
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
-    const r = handleImds({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers }, { ...base, now: Math.floor(Date.now() / 1000) });
+    const r = handleImds(
+      { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers },
+      { ...base, now: Math.floor(Date.now() / 1000) },
+    );
     res.writeHead(r.status, { ...r.headers, 'content-length': String(r.body.length), server: 'EC2ws' });
     res.end(r.body);
   });

@@ -100,7 +100,8 @@ function metadataTree(i: ImdsInstance): Record<string, string> {
 }
 
 function get(path: string, i: ImdsInstance): ImdsResponse {
-  if (path === '/latest/user-data') return i.userData ? reply(200, i.userData, { 'content-type': 'application/octet-stream' }) : reply(404, 'Not Found');
+  if (path === '/latest/user-data')
+    return i.userData ? reply(200, i.userData, { 'content-type': 'application/octet-stream' }) : reply(404, 'Not Found');
   if (path === '/') return reply(200, 'latest');
   if (!path.startsWith('/latest')) return reply(404, 'Not Found');
   const rel = path.slice('/latest'.length).replace(/^\/+/, '');

@@ -58,7 +58,12 @@ export async function powerOff(s: StateDir, pid: number, graceMs: number, gone: 
 /** `lkbuild run stop DIR`: 0 when the node powered off within the grace period. */
 export async function stopNode(s: StateDir, graceSec: number, log: (line: string) => void): Promise<number> {
   const pid = await runningPid(s);
-  if (pid === null) throw new LkError('run', `no node runs in ${s.dir}`, 'the state directory is the one given to run qemu --state (default: beside the image, NAME-state)');
+  if (pid === null)
+    throw new LkError(
+      'run',
+      `no node runs in ${s.dir}`,
+      'the state directory is the one given to run qemu --state (default: beside the image, NAME-state)',
+    );
   log(`powering off the node in ${s.dir} (pid ${pid})`);
   const how = await powerOff(s, pid, graceSec * 1000);
   if (how === 'off') return 0;
@@ -68,7 +73,9 @@ export async function stopNode(s: StateDir, graceSec: number, log: (line: string
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    child.once('error', (e) => reject(new LkError('run', `cannot start ${child.spawnfile}: ${e.message}`, 'install the Debian package qemu-system-x86')));
+    child.once('error', (e) =>
+      reject(new LkError('run', `cannot start ${child.spawnfile}: ${e.message}`, 'install the Debian package qemu-system-x86')),
+    );
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -99,10 +106,13 @@ export async function runForeground(
 ): Promise<number> {
   // setpriv (util-linux) makes the kernel kill QEMU should lkbuild die without stopping it
   // (SIGKILL, a crash): QEMU's own session protects it from the terminal's signals, not from that.
-  const guarded = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] as const : [command, args] as const;
+  const guarded = existsSync(setpriv) ? ([setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] as const) : ([command, args] as const);
   const child = spawn(guarded[0], guarded[1], { stdio: 'inherit', detached: true });
   const exited = exitOf(child);
-  const gone = exited.then(() => undefined, () => undefined);
+  const gone = exited.then(
+    () => undefined,
+    () => undefined,
+  );
   let status: number | null = null;
   const stop = (code: number, graceMs: number) => {
     if (status !== null) {
@@ -131,7 +141,8 @@ export async function runForeground(
       o.log(`QEMU was killed by ${signal}`);
       return 128 + (constants.signals[signal] ?? 15);
     }
-    if (code === 127 && guarded[0] === setpriv) throw new LkError('run', `cannot start ${command}`, 'install the Debian package qemu-system-x86');
+    if (code === 127 && guarded[0] === setpriv)
+      throw new LkError('run', `cannot start ${command}`, 'install the Debian package qemu-system-x86');
     if (code !== 0) o.log(`QEMU exited with status ${code} (a QEMU error, or the guest panicked)`);
     return code ?? 1;
   } finally {

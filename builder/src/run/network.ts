@@ -71,10 +71,14 @@ export async function checkPublishedPorts(ports: PublishedPort[]): Promise<void>
     seen.add(key);
     const code = await tryBind(p);
     if (code) {
-      const why = code === 'EADDRINUSE' ? 'is already in use'
-        : code === 'EACCES' ? 'needs privileges to bind'
-        : code === 'EADDRNOTAVAIL' ? 'is on an address this host does not have'
-        : `cannot be bound (${code})`;
+      const why =
+        code === 'EADDRINUSE'
+          ? 'is already in use'
+          : code === 'EACCES'
+            ? 'needs privileges to bind'
+            : code === 'EADDRNOTAVAIL'
+              ? 'is on an address this host does not have'
+              : `cannot be bound (${code})`;
       throw optionError('--publish', `"${p.spec}": host ${p.protocol} port ${p.hostIp}:${p.hostPort} ${why}`);
     }
   }

@@ -39,9 +39,11 @@ export function nodeName(bootPath: string): string {
 /** Checks that the options agree with each other; pure. */
 function checkCombinations(o: RunOptions): void {
   const mode = o.networking?.mode ?? 'user';
-  if (o.publish?.length && mode !== 'user') throw optionError('--publish', `needs --networking user (QEMU forwards ports only on its user network), not ${mode}`);
+  if (o.publish?.length && mode !== 'user')
+    throw optionError('--publish', `needs --networking user (QEMU forwards ports only on its user network), not ${mode}`);
   if (o.imdsFile && mode !== 'user') throw optionError('--imds', `needs --networking user, not ${mode}`);
-  if (o.detached && o.timeoutSec !== undefined) throw optionError('--timeout', 'bounds a run in the foreground; a detached node runs until run stop');
+  if (o.detached && o.timeoutSec !== undefined)
+    throw optionError('--timeout', 'bounds a run in the foreground; a detached node runs until run stop');
   resolveFirmware(bootTarget(o.base), o);
 }
 
@@ -72,9 +74,20 @@ export async function runNode(o: RunOptions): Promise<number> {
   if (o.imdsFile) await ensureImdsKey(s);
   const machine = o.machine ?? 'q35';
   const devices = [
-    ...networkArgs({ networking: o.networking ?? { mode: 'user' }, publish: o.publish ?? [], machine, mac: instanceMac(id), imdsCommand: o.imdsFile ? imdsCommand(s, o.imdsFile) : undefined }),
+    ...networkArgs({
+      networking: o.networking ?? { mode: 'user' },
+      publish: o.publish ?? [],
+      machine,
+      mac: instanceMac(id),
+      imdsCommand: o.imdsFile ? imdsCommand(s, o.imdsFile) : undefined,
+    }),
     ...diskArgs(disks, machine),
-    ...seed.flatMap((file) => ['-drive', `if=none,id=seed,format=raw,readonly=on,file=${qemuValue(file)}`, '-device', `${machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=seed`]),
+    ...seed.flatMap((file) => [
+      '-drive',
+      `if=none,id=seed,format=raw,readonly=on,file=${qemuValue(file)}`,
+      '-device',
+      `${machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=seed`,
+    ]),
   ];
   const inv = await prepareQemu({
     ...o,

@@ -5,11 +5,7 @@ import { usageError, type LkError } from '../errors.js';
  * touches the host. A bad value is an LkError of kind 'usage' whose message starts with the option.
  */
 
-export type Networking =
-  | { mode: 'user' }
-  | { mode: 'none' }
-  | { mode: 'tap'; iface?: string }
-  | { mode: 'bridge'; bridge?: string };
+export type Networking = { mode: 'user' } | { mode: 'none' } | { mode: 'tap'; iface?: string } | { mode: 'bridge'; bridge?: string };
 
 export interface PublishedPort {
   protocol: 'tcp' | 'udp';
@@ -96,12 +92,19 @@ export function parsePublish(spec: string): PublishedPort {
   const m = /^(?:(.+):)?([^:/]+):([^:/]+)(?:\/(.*))?$/.exec(spec);
   if (!m) throw optionError('--publish', `"${spec}" is not [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]`);
   const [, ip, host, guest, proto] = m;
-  if (proto !== undefined && proto !== 'tcp' && proto !== 'udp') throw optionError('--publish', `"${spec}": protocol "${proto}" is not tcp or udp`);
+  if (proto !== undefined && proto !== 'tcp' && proto !== 'udp')
+    throw optionError('--publish', `"${spec}": protocol "${proto}" is not tcp or udp`);
   const hostIp = ip?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1';
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(hostIp) || hostIp.split('.').some((o) => Number(o) > 255)) {
     throw optionError('--publish', `"${spec}": "${hostIp}" is not an IPv4 address (QEMU's user networking forwards IPv4)`);
   }
-  return { protocol: (proto ?? 'tcp') as 'tcp' | 'udp', hostIp, hostPort: port(host!, spec, 'host port'), guestPort: port(guest!, spec, 'guest port'), spec };
+  return {
+    protocol: (proto ?? 'tcp') as 'tcp' | 'udp',
+    hostIp,
+    hostPort: port(host!, spec, 'host port'),
+    guestPort: port(guest!, spec, 'guest port'),
+    spec,
+  };
 }
 
 /** [FILE][,size=SIZE][,format=raw|qcow2]: a comma in FILE is written twice, as QEMU does. */

@@ -73,7 +73,11 @@ export function bootTarget(path: string): BootTarget {
     case 'cdrom':
       return { kind: 'cdrom', path, firmware, output: format.name };
     case 'archive':
-      throw new LkError('run', `${path} is the ${format.name} output, an archive that QEMU cannot boot`, format.name === 'gcp' ? 'extract disk.raw from it and boot that' : 'boot the kernel+initrd output, or extract the archive first');
+      throw new LkError(
+        'run',
+        `${path} is the ${format.name} output, an archive that QEMU cannot boot`,
+        format.name === 'gcp' ? 'extract disk.raw from it and boot that' : 'boot the kernel+initrd output, or extract the archive first',
+      );
   }
 }
 
@@ -90,14 +94,19 @@ export function resolveFirmware(t: BootTarget, o: Pick<QemuOptions, 'firmware' |
   const path = targetPath(t);
   if (o.machine === 'microvm') {
     if (t.kind !== 'kernel+initrd') throw optionError('--machine', `microvm boots a kernel+initrd build directly; ${path} needs firmware`);
-    if (o.firmware || o.secureBoot) throw optionError(o.secureBoot ? '--secure-boot' : `--${o.firmware}`, 'microvm has no firmware to choose: it boots the kernel directly');
+    if (o.firmware || o.secureBoot)
+      throw optionError(
+        o.secureBoot ? '--secure-boot' : `--${o.firmware}`,
+        'microvm has no firmware to choose: it boots the kernel directly',
+      );
     return 'direct';
   }
   const implied = t.kind === 'uki' ? 'efi' : t.kind === 'kernel+initrd' ? 'direct' : t.firmware;
   if (t.kind === 'uki' && o.firmware === 'bios') throw optionError('--bios', `${path} is a UKI, an EFI program: it boots only with UEFI`);
   const chosen = o.firmware === 'uefi' ? 'efi' : o.firmware === 'bios' ? (t.kind === 'kernel+initrd' ? 'direct' : 'bios') : implied;
   if (o.secureBoot) {
-    if (chosen === 'bios' || o.firmware === 'bios') throw optionError('--secure-boot', `${path} boots with BIOS, which has no Secure Boot; boot a UEFI image (uki, raw-efi, qcow2, ...)`);
+    if (chosen === 'bios' || o.firmware === 'bios')
+      throw optionError('--secure-boot', `${path} boots with BIOS, which has no Secure Boot; boot a UEFI image (uki, raw-efi, qcow2, ...)`);
     return 'efi';
   }
   return chosen;
@@ -109,7 +118,10 @@ function driveFile(path: string): string {
 }
 
 function joinCmdline(...parts: Array<string | undefined>): string {
-  return parts.map((p) => p?.trim()).filter(Boolean).join(' ');
+  return parts
+    .map((p) => p?.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tscKhz?: number; secureBoot?: object }): string[] {
@@ -119,12 +131,20 @@ function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tsc
       return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, tsc, o.append)];
     }
     case 'uki':
-      if (o.secureBoot && o.append?.trim()) throw optionError('--append', `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`);
+      if (o.secureBoot && o.append?.trim())
+        throw optionError(
+          '--append',
+          `systemd's stub ignores a command line given to ${target.path} under Secure Boot; put it in the build file's kernel.cmdline`,
+        );
       return ['-kernel', target.path, ...(o.append?.trim() ? ['-append', joinCmdline(o.cmdline, o.append)] : [])];
     case 'disk':
     case 'cdrom':
       if (o.append?.trim() && !outputFormat(target.output).append) {
-        throw new LkError('run', `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`, 'put it in the build file\'s kernel.cmdline, or boot the kernel+initrd or uki output');
+        throw new LkError(
+          'run',
+          `cannot add "${o.append.trim()}" to the command line of ${target.path}: a ${target.kind === 'disk' ? 'disk image' : 'ISO'} boots with the command line it was built with`,
+          "put it in the build file's kernel.cmdline, or boot the kernel+initrd or uki output",
+        );
       }
       return target.kind === 'disk'
         ? ['-drive', `if=virtio,format=${target.format},snapshot=on,file=${driveFile(target.path)}`]
@@ -182,12 +202,15 @@ export function qemuArgs(o: QemuArgsInput): QemuInvocation {
   const firmware = resolveFirmware(target, o);
   const ovmf = o.ovmf ?? (o.secureBoot ? { code: ovmfSecureFiles.code, vars: o.secureBoot.vars ?? ovmfSecureFiles.vars } : ovmfFiles);
   const microvm = o.machine === 'microvm';
-  const flash = firmware === 'efi'
-    ? [
-        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveFile(ovmf.code)}`,
-        '-drive', `if=pflash,format=raw,unit=1,snapshot=on,file=${driveFile(ovmf.vars)}`,
-      ]
-    : [];
+  const flash =
+    firmware === 'efi'
+      ? [
+          '-drive',
+          `if=pflash,format=raw,unit=0,readonly=on,file=${driveFile(ovmf.code)}`,
+          '-drive',
+          `if=pflash,format=raw,unit=1,snapshot=on,file=${driveFile(ovmf.vars)}`,
+        ]
+      : [];
   const machine = microvm
     ? ['-machine', 'microvm,x-option-roms=off,isa-serial=on,rtc=on']
     : o.secureBoot
@@ -199,17 +222,23 @@ export function qemuArgs(o: QemuArgsInput): QemuInvocation {
     command: 'qemu-system-x86_64',
     args: [
       ...machine,
-      '-accel', useKvm ? 'kvm' : 'tcg',
-      '-cpu', useKvm ? 'host' : 'max',
-      '-smp', String(o.cpus ?? 1),
-      '-m', String(o.memoryMiB ?? 1024),
+      '-accel',
+      useKvm ? 'kvm' : 'tcg',
+      '-cpu',
+      useKvm ? 'host' : 'max',
+      '-smp',
+      String(o.cpus ?? 1),
+      '-m',
+      String(o.memoryMiB ?? 1024),
       '-no-reboot',
-      '-display', 'none',
+      '-display',
+      'none',
       ...consoleArgs(mode, o.consoleLog),
       ...(o.control ? ['-qmp', `unix:${driveFile(o.control.qmpSocket)},server=on,wait=off`, '-pidfile', o.control.pidFile] : []),
       ...flash,
       ...bootArgs(target, o),
-      '-device', microvm ? 'virtio-rng-device' : 'virtio-rng-pci',
+      '-device',
+      microvm ? 'virtio-rng-device' : 'virtio-rng-pci',
       ...(microvm ? [] : ['-device', 'pvpanic-pci', '-action', 'panic=exit-failure']),
       ...(o.devices ?? []),
       ...(o.extraArgs ?? []),
@@ -271,11 +300,22 @@ export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuIn
   let cmdline = '';
   if (target.kind === 'kernel+initrd') {
     for (const suffix of ['-kernel', '-initrd.img']) {
-      await requireReadable(`${o.base}${suffix}`, () => new LkError('run', `${o.base}${suffix} does not exist`, 'build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)'));
+      await requireReadable(
+        `${o.base}${suffix}`,
+        () =>
+          new LkError(
+            'run',
+            `${o.base}${suffix} does not exist`,
+            'build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)',
+          ),
+      );
     }
     cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
   } else {
-    await requireReadable(target.path, () => new LkError('run', `${target.path} does not exist`, `build it first: lkbuild build -f ${target.output} <file>.yml`));
+    await requireReadable(
+      target.path,
+      () => new LkError('run', `${target.path} does not exist`, `build it first: lkbuild build -f ${target.output} <file>.yml`),
+    );
     if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
   }
   if (firmware === 'efi') {
@@ -284,7 +324,11 @@ export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuIn
       await requireReadable(f, () =>
         f === o.secureBoot?.vars
           ? new LkError('usage', `--secure-boot: the variable store ${f} cannot be read`)
-          : new LkError('run', `booting ${targetPath(target)} with UEFI needs the firmware ${f}, which is missing`, 'install the Debian package ovmf'),
+          : new LkError(
+              'run',
+              `booting ${targetPath(target)} with UEFI needs the firmware ${f}, which is missing`,
+              'install the Debian package ovmf',
+            ),
       );
     }
   }

@@ -41,7 +41,9 @@ export class QmpClient {
         // QEMU serves one client at a time: another one connected means no greeting, no answer.
         const caps = await Promise.race([
           client.execute('qmp_capabilities'),
-          new Promise<QmpReply>((r) => setTimeout(() => r({ error: { class: 'Timeout', desc: 'no answer (is another QMP client connected?)' } }), 5000).unref()),
+          new Promise<QmpReply>((r) =>
+            setTimeout(() => r({ error: { class: 'Timeout', desc: 'no answer (is another QMP client connected?)' } }), 5000).unref(),
+          ),
         ]);
         if (caps.error) client.close();
         if (caps.error) throw new LkError('run', `QEMU refused QMP at ${path}: ${caps.error.desc}`);

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { hostTool } from './host-tool.js';
+import { dirname, join } from 'node:path';
+import { writeThenRename } from '../util/atomic-file.js';
+import { runTool } from '../util/host-tool.js';
 
 /** Pure: NoCloud's meta-data (YAML) for an instance. */
 export function nocloudMetaData(instanceId: string, hostname: string): string {
@@ -16,14 +16,14 @@ export function nocloudMetaData(instanceId: string, hostname: string): string {
  */
 export async function writeSeedIso(path: string, userData: Buffer, metaData: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lkbuild-seed-'));
-  const partial = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(join(dir, 'user-data'), userData);
     await writeFile(join(dir, 'meta-data'), metaData);
-    await hostTool('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'cidata', '-J', '-R', '-o', partial, dir], 'xorriso');
-    await rename(partial, path);
+    await writeThenRename(dirname(path), async (partial) => {
+      await runTool('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'cidata', '-J', '-R', '-o', partial, dir], { user: 'the NoCloud seed' });
+      return path;
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
-    await rm(partial, { force: true });
   }
 }

@@ -40,7 +40,10 @@ const maxSocketPath = 107;
 export async function createStateDir(dir: string): Promise<StateDir> {
   const s = stateDir(dir);
   if (Buffer.byteLength(s.qmpSocket) > maxSocketPath) {
-    throw new LkError('usage', `--state: ${s.dir} is too long a path for the QMP socket in it (${Buffer.byteLength(s.qmpSocket)} bytes, at most ${maxSocketPath})`);
+    throw new LkError(
+      'usage',
+      `--state: ${s.dir} is too long a path for the QMP socket in it (${Buffer.byteLength(s.qmpSocket)} bytes, at most ${maxSocketPath})`,
+    );
   }
   await mkdir(s.dir, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
     throw new LkError('usage', `--state: cannot create ${s.dir}: ${e.code ?? e.message}`);

@@ -18,11 +18,11 @@ const renamed: Record<string, string> = {
   'bsd-2-clause': 'BSD-2-Clause',
   'bsd-3-clause': 'BSD-3-Clause',
   'bsd-4-clause': 'BSD-4-Clause',
-  'artistic': 'Artistic-1.0-Perl',
+  artistic: 'Artistic-1.0-Perl',
   'mpl-1.1': 'MPL-1.1',
   'mpl-2.0': 'MPL-2.0',
   'cc0-1.0': 'CC0-1.0',
-  'cc0': 'CC0-1.0',
+  cc0: 'CC0-1.0',
   isc: 'ISC',
   zlib: 'Zlib',
   mit: 'MIT',
@@ -53,7 +53,12 @@ export function spdxLicenseId(debianName: string): string {
 function dep5Expression(line: string): string | undefined {
   const terms = line
     .split(/\s*,\s*(?:and\s+)?|\s+and\s+/i)
-    .map((t) => t.split(/\s+or\s+/i).filter(Boolean).map(spdxLicenseId))
+    .map((t) =>
+      t
+        .split(/\s+or\s+/i)
+        .filter(Boolean)
+        .map(spdxLicenseId),
+    )
     .filter((alternatives) => alternatives.length > 0);
   if (terms.length === 0) return undefined;
   const parts = terms.map((alternatives) => (alternatives.length > 1 ? `(${alternatives.join(' OR ')})` : alternatives[0]!));

@@ -54,7 +54,8 @@ async function components(node: AssembledNode): Promise<Record<string, string>> 
   const lkRun = node.tree.get('usr/bin/lk-run');
   if (lkRun?.type === 'file' && lkRun.content) found['lk-run'] = await sha256Of(lkRun.content);
   const init = node.tree.get('init');
-  if (node.tree.get('usr/bin/lkctl')?.linkname === '/init' && init?.type === 'file' && init.content) found['lk-init'] = await sha256Of(init.content);
+  if (node.tree.get('usr/bin/lkctl')?.linkname === '/init' && init?.type === 'file' && init.content)
+    found['lk-init'] = await sha256Of(init.content);
   return found;
 }
 
@@ -64,7 +65,13 @@ export async function lkbuildVersion(): Promise<string> {
 }
 
 /** The SBOM of an assembled node, from the images as the cache holds them. */
-export async function nodeSbom(o: { spec: BuildSpec; images: Map<string, StoredImage>; node: AssembledNode; base: string; sourceDateEpoch: number }): Promise<Buffer> {
+export async function nodeSbom(o: {
+  spec: BuildSpec;
+  images: Map<string, StoredImage>;
+  node: AssembledNode;
+  base: string;
+  sourceDateEpoch: number;
+}): Promise<Buffer> {
   const input: SbomInput = {
     name: basename(o.base),
     sourceDateEpoch: o.sourceDateEpoch,

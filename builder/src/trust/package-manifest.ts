@@ -38,12 +38,18 @@ export function sourceOf(control: string, name: string, version: string): { sour
  * (usr/share/doc/NAME/copyright) or, where Debian links the doc directory to another package's
  * (usr/share/doc/NAME -> OTHER), that link.
  */
-export function copyrightTap(name: string): { entries(source: AsyncIterable<DebEntry>): AsyncGenerator<DebEntry>; found: { text?: string; docLink?: string } } {
+export function copyrightTap(name: string): {
+  entries(source: AsyncIterable<DebEntry>): AsyncGenerator<DebEntry>;
+  found: { text?: string; docLink?: string };
+} {
   const found: { text?: string; docLink?: string } = {};
   const doc = `usr/share/doc/${name}`;
   async function* entries(source: AsyncIterable<DebEntry>): AsyncGenerator<DebEntry> {
     for await (const entry of source) {
-      const path = posix.normalize(entry.header.name).replace(/^(\.\/|\/)+/, '').replace(/\/$/, '');
+      const path = posix
+        .normalize(entry.header.name)
+        .replace(/^(\.\/|\/)+/, '')
+        .replace(/\/$/, '');
       if (path === `${doc}/copyright` && entry.header.type === 'file') {
         const chunks: Buffer[] = [];
         for await (const c of entry.stream) chunks.push(c as Buffer);
@@ -74,7 +80,14 @@ export async function debianPackageRecords(
   for (const [i, p] of packages.entries()) {
     const link = copyrights[i]!.docLink;
     const license = licenses.get(p.name) ?? (link && licenses.get(link)) ?? 'NOASSERTION';
-    records.push({ name: p.name, version: p.version, arch: p.arch, ...sourceOf(await debControl(debs[i]!), p.name, p.version), sha256: p.sha256, license });
+    records.push({
+      name: p.name,
+      version: p.version,
+      arch: p.arch,
+      ...sourceOf(await debControl(debs[i]!), p.name, p.version),
+      sha256: p.sha256,
+      license,
+    });
   }
   return records;
 }
@@ -85,7 +98,9 @@ export function debianPackagesOf(config: ImageConfigFile): DebianPackageRecord[]
   if (!label) return [];
   try {
     const parsed = JSON.parse(label) as unknown;
-    return Array.isArray(parsed) ? (parsed as DebianPackageRecord[]).filter((r) => r && typeof r.name === 'string' && typeof r.version === 'string') : [];
+    return Array.isArray(parsed)
+      ? (parsed as DebianPackageRecord[]).filter((r) => r && typeof r.name === 'string' && typeof r.version === 'string')
+      : [];
   } catch {
     return [];
   }

@@ -90,7 +90,9 @@ function relation(from: string, type: string, to: string): Json {
 
 export function spdxDocument(input: SbomInput): Json {
   const node = spdxId('node', input.name);
-  const packages: Json[] = [basePackage(node, input.name, undefined, { primaryPackagePurpose: 'OPERATING-SYSTEM', comment: 'the node image lkbuild built' })];
+  const packages: Json[] = [
+    basePackage(node, input.name, undefined, { primaryPackagePurpose: 'OPERATING-SYSTEM', comment: 'the node image lkbuild built' }),
+  ];
   const relationships: Json[] = [relation('SPDXRef-DOCUMENT', 'DESCRIBES', node)];
   const debs = new Map<string, DebianPackageRecord>();
 
@@ -116,16 +118,34 @@ export function spdxDocument(input: SbomInput): Json {
 
   if (input.kernelRelease) {
     const id = spdxId('kernel', 'linux');
-    packages.push(basePackage(id, 'linux', input.kernelRelease, { primaryPackagePurpose: 'OPERATING-SYSTEM', licenseDeclared: 'GPL-2.0-only', externalRefs: [purl(`pkg:generic/linux@${encodeURIComponent(input.kernelRelease)}`)], comment: "the kernel's release, from its boot image" }));
+    packages.push(
+      basePackage(id, 'linux', input.kernelRelease, {
+        primaryPackagePurpose: 'OPERATING-SYSTEM',
+        licenseDeclared: 'GPL-2.0-only',
+        externalRefs: [purl(`pkg:generic/linux@${encodeURIComponent(input.kernelRelease)}`)],
+        comment: "the kernel's release, from its boot image",
+      }),
+    );
     relationships.push(relation(node, 'CONTAINS', id));
   }
 
   const tool = spdxId('lkbuild');
-  packages.push(basePackage(tool, 'lkbuild', input.lkbuildVersion, { primaryPackagePurpose: 'APPLICATION', externalRefs: [purl(`pkg:generic/lkbuild@${encodeURIComponent(input.lkbuildVersion)}`)] }));
+  packages.push(
+    basePackage(tool, 'lkbuild', input.lkbuildVersion, {
+      primaryPackagePurpose: 'APPLICATION',
+      externalRefs: [purl(`pkg:generic/lkbuild@${encodeURIComponent(input.lkbuildVersion)}`)],
+    }),
+  );
   relationships.push(relation(tool, 'BUILD_TOOL_OF', node));
   for (const [name, hex] of Object.entries(input.components).sort()) {
     const id = spdxId('lkbuild', name);
-    packages.push(basePackage(id, name, input.lkbuildVersion, { primaryPackagePurpose: 'APPLICATION', checksums: sha256(hex), externalRefs: [purl(`pkg:generic/${name}@${encodeURIComponent(input.lkbuildVersion)}`)] }));
+    packages.push(
+      basePackage(id, name, input.lkbuildVersion, {
+        primaryPackagePurpose: 'APPLICATION',
+        checksums: sha256(hex),
+        externalRefs: [purl(`pkg:generic/${name}@${encodeURIComponent(input.lkbuildVersion)}`)],
+      }),
+    );
     relationships.push(relation(node, 'CONTAINS', id));
   }
 
@@ -146,7 +166,13 @@ export function spdxDocument(input: SbomInput): Json {
     documentDescribes: [node],
     ...body,
     ...(refs.length
-      ? { hasExtractedLicensingInfos: refs.map((id) => ({ licenseId: id, name: id.replace(/^LicenseRef-Debian-/, ''), extractedText: `The licence Debian calls ${id.replace(/^LicenseRef-Debian-/, '')}: see the package's /usr/share/doc/NAME/copyright.` })) }
+      ? {
+          hasExtractedLicensingInfos: refs.map((id) => ({
+            licenseId: id,
+            name: id.replace(/^LicenseRef-Debian-/, ''),
+            extractedText: `The licence Debian calls ${id.replace(/^LicenseRef-Debian-/, '')}: see the package's /usr/share/doc/NAME/copyright.`,
+          })),
+        }
       : {}),
   };
 }

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LkError } from '../errors.js';
 import { makeScratchDir } from '../fs/scratch.js';
-import { runTool } from '../formats/host-tools.js';
+import { runTool } from '../util/host-tool.js';
 
 /**
  * Authenticode signing of the UKI, for UEFI Secure Boot.
@@ -30,7 +30,14 @@ async function readPem(path: string, what: string): Promise<Buffer> {
     return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String(code ?? e);
+    const why =
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String(code ?? e);
     throw new LkError('sign', `cannot read the signing ${what} ${path}: ${why}`, pemHint, { cause: e });
   }
 }
@@ -38,7 +45,11 @@ async function readPem(path: string, what: string): Promise<Buffer> {
 function parseKey(pem: Buffer, path: string): KeyObject {
   // PKCS#8 (ENCRYPTED PRIVATE KEY) and OpenSSL's traditional form (Proc-Type: 4,ENCRYPTED).
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem.toString('latin1'))) {
-    throw new LkError('sign', `the signing key ${path} is encrypted`, `decrypt a copy for the build: openssl pkey -in ${path} -out KEY (and keep KEY private)`);
+    throw new LkError(
+      'sign',
+      `the signing key ${path} is encrypted`,
+      `decrypt a copy for the build: openssl pkey -in ${path} -out KEY (and keep KEY private)`,
+    );
   }
   try {
     return createPrivateKey({ key: pem, format: 'pem' });
@@ -60,10 +71,18 @@ export async function loadSigningKey(keyPath: string, certPath: string): Promise
   const key = parseKey(await readPem(keyPath, 'key'), keyPath);
   const cert = parseCert(await readPem(certPath, 'certificate'), certPath);
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new LkError('sign', `the signing key ${keyPath} is an ${key.asymmetricKeyType ?? 'unknown'} key, not RSA`, 'UEFI Secure Boot verifies RSA signatures: use an RSA key (2048 bits is what firmware expects)');
+    throw new LkError(
+      'sign',
+      `the signing key ${keyPath} is an ${key.asymmetricKeyType ?? 'unknown'} key, not RSA`,
+      'UEFI Secure Boot verifies RSA signatures: use an RSA key (2048 bits is what firmware expects)',
+    );
   }
   if (!cert.checkPrivateKey(key)) {
-    throw new LkError('sign', `the signing key ${keyPath} does not belong to the certificate ${certPath}`, 'give the private key whose public half the certificate holds');
+    throw new LkError(
+      'sign',
+      `the signing key ${keyPath} does not belong to the certificate ${certPath}`,
+      'give the private key whose public half the certificate holds',
+    );
   }
   return { keyPath, certPath, subject: cert.subject.replace(/\n/g, ', ') };
 }
@@ -73,7 +92,7 @@ export async function signEfi(key: SigningKey, input: string, output: string, so
   await runTool(
     'osslsigncode',
     ['sign', '-certs', key.certPath, '-key', key.keyPath, '-h', 'sha256', '-time', String(sourceDateEpoch), '-in', input, '-out', output],
-    { format },
+    { user: `the ${format} format` },
   );
 }
 

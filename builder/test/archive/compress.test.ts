@@ -13,7 +13,7 @@ function bigTree(): FsTree {
   const t = new FsTree();
   for (const name of ['a', 'b', 'c']) {
     const data = Buffer.alloc(1.5 * MiB);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 27 ^ name.charCodeAt(0);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 27) ^ name.charCodeAt(0);
     t.set(`big/${name}.bin`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(data) });
     t.set(`small/${name}.txt`, { type: 'file', mode: 0o600, uid: 1, gid: 2, content: bufferContent(`${name}\n`) });
   }

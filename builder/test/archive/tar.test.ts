@@ -45,7 +45,9 @@ describe('tar writer', () => {
     const drain = async (g: AsyncGenerator<Buffer>) => {
       for await (const _ of g) void _;
     };
-    await expect(drain(tarEntry({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 3, mtime: 0 }, Buffer.from('four')))).rejects.toThrow('/f changed size while it was archived: 3 bytes when the build began, more than 3 bytes when read');
+    await expect(
+      drain(tarEntry({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 3, mtime: 0 }, Buffer.from('four'))),
+    ).rejects.toThrow('/f changed size while it was archived: 3 bytes when the build began, more than 3 bytes when read');
   });
 });
 

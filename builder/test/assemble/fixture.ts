@@ -33,7 +33,10 @@ export class AssembleFixture {
     }
     const layer = await writeLayer(this.layout, tarFromDir(src, 0));
     const config = { Cmd: ['/bin/sh'], ...(label ? { Labels: { 'org.mobyproject.config': JSON.stringify(label) } } : {}) };
-    this.images.set(ref, await commitImage(this.layout, ref, [layer], { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config }));
+    this.images.set(
+      ref,
+      await commitImage(this.layout, ref, [layer], { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config }),
+    );
   }
 
   async dispose(): Promise<void> {
@@ -42,7 +45,15 @@ export class AssembleFixture {
   }
 }
 
-export const emptySpec = (over: Partial<BuildSpec>): BuildSpec => ({ init: [], onboot: [], onshutdown: [], services: [], files: [], volumes: [], ...over });
+export const emptySpec = (over: Partial<BuildSpec>): BuildSpec => ({
+  init: [],
+  onboot: [],
+  onshutdown: [],
+  services: [],
+  files: [],
+  volumes: [],
+  ...over,
+});
 
 /** The text of a file in the assembled tree. */
 export async function fileText(tree: FsTree, path: string): Promise<string> {

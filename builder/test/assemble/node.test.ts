@@ -8,17 +8,25 @@ describe('assembleNode', () => {
   beforeAll(async () => {
     fx = await AssembleFixture.create('lk-node-');
     await fx.image('test/app:1', { 'bin/app': 'app' });
-    await fx.image('test/netns:1', { 'bin/app': 'app' }, { runtime: { mkdir: ['/run/netns'], bindNS: { net: '/run/netns/web' } }, restart: 'on-failure' });
+    await fx.image(
+      'test/netns:1',
+      { 'bin/app': 'app' },
+      { runtime: { mkdir: ['/run/netns'], bindNS: { net: '/run/netns/web' } }, restart: 'on-failure' },
+    );
   });
   afterAll(async () => fx?.dispose());
-  const assemble = (over: Parameters<typeof emptySpec>[0]) => assembleNode({ spec: emptySpec(over), images: fx.images, layout: fx.layout, spool: fx.spool });
+  const assemble = (over: Parameters<typeof emptySpec>[0]) =>
+    assembleNode({ spec: emptySpec(over), images: fx.images, layout: fx.layout, spool: fx.spool });
 
   it('gives files owned by a container name the id LinuxKit allocates to that container', async () => {
     // onboot first, then onshutdown, then services, from 100 up.
     const node = await assemble({
       onboot: [{ name: 'setup', image: 'test/app:1' }],
       services: [{ name: 'redis', image: 'test/app:1' }],
-      files: [{ path: 'etc/redis.conf', contents: 'x', uid: 'redis', gid: 'setup' }, { path: 'etc/plain', contents: 'y', uid: 7, gid: '8' }],
+      files: [
+        { path: 'etc/redis.conf', contents: 'x', uid: 'redis', gid: 'setup' },
+        { path: 'etc/plain', contents: 'y', uid: 7, gid: '8' },
+      ],
     });
     expect(node.tree.get('etc/redis.conf')).toMatchObject({ uid: 101, gid: 100 });
     expect(node.tree.get('etc/plain')).toMatchObject({ uid: 7, gid: 8 });
@@ -49,7 +57,8 @@ describe('assembleNode', () => {
         },
       ],
     });
-    const read = async (dir: string, defaultRestart: 'always' | 'never') => parseRuntime(await fileText(node.tree, `containers/${dir}/runtime.json`), defaultRestart);
+    const read = async (dir: string, defaultRestart: 'always' | 'never') =>
+      parseRuntime(await fileText(node.tree, `containers/${dir}/runtime.json`), defaultRestart);
     // The other default restart than the builder's own, so that the restart read is the one written.
     expect(await read('onboot/000-prep', 'always')).toEqual({
       problems: [],
@@ -67,7 +76,11 @@ describe('assembleNode', () => {
         mkdir: ['/run/netns'],
         cgroups: [],
         mounts: [{ destination: '/run/web', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] }],
-        interfaces: [{ name: 'eth1', add: 'veth', peer: 'veth-web' }, { name: 'dummy0', add: 'dummy', createInRoot: true }, { name: 'eth9' }],
+        interfaces: [
+          { name: 'eth1', add: 'veth', peer: 'veth-web' },
+          { name: 'dummy0', add: 'dummy', createInRoot: true },
+          { name: 'eth9' },
+        ],
         bindNS: { net: '/run/netns/web', uts: '/run/uts/web' },
       },
     });

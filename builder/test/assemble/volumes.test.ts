@@ -45,7 +45,8 @@ describe('bindVolumes', () => {
   });
 
   it('refuses a bind of a volume that is not defined, naming the container', () => {
-    const run = () => bindVolumes(config([{ destination: '/x', type: 'bind', source: 'cache', options: [] }]), vols({ name: 'data', image: '' }), 'worker');
+    const run = () =>
+      bindVolumes(config([{ destination: '/x', type: 'bind', source: 'cache', options: [] }]), vols({ name: 'data', image: '' }), 'worker');
     expect(run).toThrow('container worker: the bind of "cache" on /x names no volume');
   });
 });
@@ -72,7 +73,13 @@ describe('volumes in the assembled node', () => {
           { name: 'conf', image: 'test/seed:1', readonly: true },
         ],
         onboot: [{ name: 'writer', image: 'test/app:1', binds: ['scratch:/scratch', 'conf:/conf:ro'] }],
-        services: [{ name: 'labelled', image: 'test/labelled:1', mounts: [{ type: 'bind', source: 'seeded', destination: '/seeded', options: ['rbind'] }] }],
+        services: [
+          {
+            name: 'labelled',
+            image: 'test/labelled:1',
+            mounts: [{ type: 'bind', source: 'seeded', destination: '/seeded', options: ['rbind'] }],
+          },
+        ],
       }),
       images: fx.images,
       layout: fx.layout,
@@ -97,7 +104,12 @@ describe('volumes in the assembled node', () => {
   });
 
   it('refuses volumes in the OCI layout format, which it cannot lay out yet', async () => {
-    const run = assembleNode({ spec: emptySpec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }), images: fx.images, layout: fx.layout, spool: fx.spool });
+    const run = assembleNode({
+      spec: emptySpec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }),
+      images: fx.images,
+      layout: fx.layout,
+      spool: fx.spool,
+    });
     await expect(run).rejects.toThrow('volume img: format "oci" (the image as an OCI layout) is not supported yet');
   });
 });

@@ -23,7 +23,11 @@ interface Ran {
 }
 
 async function lkbuild(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const r = await execa('node', [cli, ...args], { reject: false, stripFinalNewline: false, env: { DOCKER_CONFIG: emptyDockerConfig, ...env } });
+  const r = await execa('node', [cli, ...args], {
+    reject: false,
+    stripFinalNewline: false,
+    env: { DOCKER_CONFIG: emptyDockerConfig, ...env },
+  });
   // A stack trace is never what a user sees.
   expect(r.stderr, r.stderr).not.toMatch(/^\s+at /m);
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -58,7 +62,19 @@ describe('usage', () => {
   test('lkbuild help prints the usage on stdout and exits 0', async () => {
     const r = await lkbuild(['help']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    for (const cmd of ['build', 'validate', 'run qemu', 'pkg build', 'cache ls', 'cache pull', 'cache rm', 'cache clean', 'cache import', 'cache export', 'push']) {
+    for (const cmd of [
+      'build',
+      'validate',
+      'run qemu',
+      'pkg build',
+      'cache ls',
+      'cache pull',
+      'cache rm',
+      'cache clean',
+      'cache import',
+      'cache export',
+      'push',
+    ]) {
       expect(r.stdout).toContain(`  ${cmd} `);
     }
   });
@@ -92,7 +108,10 @@ describe('validate, build, run qemu and pkg build', () => {
 
   test('build: a good file writes its output; a bad one writes nothing', async () => {
     const good = join(work, 'small.yml');
-    await writeFile(good, `init:\n  - "@pkg:${repo}/images/init"\nonboot:\n  - name: hi\n    image: "@pkg:${repo}/images/busybox"\n    command: ["/bin/echo", "hi"]\n`);
+    await writeFile(
+      good,
+      `init:\n  - "@pkg:${repo}/images/init"\nonboot:\n  - name: hi\n    image: "@pkg:${repo}/images/busybox"\n    command: ["/bin/echo", "hi"]\n`,
+    );
     const out = join(work, 'out');
     const ok = await lkbuild(['build', '-o', out, '-f', 'tar', good]);
     expect(ok.code, ok.stderr).toBe(0);

@@ -44,24 +44,35 @@ describe('usage errors exit 2 with the message and the usage', () => {
 
 describe('errors the user causes exit 1 without a stack trace', () => {
   // A /sys file: stat says 4096 bytes, reading gives a few. Both archive writers meet it.
-  test.each([['kernel+initrd'], ['tar']])('a files: source whose size changes while it is archived is a clear error (-f %s), and nothing is written', async (format) => {
-    const sysFile = '/sys/devices/system/cpu/online';
-    const st = await stat(sysFile);
-    expect(st.size, 'sysfs reports a size that is not the content size').toBe(4096);
-    const file = join(work, 'node.yml');
-    await writeFile(file, ['kernel:', '  image: "@pkg:./kernel"', 'files:', '  - path: etc/cpus', `    source: ${sysFile}`, ''].join('\n'));
-    const out = join(work, `out-${format}`);
-    const r = await lkbuild(['build', '-f', format, '-o', out, file]);
-    expect(r.exitCode, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^lkbuild: error: \/etc\/cpus changed size while it was archived: 4096 bytes when the build began, \d+ bytes when read$/m);
-    expect(r.stderr).toMatch(/^ {2}hint: .*copy it to a regular file first$/m);
-    expect(r.stderr).not.toMatch(stackTrace);
-    expect(await readdir(out).catch(() => [])).toEqual([]);
-  });
+  test.each([['kernel+initrd'], ['tar']])(
+    'a files: source whose size changes while it is archived is a clear error (-f %s), and nothing is written',
+    async (format) => {
+      const sysFile = '/sys/devices/system/cpu/online';
+      const st = await stat(sysFile);
+      expect(st.size, 'sysfs reports a size that is not the content size').toBe(4096);
+      const file = join(work, 'node.yml');
+      await writeFile(
+        file,
+        ['kernel:', '  image: "@pkg:./kernel"', 'files:', '  - path: etc/cpus', `    source: ${sysFile}`, ''].join('\n'),
+      );
+      const out = join(work, `out-${format}`);
+      const r = await lkbuild(['build', '-f', format, '-o', out, file]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /^lkbuild: error: \/etc\/cpus changed size while it was archived: 4096 bytes when the build began, \d+ bytes when read$/m,
+      );
+      expect(r.stderr).toMatch(/^ {2}hint: .*copy it to a regular file first$/m);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+    },
+  );
 
   test('a recipe whose files clash is a clear error naming the recipe and the path', async () => {
     await mkdir(join(work, 'clash'));
-    await writeFile(join(work, 'clash/build.yml'), 'name: clash\nfiles:\n  - {path: /etc, contents: "a file"}\n  - {path: /etc/motd, contents: hi}\n');
+    await writeFile(
+      join(work, 'clash/build.yml'),
+      'name: clash\nfiles:\n  - {path: /etc, contents: "a file"}\n  - {path: /etc/motd, contents: hi}\n',
+    );
     const r = await lkbuild(['pkg', 'build', join(work, 'clash')]);
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toContain(`lkbuild: error: ${join(work, 'clash/build.yml')}: files: cannot place /etc/motd: `);

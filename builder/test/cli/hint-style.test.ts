@@ -24,7 +24,8 @@ function literalTexts(node: ts.Expression): string[] {
   }
   if (ts.isConditionalExpression(node)) return [...literalTexts(node.whenTrue), ...literalTexts(node.whenFalse)];
   if (ts.isParenthesizedExpression(node)) return literalTexts(node.expression);
-  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken) return [...literalTexts(node.left), ...literalTexts(node.right)];
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken)
+    return [...literalTexts(node.left), ...literalTexts(node.right)];
   return [];
 }
 
@@ -36,7 +37,8 @@ function hints(file: string): { where: string; text: string }[] {
     for (const text of literalTexts(node)) out.push({ where: `${relative(srcRoot, file)}:${line}`, text });
   };
   const visit = (node: ts.Node) => {
-    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && errorClasses.has(node.expression.text) && node.arguments?.[2]) add(node.arguments[2]);
+    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && errorClasses.has(node.expression.text) && node.arguments?.[2])
+      add(node.arguments[2]);
     if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.SuperKeyword && node.arguments[2]) add(node.arguments[2]);
     if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'hint') add(node.initializer);
     ts.forEachChild(node, visit);

@@ -30,9 +30,19 @@ afterAll(async () => {
 
 /** No credentials anywhere unless given: a HOME of our own, no instance metadata. */
 function lkbuild(args: string[], env: Record<string, string> = {}) {
-  return execa('node', [cli, ...args], { reject: false, cwd: work, extendEnv: false, env: { PATH: process.env.PATH ?? '', HOME: work, AWS_EC2_METADATA_DISABLED: 'true', ...env } });
+  return execa('node', [cli, ...args], {
+    reject: false,
+    cwd: work,
+    extendEnv: false,
+    env: { PATH: process.env.PATH ?? '', HOME: work, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+  });
 }
-const awsEnv = () => ({ AWS_ACCESS_KEY_ID: 'AKIDSTATIC', AWS_SECRET_ACCESS_KEY: 'static-secret', AWS_REGION: REGION, AWS_ENDPOINT_URL: aws.url });
+const awsEnv = () => ({
+  AWS_ACCESS_KEY_ID: 'AKIDSTATIC',
+  AWS_SECRET_ACCESS_KEY: 'static-secret',
+  AWS_REGION: REGION,
+  AWS_ENDPOINT_URL: aws.url,
+});
 
 describe('lkbuild push aws', () => {
   test('uploads, registers and prints the AMI id; a second run prints the same id and uploads nothing', async () => {
@@ -52,15 +62,63 @@ describe('lkbuild push aws', () => {
   });
 
   test.each([
-    ['no credentials', ['push', 'aws', 'node.raw', '--name', 'lk-cli'], { AWS_REGION: REGION }, 'no AWS credentials found', 'AWS_ACCESS_KEY_ID'],
-    ['a profile that does not exist', ['push', 'aws', 'node.raw', '--name', 'lk-cli'], { AWS_REGION: REGION, AWS_PROFILE: 'ci' }, 'AWS profile "ci" (AWS_PROFILE) is in neither', '~/.aws/credentials'],
-    ['no region', ['push', 'aws', 'node.raw', '--name', 'lk-cli'], { AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'B' }, 'no AWS region given', '--region'],
-    ['a file of another format', ['push', 'aws', 'node.qcow2', '--name', 'lk-cli'], {}, 'node.qcow2 is not an output of the aws format', 'NAME.raw'],
-    ['a .raw that is no GPT disk', ['push', 'aws', 'fake.raw', '--name', 'lk-cli'], {}, 'fake.raw does not hold a GPT disk', 'lkbuild build -f aws'],
+    [
+      'no credentials',
+      ['push', 'aws', 'node.raw', '--name', 'lk-cli'],
+      { AWS_REGION: REGION },
+      'no AWS credentials found',
+      'AWS_ACCESS_KEY_ID',
+    ],
+    [
+      'a profile that does not exist',
+      ['push', 'aws', 'node.raw', '--name', 'lk-cli'],
+      { AWS_REGION: REGION, AWS_PROFILE: 'ci' },
+      'AWS profile "ci" (AWS_PROFILE) is in neither',
+      '~/.aws/credentials',
+    ],
+    [
+      'no region',
+      ['push', 'aws', 'node.raw', '--name', 'lk-cli'],
+      { AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'B' },
+      'no AWS region given',
+      '--region',
+    ],
+    [
+      'a file of another format',
+      ['push', 'aws', 'node.qcow2', '--name', 'lk-cli'],
+      {},
+      'node.qcow2 is not an output of the aws format',
+      'NAME.raw',
+    ],
+    [
+      'a .raw that is no GPT disk',
+      ['push', 'aws', 'fake.raw', '--name', 'lk-cli'],
+      {},
+      'fake.raw does not hold a GPT disk',
+      'lkbuild build -f aws',
+    ],
     ['a missing file', ['push', 'aws', 'gone.raw', '--name', 'lk-cli'], {}, 'cannot read gone.raw: ENOENT', 'NAME.raw'],
-    ['a gcp push without a project', ['push', 'gcp', 'node.img.tar.gz', '--name', 'lk', '--bucket', 'lk-b'], { GCE_METADATA_HOST: '127.0.0.1:9' }, 'no Google credentials found', 'GOOGLE_APPLICATION_CREDENTIALS'],
-    ['a gcp push without credentials', ['push', 'gcp', 'node.img.tar.gz', '--name', 'lk', '--bucket', 'lk-b', '--project', 'lk-test-1'], { GCE_METADATA_HOST: '127.0.0.1:9' }, 'no Google credentials found', 'GOOGLE_APPLICATION_CREDENTIALS'],
-    ['a gcp push of an aws disk', ['push', 'gcp', 'node.raw', '--name', 'lk', '--bucket', 'lk-b', '--project', 'lk-test-1'], {}, 'node.raw is not an output of the gcp format', 'NAME.img.tar.gz'],
+    [
+      'a gcp push without a project',
+      ['push', 'gcp', 'node.img.tar.gz', '--name', 'lk', '--bucket', 'lk-b'],
+      { GCE_METADATA_HOST: '127.0.0.1:9' },
+      'no Google credentials found',
+      'GOOGLE_APPLICATION_CREDENTIALS',
+    ],
+    [
+      'a gcp push without credentials',
+      ['push', 'gcp', 'node.img.tar.gz', '--name', 'lk', '--bucket', 'lk-b', '--project', 'lk-test-1'],
+      { GCE_METADATA_HOST: '127.0.0.1:9' },
+      'no Google credentials found',
+      'GOOGLE_APPLICATION_CREDENTIALS',
+    ],
+    [
+      'a gcp push of an aws disk',
+      ['push', 'gcp', 'node.raw', '--name', 'lk', '--bucket', 'lk-b', '--project', 'lk-test-1'],
+      {},
+      'node.raw is not an output of the gcp format',
+      'NAME.img.tar.gz',
+    ],
   ])('%s: exit 1, message and hint', async (_what, args, env, message, hint) => {
     const r = await lkbuild(args, { ...env, AWS_ENDPOINT_URL: aws.url });
     expect(r.exitCode, r.stderr).toBe(1);
@@ -101,9 +159,19 @@ describe('lkbuild push gcp', () => {
     const email = 'ci@lk-test-project.iam.gserviceaccount.com';
     const gcp = await new FakeGcp(publicKey, email).start();
     try {
-      const key = { type: 'service_account', project_id: PROJECT, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }), client_email: email, token_uri: `${gcp.url}/token` };
+      const key = {
+        type: 'service_account',
+        project_id: PROJECT,
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        client_email: email,
+        token_uri: `${gcp.url}/token`,
+      };
       await writeFile(join(work, 'key.json'), JSON.stringify(key));
-      const env = { GOOGLE_APPLICATION_CREDENTIALS: join(work, 'key.json'), STORAGE_EMULATOR_HOST: gcp.url, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1` };
+      const env = {
+        GOOGLE_APPLICATION_CREDENTIALS: join(work, 'key.json'),
+        STORAGE_EMULATOR_HOST: gcp.url,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1`,
+      };
       const r = await lkbuild(['push', 'gcp', 'node.img.tar.gz', '--name', 'lk-cli', '--bucket', 'lk-images', '--multiqueue'], env);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toBe(`projects/${PROJECT}/global/images/lk-cli`);

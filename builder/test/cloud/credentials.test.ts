@@ -19,7 +19,10 @@ beforeAll(async () => {
     join(home, '.aws/credentials'),
     '# comment\n[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = secret-default\n\n[ci]\naws_access_key_id=AKIDCI\naws_secret_access_key=secret-ci\naws_session_token = token-ci\n',
   );
-  await writeFile(join(home, '.aws/config'), '[default]\nregion = eu-central-1\n[profile ci]\nregion = us-west-2\n[profile sso]\nsso_session = corp\n[profile cfg]\naws_access_key_id = AKIDCFG\naws_secret_access_key = secret-cfg\n');
+  await writeFile(
+    join(home, '.aws/config'),
+    '[default]\nregion = eu-central-1\n[profile ci]\nregion = us-west-2\n[profile sso]\nsso_session = corp\n[profile cfg]\naws_access_key_id = AKIDCFG\naws_secret_access_key = secret-cfg\n',
+  );
   aws = await new FakeAws().start();
 });
 afterAll(async () => {
@@ -31,7 +34,12 @@ const noImds = { AWS_EC2_METADATA_DISABLED: 'true' };
 
 describe('AWS credentials', () => {
   test('the environment comes first', async () => {
-    const c = await new AwsCredentialChain({ HOME: home, AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' }).get();
+    const c = await new AwsCredentialChain({
+      HOME: home,
+      AWS_ACCESS_KEY_ID: 'AKIDENV',
+      AWS_SECRET_ACCESS_KEY: 's',
+      AWS_SESSION_TOKEN: 't',
+    }).get();
     expect(c).toEqual({ accessKeyId: 'AKIDENV', secretAccessKey: 's', sessionToken: 't' });
   });
   test.each([
@@ -42,14 +50,18 @@ describe('AWS credentials', () => {
     expect(await new AwsCredentialChain({ HOME: home, ...noImds, ...(profile ? { AWS_PROFILE: profile } : {}) }).get()).toEqual(want);
   });
   test('an SSO profile is reported, not followed', async () => {
-    await expect(new AwsCredentialChain({ HOME: home, AWS_PROFILE: 'sso', ...noImds }).get()).rejects.toThrow(/uses role assumption, SSO or a credential process/);
+    await expect(new AwsCredentialChain({ HOME: home, AWS_PROFILE: 'sso', ...noImds }).get()).rejects.toThrow(
+      /uses role assumption, SSO or a credential process/,
+    );
   });
   test('IMDSv2: a session token, then the role, then its keys', async () => {
     const c = await new AwsCredentialChain({ HOME: join(home, 'nowhere'), AWS_EC2_METADATA_SERVICE_ENDPOINT: aws.url }).get();
     expect(c).toEqual({ accessKeyId: 'ASIAIMDS1', secretAccessKey: 'imds-secret-1', sessionToken: 'imds-token-1' });
   });
   test('nothing anywhere is an LkError that says where to put keys', async () => {
-    const e = await new AwsCredentialChain({ HOME: join(home, 'nowhere'), AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' }).get().catch((x: unknown) => x);
+    const e = await new AwsCredentialChain({ HOME: join(home, 'nowhere'), AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' })
+      .get()
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LkError);
     expect((e as LkError).message).toBe('no AWS credentials found (environment, shared files and instance metadata tried)');
   });
@@ -69,8 +81,12 @@ describe('endpoints', () => {
   test('AWS: the service variable over AWS_ENDPOINT_URL over the public endpoint', () => {
     expect(awsEndpoint('ebs', 'eu-west-1', {}).href).toBe('https://ebs.eu-west-1.amazonaws.com/');
     expect(awsEndpoint('ec2', 'eu-west-1', { AWS_ENDPOINT_URL: 'http://localhost:4566' }).href).toBe('http://localhost:4566/');
-    expect(awsEndpoint('ec2', 'eu-west-1', { AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_EC2: 'http://b:2' }).href).toBe('http://b:2/');
-    expect(() => awsEndpoint('ebs', 'eu-west-1', { AWS_ENDPOINT_URL_EBS: 'not a url' })).toThrow('"not a url" is not a URL (AWS_ENDPOINT_URL_EBS)');
+    expect(awsEndpoint('ec2', 'eu-west-1', { AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_EC2: 'http://b:2' }).href).toBe(
+      'http://b:2/',
+    );
+    expect(() => awsEndpoint('ebs', 'eu-west-1', { AWS_ENDPOINT_URL_EBS: 'not a url' })).toThrow(
+      '"not a url" is not a URL (AWS_ENDPOINT_URL_EBS)',
+    );
   });
   test('GCP: STORAGE_EMULATOR_HOST with or without a scheme, the compute override', () => {
     expect(storageEndpoint({}).href).toBe('https://storage.googleapis.com/');

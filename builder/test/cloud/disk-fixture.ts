@@ -30,4 +30,3 @@ export async function writeArchive(path: string, diskBytes: number): Promise<Buf
   await pipeline(Readable.from(tar()), createGzip(), createWriteStream(path));
   return disk;
 }
-

@@ -51,8 +51,10 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
 
   protected handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
-    const json = (status: number, v: unknown, headers: Record<string, string> = {}) => void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(v));
-    const fail = (status: number, message: string, reason = 'invalid') => json(status, { error: { code: status, message, errors: [{ reason, message }] } });
+    const json = (status: number, v: unknown, headers: Record<string, string> = {}) =>
+      void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(v));
+    const fail = (status: number, message: string, reason = 'invalid') =>
+      json(status, { error: { code: status, message, errors: [{ reason, message }] } });
     try {
       if (url.pathname === '/token') return this.token(body, json, fail);
       if (url.pathname.startsWith('/computeMetadata/v1/')) return this.metadata(req, url, res, json);
@@ -78,7 +80,13 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return fail(400, 'grant_type');
     const [h, c, s] = (form.get('assertion') ?? '').split('.');
     const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg: string };
-    const claims = JSON.parse(Buffer.from(c, 'base64url').toString()) as { iss: string; aud: string; scope: string; iat: number; exp: number };
+    const claims = JSON.parse(Buffer.from(c, 'base64url').toString()) as {
+      iss: string;
+      aud: string;
+      scope: string;
+      iat: number;
+      exp: number;
+    };
     const now = Date.now() / 1000;
     const ok =
       header.alg === 'RS256' &&
@@ -119,7 +127,15 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
     }
   }
 
-  private storage(op: string, req: IncomingMessage, url: URL, body: Buffer, res: ServerResponse, json: (s: number, v: unknown, h?: Record<string, string>) => void, fail: (s: number, m: string) => void): void {
+  private storage(
+    op: string,
+    req: IncomingMessage,
+    url: URL,
+    body: Buffer,
+    res: ServerResponse,
+    json: (s: number, v: unknown, h?: Record<string, string>) => void,
+    fail: (s: number, m: string) => void,
+  ): void {
     if (op === 'upload start') {
       const bucket = url.pathname.split('/')[5];
       const meta = JSON.parse(body.toString()) as { name: string; metadata?: Record<string, string> };
@@ -162,7 +178,12 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
   private operation(kind: string, scope: string, done: () => void): Record<string, unknown> {
     const name = `operation-${this.ops.size + 1}-${kind}`;
     this.ops.set(name, { done, polls: 0 });
-    return { kind: 'compute#operation', name, status: 'RUNNING', ...(scope === 'global' ? {} : { zone: `https://fake/compute/v1/projects/${PROJECT}/zones/${scope}` }) };
+    return {
+      kind: 'compute#operation',
+      name,
+      status: 'RUNNING',
+      ...(scope === 'global' ? {} : { zone: `https://fake/compute/v1/projects/${PROJECT}/zones/${scope}` }),
+    };
   }
 
   private compute(op: string, url: URL, body: Buffer, json: (s: number, v: unknown) => void, fail: (s: number, m: string) => void): void {
@@ -171,17 +192,27 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
     if (op === 'images.list') {
       const m = /^labels\.lkbuild-digest=([0-9a-f]{63})$/.exec(url.searchParams.get('filter') ?? '');
       if (!m) throw new Error(`images.list filter ${url.searchParams.get('filter')}`);
-      const items = [...this.images].filter(([, i]) => (i.body.labels as Record<string, string>)['lkbuild-digest'] === m[1]).map(([name, i]) => ({ name, status: i.status }));
+      const items = [...this.images]
+        .filter(([, i]) => (i.body.labels as Record<string, string>)['lkbuild-digest'] === m[1])
+        .map(([name, i]) => ({ name, status: i.status }));
       return json(200, items.length ? { items } : {});
     }
     if (op === 'images.insert') {
-      const b = JSON.parse(body.toString()) as { name: string; rawDisk: { source: string }; guestOsFeatures: { type: string }[]; labels: Record<string, string> };
+      const b = JSON.parse(body.toString()) as {
+        name: string;
+        rawDisk: { source: string };
+        guestOsFeatures: { type: string }[];
+        labels: Record<string, string>;
+      };
       if (this.images.has(b.name)) return fail(409, `The resource '${b.name}' already exists`);
       const src = /^https:\/\/storage\.googleapis\.com\/([^/]+)\/(.+)$/.exec(b.rawDisk.source);
       if (!src || !this.objects.has(`${src[1]}/${src[2]}`)) throw new Error(`images.insert: no object ${b.rawDisk.source}`);
       const image = { body: b as unknown as Record<string, unknown>, status: 'PENDING' };
       this.images.set(b.name, image);
-      return json(200, this.operation('insert-image', 'global', () => (image.status = 'READY')));
+      return json(
+        200,
+        this.operation('insert-image', 'global', () => (image.status = 'READY')),
+      );
     }
     if (op === 'operations.get') {
       const o = this.ops.get(parts.at(-1)!);
@@ -197,18 +228,30 @@ export class FakeGcp extends LoopbackFake<GcpFault> {
       if (this.images.get(img)?.status !== 'READY') throw new Error(`instances.insert: image ${img} is not READY`);
       const inst = { body: b as unknown as Record<string, unknown>, status: 'PROVISIONING', serialReads: 0 };
       this.instances.set(b.name, inst);
-      return json(200, this.operation('insert-instance', zone, () => (inst.status = 'RUNNING')));
+      return json(
+        200,
+        this.operation('insert-instance', zone, () => (inst.status = 'RUNNING')),
+      );
     }
     const inst = this.instances.get(parts[5]);
     if (!inst) return fail(404, `instance ${parts[5]} not found`);
     if (op === 'instances.serialPort') {
-      const text = ['lk-init: start uptime=0.5\n', 'lk-init: onboot dhcpcd exit=0 uptime=1.1\n', 'lk-init: service sshd started pid=77 uptime=1.4\n', 'lk-init: ready uptime=1.5\n'];
+      const text = [
+        'lk-init: start uptime=0.5\n',
+        'lk-init: onboot dhcpcd exit=0 uptime=1.1\n',
+        'lk-init: service sshd started pid=77 uptime=1.4\n',
+        'lk-init: ready uptime=1.5\n',
+      ];
       const all = text.slice(0, Math.min(++inst.serialReads, this.neverReady ? 3 : 4)).join('');
       const start = Number(url.searchParams.get('start') ?? 0);
       if (url.searchParams.get('port') !== '1') throw new Error('serialPort: port');
       return json(200, { contents: all.slice(start), start: String(start), next: String(all.length) });
     }
-    if (op === 'instances.delete') return json(200, this.operation('delete-instance', zone, () => (inst.status = 'TERMINATED')));
+    if (op === 'instances.delete')
+      return json(
+        200,
+        this.operation('delete-instance', zone, () => (inst.status = 'TERMINATED')),
+      );
     throw new Error(`unknown call ${op}`);
   }
 }

@@ -6,7 +6,8 @@ import { LkError } from '../../src/errors.js';
 
 describe('xml', () => {
   test('element text in document order, the predefined entities and character references decoded', () => {
-    const xml = '<R><item><imageId>ami-1</imageId></item><item><imageId>ami-&#50;</imageId><name>a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos; &#x41;</name></item></R>';
+    const xml =
+      '<R><item><imageId>ami-1</imageId></item><item><imageId>ami-&#50;</imageId><name>a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos; &#x41;</name></item></R>';
     expect(xmlTexts(xml, 'imageId')).toEqual(['ami-1', 'ami-2']);
     expect(xmlText(xml, 'name')).toBe('a <b> & "c" \'d\' A');
     expect(xmlText(xml, 'missing')).toBeUndefined();

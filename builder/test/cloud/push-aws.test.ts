@@ -28,9 +28,16 @@ afterEach(async () => {
 
 /** Credentials from instance metadata (so an expired token can be renewed), endpoints at the fake. */
 const imdsEnv = () => ({ HOME: work, AWS_REGION: REGION, AWS_ENDPOINT_URL: aws.url, AWS_EC2_METADATA_SERVICE_ENDPOINT: aws.url });
-const staticEnv = () => ({ HOME: work, AWS_REGION: REGION, AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'AKIDSTATIC', AWS_SECRET_ACCESS_KEY: 'static-secret' });
+const staticEnv = () => ({
+  HOME: work,
+  AWS_REGION: REGION,
+  AWS_ENDPOINT_URL: aws.url,
+  AWS_ACCESS_KEY_ID: 'AKIDSTATIC',
+  AWS_SECRET_ACCESS_KEY: 'static-secret',
+});
 const ctx = (env: NodeJS.ProcessEnv) => awsContext(REGION, env, fast);
-const push = (env: NodeJS.ProcessEnv, file: string, name = 'lk-node') => pushAws(ctx(env), { file, name, jobs: 4, log: (l) => log.push(l), pollMs: 5 });
+const push = (env: NodeJS.ProcessEnv, file: string, name = 'lk-node') =>
+  pushAws(ctx(env), { file, name, jobs: 4, log: (l) => log.push(l), pollMs: 5 });
 
 describe('push aws', () => {
   test('uploads the non-zero blocks through throttling, a 5xx and an expired token, then registers once', async () => {
@@ -132,7 +139,16 @@ describe('run aws', () => {
     await writeFile(data, '{"ssh":{"entries":{"authorized_keys":{"perm":"0600","content":"ssh-ed25519 AAAA test"}}}}');
     aws.faults = [{ op: 'GetConsoleOutput', status: 503, code: 'Unavailable' }];
     let consoleText = '';
-    const r = await runAws(ctx(staticEnv()), { image: file, name: 'lk-run', dataFile: data, rm: true, pollMs: 5, timeoutMs: 30_000, log: (l) => log.push(l), write: (t) => (consoleText += t) });
+    const r = await runAws(ctx(staticEnv()), {
+      image: file,
+      name: 'lk-run',
+      dataFile: data,
+      rm: true,
+      pollMs: 5,
+      timeoutMs: 30_000,
+      log: (l) => log.push(l),
+      write: (t) => (consoleText += t),
+    });
     expect(aws.violations).toEqual([]);
     const inst = aws.instances.get(r.instanceId)!;
     expect(inst.imageId).toBe(r.imageId);
@@ -140,7 +156,9 @@ describe('run aws', () => {
     expect(inst.params['MetadataOptions.HttpTokens']).toBe('required');
     expect(inst.state).toBe('terminated');
     // Each console line printed once, in order, ending with the ready marker.
-    expect(consoleText).toBe('lk-init: start uptime=0.4\nlk-init: onboot metadata exit=0 uptime=1.0\nlk-init: service sshd started pid=90 uptime=1.2\nlk-init: ready uptime=1.3\n');
+    expect(consoleText).toBe(
+      'lk-init: start uptime=0.4\nlk-init: onboot metadata exit=0 uptime=1.0\nlk-init: service sshd started pid=90 uptime=1.2\nlk-init: ready uptime=1.3\n',
+    );
     const ops = aws.calls;
     expect(ops.indexOf('RunInstances')).toBeGreaterThan(ops.indexOf('RegisterImage'));
     expect(ops.at(-1)).toBe('TerminateInstances');
@@ -151,7 +169,15 @@ describe('run aws', () => {
     await writeDisk(file, 4, [1]);
     const { imageId } = await push(staticEnv(), file);
     aws.neverReady = true;
-    const e = await runAws(ctx({ ...staticEnv() }), { image: imageId, name: 'lk-run', rm: true, pollMs: 5, timeoutMs: 300, log: () => {}, write: () => {} }).catch((x: unknown) => x);
+    const e = await runAws(ctx({ ...staticEnv() }), {
+      image: imageId,
+      name: 'lk-run',
+      rm: true,
+      pollMs: 5,
+      timeoutMs: 300,
+      log: () => {},
+      write: () => {},
+    }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LkError);
     expect((e as LkError).message).toMatch(/^i-[0-9a-f]+ did not print "lk-init: ready" within 0s$/);
     expect([...aws.instances.values()][0].state).toBe('terminated');
@@ -164,6 +190,8 @@ test('keys that stay expired fail with a hint to renew them', async () => {
   aws.keys.get('AKIDSTATIC')!.expired = true;
   const e = await push(staticEnv(), file).catch((x: unknown) => x);
   expect(e).toBeInstanceOf(LkError);
-  expect((e as LkError).message).toBe('EC2 DescribeImages failed after 5 attempts: the credentials expired: ExpiredToken: The security token included in the request is expired');
+  expect((e as LkError).message).toBe(
+    'EC2 DescribeImages failed after 5 attempts: the credentials expired: ExpiredToken: The security token included in the request is expired',
+  );
   expect((e as LkError).hint).toContain('renew the session token');
 });

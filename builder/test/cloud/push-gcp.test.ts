@@ -20,7 +20,11 @@ const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const email = 'lkbuild@lk-test-project.iam.gserviceaccount.com';
 
 test('the service-account JWT is RS256 over header.claims and verifies with the public key', () => {
-  const jwt = serviceAccountJwt({ client_email: email, private_key: pem, private_key_id: 'key-1' }, 'https://oauth2.example/token', 1_700_000_000);
+  const jwt = serviceAccountJwt(
+    { client_email: email, private_key: pem, private_key_id: 'key-1' },
+    'https://oauth2.example/token',
+    1_700_000_000,
+  );
   const [h, c, s] = jwt.split('.');
   expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'key-1' });
   expect(JSON.parse(Buffer.from(c, 'base64url').toString())).toEqual({
@@ -46,17 +50,40 @@ beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'lk-push-gcp-'));
   gcp = await new FakeGcp(publicKey, email).start();
   log.length = 0;
-  await writeFile(join(work, 'key.json'), JSON.stringify({ type: 'service_account', project_id: PROJECT, private_key_id: 'k1', private_key: pem, client_email: email, token_uri: `${gcp.url}/token` }));
+  await writeFile(
+    join(work, 'key.json'),
+    JSON.stringify({
+      type: 'service_account',
+      project_id: PROJECT,
+      private_key_id: 'k1',
+      private_key: pem,
+      client_email: email,
+      token_uri: `${gcp.url}/token`,
+    }),
+  );
 });
 afterEach(async () => {
   await gcp.stop();
   await rm(work, { recursive: true, force: true });
 });
 
-const env = () => ({ HOME: work, GOOGLE_APPLICATION_CREDENTIALS: join(work, 'key.json'), STORAGE_EMULATOR_HOST: gcp.url, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1/` });
+const env = () => ({
+  HOME: work,
+  GOOGLE_APPLICATION_CREDENTIALS: join(work, 'key.json'),
+  STORAGE_EMULATOR_HOST: gcp.url,
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1/`,
+});
 
 const push = async (file: string, extra: Partial<Parameters<typeof pushGcp>[1]> = {}) =>
-  pushGcp(await gcpContext(env(), undefined, fast), { file, name: 'lk-node', bucket: 'lk-images', log: (l) => log.push(l), pollMs: 5, chunkBytes: 256 * 1024, ...extra });
+  pushGcp(await gcpContext(env(), undefined, fast), {
+    file,
+    name: 'lk-node',
+    bucket: 'lk-images',
+    log: (l) => log.push(l),
+    pollMs: 5,
+    chunkBytes: 256 * 1024,
+    ...extra,
+  });
 
 describe('push gcp', () => {
   test('resumes the upload after a 5xx half-way through a chunk, renews an expired token, creates the image once', async () => {
@@ -72,7 +99,11 @@ describe('push gcp', () => {
     expect(r).toMatchObject({ image: 'lk-node', existing: false });
     // The object is the archive, byte for byte, and holds the disk.
     const obj = gcp.objects.get(`lk-images/lkbuild/${r.digest.slice(7)}.img.tar.gz`)!;
-    expect(gunzipSync(obj.data).subarray(512, 512 + disk.length).equals(disk)).toBe(true);
+    expect(
+      gunzipSync(obj.data)
+        .subarray(512, 512 + disk.length)
+        .equals(disk),
+    ).toBe(true);
     expect(obj.metadata['lkbuild-digest']).toBe(r.digest);
     expect(gcp.tokensIssued).toBe(2);
     const image = gcp.images.get('lk-node')!;
@@ -113,7 +144,12 @@ describe('push gcp', () => {
     const file = join(work, 'node.img.tar.gz');
     await writeArchive(file, 300_000);
     gcp.expireTokenAfterChunks = 1;
-    const vmEnv = { HOME: work, GCE_METADATA_HOST: new URL(gcp.url).host, STORAGE_EMULATOR_HOST: gcp.url, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1/` };
+    const vmEnv = {
+      HOME: work,
+      GCE_METADATA_HOST: new URL(gcp.url).host,
+      STORAGE_EMULATOR_HOST: gcp.url,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${gcp.url}/compute/v1/`,
+    };
     const ctx = await gcpContext(vmEnv, undefined, fast);
     expect(ctx.project).toBe(PROJECT);
     const r = await pushGcp(ctx, { file, name: 'lk-vm', bucket: 'lk-images', log: () => {}, pollMs: 5, chunkBytes: 256 * 1024 });
@@ -140,13 +176,29 @@ describe('run gcp', () => {
     await writeFile(data, 'hello from the test');
     let text = '';
     const ctx = await gcpContext(env(), undefined, fast);
-    const r = await runGcp(ctx, { image: file, name: 'lk-run', bucket: 'lk-images', zone: 'europe-west1-b', dataFile: data, rm: true, pollMs: 5, timeoutMs: 30_000, log: () => {}, write: (t) => (text += t) });
+    const r = await runGcp(ctx, {
+      image: file,
+      name: 'lk-run',
+      bucket: 'lk-images',
+      zone: 'europe-west1-b',
+      dataFile: data,
+      rm: true,
+      pollMs: 5,
+      timeoutMs: 30_000,
+      log: () => {},
+      write: (t) => (text += t),
+    });
     expect(gcp.violations).toEqual([]);
     expect(r.instance).toMatch(/^lk-run-[0-9a-f]{6}$/);
     const inst = gcp.instances.get(r.instance)!;
     expect(inst.status).toBe('TERMINATED');
-    expect((inst.body.metadata as { items: { key: string; value: string }[] }).items).toContainEqual({ key: 'user-data', value: 'hello from the test' });
-    expect(text).toBe('lk-init: start uptime=0.5\nlk-init: onboot dhcpcd exit=0 uptime=1.1\nlk-init: service sshd started pid=77 uptime=1.4\nlk-init: ready uptime=1.5\n');
+    expect((inst.body.metadata as { items: { key: string; value: string }[] }).items).toContainEqual({
+      key: 'user-data',
+      value: 'hello from the test',
+    });
+    expect(text).toBe(
+      'lk-init: start uptime=0.5\nlk-init: onboot dhcpcd exit=0 uptime=1.1\nlk-init: service sshd started pid=77 uptime=1.4\nlk-init: ready uptime=1.5\n',
+    );
     expect(gcp.calls.filter((c) => c !== 'token' && c !== 'operations.get').slice(-1)).toEqual(['instances.delete']);
   });
 });

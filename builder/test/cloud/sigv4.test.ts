@@ -42,13 +42,29 @@ describe('AWS Signature Version 4 test suite', () => {
 test('signedHeaders adds host, x-amz-date and the session token, and signs them', () => {
   const url = new URL('https://example.amazonaws.com/');
   const credentials = { ...suite.credentials, sessionToken: 'TOKEN' };
-  const h = signedHeaders({ method: 'POST', url, payloadHash: EMPTY_SHA256, region: suite.region, service: suite.service, credentials, date });
+  const h = signedHeaders({
+    method: 'POST',
+    url,
+    payloadHash: EMPTY_SHA256,
+    region: suite.region,
+    service: suite.service,
+    credentials,
+    date,
+  });
   expect(h.host).toBe('example.amazonaws.com');
   expect(h['x-amz-date']).toBe('20150830T123600Z');
   expect(h['x-amz-security-token']).toBe('TOKEN');
   expect(h.authorization).toContain('SignedHeaders=host;x-amz-date;x-amz-security-token,');
   // Without the token, the suite's post-vanilla signature.
-  const plain = signedHeaders({ method: 'POST', url, payloadHash: EMPTY_SHA256, region: suite.region, service: suite.service, credentials: suite.credentials, date });
+  const plain = signedHeaders({
+    method: 'POST',
+    url,
+    payloadHash: EMPTY_SHA256,
+    region: suite.region,
+    service: suite.service,
+    credentials: suite.credentials,
+    date,
+  });
   expect(plain.authorization).toBe(suite.vectors.find((v) => v.name === 'post-vanilla')!.authz);
 });
 

@@ -31,9 +31,51 @@ function plain(spec: BuildSpec): unknown {
 
 describe('the printed build file', () => {
   it('quotes every string that YAML would read as something else, and nothing that reads back as itself', () => {
-    const tricky = ['true', 'No', 'on', 'y', '~', 'null', '0644', '1.0', '-v', '.inf', '@pkg:/x', 'a: b', 'x:', '#c', 'a #b', "it's", '"q"',
-      '', ' lead', 'trail ', 'line\nbreak', '\u007f', '\u2028', '[a]', '{a}', '*a', '&a', '!t', '%p', '|', '>', '<<', '?', ',', '`x`'];
-    const spec: BuildSpec = { init: [], onboot: [{ name: 'a', image: 'alpine:3.20', command: tricky, env: ['A=1', '/usr/bin/x', 'CAP_NET_ADMIN'] }], onshutdown: [], services: [], files: [], volumes: [] };
+    const tricky = [
+      'true',
+      'No',
+      'on',
+      'y',
+      '~',
+      'null',
+      '0644',
+      '1.0',
+      '-v',
+      '.inf',
+      '@pkg:/x',
+      'a: b',
+      'x:',
+      '#c',
+      'a #b',
+      "it's",
+      '"q"',
+      '',
+      ' lead',
+      'trail ',
+      'line\nbreak',
+      '\u007f',
+      '\u2028',
+      '[a]',
+      '{a}',
+      '*a',
+      '&a',
+      '!t',
+      '%p',
+      '|',
+      '>',
+      '<<',
+      '?',
+      ',',
+      '`x`',
+    ];
+    const spec: BuildSpec = {
+      init: [],
+      onboot: [{ name: 'a', image: 'alpine:3.20', command: tricky, env: ['A=1', '/usr/bin/x', 'CAP_NET_ADMIN'] }],
+      onshutdown: [],
+      services: [],
+      files: [],
+      volumes: [],
+    };
     const printed = buildSpecToYaml(spec);
     const back = parseBuildText('printed.yml', printed);
     expect(back.diagnostics).toEqual([]);
@@ -49,7 +91,16 @@ describe('the printed build file', () => {
       init: ['x'],
       onboot: [],
       onshutdown: [],
-      services: [{ name: 's', image: 'i', oomScoreAdj: -500, readonly: true, sysctl: { 'net.ipv4.ip_forward': '1' }, runtime: { mkdir: [], interfaces: [{ name: 'eth1', createInRoot: false }] } }],
+      services: [
+        {
+          name: 's',
+          image: 'i',
+          oomScoreAdj: -500,
+          readonly: true,
+          sysctl: { 'net.ipv4.ip_forward': '1' },
+          runtime: { mkdir: [], interfaces: [{ name: 'eth1', createInRoot: false }] },
+        },
+      ],
       files: [],
       volumes: [],
     };

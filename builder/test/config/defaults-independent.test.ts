@@ -19,8 +19,20 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
  * the capabilities a container keeps by default (the table's first part).
  */
 const DOCKER_DOC_DEFAULT_CAPS = [
-  'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
-  'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+  'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_MKNOD',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SETFCAP',
+  'CAP_SETGID',
+  'CAP_SETPCAP',
+  'CAP_SETUID',
+  'CAP_SYS_CHROOT',
 ];
 
 /**
@@ -28,18 +40,29 @@ const DOCKER_DOC_DEFAULT_CAPS = [
  * /sys/devices/virtual/powercap, which Docker masks since 20.10 (CVE-2020-8694).
  */
 const MASKED = [
-  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi', '/sys/devices/virtual/powercap',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/sys/firmware',
+  '/proc/scsi',
+  '/sys/devices/virtual/powercap',
 ];
 /** Read-only paths: `readonlyPaths` of the same template, as Docker uses them. */
 const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-const service = (extra: Partial<ImageSpec> = {}): Json => bundleConfig({ name: 'svc', image: 'busybox:1', ...extra }, {}, 'service').config as Json;
+const service = (extra: Partial<ImageSpec> = {}): Json =>
+  bundleConfig({ name: 'svc', image: 'busybox:1', ...extra }, {}, 'service').config as Json;
 
 describe('container defaults against independent sources', () => {
   it("a container without capabilities gets Docker's documented default set, in every set but ambient", () => {
     const caps = service().process.capabilities as Record<string, string[]>;
-    for (const set of ['bounding', 'effective', 'permitted']) expect([...caps[set]!].sort(), set).toEqual([...DOCKER_DOC_DEFAULT_CAPS].sort());
+    for (const set of ['bounding', 'effective', 'permitted'])
+      expect([...caps[set]!].sort(), set).toEqual([...DOCKER_DOC_DEFAULT_CAPS].sort());
     expect(caps.ambient ?? []).toEqual([]);
   });
 
@@ -52,7 +75,7 @@ describe('container defaults against independent sources', () => {
     expect(all.readonlyPaths ?? []).toEqual([]);
   });
 
-  it("covers everything `runc spec` masks or makes read-only", async () => {
+  it('covers everything `runc spec` masks or makes read-only', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lk-runc-spec-'));
     await execa('runc', ['spec', '-b', dir]);
     const spec = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Json;
@@ -70,9 +93,28 @@ describe('container defaults against independent sources', () => {
 const ENOSYS = 38;
 const EPERM = 1;
 /** Not x86 calls. Docker answers calls it does not list with EPERM; podman chose ENOSYS. */
-const foreign = ['arm_fadvise64_64', 'arm_sync_file_range', 'breakpoint', 'cacheflush', 's390_pci_mmio_read', 's390_pci_mmio_write', 's390_runtime_instr', 'set_tls', 'sync_file_range2'];
+const foreign = [
+  'arm_fadvise64_64',
+  'arm_sync_file_range',
+  'breakpoint',
+  'cacheflush',
+  's390_pci_mmio_read',
+  's390_pci_mmio_write',
+  's390_runtime_instr',
+  'set_tls',
+  'sync_file_range2',
+];
 /** Calls newer than that profile (kernels 5.16-6.8), which Docker's current profile allows. */
-const newer = ['cachestat', 'fchmodat2', 'futex_requeue', 'futex_wait', 'futex_waitv', 'futex_wake', 'io_pgetevents_time64', 'map_shadow_stack'];
+const newer = [
+  'cachestat',
+  'fchmodat2',
+  'futex_requeue',
+  'futex_wait',
+  'futex_waitv',
+  'futex_wake',
+  'io_pgetevents_time64',
+  'map_shadow_stack',
+];
 /** podman blocks these two outright; Docker allows them (io_pgetevents is plain AIO, vmsplice a pipe call). */
 const podmanBlocks = ['io_pgetevents', 'vmsplice'];
 /**
@@ -83,8 +125,27 @@ const podmanBlocks = ['io_pgetevents', 'vmsplice'];
  * whose namespace flags the profile can check.
  */
 const capabilityGated = [
-  'fsconfig', 'fsmount', 'fsopen', 'fspick', 'mount', 'mount_setattr', 'move_mount', 'open_tree', 'setns', 'umount', 'umount2', 'unshare', 'syslog',
-  'ptrace', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd', 'reboot', 'get_mempolicy', 'mbind', 'set_mempolicy',
+  'fsconfig',
+  'fsmount',
+  'fsopen',
+  'fspick',
+  'mount',
+  'mount_setattr',
+  'move_mount',
+  'open_tree',
+  'setns',
+  'umount',
+  'umount2',
+  'unshare',
+  'syslog',
+  'ptrace',
+  'process_vm_readv',
+  'process_vm_writev',
+  'pidfd_getfd',
+  'reboot',
+  'get_mempolicy',
+  'mbind',
+  'set_mempolicy',
 ];
 /** Never allowed by Docker, whatever the capabilities: keyrings are not namespaced; pivot_root is the runtime's job. */
 const dockerNever = ['keyctl', 'pivot_root'];

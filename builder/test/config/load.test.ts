@@ -56,7 +56,9 @@ describe('checks that need the file system', () => {
     const f = file('source-dir.yml', 'files:\n  - path: etc/conf\n    source: conf\n');
     const copy = join(dir, 'conf');
     mkdirSync(copy, { recursive: true });
-    expect(await failure([f])).toEqual([`${f}:3:13: files: source ${copy} is not a regular file; expected a file (use directory: true for an empty directory)`]);
+    expect(await failure([f])).toEqual([
+      `${f}:3:13: files: source ${copy} is not a regular file; expected a file (use directory: true for an empty directory)`,
+    ]);
   });
 
   it('reports a build file that does not exist', async () => {
@@ -102,7 +104,10 @@ describe('names across the whole build', () => {
   });
 
   it('rejects a uid naming no container', async () => {
-    const f = file('uid.yml', 'services:\n  - name: redis\n    image: r\n    uid: rediss\nfiles:\n  - path: etc/x\n    contents: x\n    gid: nobody\n');
+    const f = file(
+      'uid.yml',
+      'services:\n  - name: redis\n    image: r\n    uid: rediss\nfiles:\n  - path: etc/x\n    contents: x\n    gid: nobody\n',
+    );
     expect(await failure([f])).toEqual([
       `${f}:4:10: uid: no container named "rediss"; expected a number, "root", or the name of a container (did you mean "redis"?)`,
       `${f}:8:10: gid: no container named "nobody"; expected a number, "root", or the name of a container`,
@@ -110,7 +115,10 @@ describe('names across the whole build', () => {
   });
 
   it('rejects a numeric uid or gid string beyond 32 bits', async () => {
-    const f = file('bigid.yml', 'services:\n  - name: redis\n    image: r\n    gid: "4294967295"\nfiles:\n  - path: etc/x\n    contents: x\n    uid: "99999999999"\n');
+    const f = file(
+      'bigid.yml',
+      'services:\n  - name: redis\n    image: r\n    gid: "4294967295"\nfiles:\n  - path: etc/x\n    contents: x\n    uid: "99999999999"\n',
+    );
     expect(await failure([f])).toEqual([
       `${f}:4:10: gid: 4294967295 is above the largest id, 4294967294`,
       `${f}:8:10: uid: 99999999999 is above the largest id, 4294967294`,
@@ -128,7 +136,12 @@ describe('names across the whole build', () => {
 describe('several files merge in order', () => {
   it('lets later kernel fields win and appends lists', async () => {
     const spec = await loadBuildFiles([good + 'multi-base.yml', good + 'multi-extra.yml']);
-    expect(spec.kernel).toEqual({ image: 'linuxkit/kernel:6.6.13', cmdline: 'console=ttyS0 lk.debug', binary: 'kernel', tar: 'kernel.tar' });
+    expect(spec.kernel).toEqual({
+      image: 'linuxkit/kernel:6.6.13',
+      cmdline: 'console=ttyS0 lk.debug',
+      binary: 'kernel',
+      tar: 'kernel.tar',
+    });
     expect(spec.init).toHaveLength(2);
     expect(spec.services.map((s) => s.name)).toEqual(['getty', 'sshd']);
     // sshd's uid names dhcpcd, an onboot container of the first file.
@@ -186,7 +199,12 @@ describe('files entries get LinuxKit defaults', () => {
 describe('resource limits', () => {
   it('rejects a YAML bomb quickly and with bounded memory', () => {
     const lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(',')}]`,
+      );
     lines.push('init: *a9');
     const before = process.memoryUsage().heapUsed;
     const start = performance.now();
@@ -246,8 +264,13 @@ describe('device modes', () => {
 
 describe('files paths', () => {
   it('rejects the same path twice, at the second entry, naming the first', async () => {
-    const f = file('files-dup.yml', 'files:\n  - path: etc/motd\n    contents: a\n  - path: etc/issue\n    contents: b\n  - path: etc/motd\n    contents: c\n');
-    expect(await failure([f])).toEqual([`${f}:6:11: files: duplicate path "etc/motd"; each path may appear once (first defined at ${f}:2:11)`]);
+    const f = file(
+      'files-dup.yml',
+      'files:\n  - path: etc/motd\n    contents: a\n  - path: etc/issue\n    contents: b\n  - path: etc/motd\n    contents: c\n',
+    );
+    expect(await failure([f])).toEqual([
+      `${f}:6:11: files: duplicate path "etc/motd"; each path may appear once (first defined at ${f}:2:11)`,
+    ]);
   });
 
   for (const spelling of ['/etc/motd', 'etc//motd', './etc/motd', 'etc/motd/', 'etc/./motd']) {
@@ -268,18 +291,21 @@ describe('files paths', () => {
   });
 
   it('rejects an entry inside a file entry, wherever the file entry is', async () => {
-    const f = file('files-parent.yml', [
-      'files:',
-      '  - path: etc/ssh/sshd_config/extra',
-      '    contents: x',
-      '  - path: etc/ssh/sshd_config',
-      '    contents: y',
-      '  - path: etc/ssl',
-      '    symlink: /usr/share/ssl',
-      '  - path: etc/ssl/certs/ca.pem',
-      '    contents: z',
-      '',
-    ].join('\n'));
+    const f = file(
+      'files-parent.yml',
+      [
+        'files:',
+        '  - path: etc/ssh/sshd_config/extra',
+        '    contents: x',
+        '  - path: etc/ssh/sshd_config',
+        '    contents: y',
+        '  - path: etc/ssl',
+        '    symlink: /usr/share/ssl',
+        '  - path: etc/ssl/certs/ca.pem',
+        '    contents: z',
+        '',
+      ].join('\n'),
+    );
     expect(await failure([f])).toEqual([
       `${f}:2:11: files: "etc/ssh/sshd_config/extra" is inside "etc/ssh/sshd_config", which is a file, not a directory (defined at ${f}:4:11) (make "etc/ssh/sshd_config" a directory with directory: true, or move "etc/ssh/sshd_config/extra")`,
       `${f}:8:11: files: "etc/ssl/certs/ca.pem" is inside "etc/ssl", which is a symlink, not a directory (defined at ${f}:6:11) (make "etc/ssl" a directory with directory: true, or move "etc/ssl/certs/ca.pem")`,
@@ -287,14 +313,19 @@ describe('files paths', () => {
   });
 
   it('accepts entries inside a directory entry', async () => {
-    const f = file('files-dir.yml', 'files:\n  - path: etc/app\n    directory: true\n  - path: /etc/app/conf\n    contents: x\n  - path: etc/app/sub/deeper\n    contents: y\n');
+    const f = file(
+      'files-dir.yml',
+      'files:\n  - path: etc/app\n    directory: true\n  - path: /etc/app/conf\n    contents: x\n  - path: etc/app/sub/deeper\n    contents: y\n',
+    );
     expect((await loadBuildFiles([f])).files.map((x) => x.path)).toEqual(['etc/app', '/etc/app/conf', 'etc/app/sub/deeper']);
   });
 
   it('finds a duplicate among thousands of entries', async () => {
     const entries = Array.from({ length: 5000 }, (_, i) => `  - path: srv/d${i % 50}/f${i}\n    contents: x`);
     const f = file('files-many.yml', `files:\n${entries.join('\n')}\n  - path: srv/d7/f7\n    contents: again\n`);
-    expect(await failure([f])).toEqual([`${f}:10002:11: files: duplicate path "srv/d7/f7"; each path may appear once (first defined at ${f}:16:11)`]);
+    expect(await failure([f])).toEqual([
+      `${f}:10002:11: files: duplicate path "srv/d7/f7"; each path may appear once (first defined at ${f}:16:11)`,
+    ]);
   });
 });
 
@@ -302,7 +333,10 @@ describe('binds that name volumes', () => {
   const volumes = 'volumes:\n  - name: data\n  - name: config\n    readonly: true\n';
 
   it('rejects a bind of an unknown volume, suggesting the nearest name', async () => {
-    const f = file('vol-unknown.yml', `${volumes}services:\n  - name: web\n    image: nginx:1.25\n    binds:\n      - /etc/resolv.conf:/etc/resolv.conf\n      - dta:/data\n`);
+    const f = file(
+      'vol-unknown.yml',
+      `${volumes}services:\n  - name: web\n    image: nginx:1.25\n    binds:\n      - /etc/resolv.conf:/etc/resolv.conf\n      - dta:/data\n`,
+    );
     expect(await failure([f])).toEqual([
       `${f}:10:9: binds: no volume named "dta"; a bind source that is not an absolute path names a volume (did you mean "data"?)`,
     ]);
@@ -320,7 +354,10 @@ describe('binds that name volumes', () => {
   });
 
   it('checks bind mounts written out in full', async () => {
-    const f = file('vol-mount.yml', `${volumes}onshutdown:\n  - name: save\n    image: alpine:3.20\n    mounts:\n      - type: bind\n        source: confg\n        destination: /cfg\n        options: [rbind, ro]\n`);
+    const f = file(
+      'vol-mount.yml',
+      `${volumes}onshutdown:\n  - name: save\n    image: alpine:3.20\n    mounts:\n      - type: bind\n        source: confg\n        destination: /cfg\n        options: [rbind, ro]\n`,
+    );
     expect(await failure([f])).toEqual([
       `${f}:10:17: mounts: no volume named "confg"; a bind source that is not an absolute path names a volume (did you mean "config"?)`,
     ]);
@@ -335,9 +372,15 @@ describe('binds that name volumes', () => {
 
   it('accepts volumes defined in another build file, and read-only binds of read-only volumes', async () => {
     const a = file('vol-def.yml', volumes);
-    const b = file('vol-use.yml', 'init: [x]\nservices:\n  - name: web\n    image: nginx:1.25\n    binds: ["data:/data", "config:/etc/app:ro", "config:/etc/app2"]\n');
+    const b = file(
+      'vol-use.yml',
+      'init: [x]\nservices:\n  - name: web\n    image: nginx:1.25\n    binds: ["data:/data", "config:/etc/app:ro", "config:/etc/app2"]\n',
+    );
     const spec = await loadBuildFiles([a, b]);
-    expect(spec.volumes.map((v) => [v.name, v.readonly ?? false])).toEqual([['data', false], ['config', true]]);
+    expect(spec.volumes.map((v) => [v.name, v.readonly ?? false])).toEqual([
+      ['data', false],
+      ['config', true],
+    ]);
     expect(spec.services[0].binds).toEqual(['data:/data', 'config:/etc/app:ro', 'config:/etc/app2']);
   });
 });

@@ -7,12 +7,22 @@ import { dockerDefaultCapabilities } from '../../src/config/capabilities.js';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const image = (extra: Partial<ImageSpec> = {}): ImageSpec => ({ name: 'web', image: 'nginx:1.25', ...extra });
-const withLabel = (label: object, rest: ImageConfig = {}): ImageConfig => ({ ...rest, Labels: { 'org.mobyproject.config': JSON.stringify(label) } });
-const config = (spec: ImageSpec, ic: ImageConfig = {}, kind: 'onboot' | 'service' | 'onshutdown' = 'service') => bundleConfig(spec, ic, kind).config as Json;
+const withLabel = (label: object, rest: ImageConfig = {}): ImageConfig => ({
+  ...rest,
+  Labels: { 'org.mobyproject.config': JSON.stringify(label) },
+});
+const config = (spec: ImageSpec, ic: ImageConfig = {}, kind: 'onboot' | 'service' | 'onshutdown' = 'service') =>
+  bundleConfig(spec, ic, kind).config as Json;
 
 describe('the image config, the label and the YAML merge in that order', () => {
   it('takes args, env, cwd and user from the image config', () => {
-    const c = config(image(), { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: ['A=1'], WorkingDir: '/srv', User: '101:102' });
+    const c = config(image(), {
+      Entrypoint: ['/docker-entrypoint.sh'],
+      Cmd: ['nginx', '-g', 'daemon off;'],
+      Env: ['A=1'],
+      WorkingDir: '/srv',
+      User: '101:102',
+    });
     expect(c.process.args).toEqual(['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']);
     expect(c.process.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
     expect(c.process.cwd).toBe('/srv');
@@ -60,7 +70,9 @@ describe('the image config, the label and the YAML merge in that order', () => {
 
   it('rejects a label that sets the name', () => {
     const ic = withLabel({ name: 'x' });
-    expect(() => bundleConfig(image(), ic, 'service')).toThrow('nginx:1.25 label org.mobyproject.config:1:2: name cannot be set in the org.mobyproject.config label');
+    expect(() => bundleConfig(image(), ic, 'service')).toThrow(
+      'nginx:1.25 label org.mobyproject.config:1:2: name cannot be set in the org.mobyproject.config label',
+    );
   });
 });
 
@@ -99,15 +111,33 @@ describe('namespaces', () => {
       { type: 'uts', path: '/run/netns/x' },
       { type: 'mount' },
     ]);
-    expect(ns(image({ net: '/run/netns/wg0', userns: 'new' }))).toEqual([{ type: 'network', path: '/run/netns/wg0' }, { type: 'pid' }, { type: 'user' }, { type: 'mount' }]);
+    expect(ns(image({ net: '/run/netns/wg0', userns: 'new' }))).toEqual([
+      { type: 'network', path: '/run/netns/wg0' },
+      { type: 'pid' },
+      { type: 'user' },
+      { type: 'mount' },
+    ]);
   });
 });
 
 describe('mounts', () => {
   it('starts from the default mounts, parents first', () => {
     const c = config(image());
-    expect(c.mounts.map((m: Json) => m.destination)).toEqual(['/proc', '/dev', '/sys', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys/fs/cgroup']);
-    expect(c.mounts.find((m: Json) => m.destination === '/sys/fs/cgroup')).toEqual({ destination: '/sys/fs/cgroup', type: 'cgroup2', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] });
+    expect(c.mounts.map((m: Json) => m.destination)).toEqual([
+      '/proc',
+      '/dev',
+      '/sys',
+      '/dev/pts',
+      '/dev/shm',
+      '/dev/mqueue',
+      '/sys/fs/cgroup',
+    ]);
+    expect(c.mounts.find((m: Json) => m.destination === '/sys/fs/cgroup')).toEqual({
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup2',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    });
   });
 
   it('makes binds without options rw,rbind,rprivate and adds rbind to given options', () => {
@@ -143,7 +173,11 @@ describe('limits, ids and the rest of linux', () => {
 
   it('writes strings as they are, even one that holds the digits of a rounded 2^64-1 or looks like a limit', () => {
     const env = ['X=18446744073709552000', 'Y="18446744073709552000"', 'Z=lkbuild-bigint-0:5'];
-    const b = bundleConfig(image({ env, rlimits: ['core,unlimited,unlimited'], annotations: { '18446744073709552000': '18446744073709552000' } }), {}, 'service');
+    const b = bundleConfig(
+      image({ env, rlimits: ['core,unlimited,unlimited'], annotations: { '18446744073709552000': '18446744073709552000' } }),
+      {},
+      'service',
+    );
     const text = configJson(b.config);
     const parsed = JSON.parse(text);
     expect(parsed.process.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env]);
@@ -152,10 +186,14 @@ describe('limits, ids and the rest of linux', () => {
   });
 
   it('resolves uid and gid names through the id map', () => {
-    const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', { ids: new Map([['redis', 101]]) });
+    const b = bundleConfig(image(), withLabel({ uid: 'redis', additionalGids: ['redis', 7] }), 'service', {
+      ids: new Map([['redis', 101]]),
+    });
     expect((b.config as Json).process.user).toEqual({ uid: 101, gid: 0, additionalGids: [101, 7] });
     expect(() => bundleConfig(image({ uid: 'ghost' }), {}, 'service')).toThrow('uid: no container named "ghost"');
-    expect(() => bundleConfig(image(), withLabel({ gid: '4294967295' }), 'service')).toThrow('gid: 4294967295 is above the largest id, 4294967294');
+    expect(() => bundleConfig(image(), withLabel({ gid: '4294967295' }), 'service')).toThrow(
+      'gid: 4294967295 is above the largest id, 4294967294',
+    );
   });
 
   it("masks Docker's paths unless the container has CAP_SYS_ADMIN or sets its own", () => {
@@ -165,7 +203,14 @@ describe('limits, ids and the rest of linux', () => {
   });
 
   it('turns devices into device nodes and cgroup rules', () => {
-    const c = config(image({ devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, mode: '0666' }, { path: 'all', type: 'b' }] }));
+    const c = config(
+      image({
+        devices: [
+          { path: '/dev/console', type: 'c', major: 5, minor: 1, mode: '0666' },
+          { path: 'all', type: 'b' },
+        ],
+      }),
+    );
     expect(c.linux.devices).toEqual([{ path: '/dev/console', type: 'c', major: 5, minor: 1, fileMode: 0o666 }]);
     expect(c.linux.resources.devices).toEqual([
       { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' },
@@ -180,7 +225,16 @@ describe('limits, ids and the rest of linux', () => {
   });
 
   it('passes sysctl, hostname, annotations, propagation and id mappings through', () => {
-    const c = config(image({ sysctl: { 'net.ipv4.ip_forward': '1' }, hostname: 'web1', uts: 'new', annotations: { a: 'b' }, rootfsPropagation: 'shared', uidMappings: [{ hostID: 1000, containerID: 0, size: 1 }] }));
+    const c = config(
+      image({
+        sysctl: { 'net.ipv4.ip_forward': '1' },
+        hostname: 'web1',
+        uts: 'new',
+        annotations: { a: 'b' },
+        rootfsPropagation: 'shared',
+        uidMappings: [{ hostID: 1000, containerID: 0, size: 1 }],
+      }),
+    );
     expect(c.linux.sysctl).toEqual({ 'net.ipv4.ip_forward': '1' });
     expect(c.hostname).toBe('web1');
     expect(c.annotations).toEqual({ a: 'b' });
@@ -193,12 +247,23 @@ describe('runtime.json', () => {
   it('defaults restart by kind', () => {
     expect(bundleConfig(image(), {}, 'service').runtime.restart).toBe('always');
     expect(bundleConfig(image(), {}, 'onboot').runtime.restart).toBe('never');
-    expect(bundleConfig(image({ restart: 'on-failure', depends: ['db'] }), {}, 'service').runtime).toMatchObject({ restart: 'on-failure', depends: ['db'] });
+    expect(bundleConfig(image({ restart: 'on-failure', depends: ['db'] }), {}, 'service').runtime).toMatchObject({
+      restart: 'on-failure',
+      depends: ['db'],
+    });
   });
 
   it('carries mkdir, mounts, interfaces, bindNS and cgroups', () => {
     const rt = bundleConfig(
-      image({ runtime: { mkdir: ['/run/x'], mounts: [{ source: 'proc', destination: '/x/proc' }], interfaces: [{ name: 'eth1', peer: 'veth0' }], bindNS: { net: '/run/netns/x' }, cgroups: ['x'] } }),
+      image({
+        runtime: {
+          mkdir: ['/run/x'],
+          mounts: [{ source: 'proc', destination: '/x/proc' }],
+          interfaces: [{ name: 'eth1', peer: 'veth0' }],
+          bindNS: { net: '/run/netns/x' },
+          cgroups: ['x'],
+        },
+      }),
       {},
       'onboot',
     ).runtime;
@@ -217,7 +282,13 @@ describe('runtime.json', () => {
 describe('determinism', () => {
   it('gives the same text for the same input, whatever the key order of the YAML', () => {
     const a = image({ env: ['A=1'], capabilities: ['CAP_SYS_TIME', 'CAP_CHOWN'], binds: ['/a:/a'] });
-    const b = { binds: ['/a:/a'], capabilities: ['CAP_SYS_TIME', 'CAP_CHOWN'], env: ['A=1'], image: 'nginx:1.25', name: 'web' } as ImageSpec;
+    const b = {
+      binds: ['/a:/a'],
+      capabilities: ['CAP_SYS_TIME', 'CAP_CHOWN'],
+      env: ['A=1'],
+      image: 'nginx:1.25',
+      name: 'web',
+    } as ImageSpec;
     expect(configJson(bundleConfig(a, {}, 'service').config)).toBe(configJson(bundleConfig(b, {}, 'service').config));
   });
 });

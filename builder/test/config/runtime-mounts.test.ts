@@ -11,13 +11,20 @@ const problems = (text: string) => parseBuildText('node.yml', text).diagnostics.
 describe('runtime.mounts destinations', () => {
   it('accepts a relative destination and passes it on unchanged', () => {
     expect(problems(file('etc'))).toEqual([]);
-    const mount = { type: 'overlay', source: 'overlay', destination: 'etc', options: ['lowerdir=/etc', 'upperdir=/run/o/up', 'workdir=/run/o/work'] };
+    const mount = {
+      type: 'overlay',
+      source: 'overlay',
+      destination: 'etc',
+      options: ['lowerdir=/etc', 'upperdir=/run/o/up', 'workdir=/run/o/work'],
+    };
     const rt = bundleConfig({ name: 'web', image: 'nginx:1.25', runtime: { mounts: [mount] } }, {}, 'service').runtime;
     expect(rt.mounts).toEqual([mount]);
   });
 
   it('refuses a relative destination that leaves the rootfs, with file:line:column', () => {
-    expect(problems(file('etc/../../x')).join('\n')).toMatch(/^node\.yml:6:11: runtime mount destination "etc\/\.\.\/\.\.\/x" leaves the container's rootfs/);
+    expect(problems(file('etc/../../x')).join('\n')).toMatch(
+      /^node\.yml:6:11: runtime mount destination "etc\/\.\.\/\.\.\/x" leaves the container's rootfs/,
+    );
   });
 
   it("a container's own mounts still need an absolute destination", () => {

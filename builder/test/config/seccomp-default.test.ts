@@ -24,7 +24,18 @@ describe("Docker's default seccomp profile", () => {
     expect(defaults.defaultAction).toBe('SCMP_ACT_ERRNO');
     expect(defaults.defaultErrnoRet).toBe(EPERM);
     expect(defaults.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
-    for (const name of ['keyctl', 'add_key', 'request_key', 'kexec_load', 'pivot_root', 'swapon', 'userfaultfd', 'nfsservctl', 'create_module', 'uselib']) {
+    for (const name of [
+      'keyctl',
+      'add_key',
+      'request_key',
+      'kexec_load',
+      'pivot_root',
+      'swapon',
+      'userfaultfd',
+      'nfsservctl',
+      'create_module',
+      'uselib',
+    ]) {
       expect(verdict(defaults, name), name).toBe(EPERM);
       expect(verdict(dockerDefaultSeccomp(allCapabilities), name), name).toBe(EPERM);
     }
@@ -34,7 +45,23 @@ describe("Docker's default seccomp profile", () => {
     const allowed = defaults.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r) => r.names);
     expect(allowed.length).toBeGreaterThan(330);
     expect(new Set(allowed).size).toBe(allowed.length);
-    for (const name of ['read', 'write', 'openat', 'execve', 'mmap', 'futex', 'rt_sigaction', 'wait4', 'exit_group', 'fork', 'vfork', 'statx', 'getrandom', 'arch_prctl', 'chroot']) {
+    for (const name of [
+      'read',
+      'write',
+      'openat',
+      'execve',
+      'mmap',
+      'futex',
+      'rt_sigaction',
+      'wait4',
+      'exit_group',
+      'fork',
+      'vfork',
+      'statx',
+      'getrandom',
+      'arch_prctl',
+      'chroot',
+    ]) {
       expect(verdict(defaults, name), name).toBe('allow');
     }
   });
@@ -46,7 +73,8 @@ describe("Docker's default seccomp profile", () => {
   });
 
   it('allows socket for every address family but AF_ALG and AF_VSOCK', () => {
-    for (const family of [1, 2, 10, 16, 17, 37, 39, 41, 44]) expect(verdict(defaults, 'socket', [family]), `family ${family}`).toBe('allow');
+    for (const family of [1, 2, 10, 16, 17, 37, 39, 41, 44])
+      expect(verdict(defaults, 'socket', [family]), `family ${family}`).toBe('allow');
     expect(verdict(defaults, 'socket', [38])).toBe(EPERM);
     expect(verdict(defaults, 'socket', [40])).toBe(EPERM);
   });
@@ -58,7 +86,8 @@ describe("Docker's default seccomp profile", () => {
       expect(verdict(defaults, 'clone', [SIGCHLD | flag]), `flag ${flag.toString(16)}`).toBe(EPERM);
     }
     expect(verdict(defaults, 'clone3')).toBe(ENOSYS);
-    for (const name of ['mount', 'umount2', 'unshare', 'setns', 'sethostname', 'bpf', 'fsopen', 'open_tree']) expect(verdict(defaults, name), name).toBe(EPERM);
+    for (const name of ['mount', 'umount2', 'unshare', 'setns', 'sethostname', 'bpf', 'fsopen', 'open_tree'])
+      expect(verdict(defaults, name), name).toBe(EPERM);
   });
 
   it('with CAP_SYS_ADMIN: clone with any flags, clone3, mount, unshare and setns', () => {
@@ -111,7 +140,9 @@ describe('seccomp: default in the build file', () => {
     expect(config(image({ seccomp: 'default' })).linux.seccomp).toEqual(defaults);
     const c = config(image({ seccomp: 'default', 'capabilities.add': ['CAP_SYS_ADMIN'] }));
     expect(c.linux.seccomp).toEqual(sysAdmin);
-    expect(config(image({ seccomp: 'default', capabilities: ['CAP_SYS_PTRACE'] })).linux.seccomp).toEqual(dockerDefaultSeccomp(['CAP_SYS_PTRACE']));
+    expect(config(image({ seccomp: 'default', capabilities: ['CAP_SYS_PTRACE'] })).linux.seccomp).toEqual(
+      dockerDefaultSeccomp(['CAP_SYS_PTRACE']),
+    );
   });
 
   it('works from the image label, and a YAML object replaces it', () => {
@@ -126,12 +157,16 @@ describe('seccomp: default in the build file', () => {
   });
 
   const problems = (value: string) =>
-    parseBuildText('node.yml', `services:\n  - name: web\n    image: nginx:1.25\n    seccomp: ${value}\n`).diagnostics.map(formatDiagnostic);
+    parseBuildText('node.yml', `services:\n  - name: web\n    image: nginx:1.25\n    seccomp: ${value}\n`).diagnostics.map(
+      formatDiagnostic,
+    );
 
   it('is accepted by the schema next to an OCI object, with one clear error otherwise', () => {
     expect(problems('default')).toEqual([]);
     expect(problems('{defaultAction: SCMP_ACT_ERRNO, syscalls: [{names: [read], action: SCMP_ACT_ALLOW}]}')).toEqual([]);
-    expect(problems('dfault')).toEqual(['node.yml:4:14: services[0].seccomp: expected one of default, got "dfault" (did you mean "default"?)']);
+    expect(problems('dfault')).toEqual([
+      'node.yml:4:14: services[0].seccomp: expected one of default, got "dfault" (did you mean "default"?)',
+    ]);
     expect(problems('{defaultAction: SCMP_ACT_ALLOW, bogus: 1}')).toEqual([
       'node.yml:4:46: unknown key "bogus" in services[0].seccomp (expected one of: defaultAction, defaultErrnoRet, architectures, flags, syscalls)',
     ]);

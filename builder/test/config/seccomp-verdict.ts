@@ -24,8 +24,8 @@ function applies(r: ProfileRule, caps: readonly string[]): boolean {
   const exc = r.excludes ?? {};
   if (inc.arches && !inc.arches.some((a) => X86.includes(a))) return false;
   if (inc.caps && !inc.caps.every((c) => caps.includes(c))) return false;
-  if (exc.caps && exc.caps.some((c) => caps.includes(c))) return false;
-  return !(exc.arches && exc.arches.includes('amd64'));
+  if (exc.caps?.some((c) => caps.includes(c))) return false;
+  return !exc.arches?.includes('amd64');
 }
 
 function holds(r: ProfileRule, args: number[]): boolean {
@@ -33,14 +33,22 @@ function holds(r: ProfileRule, args: number[]): boolean {
     const v = BigInt(args[a.index] ?? 0);
     const x = BigInt(a.value);
     switch (a.op) {
-      case 'SCMP_CMP_EQ': return v === x;
-      case 'SCMP_CMP_NE': return v !== x;
-      case 'SCMP_CMP_LT': return v < x;
-      case 'SCMP_CMP_LE': return v <= x;
-      case 'SCMP_CMP_GT': return v > x;
-      case 'SCMP_CMP_GE': return v >= x;
-      case 'SCMP_CMP_MASKED_EQ': return (v & x) === BigInt(a.valueTwo ?? 0);
-      default: throw new Error(`unknown op ${a.op}`);
+      case 'SCMP_CMP_EQ':
+        return v === x;
+      case 'SCMP_CMP_NE':
+        return v !== x;
+      case 'SCMP_CMP_LT':
+        return v < x;
+      case 'SCMP_CMP_LE':
+        return v <= x;
+      case 'SCMP_CMP_GT':
+        return v > x;
+      case 'SCMP_CMP_GE':
+        return v >= x;
+      case 'SCMP_CMP_MASKED_EQ':
+        return (v & x) === BigInt(a.valueTwo ?? 0);
+      default:
+        throw new Error(`unknown op ${a.op}`);
     }
   });
 }
@@ -51,5 +59,5 @@ export function verdict(p: Profile, name: string, args: number[] = [], caps: rea
   const ordered = [...rules.filter((r) => r.args?.length), ...rules.filter((r) => !r.args?.length)];
   const hit = ordered.find((r) => holds(r, args));
   if (!hit) return p.defaultErrnoRet ?? 1;
-  return hit.action === 'SCMP_ACT_ALLOW' ? 'allow' : hit.errnoRet ?? 1;
+  return hit.action === 'SCMP_ACT_ALLOW' ? 'allow' : (hit.errnoRet ?? 1);
 }

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LkError } from '../../src/errors.js';
-import { debDataEntries, fetchPackage, fetchPackages, readAptSources, resolvePackages, type ResolvedPackage } from '../../src/pkg/debian/index.js';
+import {
+  debDataEntries,
+  fetchPackage,
+  fetchPackages,
+  readAptSources,
+  resolvePackages,
+  type ResolvedPackage,
+} from '../../src/pkg/debian/index.js';
 
 let cacheDir: string;
 let coldMs: number;
@@ -139,8 +146,17 @@ describe('the real Debian archive', () => {
   });
 
   test('an unreachable mirror is a network error with a hint', async () => {
-    const sources = [{ uri: 'http://127.0.0.1:9/debian', suite: 'bookworm', components: ['main'], keyring: '/usr/share/keyrings/debian-archive-keyring.gpg' }];
-    const e = await rejection(resolvePackages(['busybox-static'], { cacheDir, sources, http: { retry: { attempts: 2, baseDelayMs: 10 } } }));
+    const sources = [
+      {
+        uri: 'http://127.0.0.1:9/debian',
+        suite: 'bookworm',
+        components: ['main'],
+        keyring: '/usr/share/keyrings/debian-archive-keyring.gpg',
+      },
+    ];
+    const e = await rejection(
+      resolvePackages(['busybox-static'], { cacheDir, sources, http: { retry: { attempts: 2, baseDelayMs: 10 } } }),
+    );
     expect(e.message).toMatch(/failed after 2 attempts/);
     expect(e.hint).toMatch(/unreachable/);
   });

@@ -12,7 +12,10 @@ import { debDataEntries } from '../../src/pkg/debian/deb.js';
 
 function arHeader(name: string, size: number): Buffer {
   const field = (s: string, width: number) => s.padEnd(width, ' ');
-  return Buffer.from(field(name, 16) + field('0', 12) + field('0', 6) + field('0', 6) + field('100644', 8) + field(String(size), 10) + '`\n', 'latin1');
+  return Buffer.from(
+    field(name, 16) + field('0', 12) + field('0', 6) + field('0', 6) + field('100644', 8) + field(String(size), 10) + '`\n',
+    'latin1',
+  );
 }
 
 function arArchive(members: Array<[string, Buffer]>): Buffer {

@@ -47,10 +47,12 @@ describe('deb822 parsing', () => {
     expect(field(busybox!, 'VERSION')).toBe('1:1.35.0-4+b3');
     expect(field(busybox!, 'Size')).toBe('911176');
     expect(field(iproute2!, 'Depends')).toBe('debconf (>= 0.5) | debconf-2.0, libbpf1 (>= 1:0.6.0),\nlibc6 (>= 2.34), libcap2 (>= 1:2.10)');
-    expect(field(iproute2!, 'Description')).toBe('networking and traffic control tools\nThe iproute2 suite is a collection of utilities.\n.\nSecond paragraph.');
+    expect(field(iproute2!, 'Description')).toBe(
+      'networking and traffic control tools\nThe iproute2 suite is a collection of utilities.\n.\nSecond paragraph.',
+    );
   });
 
-  test('a field filter keeps only the wanted fields and drops their neighbours\' continuations', () => {
+  test("a field filter keeps only the wanted fields and drops their neighbours' continuations", () => {
     const s = parseStanza(PACKAGES.split('\n\n')[1]!, { fields: new Set(['package', 'filename']) });
     expect([...s.keys()]).toEqual(['package', 'filename']);
   });
@@ -132,7 +134,12 @@ describe('apt sources', () => {
 
   test('LKBUILD_DEBIAN_MIRROR overrides the apt configuration', () => {
     expect(readAptSources({ env: { LKBUILD_DEBIAN_MIRROR: 'http://127.0.0.1:9/debian/' }, aptDir: '/nonexistent' })).toEqual([
-      { uri: 'http://127.0.0.1:9/debian', suite: 'bookworm', components: ['main'], keyring: '/usr/share/keyrings/debian-archive-keyring.gpg' },
+      {
+        uri: 'http://127.0.0.1:9/debian',
+        suite: 'bookworm',
+        components: ['main'],
+        keyring: '/usr/share/keyrings/debian-archive-keyring.gpg',
+      },
     ]);
   });
 

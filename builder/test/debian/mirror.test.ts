@@ -154,7 +154,6 @@ let cacheDir: string;
 let busybox: ResolvedPackage;
 
 describe('retries and .deb verification through a local mirror', () => {
-
   test('500 twice, then success: retried, and the index verifies', async () => {
     cacheDir = await tempCache();
     plan.failures.set('/dists/bookworm/InRelease', 2);

@@ -16,7 +16,14 @@ test('index files no cached InRelease lists, or of an old parsed format, are pru
   await mkdir(join(cacheDir, 'dists', 'bookworm-0'), { recursive: true });
   await writeFile(join(cacheDir, 'dists', 'bookworm-0', 'InRelease'), `SHA256:\n ${listed}  8790396 main/binary-amd64/Packages.xz\n`);
   await mkdir(join(cacheDir, 'indexes'));
-  const names = [`${listed}.xz`, `${listed}.parsed-v1.json`, `${listed}.parsed-v2.json`, `${oldUnlisted}.xz`, `${oldUnlisted}.parsed-v2.json`, `${newUnlisted}.xz`];
+  const names = [
+    `${listed}.xz`,
+    `${listed}.parsed-v1.json`,
+    `${listed}.parsed-v2.json`,
+    `${oldUnlisted}.xz`,
+    `${oldUnlisted}.parsed-v2.json`,
+    `${newUnlisted}.xz`,
+  ];
   const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
   for (const name of names) {
     await writeFile(join(cacheDir, 'indexes', name), 'x');

@@ -73,7 +73,11 @@ describe('dependency closure', () => {
   });
 
   test('NotAutomatic suites are used only when needed: a versioned dependency reaches into backports', () => {
-    expect(resolve([main, backports], ['libc6'])).toEqual(['gcc-12-base=12.2.0-14@bookworm', 'libc6=2.36-9@bookworm', 'libgcc-s1=12.2.0-14@bookworm']);
+    expect(resolve([main, backports], ['libc6'])).toEqual([
+      'gcc-12-base=12.2.0-14@bookworm',
+      'libc6=2.36-9@bookworm',
+      'libgcc-s1=12.2.0-14@bookworm',
+    ]);
     expect(resolve([main, backports], ['tool'])).toContain('libc6=2.40-1~bpo12+1@bookworm-backports');
   });
 
@@ -113,6 +117,10 @@ describe('dependency closure', () => {
 
 describe('name suggestions', () => {
   test('closest names first', () => {
-    expect(closestNames('busybox-statik', ['busybox', 'busybox-static', 'busybox-syslogd', 'bash'])).toEqual(['busybox-static', 'busybox-syslogd', 'busybox']);
+    expect(closestNames('busybox-statik', ['busybox', 'busybox-static', 'busybox-syslogd', 'bash'])).toEqual([
+      'busybox-static',
+      'busybox-syslogd',
+      'busybox',
+    ]);
   });
 });

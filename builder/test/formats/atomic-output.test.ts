@@ -21,7 +21,11 @@ describe('atomic outputs', () => {
     const dir = await mkdtemp(join(tmpdir(), 'atomic-'));
     const out = new AtomicOutputs();
     await out.write(join(dir, 'a-kernel'), Buffer.from('k'));
-    const failing = new Readable({ read() { this.destroy(new Error('disk full')); } });
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('disk full'));
+      },
+    });
     await expect(out.write(join(dir, 'a-initrd.img'), failing)).rejects.toThrow(/disk full/);
     await out.abort();
     expect(await readdir(dir)).toEqual([]);

@@ -27,7 +27,10 @@ async function build(epoch = 1_700_000_000, name = 'node'): Promise<string> {
   await outputs.commit();
   return dir;
 }
-const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 const env = { ...process.env, MTOOLS_SKIP_CHECK: '1', TZ: 'UTC' };
 
 afterAll(async () => {
@@ -37,7 +40,21 @@ afterAll(async () => {
 describe('gpt: boot code and attributes', () => {
   test('the protective MBR carries the boot code; the entry carries the attributes (in the CRC)', () => {
     const code = Buffer.alloc(440, 0xfa);
-    const disk = { sectors: 4096, diskGuid: '01234567-89AB-8CDE-8F01-23456789ABCD', bootCode: code, partitions: [{ typeGuid: '01234567-89AB-8CDE-8F01-23456789ABCD', guid: '11234567-89AB-8CDE-8F01-23456789ABCD', firstLba: 2048, lastLba: 4000, name: 'p', attributes: LEGACY_BIOS_BOOTABLE }] };
+    const disk = {
+      sectors: 4096,
+      diskGuid: '01234567-89AB-8CDE-8F01-23456789ABCD',
+      bootCode: code,
+      partitions: [
+        {
+          typeGuid: '01234567-89AB-8CDE-8F01-23456789ABCD',
+          guid: '11234567-89AB-8CDE-8F01-23456789ABCD',
+          firstLba: 2048,
+          lastLba: 4000,
+          name: 'p',
+          attributes: LEGACY_BIOS_BOOTABLE,
+        },
+      ],
+    };
     const g = gptStructures(disk);
     expect(g.head.subarray(0, 440)).toEqual(code);
     expect(g.head.readUInt16LE(510)).toBe(0xaa55);
@@ -91,12 +108,15 @@ describe('aws writer (host tools: mtools, dosfstools, syslinux, systemd-boot-efi
     const img = `${disk}@@1M`;
     expect((await execa('minfo', ['-i', img, '::'], { env })).stdout).toMatch(/disk type="FAT32/);
     const root = (await execa('mdir', ['-a', '-i', img, '::/'], { env })).stdout;
-    const names = [...root.matchAll(/^(\S+)(?: +(\S{1,3}))? +(?:<DIR>|\d+) +(\d{4}-\d\d-\d\d) +\d+:\d\d *$/gm)].map((x) => [`${x[1]}${x[2] ? `.${x[2]}` : ''}`, x[3]]);
+    const names = [...root.matchAll(/^(\S+)(?: +(\S{1,3}))? +(?:<DIR>|\d+) +(\d{4}-\d\d-\d\d) +\d+:\d\d *$/gm)].map((x) => [
+      `${x[1]}${x[2] ? `.${x[2]}` : ''}`,
+      x[3],
+    ]);
     expect(names.map((x) => x[0]).sort()).toEqual(['EFI', 'initrd.img', 'kernel', 'ldlinux.c32', 'ldlinux.sys', 'syslinux.cfg']);
     expect(new Set(names.map((x) => x[1]))).toEqual(new Set(['2023-11-14']));
     expect((await execa('mdir', ['-i', img, '::/EFI/BOOT'], { env })).stdout).toMatch(/^BOOTX64 +EFI +\d+ 2023-11-14/m);
     const cfg = (await execa('mtype', ['-i', img, '::/syslinux.cfg'], { env })).stdout;
-    expect(cfg).toMatch(/^  APPEND console=ttyS0 quiet$/m);
+    expect(cfg).toMatch(/^ {2}APPEND console=ttyS0 quiet$/m);
     const kernel = (await execa('mtype', ['-i', img, '::/kernel'], { env, encoding: 'buffer' })).stdout;
     expect(Buffer.from(kernel).equals(await readAll(node().kernel.open()))).toBe(true);
     // syslinux's boot code in the ESP's boot sector, hidden sectors = the ESP's LBA.

@@ -29,7 +29,10 @@ async function write(format: string, name: string, epoch = 1_700_000_000): Promi
   await outputs.commit();
   return dir;
 }
-const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });

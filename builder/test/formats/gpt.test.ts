@@ -95,7 +95,13 @@ describe('GPT', () => {
     expect(() => gptStructures({ ...disk, partitions: [{ ...p, lastLba: SECTORS - 33 }] })).toThrow(/outside the usable/);
     expect(() => gptStructures({ ...disk, partitions: [{ ...p, firstLba: 33 }] })).toThrow(/outside the usable/);
     expect(() =>
-      gptStructures({ ...disk, partitions: [{ ...p, lastLba: 4096 }, { ...p, guid: DISK_GUID, firstLba: 4096, lastLba: 5000, name: 'b' }] }),
+      gptStructures({
+        ...disk,
+        partitions: [
+          { ...p, lastLba: 4096 },
+          { ...p, guid: DISK_GUID, firstLba: 4096, lastLba: 5000, name: 'b' },
+        ],
+      }),
     ).toThrow(/overlap/);
   });
 

@@ -44,7 +44,15 @@ describe('MBR', () => {
     expect(() => mbr({ bootCode: Buffer.alloc(441), diskSignature: 1, partitions: [] })).toThrow(/440/);
     expect(() => mbr({ diskSignature: 1, partitions: [p, p, p, p, p] })).toThrow(/at most 4/);
     expect(() => mbr({ diskSignature: 1, partitions: [p, { ...p, startLba: 2050 }] })).toThrow(/overlap/);
-    expect(() => mbr({ diskSignature: 1, partitions: [{ ...p, bootable: true }, { ...p, startLba: 4096, bootable: true }] })).toThrow(/one MBR partition/);
+    expect(() =>
+      mbr({
+        diskSignature: 1,
+        partitions: [
+          { ...p, bootable: true },
+          { ...p, startLba: 4096, bootable: true },
+        ],
+      }),
+    ).toThrow(/one MBR partition/);
     expect(() => mbr({ diskSignature: 1, partitions: [{ ...p, startLba: 0 }] })).toThrow(/positive/);
     expect(() => mbr({ diskSignature: 1, partitions: [{ ...p, startLba: 0xffff_ff00, sectors: 0x200 }] })).toThrow(/2 TiB/);
     expect(() => mbr({ diskSignature: 1, partitions: [{ ...p, type: 0x100 }] })).toThrow(/type/);

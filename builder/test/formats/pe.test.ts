@@ -83,7 +83,11 @@ describe('appending UKI sections', () => {
 
   test('to a small PE: page-aligned, non-overlapping, file-aligned, headers updated', () => {
     const stub = tinyPe(2);
-    const layout = appendSections(stub, data.map((d, i) => ({ name: `.n${i}`, size: d.length })), 1700000000);
+    const layout = appendSections(
+      stub,
+      data.map((d, i) => ({ name: `.n${i}`, size: d.length })),
+      1700000000,
+    );
     const pe = parsePe(layout.prefix);
     expect(pe.sections.map((s) => s.name)).toEqual(['.s0', '.s1', '.n0', '.n1', '.n2', '.n3']);
     expect(pe.timestamp).toBe(1700000000);
@@ -128,14 +132,18 @@ describe('appending UKI sections', () => {
     expect(peChecksum(out)).toBe(pe.checksum);
     // The stub's own sections are untouched, byte for byte.
     for (const s of before.sections) {
-      expect(out.subarray(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData)).toEqual(stub.subarray(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData));
+      expect(out.subarray(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData)).toEqual(
+        stub.subarray(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData),
+      );
     }
     const dir = await mkdtemp(join(tmpdir(), 'lk-pe-'));
     try {
       await writeFile(join(dir, 'x.efi'), out);
       const { stdout } = await execa('objdump', ['-h', join(dir, 'x.efi')]);
       for (const [i, s] of added.entries()) {
-        const row = new RegExp(`\\s${['.osrel', '.cmdline', '.linux', '.initrd'][i]!.replace('.', '\\.')}\\s+0*${data[i]!.length.toString(16)}\\s+0*${s.virtualAddress.toString(16)}\\s+0*${s.virtualAddress.toString(16)}\\s+0*${s.pointerToRawData.toString(16)}\\s`);
+        const row = new RegExp(
+          `\\s${['.osrel', '.cmdline', '.linux', '.initrd'][i]!.replace('.', '\\.')}\\s+0*${data[i]!.length.toString(16)}\\s+0*${s.virtualAddress.toString(16)}\\s+0*${s.virtualAddress.toString(16)}\\s+0*${s.pointerToRawData.toString(16)}\\s`,
+        );
         expect(stdout).toMatch(row);
       }
       const { stdout: dump } = await execa('objdump', ['-s', '-j', '.cmdline', join(dir, 'x.efi')]);

@@ -52,10 +52,15 @@ async function write(format: string, node: AssembledNode, epoch = EPOCH): Promis
   await outputs.commit();
   return dir;
 }
-const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 /** `tar -tv` lines with runs of spaces collapsed (GNU tar widens its columns as it goes). */
 const tarTv = async (p: string) =>
-  (await execa('tar', ['--numeric-owner', '--full-time', '-tvf', p], { env: { TZ: 'UTC', LC_ALL: 'C' } })).stdout.split('\n').map((l) => l.replace(/ +/g, ' '));
+  (await execa('tar', ['--numeric-owner', '--full-time', '-tvf', p], { env: { TZ: 'UTC', LC_ALL: 'C' } })).stdout
+    .split('\n')
+    .map((l) => l.replace(/ +/g, ' '));
 const tarT = async (p: string) => (await execa('tar', ['-tf', p])).stdout.split('\n');
 
 beforeAll(async () => {
@@ -108,7 +113,7 @@ describe('tar', () => {
     const x = join(work, 'x-tar');
     await execa('mkdir', ['-p', x]);
     await execa('tar', ['-xf', a, '-C', x]);
-    expect((await readFile(join(x, veryLong), 'utf8'))).toBe('very long\n');
+    expect(await readFile(join(x, veryLong), 'utf8')).toBe('very long\n');
     expect((await stat(join(x, 'bin/sh'))).ino).toBe((await stat(join(x, 'bin/busybox'))).ino);
     expect((await stat(join(x, 'bin/sh'))).size).toBe(70001);
   });
@@ -127,7 +132,9 @@ describe('tar', () => {
   test('a file whose content does not match its declared size fails the output', async () => {
     const node = makeNode();
     node.tree.set('bin/liar', { type: 'file', mode: 0o644, uid: 0, gid: 0, content: { size: 10, open: bufferContent('short').open } });
-    await expect(write('tar', node)).rejects.toThrow("/bin/liar changed size while it was archived: 10 bytes when the build began, 5 bytes when read");
+    await expect(write('tar', node)).rejects.toThrow(
+      '/bin/liar changed size while it was archived: 10 bytes when the build began, 5 bytes when read',
+    );
   });
 });
 
@@ -198,7 +205,8 @@ describe('gcp', () => {
     const disk = join(dir, 'disk.raw');
     expect((await stat(disk)).size).toBe(GiB);
     expect((await execa('sgdisk', ['-v', disk])).stdout).toContain('No problems found');
-    const esp = (path: string) => execa('sh', ['-c', `dd if='${path}' bs=1M skip=1 count=${rawSize / (1 << 20) - 2} status=none | sha256sum`]);
+    const esp = (path: string) =>
+      execa('sh', ['-c', `dd if='${path}' bs=1M skip=1 count=${rawSize / (1 << 20) - 2} status=none | sha256sum`]);
     expect((await esp(disk)).stdout).toBe((await esp(raw)).stdout);
     await rm(dir, { recursive: true, force: true });
     // The tar is exactly header + data + two zero blocks (no further padding).

@@ -27,7 +27,12 @@ function node(osRelease: 'file' | 'symlink' | 'none') {
   return { tree, kernel: bufferContent(kernel), cmdline: ' console=ttyS0\n  quiet ' };
 }
 
-async function build(dir: string, formats: string[], osRelease: 'file' | 'symlink' | 'none' = 'symlink', epoch = 1700000000): Promise<string[]> {
+async function build(
+  dir: string,
+  formats: string[],
+  osRelease: 'file' | 'symlink' | 'none' = 'symlink',
+  epoch = 1700000000,
+): Promise<string[]> {
   const outputs = new AtomicOutputs();
   const n = node(osRelease);
   for (const f of formats) await formatWriter(f)({ node: n, base: join(dir, 'node'), sourceDateEpoch: epoch, outputs });
@@ -82,7 +87,10 @@ describe('uki and raw-efi writers', () => {
     await build(a, ['raw-efi']);
     await build(b, ['uki', 'raw-efi']);
     const img = join(a, 'node-efi.img');
-    const digest = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+    const digest = async (p: string) =>
+      createHash('sha256')
+        .update(await readFile(p))
+        .digest('hex');
     expect(await digest(join(b, 'node-efi.img'))).toBe(await digest(img));
     expect(await digest(join(b, 'node.efi'))).toBe(await digest(join(a, 'node.efi')));
     expect((await stat(img)).size).toBe(42 * 1024 * 1024);
@@ -121,8 +129,16 @@ describe('missing host tools', () => {
     const path = process.env.PATH;
     process.env.PATH = join(dir, 'no-tools-here');
     try {
-      await expect(build(dir, ['raw-efi'])).rejects.toMatchObject({ kind: 'tool', message: expect.stringContaining('mkfs.vfat'), hint: expect.stringContaining('dosfstools') });
-      await expect(build(dir, ['qcow2'])).rejects.toMatchObject({ kind: 'tool', message: expect.stringContaining('qemu-img'), hint: expect.stringContaining('qemu-utils') });
+      await expect(build(dir, ['raw-efi'])).rejects.toMatchObject({
+        kind: 'tool',
+        message: expect.stringContaining('mkfs.vfat'),
+        hint: expect.stringContaining('dosfstools'),
+      });
+      await expect(build(dir, ['qcow2'])).rejects.toMatchObject({
+        kind: 'tool',
+        message: expect.stringContaining('qemu-img'),
+        hint: expect.stringContaining('qemu-utils'),
+      });
     } finally {
       process.env.PATH = path;
       await rm(dir, { recursive: true, force: true });

@@ -6,14 +6,33 @@ import { applyLayer } from '../../src/fs/apply-layer.js';
 import { Spool } from '../../src/fs/spool.js';
 import { FsTree } from '../../src/fs/tree.js';
 
-type Item = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'block-device' | 'character-device'; body?: string; linkname?: string; mode?: number; devmajor?: number; devminor?: number };
+type Item = {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'block-device' | 'character-device';
+  body?: string;
+  linkname?: string;
+  mode?: number;
+  devmajor?: number;
+  devminor?: number;
+};
 
 function layer(items: Item[]): Readable {
   const pack = tar.pack();
   (async () => {
     for (const it of items) {
       await new Promise<void>((resolve, reject) =>
-        pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644, devmajor: it.devmajor, devminor: it.devminor }, it.body ?? '', (e) => (e ? reject(e) : resolve())),
+        pack.entry(
+          {
+            name: it.name,
+            type: it.type ?? 'file',
+            linkname: it.linkname,
+            mode: it.mode ?? 0o644,
+            devmajor: it.devmajor,
+            devminor: it.devminor,
+          },
+          it.body ?? '',
+          (e) => (e ? reject(e) : resolve()),
+        ),
       );
     }
     pack.finalize();
@@ -30,7 +49,15 @@ describe('applying layers', () => {
 
   test('files land below the prefix with their data and modes', async () => {
     const t = new FsTree();
-    await applyLayer(t, layer([{ name: 'bin/', type: 'directory', mode: 0o755 }, { name: 'bin/app', body: 'binary', mode: 0o755 }]), 'c/rootfs', spool);
+    await applyLayer(
+      t,
+      layer([
+        { name: 'bin/', type: 'directory', mode: 0o755 },
+        { name: 'bin/app', body: 'binary', mode: 0o755 },
+      ]),
+      'c/rootfs',
+      spool,
+    );
     expect(paths(t)).toEqual(['c', 'c/rootfs', 'c/rootfs/bin', 'c/rootfs/bin/app']);
     const app = t.get('c/rootfs/bin/app')!;
     expect(app.mode).toBe(0o755);
@@ -64,20 +91,35 @@ describe('applying layers', () => {
 
   test('hard links share the target data', async () => {
     const t = new FsTree();
-    await applyLayer(t, layer([{ name: 'x', body: 'same' }, { name: 'y', type: 'link', linkname: 'x' }]), '', spool);
+    await applyLayer(
+      t,
+      layer([
+        { name: 'x', body: 'same' },
+        { name: 'y', type: 'link', linkname: 'x' },
+      ]),
+      '',
+      spool,
+    );
     expect(await text(t.get('y')!.content!.open())).toBe('same');
   });
 
   test('a ../ path is rejected', async () => {
-    await expect(applyLayer(new FsTree(), layer([{ name: '../../etc/passwd', body: 'pwned' }]), 'c/rootfs', spool)).rejects.toThrow(/leaves its root/);
+    await expect(applyLayer(new FsTree(), layer([{ name: '../../etc/passwd', body: 'pwned' }]), 'c/rootfs', spool)).rejects.toThrow(
+      /leaves its root/,
+    );
   });
 
   test('writing through an escaping symlink is rejected', async () => {
-    const items: Item[] = [{ name: 'evil', type: 'symlink', linkname: '../../../../etc' }, { name: 'evil/passwd', body: 'pwned' }];
+    const items: Item[] = [
+      { name: 'evil', type: 'symlink', linkname: '../../../../etc' },
+      { name: 'evil/passwd', body: 'pwned' },
+    ];
     await expect(applyLayer(new FsTree(), layer(items), 'c/rootfs', spool)).rejects.toThrow(/goes through the symlink/);
   });
 
   test('a hard link to a file outside the layer stack is rejected', async () => {
-    await expect(applyLayer(new FsTree(), layer([{ name: 'x', type: 'link', linkname: '/etc/shadow' }]), '', spool)).rejects.toThrow(/not a file in this layer stack/);
+    await expect(applyLayer(new FsTree(), layer([{ name: 'x', type: 'link', linkname: '/etc/shadow' }]), '', spool)).rejects.toThrow(
+      /not a file in this layer stack/,
+    );
   });
 });

@@ -20,7 +20,8 @@ type Item = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; bo
 
 async function tarBytes(items: Item[]): Promise<Buffer> {
   const pack = tar.pack();
-  for (const it of items) pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644 }, it.body ?? '');
+  for (const it of items)
+    pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644 }, it.body ?? '');
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
@@ -47,17 +48,63 @@ const HOSTILE: [string, Item[], RegExp | 'inside'][] = [
   ['an absolute name', [{ name: '/abs/file', body: 'x' }], 'inside'],
   ['.. in a name', [{ name: '../outside/escaped', body: 'x' }], /leaves its root/],
   ['.. deep in a name', [{ name: 'a/b/../../../outside/escaped', body: 'x' }], /leaves its root/],
-  ['a file through a symlink the archive made', [{ name: 'l', type: 'symlink', linkname: '../outside' }, { name: 'l/escaped', body: 'x' }], /goes through the symlink/],
-  ['a file through an absolute symlink', [{ name: 'e', type: 'symlink', linkname: '/' }, { name: 'e/escaped', body: 'x' }], /goes through the symlink/],
-  ['a directory entry on a symlink (chmod would follow it)', [{ name: 'd', type: 'symlink', linkname: '../outside/dir' }, { name: 'd', type: 'directory', mode: 0o777 }], /already a symlink/],
+  [
+    'a file through a symlink the archive made',
+    [
+      { name: 'l', type: 'symlink', linkname: '../outside' },
+      { name: 'l/escaped', body: 'x' },
+    ],
+    /goes through the symlink/,
+  ],
+  [
+    'a file through an absolute symlink',
+    [
+      { name: 'e', type: 'symlink', linkname: '/' },
+      { name: 'e/escaped', body: 'x' },
+    ],
+    /goes through the symlink/,
+  ],
+  [
+    'a directory entry on a symlink (chmod would follow it)',
+    [
+      { name: 'd', type: 'symlink', linkname: '../outside/dir' },
+      { name: 'd', type: 'directory', mode: 0o777 },
+    ],
+    /already a symlink/,
+  ],
   ['a hard link to a file outside', [{ name: 'h', type: 'link', linkname: '../outside/canary' }], /leaves its root/],
-  ['a hard link through a symlink', [{ name: 's', type: 'symlink', linkname: '../outside' }, { name: 'h', type: 'link', linkname: 's/canary' }], /goes through the symlink/],
-  ['a whiteout of ..', [{ name: 'sub/', type: 'directory' }, { name: 'sub/.wh...', body: '' }], 'inside'],
+  [
+    'a hard link through a symlink',
+    [
+      { name: 's', type: 'symlink', linkname: '../outside' },
+      { name: 'h', type: 'link', linkname: 's/canary' },
+    ],
+    /goes through the symlink/,
+  ],
+  [
+    'a whiteout of ..',
+    [
+      { name: 'sub/', type: 'directory' },
+      { name: 'sub/.wh...', body: '' },
+    ],
+    'inside',
+  ],
   ['an opaque marker behind ..', [{ name: '../.wh..wh..opq', body: '' }], /leaves its root/],
-  ['a file where a directory is', [{ name: 'x/', type: 'directory' }, { name: 'x', body: 'x' }], /cannot write "\/x"/],
+  [
+    'a file where a directory is',
+    [
+      { name: 'x/', type: 'directory' },
+      { name: 'x', body: 'x' },
+    ],
+    /cannot write "\/x"/,
+  ],
 ];
 
-const outcome = (run: Promise<void>): Promise<unknown> => run.then(() => null, (e: unknown) => e);
+const outcome = (run: Promise<void>): Promise<unknown> =>
+  run.then(
+    () => null,
+    (e: unknown) => e,
+  );
 
 function expectOutcome(error: unknown, expected: RegExp | 'inside'): void {
   if (expected === 'inside') return expect(error).toBeNull();
@@ -99,7 +146,11 @@ describe('extract-to-dir (writes onto the build host)', () => {
     expectOutcome(await outcome(extractEntries(root, debDataEntries(deb), 'evil_1.0.deb')), expected);
     expect(await snapshot(outside)).toEqual(before);
     // nothing new beside root and outside but the .deb's own members
-    expect((await readdir(join(root, '..'))).filter((n) => !['root', 'outside', 'evil.deb', 'debian-binary', 'control.tar.gz', 'data.tar.gz'].includes(n))).toEqual([]);
+    expect(
+      (await readdir(join(root, '..'))).filter(
+        (n) => !['root', 'outside', 'evil.deb', 'debian-binary', 'control.tar.gz', 'data.tar.gz'].includes(n),
+      ),
+    ).toEqual([]);
     if (expected === 'inside' && what === 'an absolute name') expect(await readFile(join(root, 'abs/file'), 'utf8')).toBe('x');
   });
 
@@ -152,7 +203,11 @@ describe('applyLayer (into the node tree)', () => {
   });
 
   test('whiteouts and opaque markers stay inside the prefix; AUFS bookkeeping is ignored', async () => {
-    const t = await apply([{ name: '.wh..wh..opq', body: '' }, { name: '.wh..wh.plnk', body: '' }, { name: 'new', body: 'n' }]);
+    const t = await apply([
+      { name: '.wh..wh..opq', body: '' },
+      { name: '.wh..wh.plnk', body: '' },
+      { name: 'new', body: 'n' },
+    ]);
     expect(paths(t)).toEqual(['c', 'c/other', 'c/other/keep', 'c/other/keep/me', 'c/rootfs', 'c/rootfs/new']);
   });
 });

@@ -30,8 +30,16 @@ beforeEach(() => {
 });
 
 test('proxy variables: lowercase wins, empty counts as unset', () => {
-  expect(proxySettings({ http_proxy: 'http://a:1', HTTP_PROXY: 'http://b:2', NO_PROXY: 'x' })).toEqual({ httpProxy: 'http://a:1', httpsProxy: undefined, noProxy: 'x' });
-  expect(proxySettings({ https_proxy: '', HTTPS_PROXY: 'http://c:3' })).toEqual({ httpProxy: undefined, httpsProxy: 'http://c:3', noProxy: undefined });
+  expect(proxySettings({ http_proxy: 'http://a:1', HTTP_PROXY: 'http://b:2', NO_PROXY: 'x' })).toEqual({
+    httpProxy: 'http://a:1',
+    httpsProxy: undefined,
+    noProxy: 'x',
+  });
+  expect(proxySettings({ https_proxy: '', HTTPS_PROXY: 'http://c:3' })).toEqual({
+    httpProxy: undefined,
+    httpsProxy: 'http://c:3',
+    noProxy: undefined,
+  });
 });
 
 describe('a plain-HTTP registry', () => {
@@ -45,7 +53,8 @@ describe('a plain-HTTP registry', () => {
   });
   afterAll(async () => registry?.stop());
 
-  const pull = async (env: NodeJS.ProcessEnv) => pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/px:1`, { credentials: noCreds, env });
+  const pull = async (env: NodeJS.ProcessEnv) =>
+    pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/px:1`, { credentials: noCreds, env });
 
   test('HTTP_PROXY carries every request, as an ordinary proxy request', async () => {
     expect((await pull(envWith({ HTTP_PROXY: proxy.url }))).manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
@@ -71,7 +80,13 @@ describe('an HTTPS registry', () => {
   beforeAll(async () => {
     ({ registry, certsDir } = await startTlsRegistry());
     const made = await makeImageLayout('src/tlspx:1', 1, 32 << 10);
-    await execa('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${made.layout.root}:src/tlspx:1`, `docker://${registry.host}/tlspx:1`]);
+    await execa('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--dest-tls-verify=false',
+      `oci:${made.layout.root}:src/tlspx:1`,
+      `docker://${registry.host}/tlspx:1`,
+    ]);
   });
   afterAll(async () => registry?.stop());
 

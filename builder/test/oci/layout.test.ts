@@ -18,7 +18,12 @@ async function sampleImage(layout: OciLayout, ref: string, body = 'hello\n') {
   await mkdir(join(src, 'etc'));
   await writeFile(join(src, 'etc/greeting'), body);
   const layer = await writeLayer(layout, tarFromDir(src, 0));
-  return commitImage(layout, ref, [layer], { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config: { Cmd: ['/bin/sh'] } });
+  return commitImage(layout, ref, [layer], {
+    architecture: 'amd64',
+    os: 'linux',
+    created: new Date(0).toISOString(),
+    config: { Cmd: ['/bin/sh'] },
+  });
 }
 
 describe('local OCI layout cache', () => {

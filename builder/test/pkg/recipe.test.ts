@@ -27,7 +27,9 @@ describe('image recipes', () => {
     await expect(loadRecipe('/nonexistent/recipe')).rejects.toThrow(/no image recipe at/);
     await expect(loadRecipe(await recipeDir('name: x\nbuild: missing.mjs\n'))).rejects.toThrow(/build script missing.mjs does not exist/);
     await expect(loadRecipe(await recipeDir('name: x\ninputs: [../nowhere-at-all]\n'))).rejects.toThrow(/input .* does not exist/);
-    await expect(loadRecipe(await recipeDir('name: x\nfiles:\n  - {path: /etc/x, source: nothere.txt}\n'))).rejects.toThrow(/build.yml: files\[0\]: source nothere.txt is not a file in /);
+    await expect(loadRecipe(await recipeDir('name: x\nfiles:\n  - {path: /etc/x, source: nothere.txt}\n'))).rejects.toThrow(
+      /build.yml: files\[0\]: source nothere.txt is not a file in /,
+    );
   });
 
   test('the tag follows content: same folder same tag, any byte or the epoch changes it', async () => {

@@ -48,7 +48,10 @@ describe('registry behaviour the README promises', () => {
   test('a persistent 503 is retried 5 times in all, and the error names the registry and the status (real CLI)', async () => {
     proxy.rule = (r) => (r.url.includes('/manifests/') ? { kind: 'status', status: 503 } : { kind: 'pass' });
     const work = await tempDir('lk-5xx-');
-    const r = await execa('node', [cli, 'cache', 'pull', ref()], { reject: false, env: { LKBUILD_CACHE: `${work}/cache`, DOCKER_CONFIG: work } });
+    const r = await execa('node', [cli, 'cache', 'pull', ref()], {
+      reject: false,
+      env: { LKBUILD_CACHE: `${work}/cache`, DOCKER_CONFIG: work },
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`lkbuild: error: registry ${proxy.host} answered HTTP 503 to GET /v2/net/manifests/1`);
     expect(r.stderr).toContain('5 attempts');
@@ -59,7 +62,11 @@ describe('registry behaviour the README promises', () => {
   test('the default timeout: 30 s of silence before headers or within a body fails an attempt (registry and Debian)', async () => {
     const layer = image.manifest.layers[0]!;
     proxy.rule = (r) =>
-      r.url.includes('/manifests/') && r.url.endsWith('/hang') ? { kind: 'hang' } : r.url.endsWith(`/blobs/${layer.digest}`) ? { kind: 'stall', afterBytes: 1000 } : { kind: 'pass' };
+      r.url.includes('/manifests/') && r.url.endsWith('/hang')
+        ? { kind: 'hang' }
+        : r.url.endsWith(`/blobs/${layer.digest}`)
+          ? { kind: 'stall', afterBytes: 1000 }
+          : { kind: 'pass' };
     const once = { attempts: 1 };
     const timed = async (work: Promise<unknown>) => {
       const started = Date.now();

@@ -72,7 +72,9 @@ describe('lkbuild cache and push commands', () => {
     const fresh = await tempDir('lk-cli-cache2-');
     expect((await run(fresh, cacheCommand, ['import', join(dir, 'app.oci.tar')])).out).toBe(`${app}\n`);
     expect((await findImage(new OciLayout(fresh), app))?.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
-    expect((await run(fresh, cacheCommand, ['import', '--name', 'imported/app:2', join(dir, 'app.docker.tar')])).out).toBe('imported/app:2\n');
+    expect((await run(fresh, cacheCommand, ['import', '--name', 'imported/app:2', join(dir, 'app.docker.tar')])).out).toBe(
+      'imported/app:2\n',
+    );
     const imported = await findImage(new OciLayout(fresh), 'imported/app:2');
     expect(imported?.config.rootfs.diff_ids).toEqual(image.config.rootfs.diff_ids);
     await execa('umoci', ['unpack', '--rootless', '--image', `${fresh}:imported/app:2`, join(await tempDir('lk-umoci-'), 'b')]);
@@ -83,15 +85,27 @@ describe('lkbuild cache and push commands', () => {
     expect((await run(cache, cacheCommand, ['clean'])).out).toMatch(/^removed 0 blobs/); // too young by default
     expect((await run(cache, cacheCommand, ['clean', '--min-age', '0'])).out).toMatch(/^removed 5 blobs .*kept 3\n$/);
     const left = await readdir(join(cache, 'blobs', 'sha256'));
-    expect(left.sort()).toEqual([other.manifestDescriptor.digest, other.manifest.config.digest, other.manifest.layers[0].digest].map((d) => d.slice(7)).sort());
+    expect(left.sort()).toEqual(
+      [other.manifestDescriptor.digest, other.manifest.config.digest, other.manifest.layers[0].digest].map((d) => d.slice(7)).sort(),
+    );
     expect(await findImage(new OciLayout(cache), `${registry.host}/other:1`)).toBeDefined();
   });
 
   test('archives written by skopeo import (docker-archive with plain layers, oci-archive)', async () => {
     const { layout, image: made } = await makeImageLayout('src/sk:1', 2, 128 << 10);
     const dir = await tempDir('lk-sk-archives-');
-    await execa('skopeo', ['copy', '--insecure-policy', `oci:${layout.root}:src/sk:1`, `docker-archive:${join(dir, 'd.tar')}:example.com/sk:1`]);
-    await execa('skopeo', ['copy', '--insecure-policy', `oci:${layout.root}:src/sk:1`, `oci-archive:${join(dir, 'o.tar')}:example.com/sk:2`]);
+    await execa('skopeo', [
+      'copy',
+      '--insecure-policy',
+      `oci:${layout.root}:src/sk:1`,
+      `docker-archive:${join(dir, 'd.tar')}:example.com/sk:1`,
+    ]);
+    await execa('skopeo', [
+      'copy',
+      '--insecure-policy',
+      `oci:${layout.root}:src/sk:1`,
+      `oci-archive:${join(dir, 'o.tar')}:example.com/sk:2`,
+    ]);
     const cache = await tempDir('lk-cli-cache3-');
     expect((await run(cache, cacheCommand, ['import', join(dir, 'd.tar')])).out).toBe('example.com/sk:1\n');
     expect((await run(cache, cacheCommand, ['import', join(dir, 'o.tar')])).out).toBe('example.com/sk:2\n');

@@ -67,7 +67,9 @@ describe('pulling through a faulty connection', () => {
     const victim = bigLayer();
     const cutAt = 300_000;
     proxy.rule = (r, seen) =>
-      isBlobGet(r.url, victim.digest) && seen.filter((s) => isBlobGet(s.url, victim.digest)).length === 1 ? { kind: 'cut', afterBytes: cutAt } : { kind: 'pass' };
+      isBlobGet(r.url, victim.digest) && seen.filter((s) => isBlobGet(s.url, victim.digest)).length === 1
+        ? { kind: 'cut', afterBytes: cutAt }
+        : { kind: 'pass' };
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const pulled = await pullImage(cache, ref(), fast);
     expect(pulled.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
@@ -82,7 +84,9 @@ describe('pulling through a faulty connection', () => {
     const victim = bigLayer();
     proxy.rule = (r, seen) => {
       if (!isBlobGet(r.url, victim.digest)) return { kind: 'pass' };
-      return seen.filter((s) => isBlobGet(s.url, victim.digest)).length === 1 ? { kind: 'cut', afterBytes: 500_000 } : { kind: 'ignore-range' };
+      return seen.filter((s) => isBlobGet(s.url, victim.digest)).length === 1
+        ? { kind: 'cut', afterBytes: 500_000 }
+        : { kind: 'ignore-range' };
     };
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const pulled = await pullImage(cache, ref(), fast);
@@ -93,7 +97,10 @@ describe('pulling through a faulty connection', () => {
 
   test('429 with Retry-After is waited out', async () => {
     let limited = 0;
-    proxy.rule = (r) => (r.url.includes('/manifests/') && limited++ === 0 ? { kind: 'status', status: 429, headers: { 'retry-after': '0' } } : { kind: 'pass' });
+    proxy.rule = (r) =>
+      r.url.includes('/manifests/') && limited++ === 0
+        ? { kind: 'status', status: 429, headers: { 'retry-after': '0' } }
+        : { kind: 'pass' };
     const cache = new OciLayout(await tempDir('lk-cache-'));
     await pullImage(cache, ref(), fast);
     expect(proxy.seen.filter((r) => r.url.includes('/manifests/'))).toHaveLength(2);
@@ -102,7 +109,8 @@ describe('pulling through a faulty connection', () => {
   test('a push survives 500s on the blob upload', async () => {
     const { layout } = await makeImageLayout('src/up:1', 2, 256 << 10);
     let failed = 0;
-    proxy.rule = (r) => (r.method === 'PUT' && r.url.includes('/blobs/uploads/') && failed++ < 2 ? { kind: 'status', status: 500 } : { kind: 'pass' });
+    proxy.rule = (r) =>
+      r.method === 'PUT' && r.url.includes('/blobs/uploads/') && failed++ < 2 ? { kind: 'status', status: 500 } : { kind: 'pass' };
     const result = await pushImage(layout, 'src/up:1', `${proxy.host}/up:1`, fast);
     expect(result.uploaded).toBe(3);
     expect(failed).toBeGreaterThanOrEqual(2);
@@ -114,9 +122,9 @@ describe('pulling through a faulty connection', () => {
     proxy.rule = () => ({ kind: 'hang' });
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const started = Date.now();
-    await expect(pullImage(cache, ref(), { ...fast, idleTimeoutMs: 400, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 } })).rejects.toThrow(
-      /did not answer within 0.4s/,
-    );
+    await expect(
+      pullImage(cache, ref(), { ...fast, idleTimeoutMs: 400, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 } }),
+    ).rejects.toThrow(/did not answer within 0.4s/);
     expect(Date.now() - started).toBeLessThan(5_000);
     const started2 = Date.now();
     await expect(pullImage(cache, ref(), { ...fast, timeoutMs: 700 })).rejects.toThrow(/time limit|stopped/);

@@ -8,8 +8,13 @@ import type { Descriptor } from '../../src/oci/media-types.js';
 
 describe('WWW-Authenticate parsing', () => {
   test('a Bearer challenge with quoted parameters', () => {
-    expect(parseChallenges('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"')).toEqual([
-      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } },
+    expect(
+      parseChallenges('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"'),
+    ).toEqual([
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' },
+      },
     ]);
   });
   test('several challenges, unquoted values and escapes', () => {
@@ -32,7 +37,10 @@ describe('registry endpoints', () => {
 
 describe('docker config credentials', () => {
   test('auth entries decode; Hub has its legacy keys', () => {
-    expect(decodeAuthEntry({ auth: Buffer.from('u:p:with:colons').toString('base64') })).toEqual({ username: 'u', password: 'p:with:colons' });
+    expect(decodeAuthEntry({ auth: Buffer.from('u:p:with:colons').toString('base64') })).toEqual({
+      username: 'u',
+      password: 'p:with:colons',
+    });
     expect(decodeAuthEntry({ username: 'a', password: 'b' })).toEqual({ username: 'a', password: 'b' });
     expect(decodeAuthEntry({})).toBeUndefined();
     expect(configKeysFor('docker.io')[0]).toBe('https://index.docker.io/v1/');
@@ -46,7 +54,13 @@ describe('platform selection', () => {
     size: 1,
     platform: { os: 'linux', architecture, ...(variant ? { variant } : {}) },
   });
-  const index = [d('arm', 'v6'), d('arm', 'v7'), d('arm64', 'v8'), d('amd64'), { ...d('unknown'), platform: { os: 'unknown', architecture: 'unknown' } }];
+  const index = [
+    d('arm', 'v6'),
+    d('arm', 'v7'),
+    d('arm64', 'v8'),
+    d('amd64'),
+    { ...d('unknown'), platform: { os: 'unknown', architecture: 'unknown' } },
+  ];
   test('picks by os/arch/variant', () => {
     expect(selectPlatform(index, parsePlatform('amd64'))?.digest).toBe('sha256:amd64');
     expect(selectPlatform(index, parsePlatform('aarch64'))?.digest).toBe('sha256:arm64v8');

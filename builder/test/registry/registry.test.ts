@@ -76,14 +76,26 @@ describe('anonymous registry', () => {
     const src = new OciLayout(await tempDir('lk-multi-'));
     const amd = await makeImage(src, 'one/amd:1', 1, 4096);
     const armLayer = await makeImage(src, 'one/armsrc:1', 1, 4096);
-    const arm = await commitImage(src, 'one/arm:1', armLayer.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: armLayer.config.rootfs.diff_ids[i] })), {
-      architecture: 'arm64',
-      os: 'linux',
-    });
+    const arm = await commitImage(
+      src,
+      'one/arm:1',
+      armLayer.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: armLayer.config.rootfs.diff_ids[i] })),
+      {
+        architecture: 'arm64',
+        os: 'linux',
+      },
+    );
     const index = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [arm.manifestDescriptor, amd.manifestDescriptor] };
     const stored = await src.writeJsonBlob(index);
     await src.tag('multi:1', { mediaType: MediaType.imageIndex, ...stored });
-    await execa('skopeo', ['copy', '--all', '--insecure-policy', '--dest-tls-verify=false', `oci:${src.root}:multi:1`, `docker://${registry.host}/multi:1`]);
+    await execa('skopeo', [
+      'copy',
+      '--all',
+      '--insecure-policy',
+      '--dest-tls-verify=false',
+      `oci:${src.root}:multi:1`,
+      `docker://${registry.host}/multi:1`,
+    ]);
 
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const byDefault = await pullImage(cache, `${registry.host}/multi:1`, { credentials: noCreds });
@@ -92,14 +104,22 @@ describe('anonymous registry', () => {
     const forArm = await pullImage(armCache, `${registry.host}/multi:1`, { credentials: noCreds, platform: parsePlatform('arm64') });
     expect(forArm.manifestDescriptor.digest).toBe(arm.manifestDescriptor.digest);
     expect(forArm.config.architecture).toBe('arm64');
-    await expect(pullImage(armCache, `${registry.host}/multi:1`, { credentials: noCreds, platform: parsePlatform('linux/s390x') })).rejects.toThrow(
-      /has no image for linux\/s390x.*|available/,
-    );
+    await expect(
+      pullImage(armCache, `${registry.host}/multi:1`, { credentials: noCreds, platform: parsePlatform('linux/s390x') }),
+    ).rejects.toThrow(/has no image for linux\/s390x.*|available/);
   });
 
   test('Docker v2 schema 2 images are stored with OCI media types (skopeo and umoci ignore Docker ones in a layout)', async () => {
     const { layout, image } = await makeImageLayout('src/d2:1', 2, 4096);
-    await execa('skopeo', ['copy', '--insecure-policy', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${layout.root}:src/d2:1`, `docker://${registry.host}/d2:1`]);
+    await execa('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--format',
+      'v2s2',
+      '--dest-tls-verify=false',
+      `oci:${layout.root}:src/d2:1`,
+      `docker://${registry.host}/d2:1`,
+    ]);
     const cache = new OciLayout(await tempDir('lk-cache-'));
     const pulled = await pullImage(cache, `${registry.host}/d2:1`, { credentials: noCreds });
     const served = (await execa('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/d2:1`])).stdout;
@@ -140,7 +160,9 @@ describe('htpasswd registry', () => {
     expect(pushed.digest).toBe(image.manifestDescriptor.digest);
 
     const empty = { ...process.env, DOCKER_CONFIG: await tempDir('lk-no-config-') };
-    await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/auth:1`, { env: empty })).rejects.toThrow(/requires authentication/);
+    await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/auth:1`, { env: empty })).rejects.toThrow(
+      /requires authentication/,
+    );
 
     // a credential helper named in credHelpers answers `get` with the server on stdin
     const bin = await tempDir('lk-helper-bin-');
@@ -156,7 +178,9 @@ describe('htpasswd registry', () => {
     expect(pulledViaHelper.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
 
     const wrong = { ...process.env, DOCKER_CONFIG: await dockerConfigWith(registry.host, 'alice', 'nope') };
-    await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/auth:1`, { env: wrong })).rejects.toThrow(/refused the credentials/);
+    await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/auth:1`, { env: wrong })).rejects.toThrow(
+      /refused the credentials/,
+    );
   });
 });
 
@@ -165,7 +189,13 @@ describe('token-auth registry', () => {
   let issuer: TokenIssuer;
   beforeAll(async () => {
     issuer = await startTokenIssuer(await tempDir('lk-issuer-'), { bob: 'tok3n' });
-    registry = await startRegistry({ kind: 'token', realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, certPath: issuer.certPath });
+    registry = await startRegistry({
+      kind: 'token',
+      realm: issuer.realm,
+      service: issuer.service,
+      issuer: issuer.issuer,
+      certPath: issuer.certPath,
+    });
   });
   afterAll(async () => {
     await registry?.stop();
@@ -184,11 +214,15 @@ describe('token-auth registry', () => {
 
     const pushed = await pushImage(cache, `${registry.host}/team/tok:1`, `${registry.host}/team/other:2`, { credentials });
     expect(pushed.mounted).toBe(3);
-    expect(issuer.requests.some((r) => r.scopes.includes('repository:team/other:pull,push') && r.scopes.includes('repository:team/tok:pull'))).toBe(true);
+    expect(
+      issuer.requests.some((r) => r.scopes.includes('repository:team/other:pull,push') && r.scopes.includes('repository:team/tok:pull')),
+    ).toBe(true);
 
-    await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/team/tok:1`, { credentials: async () => ({ username: 'bob', password: 'x' }) })).rejects.toThrow(
-      /refused the credentials/,
-    );
+    await expect(
+      pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/team/tok:1`, {
+        credentials: async () => ({ username: 'bob', password: 'x' }),
+      }),
+    ).rejects.toThrow(/refused the credentials/);
   });
 });
 
@@ -202,11 +236,23 @@ describe('TLS registry with a private CA', () => {
 
   test('a certs.d folder for the registry switches it to HTTPS with that CA', async () => {
     const { layout, image } = await makeImageLayout('src/tls:1', 1, 64 << 10);
-    await pushImage(layout, 'src/tls:1', `${registry.host}/tls:1`, { credentials: noCreds, env: { ...process.env, LKBUILD_CERTS_DIR: certsDir } });
+    await pushImage(layout, 'src/tls:1', `${registry.host}/tls:1`, {
+      credentials: noCreds,
+      env: { ...process.env, LKBUILD_CERTS_DIR: certsDir },
+    });
     const cache = new OciLayout(await tempDir('lk-cache-'));
-    const pulled = await pullImage(cache, `${registry.host}/tls:1`, { credentials: noCreds, env: { ...process.env, LKBUILD_CERTS_DIR: certsDir } });
+    const pulled = await pullImage(cache, `${registry.host}/tls:1`, {
+      credentials: noCreds,
+      env: { ...process.env, LKBUILD_CERTS_DIR: certsDir },
+    });
     expect(pulled.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
     // without the CA (and plain HTTP for loopback) the registry cannot be read, and the error says why
-    await expect(pullImage(cache, `${registry.host}/tls:1`, { credentials: noCreds, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, env: { ...process.env, LKBUILD_CERTS_DIR: await tempDir("lk-empty-") } })).rejects.toThrow(/speaks HTTPS, but lkbuild used plain HTTP/);
+    await expect(
+      pullImage(cache, `${registry.host}/tls:1`, {
+        credentials: noCreds,
+        retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+        env: { ...process.env, LKBUILD_CERTS_DIR: await tempDir('lk-empty-') },
+      }),
+    ).rejects.toThrow(/speaks HTTPS, but lkbuild used plain HTTP/);
   });
 });

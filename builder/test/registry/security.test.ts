@@ -55,7 +55,9 @@ test('the cache itself stops writing a blob at its announced size, whatever the 
     }
   }
   const digest = `sha256:${'0'.repeat(64)}`;
-  await expect(cache.writeBlob(Readable.from(endless()), { digest, size: 100_000 })).rejects.toThrow(/more than the 100000 bytes announced arrived/);
+  await expect(cache.writeBlob(Readable.from(endless()), { digest, size: 100_000 })).rejects.toThrow(
+    /more than the 100000 bytes announced arrived/,
+  );
   expect(pulled).toBeLessThan(64); // stopped early (stream buffering reads a few chunks ahead)
   expect(await readdir(join(cache.root, 'blobs', 'sha256'))).toEqual([]);
 });
@@ -70,7 +72,13 @@ describe('Basic credentials and the token realm', () => {
   beforeEach(() => {
     issuer.requests.length = 0;
   });
-  const tokenAuth = (realm: string) => ({ kind: 'token' as const, realm, service: issuer.service, issuer: issuer.issuer, certPath: issuer.certPath });
+  const tokenAuth = (realm: string) => ({
+    kind: 'token' as const,
+    realm,
+    service: issuer.service,
+    issuer: issuer.issuer,
+    certPath: issuer.certPath,
+  });
 
   test('are not sent to a realm on another host', async () => {
     // The registry is reached as 127.0.0.1; its challenge names "localhost", another host.
@@ -92,7 +100,9 @@ describe('Basic credentials and the token realm', () => {
     try {
       const credentials = async () => ({ username: 'bob', password: 'tok3n' });
       const env = { ...process.env, LKBUILD_CERTS_DIR: certsDir };
-      await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/team/x:1`, { credentials, env })).rejects.toThrow(/were not sent there/);
+      await expect(pullImage(new OciLayout(await tempDir('lk-cache-')), `${registry.host}/team/x:1`, { credentials, env })).rejects.toThrow(
+        /were not sent there/,
+      );
       expect(issuer.requests.length).toBeGreaterThan(0);
       expect(issuer.requests.every((r) => r.user === undefined)).toBe(true);
     } finally {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -18,7 +18,10 @@ describe('run qemu --disk', () => {
 
   test('missing files are created at their size: raw sparse, qcow2 as qemu-img reads it', async () => {
     const plans = await plan(`${join(dir, 'a.img')},size=16M`, `${join(dir, 'b.qcow2')},size=1G`);
-    expect(plans.map((p) => [p.format, p.create])).toEqual([['raw', 16 * MiB], ['qcow2', 1024 * MiB]]);
+    expect(plans.map((p) => [p.format, p.create])).toEqual([
+      ['raw', 16 * MiB],
+      ['qcow2', 1024 * MiB],
+    ]);
     await createDisks(plans);
     expect((await stat(join(dir, 'a.img'))).size).toBe(16 * MiB);
     expect((await stat(join(dir, 'a.img'))).blocks).toBe(0);
@@ -52,11 +55,38 @@ describe('run qemu --disk', () => {
     expect(await readFile(join(dir, 'race.img'), 'utf8')).toBe('mine');
   });
 
+  test('without qemu-img a qcow2 disk fails naming the Debian package, and nothing is left behind', async () => {
+    const plans = await plan(`${join(dir, 'c.qcow2')},size=1G`);
+    const path = process.env.PATH;
+    process.env.PATH = await mkdtemp(join(tmpdir(), 'empty-path-'));
+    try {
+      await expect(createDisks(plans)).rejects.toMatchObject({
+        message: '--disk needs qemu-img, which is not installed',
+        hint: 'install the Debian package qemu-utils on the build host',
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   test('QEMU arguments: virtio-blk in order, commas doubled', () => {
-    const args = diskArgs([{ file: '/d/a,b.img', format: 'raw', spec: '' }, { file: '/d/c.qcow2', format: 'qcow2', spec: '' }], 'q35');
+    const args = diskArgs(
+      [
+        { file: '/d/a,b.img', format: 'raw', spec: '' },
+        { file: '/d/c.qcow2', format: 'qcow2', spec: '' },
+      ],
+      'q35',
+    );
     expect(args).toEqual([
-      '-drive', 'if=none,id=disk0,format=raw,discard=unmap,file=/d/a,,b.img', '-device', 'virtio-blk-pci,drive=disk0',
-      '-drive', 'if=none,id=disk1,format=qcow2,discard=unmap,file=/d/c.qcow2', '-device', 'virtio-blk-pci,drive=disk1',
+      '-drive',
+      'if=none,id=disk0,format=raw,discard=unmap,file=/d/a,,b.img',
+      '-device',
+      'virtio-blk-pci,drive=disk0',
+      '-drive',
+      'if=none,id=disk1,format=qcow2,discard=unmap,file=/d/c.qcow2',
+      '-device',
+      'virtio-blk-pci,drive=disk1',
     ]);
     expect(diskArgs([{ file: '/d/a.img', format: 'raw', spec: '' }], 'microvm')[3]).toBe('virtio-blk-device,drive=disk0');
   });

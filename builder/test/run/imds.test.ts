@@ -43,7 +43,9 @@ describe('IMDSv2 emulation', () => {
     const a = await listen(join(dir, 'a.sock'), (sock) => void serveImdsConnection(s, join(dir, 'user-data'), sock));
     // What QEMU does: one `lkbuild run _imds` process per connection, the connection on its stdio.
     const b = await listen(join(dir, 'b.sock'), (sock) => {
-      spawn(process.execPath, [cli, 'run', '_imds', s.dir, join(dir, 'user-data')], { stdio: [sock, sock, 'inherit'] }).on('exit', () => sock.destroy());
+      spawn(process.execPath, [cli, 'run', '_imds', s.dir, join(dir, 'user-data')], { stdio: [sock, sock, 'inherit'] }).on('exit', () =>
+        sock.destroy(),
+      );
     });
     servers = [a, b];
     inProcess = client(join(dir, 'a.sock'));
@@ -77,7 +79,9 @@ describe('IMDSv2 emulation', () => {
     expect((await inProcess('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '0' })).status).toBe(400);
     expect((await inProcess('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '21601' })).status).toBe(400);
     expect((await inProcess('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '21600' })).status).toBe(200);
-    expect((await inProcess('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.0.0.1' })).status).toBe(403);
+    expect(
+      (await inProcess('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.0.0.1' })).status,
+    ).toBe(403);
     expect((await inProcess('POST', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60' })).status).toBe(405);
   });
 
@@ -106,9 +110,11 @@ describe('IMDS tokens and requests (pure)', () => {
     expect(tokenValid(key, t.replace(/^\d+/, '9999999999'), 1_000_000)).toBe(false);
   });
 
-  test('no user data is 404 with a token; the instance id has EC2\'s form', () => {
+  test("no user data is 404 with a token; the instance id has EC2's form", () => {
     const token = issueToken(key, instance.now, 10);
-    expect(handleImds({ method: 'GET', path: '/latest/user-data', headers: { 'x-aws-ec2-metadata-token': token } }, instance).status).toBe(404);
+    expect(handleImds({ method: 'GET', path: '/latest/user-data', headers: { 'x-aws-ec2-metadata-token': token } }, instance).status).toBe(
+      404,
+    );
     expect(ec2InstanceId(instance.instanceId)).toMatch(/^i-[0-9a-f]{17}$/);
   });
 });

@@ -68,24 +68,40 @@ describe('QEMU network arguments', () => {
 
   test('user networking: virtio-net with the published ports forwarded', () => {
     expect(networkArgs({ networking: { mode: 'user' }, publish, machine: 'q35', mac })).toEqual([
-      '-netdev', 'user,id=net0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:0.0.0.0:5353-:53',
-      '-device', `virtio-net-pci,netdev=net0,mac=${mac}`,
+      '-netdev',
+      'user,id=net0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:0.0.0.0:5353-:53',
+      '-device',
+      `virtio-net-pci,netdev=net0,mac=${mac}`,
     ]);
   });
 
   test('--imds: the link-local network and a guestfwd command, quoted for GLib and QEMU', () => {
-    const [, netdev] = networkArgs({ networking: { mode: 'user' }, publish: [], machine: 'q35', mac, imdsCommand: ['/usr/bin/node', '/a,b/lkbuild.js', "it's"] });
-    expect(netdev).toBe(`user,id=net0,net=169.254.0.0/16,guestfwd=tcp:169.254.169.254:80-cmd:'/usr/bin/node' '/a,,b/lkbuild.js' 'it'\\''s'`);
+    const [, netdev] = networkArgs({
+      networking: { mode: 'user' },
+      publish: [],
+      machine: 'q35',
+      mac,
+      imdsCommand: ['/usr/bin/node', '/a,b/lkbuild.js', "it's"],
+    });
+    expect(netdev).toBe(
+      `user,id=net0,net=169.254.0.0/16,guestfwd=tcp:169.254.169.254:80-cmd:'/usr/bin/node' '/a,,b/lkbuild.js' 'it'\\''s'`,
+    );
   });
 
   test('none, tap, bridge; microvm uses virtio-mmio', () => {
     expect(networkArgs({ networking: { mode: 'none' }, publish: [], machine: 'q35', mac })).toEqual(['-nic', 'none']);
-    expect(networkArgs({ networking: { mode: 'tap', iface: 'tap3' }, publish: [], machine: 'q35', mac })[1]).toBe('tap,id=net0,script=no,downscript=no,ifname=tap3');
-    expect(networkArgs({ networking: { mode: 'bridge', bridge: 'br1' }, publish: [], machine: 'q35', mac })[1]).toBe('bridge,id=net0,br=br1');
-    expect(networkArgs({ networking: { mode: 'user' }, publish: [], machine: 'microvm', mac })[3]).toBe(`virtio-net-device,netdev=net0,mac=${mac}`);
+    expect(networkArgs({ networking: { mode: 'tap', iface: 'tap3' }, publish: [], machine: 'q35', mac })[1]).toBe(
+      'tap,id=net0,script=no,downscript=no,ifname=tap3',
+    );
+    expect(networkArgs({ networking: { mode: 'bridge', bridge: 'br1' }, publish: [], machine: 'q35', mac })[1]).toBe(
+      'bridge,id=net0,br=br1',
+    );
+    expect(networkArgs({ networking: { mode: 'user' }, publish: [], machine: 'microvm', mac })[3]).toBe(
+      `virtio-net-device,netdev=net0,mac=${mac}`,
+    );
   });
 
-  test('the MAC is QEMU\'s prefix and stable for an instance', () => {
+  test("the MAC is QEMU's prefix and stable for an instance", () => {
     expect(instanceMac('iid-0123456789abcdef')).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
     expect(instanceMac('iid-0123456789abcdef')).toBe(instanceMac('iid-0123456789abcdef'));
     expect(instanceMac('iid-0123456789abcdef')).not.toBe(instanceMac('iid-fedcba9876543210'));

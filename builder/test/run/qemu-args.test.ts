@@ -9,7 +9,12 @@ describe('QEMU command line', () => {
     const { args } = qemuArgs({ ...base, kvmUsable: false });
     expect(args.join(' ')).toContain('-accel tcg -cpu max');
     expect(args).toContain('-no-reboot');
-    expect(args.slice(args.indexOf('-kernel'), args.indexOf('-kernel') + 4)).toEqual(['-kernel', '/out/node-kernel', '-initrd', '/out/node-initrd.img']);
+    expect(args.slice(args.indexOf('-kernel'), args.indexOf('-kernel') + 4)).toEqual([
+      '-kernel',
+      '/out/node-kernel',
+      '-initrd',
+      '/out/node-initrd.img',
+    ]);
   });
 
   test('KVM when usable; the extra command line is appended to the built one', () => {
@@ -28,10 +33,12 @@ describe('QEMU command line for the EFI formats', () => {
   const args = (path: string, extra: { append?: string; cmdline?: string } = {}) =>
     qemuArgs({ base: path, cmdline: extra.cmdline ?? '', append: extra.append, kvmUsable: false, target: bootTarget(path), ovmf }).args;
   const firmware = [
-    '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd',
-    '-drive', 'if=pflash,format=raw,unit=1,snapshot=on,file=/fw/VARS.fd',
+    '-drive',
+    'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd',
+    '-drive',
+    'if=pflash,format=raw,unit=1,snapshot=on,file=/fw/VARS.fd',
   ];
-  const after = (a: string[], flag: string, n: number) => a.slice(a.indexOf(flag), a.indexOf(flag) + n);
+  const argsFrom = (a: string[], flag: string, n: number) => a.slice(a.indexOf(flag), a.indexOf(flag) + n);
 
   test('the target is told by the formats table', () => {
     expect(bootTarget('/out/node')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
@@ -39,8 +46,20 @@ describe('QEMU command line for the EFI formats', () => {
     expect(bootTarget('/out/node-kernel')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
     expect(bootTarget('/out/node-initrd.img')).toEqual({ kind: 'kernel+initrd', base: '/out/node' });
     expect(bootTarget('/out/node.efi')).toEqual({ kind: 'uki', path: '/out/node.efi', output: 'uki' });
-    expect(bootTarget('/out/node-efi.img')).toEqual({ kind: 'disk', path: '/out/node-efi.img', format: 'raw', firmware: 'efi', output: 'raw-efi' });
-    expect(bootTarget('/out/node-bios.img')).toEqual({ kind: 'disk', path: '/out/node-bios.img', format: 'raw', firmware: 'bios', output: 'raw-bios' });
+    expect(bootTarget('/out/node-efi.img')).toEqual({
+      kind: 'disk',
+      path: '/out/node-efi.img',
+      format: 'raw',
+      firmware: 'efi',
+      output: 'raw-efi',
+    });
+    expect(bootTarget('/out/node-bios.img')).toEqual({
+      kind: 'disk',
+      path: '/out/node-bios.img',
+      format: 'raw',
+      firmware: 'bios',
+      output: 'raw-bios',
+    });
     expect(bootTarget('/out/node.raw')).toEqual({ kind: 'disk', path: '/out/node.raw', format: 'raw', firmware: 'efi', output: 'aws' }); // also boots with --bios
     expect(bootTarget('/out/node.qcow2')).toMatchObject({ kind: 'disk', format: 'qcow2', firmware: 'efi' });
     expect(bootTarget('/out/node.vmdk')).toMatchObject({ kind: 'disk', format: 'vmdk', firmware: 'efi' });
@@ -65,8 +84,8 @@ describe('QEMU command line for the EFI formats', () => {
 
   test('UKI: OVMF from flash (variables as a snapshot), -kernel name.efi, its own command line', () => {
     const a = args('/out/node.efi');
-    expect(after(a, '-drive', 4)).toEqual(firmware);
-    expect(after(a, '-kernel', 2)).toEqual(['-kernel', '/out/node.efi']);
+    expect(argsFrom(a, '-drive', 4)).toEqual(firmware);
+    expect(argsFrom(a, '-kernel', 2)).toEqual(['-kernel', '/out/node.efi']);
     expect(a).not.toContain('-initrd');
     expect(a).not.toContain('-append');
   });
@@ -77,7 +96,11 @@ describe('QEMU command line for the EFI formats', () => {
   });
 
   test('disks: virtio with the format named and snapshot=on; commas in file names doubled', () => {
-    expect(after(args('/out/node-efi.img'), '-drive', 6)).toEqual([...firmware, '-drive', 'if=virtio,format=raw,snapshot=on,file=/out/node-efi.img']);
+    expect(argsFrom(args('/out/node-efi.img'), '-drive', 6)).toEqual([
+      ...firmware,
+      '-drive',
+      'if=virtio,format=raw,snapshot=on,file=/out/node-efi.img',
+    ]);
     expect(args('/out/node.qcow2')).toContain('if=virtio,format=qcow2,snapshot=on,file=/out/node.qcow2');
     expect(args('/out/node.vmdk')).toContain('if=virtio,format=vmdk,snapshot=on,file=/out/node.vmdk');
     expect(args('/out/node.vhd')).toContain('if=virtio,format=vpc,snapshot=on,file=/out/node.vhd');
@@ -89,7 +112,7 @@ describe('QEMU command line for the EFI formats', () => {
   test('ISOs boot as a CD-ROM', () => {
     const a = args('/out/node-efi.iso');
     expect(a.join(' ')).toContain('if=pflash');
-    expect(after(a, '-boot', 2)).toEqual(['-boot', 'order=d']);
+    expect(argsFrom(a, '-boot', 2)).toEqual(['-boot', 'order=d']);
     expect(a).toContain('media=cdrom,format=raw,readonly=on,file=/out/node-efi.iso');
   });
 
@@ -124,10 +147,18 @@ describe('firmware and machine', () => {
     expect(a).toContain('-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on');
     expect(a).toContain('file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd');
     expect(a).toContain('snapshot=on,file=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd');
-    const own = qemuArgs({ base: '/o/n.efi', cmdline: '', kvmUsable: false, target: t('/o/n.efi'), secureBoot: { vars: '/k/VARS.fd' } }).args.join(' ');
+    const own = qemuArgs({
+      base: '/o/n.efi',
+      cmdline: '',
+      kvmUsable: false,
+      target: t('/o/n.efi'),
+      secureBoot: { vars: '/k/VARS.fd' },
+    }).args.join(' ');
     expect(own).toContain('snapshot=on,file=/k/VARS.fd');
     // systemd's stub ignores -append under Secure Boot: refused rather than silently dropped.
-    expect(() => qemuArgs({ base: '/o/n.efi', cmdline: 'x', append: 'y', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} })).toThrow(/^--append: systemd's stub ignores/);
+    expect(() =>
+      qemuArgs({ base: '/o/n.efi', cmdline: 'x', append: 'y', kvmUsable: false, target: t('/o/n.efi'), secureBoot: {} }),
+    ).toThrow(/^--append: systemd's stub ignores/);
   });
 
   test('microvm: direct kernel boot with virtio-mmio devices, nothing but kernel+initrd', () => {
@@ -135,17 +166,25 @@ describe('firmware and machine', () => {
     expect(a.slice(0, 2)).toEqual(['-machine', 'microvm,x-option-roms=off,isa-serial=on,rtc=on']);
     expect(a).toContain('virtio-rng-device');
     expect(a.join(' ')).not.toMatch(/pci|pflash/);
-    expect(() => resolveFirmware(t('/o/n.efi'), { machine: 'microvm' })).toThrow(/^--machine: microvm boots a kernel\+initrd build directly/);
+    expect(() => resolveFirmware(t('/o/n.efi'), { machine: 'microvm' })).toThrow(
+      /^--machine: microvm boots a kernel\+initrd build directly/,
+    );
     expect(() => resolveFirmware(t('/o/n'), { machine: 'microvm', firmware: 'uefi' })).toThrow(/^--uefi: microvm has no firmware/);
   });
 
   test('the console is logged; QMP and the pid file are where the state says; detached writes a file', () => {
     const control = { qmpSocket: '/s/qmp.sock', pidFile: '/s/qemu.pid' };
-    const fg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'stdio', consoleLog: '/s/console.log', control }).args.join(' ');
+    const fg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'stdio', consoleLog: '/s/console.log', control }).args.join(
+      ' ',
+    );
     expect(fg).toContain('-chardev stdio,id=console,signal=off,logfile=/s/console.log -serial chardev:console -monitor none');
     expect(fg).toContain('-qmp unix:/s/qmp.sock,server=on,wait=off -pidfile /s/qemu.pid');
-    const tty = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'interactive', consoleLog: '/s/console.log' }).args.join(' ');
-    expect(tty).toContain('-chardev stdio,id=console,mux=on,signal=on,logfile=/s/console.log -serial chardev:console -mon chardev=console,mode=readline');
+    const tty = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'interactive', consoleLog: '/s/console.log' }).args.join(
+      ' ',
+    );
+    expect(tty).toContain(
+      '-chardev stdio,id=console,mux=on,signal=on,logfile=/s/console.log -serial chardev:console -mon chardev=console,mode=readline',
+    );
     const bg = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'file', consoleLog: '/s/console.log' }).args.join(' ');
     expect(bg).toContain('-chardev file,id=console,path=/s/console.log -serial chardev:console -monitor none');
     expect(fg).toContain('-device pvpanic-pci -action panic=exit-failure');

@@ -49,7 +49,8 @@ describe('licenseFromCopyright', () => {
   });
 
   test('free-form: the common-licenses it points at', () => {
-    const text = 'This package is free software; version 2 dated June, 1991.\n\nOn Debian GNU/Linux systems, the complete text of the GNU General\nPublic License can be found in `/usr/share/common-licenses/GPL-2\'.\n';
+    const text =
+      "This package is free software; version 2 dated June, 1991.\n\nOn Debian GNU/Linux systems, the complete text of the GNU General\nPublic License can be found in `/usr/share/common-licenses/GPL-2'.\n";
     expect(licenseFromCopyright(text)).toBe('GPL-2.0-only');
   });
 

@@ -18,7 +18,19 @@ const pair = (n: string) => ({ key: join(work, `${n}.key`), cert: join(work, `${
 
 async function makePair(n: string, keyArgs = ['-newkey', 'rsa:2048', '-nodes']): Promise<void> {
   const p = pair(n);
-  await execa('openssl', ['req', '-x509', ...keyArgs, '-keyout', p.key, '-out', p.cert, '-days', '3650', '-subj', `/CN=lkbuild test ${n}/`]);
+  await execa('openssl', [
+    'req',
+    '-x509',
+    ...keyArgs,
+    '-keyout',
+    p.key,
+    '-out',
+    p.cert,
+    '-days',
+    '3650',
+    '-subj',
+    `/CN=lkbuild test ${n}/`,
+  ]);
 }
 
 async function sbverify(cert: string, file: string): Promise<number> {
@@ -55,8 +67,12 @@ describe('loadSigningKey', () => {
   });
 
   test('every bad input is refused with a message naming the file', async () => {
-    expect(await signError(join(work, 'missing.key'), pair('a').cert)).toBe(`cannot read the signing key ${join(work, 'missing.key')}: it does not exist`);
-    expect(await signError(pair('a').key, join(work, 'missing.pem'))).toMatch(/cannot read the signing certificate .*missing\.pem: it does not exist/);
+    expect(await signError(join(work, 'missing.key'), pair('a').cert)).toBe(
+      `cannot read the signing key ${join(work, 'missing.key')}: it does not exist`,
+    );
+    expect(await signError(pair('a').key, join(work, 'missing.pem'))).toMatch(
+      /cannot read the signing certificate .*missing\.pem: it does not exist/,
+    );
     expect(await signError(work, pair('a').cert)).toMatch(/it is a directory/);
     expect(await signError(join(work, 'junk.key'), pair('a').cert)).toMatch(/junk\.key is not a PEM private key/);
     expect(await signError(pair('a').key, join(work, 'junk.key'))).toMatch(/junk\.key is not a PEM X\.509 certificate/);
@@ -77,7 +93,10 @@ describe('signing an EFI program', () => {
     expect(await sbverify(pair('a').cert, stub)).not.toBe(0); // the stub itself is unsigned
     expect(await sbverify(pair('a').cert, one)).toBe(0);
     expect(await sbverify(pair('b').cert, one)).not.toBe(0);
-    const digest = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+    const digest = async (f: string) =>
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex');
     expect(await digest(two)).toBe(await digest(one));
   }, 60_000);
 
@@ -103,7 +122,10 @@ describe('lkbuild build --sign-key', () => {
     await mkdir(out);
     const yml = join(work, 'node.yml');
     await writeFile(yml, 'kernel:\n  image: linuxkit/kernel:6.6.13\n  cmdline: console=ttyS0\ninit:\n  - linuxkit/init:v1.0.0\n');
-    const r = await execa(process.execPath, [cli, 'build', '-o', out, ...args, yml], { reject: false, env: { LKBUILD_CACHE: join(work, 'cache'), ...env } });
+    const r = await execa(process.execPath, [cli, 'build', '-o', out, ...args, yml], {
+      reject: false,
+      env: { LKBUILD_CACHE: join(work, 'cache'), ...env },
+    });
     expect(r.stderr).not.toMatch(/^\s+at /m);
     return { code: r.exitCode ?? -1, stderr: r.stderr, written: await readdir(out) };
   }

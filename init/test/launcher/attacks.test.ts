@@ -6,9 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { baseConfig, buildLauncher, makeBundle, makeRootfs, runBundle, runLauncher, scratch } from './harness.js';
 
 const tmp = scratch('attacks');
@@ -36,16 +34,40 @@ function run(config: Record<string, any>, root = rootfs) {
 /** Runs in a private mount namespace with cgroup2 at /sys/fs/cgroup (this host may be hybrid). */
 function runWithCgroup2(config: Record<string, any>) {
   const bundle = makeBundle(tmp.dir, rootfs, config);
-  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
-    'mount -t cgroup2 none /sys/fs/cgroup || exit 99; "$0" run --bundle "$1" test', launcher, bundle], {
-    encoding: 'utf8', timeout: 30_000,
-  });
+  const r = spawnSync(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount -t cgroup2 none /sys/fs/cgroup || exit 99; "$0" run --bundle "$1" test',
+      launcher,
+      bundle,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const defaultCaps = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
   'CAP_AUDIT_WRITE',
 ];
 
@@ -65,7 +87,12 @@ describe('1. host block devices', () => {
   it('applies linux.resources.devices: a later allow rule opens that node', () => {
     const config = baseConfig(openLoop);
     config.linux.cgroupsPath = `/lk-run-attacks-${process.pid}-b`;
-    config.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 7, minor: 0, access: 'r' }] };
+    config.linux.resources = {
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'b', major: 7, minor: 0, access: 'r' },
+      ],
+    };
     const r = runWithCgroup2(config);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('opened\nnull-ok\n');
@@ -147,9 +174,7 @@ describe('4. seccomp on 32-bit arguments', () => {
     // AF_VSOCK (40) denied, everything else allowed.
     config.linux.seccomp = {
       defaultAction: 'SCMP_ACT_ALLOW',
-      syscalls: [
-        { names: ['socket'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 40, op: 'SCMP_CMP_EQ' }] },
-      ],
+      syscalls: [{ names: ['socket'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 40, op: 'SCMP_CMP_EQ' }] }],
     };
     expect(run(config).stdout).toBe('errno=1\n');
     // AF_UNIX (1) with the same high bits is still allowed: the kernel sees 1.
@@ -181,8 +206,12 @@ describe('5. the MS_MOVE + chroot fallback', () => {
     const config = baseConfig(['/bin/attack', 'escape', join(hostMount, 'marker'), tmp.dir]);
     config.process.capabilities = { bounding: defaultCaps, effective: defaultCaps, permitted: defaultCaps };
     writeFileSync(join(world, 'bundle/config.json'), JSON.stringify(config));
-    const script = 'mount -t tmpfs none "$1" && echo secret > "$1/marker" && mount -t proc proc "$2/proc" && chroot "$2" /lk-run run --bundle /bundle esc';
-    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', hostMount, world], { encoding: 'utf8', timeout: 30_000 });
+    const script =
+      'mount -t tmpfs none "$1" && echo secret > "$1/marker" && mount -t proc proc "$2/proc" && chroot "$2" /lk-run run --bundle /bundle esc';
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', hostMount, world], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('no-host-mount\nwrite-refused\n');
     expect(readdirSync(tmp.dir)).not.toContain('pwned');

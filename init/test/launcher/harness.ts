@@ -3,8 +3,17 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
-  symlinkSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,8 +24,30 @@ export const launcherSource = resolve(here, '../../../lk-run');
 export const busybox = '/bin/busybox';
 
 const applets = [
-  'sh', 'true', 'false', 'echo', 'cat', 'id', 'hostname', 'ls', 'mount', 'ps', 'sleep', 'env',
-  'pwd', 'kill', 'chown', 'touch', 'test', 'grep', 'readlink', 'stat', 'mknod', 'umount', 'ln', 'wc',
+  'sh',
+  'true',
+  'false',
+  'echo',
+  'cat',
+  'id',
+  'hostname',
+  'ls',
+  'mount',
+  'ps',
+  'sleep',
+  'env',
+  'pwd',
+  'kill',
+  'chown',
+  'touch',
+  'test',
+  'grep',
+  'readlink',
+  'stat',
+  'mknod',
+  'umount',
+  'ln',
+  'wc',
   'head',
 ];
 
@@ -117,9 +148,7 @@ export function startBundle(launcher: string, bundle: string, id = 'test') {
   const child = spawn(launcher, ['run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
-  const exited = new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? 9 : 0))),
-  );
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? 9 : 0))));
   return { child, exited, output: () => stdout };
 }
 

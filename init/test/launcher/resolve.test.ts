@@ -14,8 +14,15 @@ const root = join(tmp.dir, 'root');
 const checker = join(tmp.dir, 'resolve-check');
 
 beforeAll(() => {
-  execFileSync('musl-gcc', ['-static', '-O1', '-D_GNU_SOURCE', '-o', checker, fileURLToPath(new URL('resolve-check.c', import.meta.url)),
-    fileURLToPath(new URL('../../../lk-run/err.c', import.meta.url))]);
+  execFileSync('musl-gcc', [
+    '-static',
+    '-O1',
+    '-D_GNU_SOURCE',
+    '-o',
+    checker,
+    fileURLToPath(new URL('resolve-check.c', import.meta.url)),
+    fileURLToPath(new URL('../../../lk-run/err.c', import.meta.url)),
+  ]);
   mkdirSync(join(root, 'b'), { recursive: true });
   mkdirSync(join(root, 'd'));
   writeFileSync(join(root, 'b/c'), 'c');
@@ -35,8 +42,24 @@ afterAll(() => tmp.cleanup());
 
 describe('the walk agrees with openat2(RESOLVE_IN_ROOT)', () => {
   const paths = [
-    'a/c', 'abs/c', 'up/c', '/../../b/c', 'b/../../b/c', 'a/../a/c', '.', '/', 'd/e', 'd/../a/c',
-    'through-missing', 'through-missing/c', 'loop1', 'b/c/x', 'missing', 'escape', 'escape-abs', 'magic/b',
+    'a/c',
+    'abs/c',
+    'up/c',
+    '/../../b/c',
+    'b/../../b/c',
+    'a/../a/c',
+    '.',
+    '/',
+    'd/e',
+    'd/../a/c',
+    'through-missing',
+    'through-missing/c',
+    'loop1',
+    'b/c/x',
+    'missing',
+    'escape',
+    'escape-abs',
+    'magic/b',
   ];
 
   it.each(paths)('%s', (path) => {
@@ -50,8 +73,9 @@ describe('the walk agrees with openat2(RESOLVE_IN_ROOT)', () => {
     const out = execFileSync(checker, [root, 'escape', 'escape-abs', 'up/c'], { encoding: 'utf8' });
     expect(out).toBe(
       `escape kernel=No such file or directory walk=No such file or directory\n` +
-      `escape-abs kernel=No such file or directory walk=No such file or directory\n` +
-      out.split('\n')[2] + '\n',
+        `escape-abs kernel=No such file or directory walk=No such file or directory\n` +
+        out.split('\n')[2] +
+        '\n',
     );
     expect(out.split('\n')[2]).toMatch(/^up\/c kernel=\d+ walk=\d+$/);
   });

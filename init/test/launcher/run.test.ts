@@ -3,11 +3,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
-} from 'node:fs';
-import {
-  baseConfig, buildLauncher, childrenOf, isRunning, makeBundle, makeRootfs, runBundle, scratch, startBundle,
+  baseConfig,
+  buildLauncher,
+  childrenOf,
+  isRunning,
+  makeBundle,
+  makeRootfs,
+  runBundle,
+  scratch,
+  startBundle,
   waitForOutput,
 } from './harness.js';
 
@@ -107,7 +113,8 @@ describe('process', () => {
     const bundle = makeBundle(tmp.dir, rootfs, baseConfig(['ls', '/proc/self/fd']));
     const withExtraFds = (extra: string[]) =>
       spawnSync(launcher, [...extra, 'run', '--bundle', bundle, 'fds'], {
-        encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       }).stdout;
     // ls itself holds one more descriptor for the directory it reads.
     expect(withExtraFds([])).toBe('0\n1\n2\n3\n');
@@ -163,7 +170,7 @@ describe('namespaces', () => {
     expect(run(config).stdout).toBe('lo\n');
   });
 
-  it('joins another container\'s namespace by path', async () => {
+  it("joins another container's namespace by path", async () => {
     const config = baseConfig(['/bin/sh', '-c', 'echo up; exec sleep 30']);
     config.hostname = 'first';
     const first = startBundle(launcher, makeBundle(tmp.dir, rootfs, config), 'first');
@@ -221,7 +228,11 @@ describe('root filesystem', () => {
     const name = `lk-run-rro-${process.pid}`;
     const probe = `/dev/shm/${name}`;
     const config = (option: string) => {
-      const c = baseConfig(['/bin/sh', '-c', `touch /mnt/shm/${name} 2>/dev/null && echo sub-written; touch /mnt/x 2>/dev/null || echo top-refused`]);
+      const c = baseConfig([
+        '/bin/sh',
+        '-c',
+        `touch /mnt/shm/${name} 2>/dev/null && echo sub-written; touch /mnt/x 2>/dev/null || echo top-refused`,
+      ]);
       c.mounts.push({ destination: '/mnt', type: 'bind', source: '/dev', options: ['rbind', option] });
       return c;
     };

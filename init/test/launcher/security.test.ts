@@ -3,9 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import {
-  baseConfig, buildLauncher, launcherSource, makeBundle, makeRootfs, runBundle, scratch,
-} from './harness.js';
+import { baseConfig, buildLauncher, launcherSource, makeBundle, makeRootfs, runBundle, scratch } from './harness.js';
 
 const tmp = scratch('security');
 let launcher = '';
@@ -22,8 +20,19 @@ function run(config: Record<string, any>) {
 }
 
 const defaultCaps = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
   'CAP_AUDIT_WRITE',
 ];
 
@@ -63,7 +72,12 @@ describe('capabilities', () => {
 
   it('makes chown fail without CAP_CHOWN', () => {
     const cmd = ['/bin/sh', '-c', 'touch /tmp/f && chown 1000 /tmp/f && echo chowned'];
-    const without = run(withCaps(baseConfig(cmd), defaultCaps.filter((c) => c !== 'CAP_CHOWN')));
+    const without = run(
+      withCaps(
+        baseConfig(cmd),
+        defaultCaps.filter((c) => c !== 'CAP_CHOWN'),
+      ),
+    );
     expect(without.stdout).toBe('');
     expect(without.stderr).toMatch(/Operation not permitted/);
     expect(run(withCaps(baseConfig(cmd), defaultCaps)).stdout).toBe('chowned\n');
@@ -112,9 +126,7 @@ describe('seccomp', () => {
     // kill(pid, SIGUSR2) is refused with EACCES; other signals pass. The signal
     // is an int: a rule value with high bits set still means 12 to the kernel.
     const config = baseConfig(['/bin/sh', '-c', 'kill -USR2 $$; echo usr2=$?; kill -0 $$; echo zero=$?; kill -USR1 $$; echo usr1=$?']);
-    config.linux.seccomp = kill([
-      { index: 1, value: 12, op: 'SCMP_CMP_EQ' },
-    ]);
+    config.linux.seccomp = kill([{ index: 1, value: 12, op: 'SCMP_CMP_EQ' }]);
     const r = run(config);
     expect(r.stdout).toBe('usr2=1\nzero=0\nusr1=0\n');
     expect(r.stderr).toMatch(/Permission denied/);
@@ -133,8 +145,11 @@ describe('seccomp', () => {
     const denied = ['mkdir', 'mkdirat', 'chown', 'lchown', 'fchown', 'fchownat', 'symlink', 'symlinkat'];
     const names = [...table.matchAll(/\{ "([a-z0-9_]+)", \d+, 0x[0-9a-f]+ \}/g)].map((m) => m[1]).filter((n) => !denied.includes(n));
     expect(names.length).toBeGreaterThan(300);
-    const config = baseConfig(['/bin/sh', '-c',
-      'mkdir /tmp/d; echo mkdir=$?; touch /tmp/f; chown 1 /tmp/f; echo chown=$?; ln -s f /tmp/l; echo ln=$?; echo rest-ok']);
+    const config = baseConfig([
+      '/bin/sh',
+      '-c',
+      'mkdir /tmp/d; echo mkdir=$?; touch /tmp/f; chown 1 /tmp/f; echo chown=$?; ln -s f /tmp/l; echo ln=$?; echo rest-ok',
+    ]);
     config.process.noNewPrivileges = true;
     config.linux.seccomp = {
       defaultAction: 'SCMP_ACT_ERRNO',
@@ -153,13 +168,20 @@ describe('seccomp', () => {
   it('reaches the last rule of a group longer than a short jump', () => {
     // 60 conditional rules on kill (about 800 instructions), the decisive one last.
     const filler = Array.from({ length: 60 }, (_, i) => ({
-      names: ['kill'], action: 'SCMP_ACT_LOG',
-      args: [{ index: 0, value: 0, op: 'SCMP_CMP_GE' }, { index: 1, value: 100 + i, op: 'SCMP_CMP_EQ' }],
+      names: ['kill'],
+      action: 'SCMP_ACT_LOG',
+      args: [
+        { index: 0, value: 0, op: 'SCMP_CMP_GE' },
+        { index: 1, value: 100 + i, op: 'SCMP_CMP_EQ' },
+      ],
     }));
     const config = baseConfig(['/bin/sh', '-c', 'kill -USR2 $$; echo usr2=$?; kill -USR1 $$; echo usr1=$?']);
     config.linux.seccomp = {
       defaultAction: 'SCMP_ACT_ALLOW',
-      syscalls: [...filler, { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 13, args: [{ index: 1, value: 12, op: 'SCMP_CMP_EQ' }] }],
+      syscalls: [
+        ...filler,
+        { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 13, args: [{ index: 1, value: 12, op: 'SCMP_CMP_EQ' }] },
+      ],
     };
     const r = run(config);
     expect(r.stderr).toMatch(/Permission denied/);
@@ -191,8 +213,11 @@ describe('seccomp', () => {
 
 describe('paths and kernel settings', () => {
   it('masks files and directories', () => {
-    const config = baseConfig(['/bin/sh', '-c',
-      'cat /etc/marker | wc -c; ls -A /proc/acpi | wc -l; touch /proc/acpi/x || echo refused; echo done']);
+    const config = baseConfig([
+      '/bin/sh',
+      '-c',
+      'cat /etc/marker | wc -c; ls -A /proc/acpi | wc -l; touch /proc/acpi/x || echo refused; echo done',
+    ]);
     config.linux.maskedPaths = ['/etc/marker', '/proc/kcore', '/proc/acpi', '/proc/does-not-exist'];
     const r = run(config);
     expect(r.stdout).toBe('0\n0\nrefused\ndone\n');

@@ -23,7 +23,8 @@ export async function reachableDescriptors(layout: OciLayout, roots: Descriptor[
     const text = await readFile(layout.blobPath(desc.digest), 'utf8').catch(() => undefined);
     if (text === undefined) return;
     const parsed = JSON.parse(text) as Partial<ImageIndex & ImageManifest>;
-    for (const child of [...(parsed.manifests ?? []), ...(parsed.config ? [parsed.config] : []), ...(parsed.layers ?? [])]) await visit(child);
+    for (const child of [...(parsed.manifests ?? []), ...(parsed.config ? [parsed.config] : []), ...(parsed.layers ?? [])])
+      await visit(child);
   };
   for (const root of roots) await visit(root);
   return seen;

@@ -4,7 +4,15 @@ import { LkError } from '../../errors.js';
 import { readLimited } from '../../util/read-limited.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
 import { createDispatcher, requestTimeouts, responseHeader as header } from '../../net/dispatcher.js';
-import { errorCode, isRetryableStatus, pauseBeforeRetry, retryPolicy, RetryableStatus, withRetry, type RetryPolicy } from '../../net/retry.js';
+import {
+  errorCode,
+  isRetryableStatus,
+  pauseBeforeRetry,
+  retryPolicy,
+  RetryableStatus,
+  withRetry,
+  type RetryPolicy,
+} from '../../net/retry.js';
 import { MediaType, type Descriptor } from '../media-types.js';
 import { sha256Digest } from '../digest.js';
 import { parseChallenges } from './challenge.js';
@@ -40,7 +48,9 @@ interface RequestSpec {
   accept: number[];
 }
 
-export const manifestAccept = [MediaType.imageManifest, MediaType.imageIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
+export const manifestAccept = [MediaType.imageManifest, MediaType.imageIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(
+  ', ',
+);
 const maxManifestBytes = 4 << 20;
 
 /**
@@ -95,10 +105,15 @@ export class RegistryClient {
     });
     if (res.statusCode === 404) {
       await res.body.dump();
-      throw new LkError('registry', `${this.endpoint.registry}/${repository}:${reference} was not found in the registry`, 'check the image name and tag');
+      throw new LkError(
+        'registry',
+        `${this.endpoint.registry}/${repository}:${reference} was not found in the registry`,
+        'check the image name and tag',
+      );
     }
     const bytes = await this.readSmall(res.body, maxManifestBytes);
-    const mediaType = contentType(res.headers) ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.imageManifest;
+    const mediaType =
+      contentType(res.headers) ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.imageManifest;
     return { mediaType, digest: sha256Digest(bytes), bytes };
   }
 
@@ -118,14 +133,24 @@ export class RegistryClient {
     let delivered = 0;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = delivered > 0 ? { range: `bytes=${delivered}-` } : {};
-      const res = await this.send({ method: 'GET', url: `/v2/${repository}/blobs/${blob.digest}`, scope: pullScope(repository), headers, accept: [200, 206, 404] });
+      const res = await this.send({
+        method: 'GET',
+        url: `/v2/${repository}/blobs/${blob.digest}`,
+        scope: pullScope(repository),
+        headers,
+        accept: [200, 206, 404],
+      });
       if (res.statusCode === 404) {
         await res.body.dump();
         throw new LkError('registry', `blob ${blob.digest} of ${this.endpoint.registry}/${repository} is missing in the registry`);
       }
       if (res.statusCode === 206 && rangeStart(header(res.headers, 'content-range')) !== delivered) {
         res.body.destroy();
-        throw new LkError('registry', `${this.endpoint.registry} answered a ranged GET of ${blob.digest} with the wrong range`, 'the registry or a proxy mishandles ranges');
+        throw new LkError(
+          'registry',
+          `${this.endpoint.registry} answered a ranged GET of ${blob.digest} with the wrong range`,
+          'the registry or a proxy mishandles ranges',
+        );
       }
       let skip = res.statusCode === 200 ? delivered : 0;
       // The descriptor's size bounds what is read: a registry cannot fill the disk with a
@@ -151,13 +176,18 @@ export class RegistryClient {
         return;
       } catch (e) {
         res.body.destroy();
-        if (!(await pauseBeforeRetry(e, attempt, this.retry, this.signal))) throw this.networkError('GET', `blob ${blob.digest}`, e, attempt + 1);
+        if (!(await pauseBeforeRetry(e, attempt, this.retry, this.signal)))
+          throw this.networkError('GET', `blob ${blob.digest}`, e, attempt + 1);
       }
     }
   }
 
   private readSmall(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<Buffer> {
-    return readLimited(body, maxBytes, () => new LkError('registry', `${this.endpoint.registry} sent a response larger than ${maxBytes} bytes`));
+    return readLimited(
+      body,
+      maxBytes,
+      () => new LkError('registry', `${this.endpoint.registry} sent a response larger than ${maxBytes} bytes`),
+    );
   }
 
   private blobTooLarge(repository: string, blob: Descriptor): LkError {
@@ -171,10 +201,19 @@ export class RegistryClient {
   // ---- writing ----
 
   /** Tries a cross-repository mount; true when the registry mounted it. Otherwise returns an upload URL. */
-  async startUpload(repository: string, mount?: { digest: string; from: string }): Promise<{ mounted: true } | { mounted: false; location: string }> {
+  async startUpload(
+    repository: string,
+    mount?: { digest: string; from: string },
+  ): Promise<{ mounted: true } | { mounted: false; location: string }> {
     const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : '';
     const scope = mount ? `${pushScope(repository)} ${pullScope(mount.from)}` : pushScope(repository);
-    const res = await this.send({ method: 'POST', url: `/v2/${repository}/blobs/uploads/${query}`, scope, headers: { 'content-length': '0' }, accept: [201, 202] });
+    const res = await this.send({
+      method: 'POST',
+      url: `/v2/${repository}/blobs/uploads/${query}`,
+      scope,
+      headers: { 'content-length': '0' },
+      accept: [201, 202],
+    });
     await res.body.dump();
     if (res.statusCode === 201 && mount) return { mounted: true };
     const location = header(res.headers, 'location');
@@ -248,7 +287,10 @@ export class RegistryClient {
 
   /** A response with an unexpected status, as the error an attempt throws: retryable or final. */
   private async failedStatus(res: Dispatcher.ResponseData): Promise<Error> {
-    const text = await this.readSmall(res.body, 64 << 10).then((b) => b.toString('utf8'), () => '');
+    const text = await this.readSmall(res.body, 64 << 10).then(
+      (b) => b.toString('utf8'),
+      () => '',
+    );
     if (isRetryableStatus(res.statusCode)) return new RetryableStatus(res.statusCode, header(res.headers, 'retry-after'), text);
     return new FinalStatus(res.statusCode, text);
   }
@@ -266,10 +308,17 @@ export class RegistryClient {
       this.authorization.set(scope, basicAuth(creds.username, creds.password));
       return;
     }
-    throw new LkError('registry', `${this.endpoint.registry} asked for authentication this client does not support: ${headerValue ?? '(no challenge)'}`);
+    throw new LkError(
+      'registry',
+      `${this.endpoint.registry} asked for authentication this client does not support: ${headerValue ?? '(no challenge)'}`,
+    );
   }
 
-  private async fetchToken(params: Record<string, string>, scope: string, creds: { username: string; password: string } | undefined): Promise<string> {
+  private async fetchToken(
+    params: Record<string, string>,
+    scope: string,
+    creds: { username: string; password: string } | undefined,
+  ): Promise<string> {
     if (!params.realm) throw new LkError('registry', `${this.endpoint.registry} sent a Bearer challenge without a realm`);
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
@@ -302,7 +351,11 @@ export class RegistryClient {
     if (status === 401 || status === 403) return this.loginRejected(status);
     if (this.endpoint.plainHttp && /HTTP request to an HTTPS server/i.test(text)) {
       const registry = this.endpoint.registry;
-      return new LkError('registry', `${registry} speaks HTTPS, but lkbuild used plain HTTP for it`, `put the registry's CA certificate in $LKBUILD_CERTS_DIR/${registry}/ca.crt (or /etc/docker/certs.d/${registry}/): a certs folder makes lkbuild use HTTPS`);
+      return new LkError(
+        'registry',
+        `${registry} speaks HTTPS, but lkbuild used plain HTTP for it`,
+        `put the registry's CA certificate in $LKBUILD_CERTS_DIR/${registry}/ca.crt (or /etc/docker/certs.d/${registry}/): a certs folder makes lkbuild use HTTPS`,
+      );
     }
     const detail = registryErrorMessage(text);
     const tries = attempts > 1 ? `, ${attempts} attempts` : '';
@@ -320,13 +373,28 @@ export class RegistryClient {
     const code = errorCode(e);
     const registry = this.endpoint.registry;
     if (this.signal?.aborted) {
-      return new LkError('registry', `talking to ${registry} was stopped: ${String(this.signal.reason?.message ?? this.signal.reason ?? 'aborted')}`, 'the overall time limit was reached; raise it with --timeout', { cause: e });
+      return new LkError(
+        'registry',
+        `talking to ${registry} was stopped: ${String(this.signal.reason?.message ?? this.signal.reason ?? 'aborted')}`,
+        'the overall time limit was reached; raise it with --timeout',
+        { cause: e },
+      );
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new LkError('registry', `registry ${registry} did not answer within ${this.idleTimeoutMs / 1000}s (${method} ${redact(what)}, ${attempts} attempts)`, 'check that the registry is up and reachable', { cause: e });
+      return new LkError(
+        'registry',
+        `registry ${registry} did not answer within ${this.idleTimeoutMs / 1000}s (${method} ${redact(what)}, ${attempts} attempts)`,
+        'check that the registry is up and reachable',
+        { cause: e },
+      );
     }
     if (code === 'ECONNREFUSED') {
-      return new LkError('registry', `cannot connect to registry ${registry} (${this.endpoint.baseUrl}): connection refused`, 'check that the registry is running and the port is right', { cause: e });
+      return new LkError(
+        'registry',
+        `cannot connect to registry ${registry} (${this.endpoint.baseUrl}): connection refused`,
+        'check that the registry is running and the port is right',
+        { cause: e },
+      );
     }
     const reason = (e as Error)?.message ?? String(e);
     const tlsHint = /certificate|SSL|TLS|EPROTO/i.test(reason + code)
@@ -351,11 +419,19 @@ export class RegistryClient {
   }
 
   private needLogin(): LkError {
-    return new LkError('registry', `${this.endpoint.registry} requires authentication and no credentials were found`, `log in with \`docker login ${this.endpoint.registry}\` (lkbuild reads ~/.docker/config.json or $DOCKER_CONFIG)`);
+    return new LkError(
+      'registry',
+      `${this.endpoint.registry} requires authentication and no credentials were found`,
+      `log in with \`docker login ${this.endpoint.registry}\` (lkbuild reads ~/.docker/config.json or $DOCKER_CONFIG)`,
+    );
   }
 
   private loginRejected(status = 401): LkError {
-    return new LkError('registry', `${this.endpoint.registry} refused the credentials or access (HTTP ${status})`, `check your login for ${this.endpoint.registry} and that you may access this repository`);
+    return new LkError(
+      'registry',
+      `${this.endpoint.registry} refused the credentials or access (HTTP ${status})`,
+      `check your login for ${this.endpoint.registry} and that you may access this repository`,
+    );
   }
 }
 

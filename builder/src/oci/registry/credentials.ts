@@ -27,7 +27,12 @@ export function configKeysFor(registry: string): string[] {
 }
 
 /** Decodes one `auths` entry (base64 "user:pass" or separate fields). Pure. */
-export function decodeAuthEntry(entry: { auth?: string; username?: string; password?: string; identitytoken?: string }): Credentials | undefined {
+export function decodeAuthEntry(entry: {
+  auth?: string;
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+}): Credentials | undefined {
   if (entry.auth) {
     const text = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = text.indexOf(':');
@@ -79,11 +84,19 @@ async function helperCredentials(name: string, serverUrl: string, env: NodeJS.Pr
   const program = `docker-credential-${name}`;
   const result = await runHelper(program, serverUrl, env);
   if (result.notInstalled) {
-    throw new LkError('registry', `credential helper ${program} is not installed`, `install it or remove "${name}" from your Docker config`);
+    throw new LkError(
+      'registry',
+      `credential helper ${program} is not installed`,
+      `install it or remove "${name}" from your Docker config`,
+    );
   }
   if (result.code !== 0) {
     if (/credentials not found/i.test(result.stdout + result.stderr)) return undefined;
-    throw new LkError('registry', `credential helper ${program} failed: ${(result.stdout + result.stderr).trim() || `exit ${result.code}`}`, `check it with: echo SERVER | ${program} get`);
+    throw new LkError(
+      'registry',
+      `credential helper ${program} failed: ${(result.stdout + result.stderr).trim() || `exit ${result.code}`}`,
+      `check it with: echo SERVER | ${program} get`,
+    );
   }
   let parsed: { Username?: string; Secret?: string };
   try {
@@ -95,7 +108,11 @@ async function helperCredentials(name: string, serverUrl: string, env: NodeJS.Pr
   return { username: parsed.Username ?? '', password: parsed.Secret };
 }
 
-async function runHelper(program: string, input: string, env: NodeJS.ProcessEnv): Promise<{ code?: number; stdout: string; stderr: string; notInstalled: boolean }> {
+async function runHelper(
+  program: string,
+  input: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code?: number; stdout: string; stderr: string; notInstalled: boolean }> {
   const r = await runCaptured(program, ['get'], { input, env, extendEnv: false, timeoutMs: 30_000 });
   return { code: r.exitCode, stdout: r.stdout.toString('utf8'), stderr: r.failure ?? r.stderr, notInstalled: r.notInstalled };
 }

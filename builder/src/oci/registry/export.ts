@@ -1,8 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import { TAR_END, tarEntry, type TarHeader } from '../../archive/tar.js';
 import { LkError } from '../../errors.js';
+import { writeThenRename } from '../../util/atomic-file.js';
 import { digestHex } from '../digest.js';
 import type { OciLayout } from '../layout.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../media-types.js';
@@ -23,36 +25,28 @@ export async function exportImage(layout: OciLayout, ref: string, file: string, 
   const { refName, descriptor } = cached;
   const blobs = [...(await reachableDescriptors(layout, [descriptor])).values()];
   for (const blob of blobs) {
-    if (!(await layout.hasBlob(blob))) throw new LkError('cache', `blob ${blob.digest} of ${refName} is missing from the cache`, 'pull or build the image again');
+    if (!(await layout.hasBlob(blob)))
+      throw new LkError('cache', `blob ${blob.digest} of ${refName} is missing from the cache`, 'pull or build the image again');
   }
   const entry = { ...descriptor, annotations: { [Annotation.refName]: refName, 'io.containerd.image.name': refName } };
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [entry] };
 
-  const pack = tar.pack();
-  const tmp = `${file}.tmp-${process.pid}`;
-  const written = pipeline(pack, createWriteStream(tmp));
-  try {
-    await addFile(pack, 'oci-layout', '{"imageLayoutVersion":"1.0.0"}');
-    await addFile(pack, 'index.json', JSON.stringify(index));
-    if (format === 'docker') await addFile(pack, 'manifest.json', JSON.stringify(await dockerManifest(layout, refName, descriptor)));
-    await addDir(pack, 'blobs/');
-    await addDir(pack, 'blobs/sha256/');
-    for (const blob of blobs.sort((a, b) => (a.digest < b.digest ? -1 : 1))) await addBlob(pack, layout, blob);
-    pack.finalize();
-    await written;
-    await rename(tmp, file);
-  } catch (e) {
-    pack.destroy();
-    await written.catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  const manifestJson = format === 'docker' ? JSON.stringify(await dockerManifest(layout, refName, descriptor)) : undefined;
+  const sorted = blobs.sort((a, b) => (a.digest < b.digest ? -1 : 1));
+  await writeThenRename(dirname(file), async (temp) => {
+    await pipeline(Readable.from(archiveEntries(layout, index, manifestJson, sorted)), createWriteStream(temp));
+    return file;
+  });
   return refName;
 }
 
 async function dockerManifest(layout: OciLayout, refName: string, descriptor: Descriptor) {
   if (descriptor.mediaType !== MediaType.imageManifest && descriptor.mediaType !== MediaType.dockerManifest) {
-    throw new LkError('cache', `${refName} is a multi-platform index; a docker archive holds single-platform images`, 'export it with --format oci');
+    throw new LkError(
+      'cache',
+      `${refName} is a multi-platform index; a docker archive holds single-platform images`,
+      'export it with --format oci',
+    );
   }
   const manifest = await layout.readJsonBlob<ImageManifest>(descriptor.digest);
   const path = (d: Descriptor) => `blobs/sha256/${digestHex(d.digest)}`;
@@ -60,19 +54,26 @@ async function dockerManifest(layout: OciLayout, refName: string, descriptor: De
   return [{ Config: path(manifest.config), RepoTags: tag, Layers: manifest.layers.map(path) }];
 }
 
-const mtime = new Date(0);
+const fileHeader = (name: string, size: number): TarHeader => ({ name, type: 'file', size, mode: 0o644, uid: 0, gid: 0, mtime: 0 });
 
-function addFile(pack: tar.Pack, name: string, content: string): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry({ name, mode: 0o644, mtime }, content, (err) => (err ? reject(err) : resolve())));
+function textEntry(name: string, content: string): AsyncGenerator<Buffer> {
+  const data = Buffer.from(content);
+  return tarEntry(fileHeader(name, data.length), data);
 }
 
-function addDir(pack: tar.Pack, name: string): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry({ name, type: 'directory', mode: 0o755, mtime }, (err) => (err ? reject(err) : resolve())));
-}
-
-async function addBlob(pack: tar.Pack, layout: OciLayout, { digest, size }: Descriptor): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sink = pack.entry({ name: `blobs/sha256/${digestHex(digest)}`, size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
-    pipeline(layout.readBlobStream(digest), sink).catch(reject);
-  });
+/** The archive's bytes, streamed: the layout's small files, then each blob from the cache. */
+async function* archiveEntries(
+  layout: OciLayout,
+  index: ImageIndex,
+  manifestJson: string | undefined,
+  blobs: Descriptor[],
+): AsyncGenerator<Buffer> {
+  yield* textEntry('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+  yield* textEntry('index.json', JSON.stringify(index));
+  if (manifestJson !== undefined) yield* textEntry('manifest.json', manifestJson);
+  for (const name of ['blobs/', 'blobs/sha256/']) yield* tarEntry({ name, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+  for (const { digest, size } of blobs) {
+    yield* tarEntry(fileHeader(`blobs/sha256/${digestHex(digest)}`, size), layout.readBlobStream(digest));
+  }
+  yield TAR_END;
 }

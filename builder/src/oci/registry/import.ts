@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { decompress } from '../../archive/decompress.js';
 import { LkError } from '../../errors.js';
@@ -35,7 +35,11 @@ export async function importArchive(layout: OciLayout, file: string, opts: Impor
   // A Docker 25+ archive has both; its manifest.json carries the repo tags, so prefer it.
   if (dockerManifest) return importDockerArchive(layout, file, contents, JSON.parse(dockerManifest.toString('utf8')), opts);
   if (index) return importOciArchive(layout, file, JSON.parse(index.toString('utf8')) as ImageIndex, opts);
-  throw new LkError('import', `${file} is neither an OCI layout tarball nor a docker archive`, 'expected index.json (OCI) or manifest.json (docker save) at the top level');
+  throw new LkError(
+    'import',
+    `${file} is neither an OCI layout tarball nor a docker archive`,
+    'expected index.json (OCI) or manifest.json (docker save) at the top level',
+  );
 }
 
 interface ArchiveContents {
@@ -55,7 +59,10 @@ async function readArchive(layout: OciLayout, file: string): Promise<ArchiveCont
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      const path = posix.normalize(h.name).replace(/^(\.\/)+|^\/+/, '').replace(/\/$/, '');
+      const path = posix
+        .normalize(h.name)
+        .replace(/^(\.\/)+|^\/+/, '')
+        .replace(/\/$/, '');
       if (h.type === 'symlink' || h.type === 'link') {
         const target = h.type === 'symlink' ? posix.join(posix.dirname(path), h.linkname ?? '') : posix.normalize(h.linkname ?? '');
         links.set(path, target);
@@ -82,7 +89,12 @@ async function readArchive(layout: OciLayout, file: string): Promise<ArchiveCont
     }
   } catch (e) {
     if (e instanceof LkError) throw new LkError('import', `${file}: ${e.message}`, e.hint, { cause: e });
-    throw new LkError('import', `cannot read ${file} as a tar archive: ${(e as Error).message}`, 'expected an uncompressed or gzipped tarball', { cause: e });
+    throw new LkError(
+      'import',
+      `cannot read ${file} as a tar archive: ${(e as Error).message}`,
+      'expected an uncompressed or gzipped tarball',
+      { cause: e },
+    );
   }
   for (const [path, target] of links) {
     const blob = files.get(target);
@@ -93,13 +105,18 @@ async function readArchive(layout: OciLayout, file: string): Promise<ArchiveCont
 
 async function importOciArchive(layout: OciLayout, file: string, index: ImageIndex, opts: ImportOptions): Promise<string[]> {
   if (index.manifests.length === 0) throw new LkError('import', `${file} holds no images`);
-  if (opts.name && index.manifests.length > 1) throw new LkError('import', `${file} holds ${index.manifests.length} images; --name needs exactly one`);
+  if (opts.name && index.manifests.length > 1)
+    throw new LkError('import', `${file} holds ${index.manifests.length} images; --name needs exactly one`);
   const names: string[] = [];
   for (const entry of index.manifests) {
     const given = opts.name ?? entry.annotations?.['io.containerd.image.name'] ?? entry.annotations?.[Annotation.refName];
     const name = given && isFullName(given) ? given : undefined;
     if (!name) {
-      throw new LkError('import', `${file}: image ${entry.digest} has no usable name${given ? ` ("${given}" is only a tag)` : ''}`, 'give one with --name REF');
+      throw new LkError(
+        'import',
+        `${file}: image ${entry.digest} has no usable name${given ? ` ("${given}" is only a tag)` : ''}`,
+        'give one with --name REF',
+      );
     }
     const chosen = await pickManifest(layout, file, entry, opts.platform ?? defaultPlatform);
     await checkComplete(layout, file, chosen);
@@ -115,7 +132,13 @@ interface DockerArchiveEntry {
   Layers: string[];
 }
 
-async function importDockerArchive(layout: OciLayout, file: string, contents: ArchiveContents, entries: DockerArchiveEntry[], opts: ImportOptions): Promise<string[]> {
+async function importDockerArchive(
+  layout: OciLayout,
+  file: string,
+  contents: ArchiveContents,
+  entries: DockerArchiveEntry[],
+  opts: ImportOptions,
+): Promise<string[]> {
   if (opts.name && entries.length > 1) throw new LkError('import', `${file} holds ${entries.length} images; --name needs exactly one`);
   const names: string[] = [];
   const blobOf = (path: string): BlobRef => {
@@ -139,7 +162,11 @@ async function importDockerArchive(layout: OciLayout, file: string, contents: Ar
       layers,
     };
     const stored = await layout.writeJsonBlob(manifest);
-    const descriptor: Descriptor = { mediaType: MediaType.imageManifest, ...stored, platform: { architecture: config.architecture, os: config.os } };
+    const descriptor: Descriptor = {
+      mediaType: MediaType.imageManifest,
+      ...stored,
+      platform: { architecture: config.architecture, os: config.os },
+    };
     const tags = opts.name ? [opts.name] : (entry.RepoTags ?? []).map((t) => normalizeReference(t));
     if (tags.length === 0) throw new LkError('import', `${file}: an image without repo tags`, 'give it a name with --name REF');
     for (const tag of tags) {
@@ -161,7 +188,8 @@ async function pickManifest(layout: OciLayout, file: string, entry: Descriptor, 
 
 async function checkComplete(layout: OciLayout, file: string, desc: Descriptor): Promise<void> {
   for (const blob of (await reachableDescriptors(layout, [desc])).values()) {
-    if (!(await layout.hasBlob(blob))) throw new LkError('import', `${file} lacks blob ${blob.digest} that its image needs`, 'the archive is incomplete');
+    if (!(await layout.hasBlob(blob)))
+      throw new LkError('import', `${file} lacks blob ${blob.digest} that its image needs`, 'the archive is incomplete');
   }
 }
 

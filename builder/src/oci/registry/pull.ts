@@ -38,11 +38,19 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
     await layout.init();
     const top = await client.getManifest(parsed.repository, parsed.digest ?? parsed.tag!);
     if (parsed.digest && top.digest !== parsed.digest) {
-      throw new LkError('registry', `${refName}: the registry served a manifest with digest ${top.digest}`, 'the pinned digest does not match; nothing was stored');
+      throw new LkError(
+        'registry',
+        `${refName}: the registry served a manifest with digest ${top.digest}`,
+        'the pinned digest does not match; nothing was stored',
+      );
     }
     const chosen = isIndex(top.mediaType) ? await pickFromIndex(client, parsed.repository, refName, top, want) : top;
     if (chosen.mediaType !== MediaType.imageManifest && chosen.mediaType !== MediaType.dockerManifest) {
-      throw new LkError('registry', `${refName} has an unsupported manifest type ${chosen.mediaType}`, 'only OCI and Docker v2 schema 2 images are supported');
+      throw new LkError(
+        'registry',
+        `${refName} has an unsupported manifest type ${chosen.mediaType}`,
+        'only OCI and Docker v2 schema 2 images are supported',
+      );
     }
     const manifest = JSON.parse(chosen.bytes.toString('utf8')) as ImageManifest;
     emit({ type: 'resolved', ref: refName, digest: chosen.digest, blobs: manifest.layers.length + 1 });
@@ -61,7 +69,11 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
 
     const config = await layout.readJsonBlob<ImageConfigFile>(manifest.config.digest);
     if (opts.platform && (config.architecture !== want.architecture || config.os !== want.os)) {
-      throw new LkError('registry', `${refName} is a ${config.os}/${config.architecture} image, not ${formatPlatform(want)}`, 'pick a reference that has the platform you asked for');
+      throw new LkError(
+        'registry',
+        `${refName} is a ${config.os}/${config.architecture} image, not ${formatPlatform(want)}`,
+        'pick a reference that has the platform you asked for',
+      );
     }
     const kept = await storeManifest(layout, chosen, manifest);
     const variant = (config as { variant?: string }).variant;
@@ -73,7 +85,12 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
     };
     await layout.tag(refName, descriptor);
     const stored = await findImage(layout, refName);
-    if (!stored) throw new LkError('cache', `${refName} vanished from the cache right after the pull`, 'another process may be removing images from the cache; pull again');
+    if (!stored)
+      throw new LkError(
+        'cache',
+        `${refName} vanished from the cache right after the pull`,
+        'another process may be removing images from the cache; pull again',
+      );
     emit({ type: 'done', ref: refName, digest: kept.digest });
     return stored;
   } finally {
@@ -86,7 +103,8 @@ export const sourceDigestAnnotation = 'org.lkbuild.source.digest';
 
 /** OCI manifests are kept byte for byte; Docker ones are stored converted to OCI. */
 async function storeManifest(layout: OciLayout, fetched: FetchedManifest, manifest: ImageManifest): Promise<BlobRef> {
-  if (fetched.mediaType === MediaType.imageManifest) return layout.writeBlob(fetched.bytes, { digest: fetched.digest, size: fetched.bytes.length });
+  if (fetched.mediaType === MediaType.imageManifest)
+    return layout.writeBlob(fetched.bytes, { digest: fetched.digest, size: fetched.bytes.length });
   return layout.writeJsonBlob(dockerToOciManifest(manifest));
 }
 
@@ -94,16 +112,30 @@ function isIndex(mediaType: string): boolean {
   return mediaType === MediaType.imageIndex || mediaType === MediaType.dockerManifestList;
 }
 
-async function pickFromIndex(client: RegistryClient, repository: string, refName: string, index: FetchedManifest, want: Platform): Promise<FetchedManifest> {
+async function pickFromIndex(
+  client: RegistryClient,
+  repository: string,
+  refName: string,
+  index: FetchedManifest,
+  want: Platform,
+): Promise<FetchedManifest> {
   const parsed = JSON.parse(index.bytes.toString('utf8')) as ImageIndex;
   const entry = selectPlatform(parsed.manifests, want);
   if (!entry) {
     const available = parsed.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
-    throw new LkError('registry', `${refName} has no image for ${formatPlatform(want)}`, `available: ${[...new Set(available)].join(', ') || 'none'}; choose one with --platform`);
+    throw new LkError(
+      'registry',
+      `${refName} has no image for ${formatPlatform(want)}`,
+      `available: ${[...new Set(available)].join(', ') || 'none'}; choose one with --platform`,
+    );
   }
   const child = await client.getManifest(repository, entry.digest);
   if (child.digest !== entry.digest || child.bytes.length !== entry.size) {
-    throw new LkError('registry', `${refName}: manifest ${entry.digest} from the registry does not match its index entry`, 'the registry is serving inconsistent data; nothing was stored');
+    throw new LkError(
+      'registry',
+      `${refName}: manifest ${entry.digest} from the registry does not match its index entry`,
+      'the registry is serving inconsistent data; nothing was stored',
+    );
   }
   return { ...child, mediaType: entry.mediaType || child.mediaType };
 }

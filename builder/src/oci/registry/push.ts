@@ -44,7 +44,8 @@ export async function pushImage(layout: OciLayout, ref: string, dest?: string, o
   const mountFrom = source.registry === target.registry && source.repository !== target.repository ? source.repository : undefined;
 
   const pushBlob = async (blob: Descriptor) => {
-    if (!(await layout.hasBlob(blob))) throw new LkError('cache', `blob ${blob.digest} of ${sourceName} is missing from the cache`, 'pull or build the image again');
+    if (!(await layout.hasBlob(blob)))
+      throw new LkError('cache', `blob ${blob.digest} of ${sourceName} is missing from the cache`, 'pull or build the image again');
     if (await client.hasBlob(target.repository, blob.digest, `repository:${target.repository}:pull,push`)) {
       counts.skipped++;
       emit({ type: 'blob-done', digest: blob.digest, size: blob.size, skipped: true });
@@ -67,7 +68,8 @@ export async function pushImage(layout: OciLayout, ref: string, dest?: string, o
   /** Pushes what `desc` points at, children first, and the manifest itself under `reference`. */
   const pushManifest = async (desc: Descriptor, reference: string): Promise<void> => {
     const bytes = await readFile(layout.blobPath(desc.digest));
-    if (sha256Digest(bytes) !== desc.digest) throw new LkError('cache', `manifest ${desc.digest} in the cache is corrupt`, 'pull or build the image again');
+    if (sha256Digest(bytes) !== desc.digest)
+      throw new LkError('cache', `manifest ${desc.digest} in the cache is corrupt`, 'pull or build the image again');
     if (desc.mediaType === MediaType.imageIndex || desc.mediaType === MediaType.dockerManifestList) {
       const index = JSON.parse(bytes.toString('utf8')) as ImageIndex;
       for (const child of index.manifests) {
@@ -92,7 +94,11 @@ export async function pushImage(layout: OciLayout, ref: string, dest?: string, o
 
 function targetReference(target: ImageReference, top: Descriptor): string {
   if (target.digest && target.digest !== top.digest) {
-    throw new LkError('registry', `cannot push ${top.digest} as ${formatReference(target)}: the digests differ`, 'push to a tag, or drop the @digest');
+    throw new LkError(
+      'registry',
+      `cannot push ${top.digest} as ${formatReference(target)}: the digests differ`,
+      'push to a tag, or drop the @digest',
+    );
   }
   return target.tag ?? top.digest;
 }

@@ -19,7 +19,12 @@ export interface TlsSettings {
  * ~/.config/containers/certs.d; the first folder that exists wins.
  */
 export async function loadTlsSettings(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<TlsSettings | undefined> {
-  const roots = [env.LKBUILD_CERTS_DIR, '/etc/docker/certs.d', '/etc/containers/certs.d', join(env.HOME || homedir(), '.config/containers/certs.d')];
+  const roots = [
+    env.LKBUILD_CERTS_DIR,
+    '/etc/docker/certs.d',
+    '/etc/containers/certs.d',
+    join(env.HOME || homedir(), '.config/containers/certs.d'),
+  ];
   for (const root of roots) {
     if (!root) continue;
     const dir = join(root, registry);

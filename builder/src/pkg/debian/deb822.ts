@@ -87,10 +87,7 @@ export function parseDeb822(text: string, options: ParseOptions = {}): Stanza[] 
  * appended to the unfinished tail of the previous one and cut at the last blank line.
  * Expects "\n" line endings (Debian archive files have no CRs).
  */
-export async function* streamStanzas(
-  chunks: AsyncIterable<string>,
-  options: ParseOptions = {},
-): AsyncGenerator<Stanza> {
+export async function* streamStanzas(chunks: AsyncIterable<string>, options: ParseOptions = {}): AsyncGenerator<Stanza> {
   let tail = '';
   for await (const chunk of chunks) {
     const text = tail + chunk;

@@ -4,20 +4,17 @@
  * place. A mismatch deletes the temp file. Two builds racing on one file both write their own
  * temp file and the second rename simply replaces identical content.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LkError } from '../../errors.js';
+import { writeThenRename } from '../../util/atomic-file.js';
 import { httpGet, type HttpOptions } from './http.js';
 
 export interface Expected {
   sha256: string;
   size: number;
-}
-
-export function tempPathFor(finalPath: string): string {
-  return `${finalPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
 /** sha256 and size of a local file, streamed. */
@@ -51,8 +48,7 @@ export async function downloadVerified(
   http?: HttpOptions,
 ): Promise<void> {
   await mkdir(dirname(finalPath), { recursive: true });
-  const temp = tempPathFor(finalPath);
-  try {
+  await writeThenRename(dirname(finalPath), async (temp) => {
     await httpGet(
       url,
       async (body) => {
@@ -82,9 +78,6 @@ export async function downloadVerified(
       },
       http,
     );
-    await rename(temp, finalPath);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
+    return finalPath;
+  });
 }

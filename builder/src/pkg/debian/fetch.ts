@@ -13,7 +13,11 @@ export async function fetchPackage(pkg: ResolvedPackage, opts: { cacheDir: strin
   if (await hasVerifiedFile(path, pkg)) return path;
   // Filename comes from a signed index, but it still must not climb out of the archive root.
   if (!/^[A-Za-z0-9][A-Za-z0-9._+~%/-]*$/.test(pkg.filename) || pkg.filename.split('/').includes('..')) {
-    throw new LkError('debian', `${pkg.name} ${pkg.version}: suspicious Filename ${JSON.stringify(pkg.filename)} in the index`, 'use another mirror');
+    throw new LkError(
+      'debian',
+      `${pkg.name} ${pkg.version}: suspicious Filename ${JSON.stringify(pkg.filename)} in the index`,
+      'use another mirror',
+    );
   }
   const url = `${pkg.source.uri}/${pkg.filename}`;
   await downloadVerified(url, path, pkg, `${pkg.name}_${pkg.version}_${pkg.arch}.deb`, opts.http);
@@ -21,6 +25,9 @@ export async function fetchPackage(pkg: ResolvedPackage, opts: { cacheDir: strin
 }
 
 /** fetchPackage for many packages, a few downloads at a time; paths in the order given. */
-export async function fetchPackages(pkgs: ResolvedPackage[], opts: { cacheDir: string; http?: HttpOptions; concurrency?: number }): Promise<string[]> {
+export async function fetchPackages(
+  pkgs: ResolvedPackage[],
+  opts: { cacheDir: string; http?: HttpOptions; concurrency?: number },
+): Promise<string[]> {
   return mapLimit(pkgs, opts.concurrency ?? 4, (pkg) => fetchPackage(pkg, opts));
 }

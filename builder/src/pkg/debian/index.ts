@@ -43,7 +43,9 @@ export async function resolvePackages(names: string[], opts: ResolveOptions): Pr
   }
   if (names.length === 0) return [];
   const indexes = await Promise.all(
-    sources.map((source) => loadSourceIndex(source, { cacheDir: opts.cacheDir, arch, maxAgeMinutes: opts.indexMaxAgeMinutes, http: opts.http })),
+    sources.map((source) =>
+      loadSourceIndex(source, { cacheDir: opts.cacheDir, arch, maxAgeMinutes: opts.indexMaxAgeMinutes, http: opts.http }),
+    ),
   );
   const universe = universeFor(indexes, arch);
   const closure = resolveClosure(universe, {

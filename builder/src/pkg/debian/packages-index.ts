@@ -155,11 +155,7 @@ function loadPackagesFile(source: DebianSource, file: PackagesFile, opts: IndexO
   return pending;
 }
 
-async function loadPackagesFileUncached(
-  source: DebianSource,
-  file: PackagesFile,
-  opts: IndexOptions,
-): Promise<Row[]> {
+async function loadPackagesFileUncached(source: DebianSource, file: PackagesFile, opts: IndexOptions): Promise<Row[]> {
   const parsedPath = parsedIndexPath(opts.cacheDir, file.sha256);
   try {
     return JSON.parse(await readFile(parsedPath, 'utf8')) as Row[];
@@ -185,7 +181,18 @@ async function loadPackagesFileUncached(
   return rows;
 }
 
-const PACKAGE_FIELDS = new Set(['package', 'version', 'architecture', 'filename', 'sha256', 'size', 'depends', 'pre-depends', 'provides', 'priority']);
+const PACKAGE_FIELDS = new Set([
+  'package',
+  'version',
+  'architecture',
+  'filename',
+  'sha256',
+  'size',
+  'depends',
+  'pre-depends',
+  'provides',
+  'priority',
+]);
 
 /** Stream-parse a (compressed) Packages file, keeping only the fields we use. */
 export async function parsePackagesFile(path: string, compression: Compression): Promise<PackageRecord[]> {

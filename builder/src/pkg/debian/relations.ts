@@ -14,7 +14,8 @@ export interface Relation {
 /** One comma-separated group: satisfied by any of its alternatives. */
 export type RelationGroup = Relation[];
 
-const RELATION = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([0-9A-Za-z][^\s)]*)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>\s*)*$/i;
+const RELATION =
+  /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([0-9A-Za-z][^\s)]*)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>\s*)*$/i;
 
 export function parseRelation(text: string): Relation {
   const match = RELATION.exec(text.trim());

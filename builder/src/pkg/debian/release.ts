@@ -50,7 +50,10 @@ export async function verifyInRelease(signed: Buffer, keyring: string, what: str
   const bad = lines.filter((l) => l.startsWith('[GNUPG:] BADSIG '));
   const good = lines.filter((l) => l.startsWith('[GNUPG:] GOODSIG '));
   if (bad.length > 0 || good.length === 0) {
-    const detail = result.stderr.split('\n').filter((l) => /BAD|no signature|No public key|not found|error/i.test(l))[0]?.trim();
+    const detail = result.stderr
+      .split('\n')
+      .filter((l) => /BAD|no signature|No public key|not found|error/i.test(l))[0]
+      ?.trim();
     throw new LkError(
       'debian',
       `${what}: OpenPGP signature verification failed${detail ? ` (${detail})` : bad.length ? '' : ' (no valid signature)'}`,

@@ -34,20 +34,22 @@ export class PackageUniverse {
       for (const r of index.packages) {
         if (r.arch !== arch && r.arch !== 'all') continue;
         const reusable = (r as Partial<Candidate>).source === index.source && (r as Partial<Candidate>).automatic === automatic;
-        const candidate: Candidate = reusable ? (r as Candidate) : {
-          name: r.name,
-          version: r.version,
-          arch: r.arch,
-          filename: r.filename,
-          sha256: r.sha256,
-          size: r.size,
-          depends: r.depends,
-          preDepends: r.preDepends,
-          provides: r.provides,
-          priority: r.priority,
-          source: index.source,
-          automatic,
-        };
+        const candidate: Candidate = reusable
+          ? (r as Candidate)
+          : {
+              name: r.name,
+              version: r.version,
+              arch: r.arch,
+              filename: r.filename,
+              sha256: r.sha256,
+              size: r.size,
+              depends: r.depends,
+              preDepends: r.preDepends,
+              provides: r.provides,
+              priority: r.priority,
+              source: index.source,
+              automatic,
+            };
         const list = this.byName.get(r.name);
         if (list) list.push(candidate);
         else this.byName.set(r.name, [candidate]);
@@ -113,7 +115,11 @@ export function resolveClosure(universe: PackageUniverse, request: ResolveReques
     const candidate = pickRequested(universe, name, version, request.sourcesDescription);
     const already = selected.get(candidate.name);
     if (already && already.version !== candidate.version) {
-      throw new LkError('debian', `conflicting requests for ${candidate.name}: ${already.version} and ${candidate.version}`, 'request each package once');
+      throw new LkError(
+        'debian',
+        `conflicting requests for ${candidate.name}: ${already.version} and ${candidate.version}`,
+        'request each package once',
+      );
     }
     if (!already) select(candidate);
   }
@@ -146,7 +152,11 @@ export function parseRequest(spec: string): { name: string; version?: string } {
   const name = (eq < 0 ? spec : spec.slice(0, eq)).trim().toLowerCase();
   const version = eq < 0 ? undefined : spec.slice(eq + 1).trim();
   if (!/^[a-z0-9][a-z0-9+.-]*$/.test(name) || version === '') {
-    throw new LkError('debian', `invalid Debian package request ${JSON.stringify(spec)}`, 'write a package name, optionally pinned as name=version (e.g. busybox-static=1:1.35.0-4+b3)');
+    throw new LkError(
+      'debian',
+      `invalid Debian package request ${JSON.stringify(spec)}`,
+      'write a package name, optionally pinned as name=version (e.g. busybox-static=1:1.35.0-4+b3)',
+    );
   }
   return version === undefined ? { name } : { name, version };
 }
@@ -160,7 +170,9 @@ function pickRequested(universe: PackageUniverse, name: string, version: string 
     throw new LkError(
       'debian',
       `unknown Debian package "${name}"${sourcesDescription ? ` (searched ${sourcesDescription})` : ''}`,
-      suggestions.length > 0 ? `did you mean: ${suggestions.join(', ')}?` : 'check the spelling; only the main component of the configured suites is searched',
+      suggestions.length > 0
+        ? `did you mean: ${suggestions.join(', ')}?`
+        : 'check the spelling; only the main component of the configured suites is searched',
     );
   }
   if (version === undefined) return candidates[0]!;
@@ -177,7 +189,9 @@ function pickRequested(universe: PackageUniverse, name: string, version: string 
 }
 
 function providesSatisfies(universe: PackageUniverse, provider: Candidate, r: Relation): boolean {
-  return universe.provides(provider).some((p) => p.name === r.name && (!r.op || (p.op === '=' && satisfiesVersion(p.version!, r.op, r.version!))));
+  return universe
+    .provides(provider)
+    .some((p) => p.name === r.name && (!r.op || (p.op === '=' && satisfiesVersion(p.version!, r.op, r.version!))));
 }
 
 const PRIORITY_RANK: Record<string, number> = { required: 0, important: 1, standard: 2, optional: 3, extra: 4 };

@@ -17,9 +17,7 @@ export function parseVersion(version: string): DebianVersion {
   const epoch = colon > 0 && /^\d+$/.test(v.slice(0, colon)) ? Number(v.slice(0, colon)) : 0;
   const rest = colon > 0 ? v.slice(colon + 1) : v;
   const dash = rest.lastIndexOf('-');
-  return dash >= 0
-    ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) }
-    : { epoch, upstream: rest, revision: '' };
+  return dash >= 0 ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) } : { epoch, upstream: rest, revision: '' };
 }
 
 const isDigit = (code: number): boolean => code >= 48 && code <= 57;

@@ -24,10 +24,13 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
     }
     const headers = { ...req.headers };
     delete headers['proxy-connection'];
-    const upstream = request({ host: target.hostname, port: target.port || 80, method: req.method, path: target.pathname + target.search, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = request(
+      { host: target.hostname, port: target.port || 80, method: req.method, path: target.pathname + target.search, headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });

@@ -140,7 +140,11 @@ function padThenEnd(res: ServerResponse, extra: number, write: (chunk: Buffer, d
  * A real registry holding one generated image (`name`:1, pushed by skopeo) behind a fault
  * proxy; `rule` is reset to pass-through and `seen` emptied by `reset()`.
  */
-export async function startFaultyRegistry(name: string, layers: number, bytesPerLayer: number): Promise<{ registry: RunningRegistry; proxy: FaultProxy; image: StoredImage; reset(): void }> {
+export async function startFaultyRegistry(
+  name: string,
+  layers: number,
+  bytesPerLayer: number,
+): Promise<{ registry: RunningRegistry; proxy: FaultProxy; image: StoredImage; reset(): void }> {
   const registry = await startRegistry();
   const made = await makeImageLayout(`src/${name}:1`, layers, bytesPerLayer);
   await skopeoPush(made.layout.root, `src/${name}:1`, `${registry.host}/${name}:1`);

@@ -23,11 +23,20 @@ export async function makeImage(layout: OciLayout, refName: string, layers = 3, 
     written.push(await writeLayer(layout, tarFromDir(src, 0)));
     await rm(src, { recursive: true, force: true });
   }
-  return commitImage(layout, refName, written, { architecture: 'amd64', os: 'linux', created: new Date(0).toISOString(), config: { Cmd: ['/bin/sh'] } });
+  return commitImage(layout, refName, written, {
+    architecture: 'amd64',
+    os: 'linux',
+    created: new Date(0).toISOString(),
+    config: { Cmd: ['/bin/sh'] },
+  });
 }
 
 /** A fresh layout holding one generated image; returns the layout. */
-export async function makeImageLayout(refName: string, layers = 3, bytesPerLayer = 1 << 20): Promise<{ layout: OciLayout; image: StoredImage }> {
+export async function makeImageLayout(
+  refName: string,
+  layers = 3,
+  bytesPerLayer = 1 << 20,
+): Promise<{ layout: OciLayout; image: StoredImage }> {
   const layout = new OciLayout(await tempDir('lk-src-layout-'));
   const image = await makeImage(layout, refName, layers, bytesPerLayer);
   return { layout, image };
@@ -35,7 +44,14 @@ export async function makeImageLayout(refName: string, layers = 3, bytesPerLayer
 
 /** skopeo copy from an OCI layout to a plain-HTTP registry. */
 export async function skopeoPush(layoutDir: string, refName: string, dest: string, creds?: string): Promise<void> {
-  await execa('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `oci:${layoutDir}:${refName}`, `docker://${dest}`]);
+  await execa('skopeo', [
+    'copy',
+    '--insecure-policy',
+    '--dest-tls-verify=false',
+    ...(creds ? ['--dest-creds', creds] : []),
+    `oci:${layoutDir}:${refName}`,
+    `docker://${dest}`,
+  ]);
 }
 
 /** Docker config dir holding `auths` for one registry. */

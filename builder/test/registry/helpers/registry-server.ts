@@ -30,7 +30,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts Debian's docker-registry on 127.0.0.1 with a random free port and a temp storage dir. */
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, tls?: { certPath: string; keyPath: string }): Promise<RunningRegistry> {
+export async function startRegistry(
+  auth: RegistryAuth = { kind: 'none' },
+  tls?: { certPath: string; keyPath: string },
+): Promise<RunningRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'lk-registry-'));
   const port = await freePort();
   let authYaml = '';
@@ -93,7 +96,23 @@ export async function startTlsRegistry(auth: RegistryAuth = { kind: 'none' }): P
   const dir = await mkdtemp(join(tmpdir(), 'lk-tls-'));
   const certPath = join(dir, 'server.crt');
   const keyPath = join(dir, 'server.key');
-  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await execa('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   const registry = await startRegistry(auth, { certPath, keyPath });
   const certsDir = await mkdtemp(join(tmpdir(), 'lk-certs-d-'));
   await mkdir(join(certsDir, registry.host));

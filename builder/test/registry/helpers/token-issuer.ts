@@ -25,7 +25,21 @@ const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url'
 export async function startTokenIssuer(dir: string, users: Record<string, string>): Promise<TokenIssuer> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
-  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=lk-test-issuer']);
+  await execa('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=lk-test-issuer',
+  ]);
   const key = createPrivateKey(await readFile(keyPath));
   const certDer = new X509Certificate(await readFile(certPath)).raw;
   const port = await freePort();
@@ -52,7 +66,9 @@ export async function startTokenIssuer(dir: string, users: Record<string, string
     const claims = { iss: issuer, sub: user, aud: service, exp: now + 600, nbf: now - 10, iat: now, jti: randomUUID(), access };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const signature = sign('sha256', Buffer.from(signingInput), key);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${signingInput}.${b64url(signature)}`, expires_in: 600 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token: `${signingInput}.${b64url(signature)}`, expires_in: 600 }));
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
