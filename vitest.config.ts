@@ -12,11 +12,13 @@ export default defineConfig({
         },
       },
       {
-        // Boot tests build real images (the kernel included on a cold cache) and boot them under
-        // QEMU; they run one file at a time so TCG gets the CPU.
+        // Boot tests build real images and boot them under QEMU; they run one file at a time so
+        // TCG gets the CPU. The global setup builds the shared recipes (the kernel on a cold
+        // cache) first, so no file's hook timeout has to cover a kernel build.
         test: {
           name: 'boot',
           include: ['qemu-tests/**/*.test.ts'],
+          globalSetup: ['qemu-tests/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 1_800_000,
           fileParallelism: false,
