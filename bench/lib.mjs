@@ -20,9 +20,9 @@ export function summary(bench, key, figure) {
 export const scratchDir = (what) => mkdtempSync(join(tmpdir(), `lkbuild-bench-${what}-`));
 
 /** Runs a command to completion; resolves with its stdout, rejects with its stderr. */
-export function run(cmd, args, { env = {}, timeoutMs = 0 } = {}) {
+export function run(cmd, args, { env = {}, timeoutMs = 0, cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
