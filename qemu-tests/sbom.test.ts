@@ -12,8 +12,11 @@ import { lkbuild } from './harness.js';
  * The SPDX 2.3 SBOM of examples/node.yml, written beside the outputs by the real CLI. Checked by
  * third parties where one exists: every licence expression by spdx-expression-parse, every purl
  * by packageurl-js (npm), the Debian facts against the cached .deb with dpkg-deb, the kernel's
- * release against file(1). (No npm or Debian package ships the SPDX 2.3 document schema; the
- * document's required fields are checked here as the SPDX 2.3 specification lists them.)
+ * release against file(1). (No npm or Debian package ships the SPDX 2.3 document schema or a
+ * validator of it: @datadog/datadog-ci-plugin-sbom 5.25.0 validates CycloneDX 1.4-1.6 only, its
+ * spdx.schema.json being CycloneDX's licence-id list; @cyclonedx/cdxgen 12.8.4 ships the SPDX
+ * 3.0.1 JSON-LD schema; Debian bookworm has only licence-list packages. The document's required
+ * fields are checked here as the SPDX 2.3 specification lists them.)
  */
 const repo = resolve(import.meta.dirname, '..');
 const example = join(repo, 'examples/node.yml');
