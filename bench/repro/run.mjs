@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 // Reproducible from an empty cache: builds the build files twice, each time from its own empty
 // cache (LKBUILD_CACHE and LKBUILD_TMPDIR in fresh temporary directories, a different working
-// directory), one build after the other, so each compiles every recipe, the kernel included
-// (8-15 min each on a loaded 2-core machine). Every output format is written; each output file
+// directory), so each compiles every recipe, the kernel included (8-15 min each on a loaded
+// 2-core machine, far more under heavy load). Every output format is written; each output file
 // is then compared by sha256, and so is every image each cache holds (its manifest digest).
 // Prints one line per file and image and the summary line `repro differing-files N` (outputs
 // and images that are not identical). A difference is a figure, not a failure: the exit
 // status is 1 only when a build crashes.
-// Usage: node bench/repro/run.mjs [--file F]... [--keep]
+//
+// The rounds run one after the other. --concurrent starts them together: they share nothing
+// but the machine, and each step still happens at a different moment in each, so a leaked clock
+// would still show; it halves the wall time on an idle machine. --rounds 1 --keep builds one
+// round and keeps it; --compare ROOT ROOT compares two kept rounds (from two runs, days or
+// machines apart) without building.
+// Usage: node bench/repro/run.mjs [--file F]... [--keep] [--concurrent] [--rounds 1|2] [--compare ROOT ROOT]
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,13 +21,16 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { cli, repo, run, scratchDir, summary, timed } from '../lib.mjs';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     file: { type: 'string', multiple: true, default: ['examples/minimal.yml', 'examples/node.yml'] },
     keep: { type: 'boolean', default: false },
+    concurrent: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '2' },
+    compare: { type: 'boolean', default: false },
   },
 });
-const { formatNames } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
 
 async function sha256(path) {
   const hash = createHash('sha256');
@@ -29,50 +38,69 @@ async function sha256(path) {
   return hash.digest('hex');
 }
 
-/** ref -> manifest digest of every image in an OCI layout (the cache). */
-function cachedImages(cache) {
-  const index = JSON.parse(readFileSync(join(cache, 'index.json'), 'utf8'));
-  return new Map(index.manifests.map((m) => [m.annotations?.['org.opencontainers.image.ref.name'], m.digest]));
-}
-
 /** One cold round: every build file, every format, from a cache nobody else has used. */
 async function coldRound(round) {
+  const { formatNames } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
   const root = scratchDir(`repro-${round}`);
   const env = { LKBUILD_CACHE: join(root, 'cache'), LKBUILD_TMPDIR: join(root, 'tmp') };
-  const outputs = new Map();
+  const out = join(root, 'work', `out-${round}`);
+  for (const dir of [env.LKBUILD_TMPDIR, out]) mkdirSync(dir, { recursive: true });
   for (const file of values.file) {
-    const out = join(root, 'work', `out-${round}`);
     const args = [cli, 'build', '-o', out, ...formatNames.flatMap((f) => ['-f', f]), join(repo, file)];
-    for (const dir of [env.LKBUILD_TMPDIR, out]) mkdirSync(dir, { recursive: true });
     const seconds = await timed(() => run(process.execPath, args, { env, cwd: join(root, 'work') }));
-    console.log(`round ${round}: ${file} built in ${seconds.toFixed(0)} s (cache ${env.LKBUILD_CACHE})`);
-    for (const name of readdirSync(out)) {
-      const path = join(out, name);
-      if (!outputs.has(name)) outputs.set(name, { size: statSync(path).size, sha256: await sha256(path) });
+    console.log(
+      `round ${round}: ${file} built in ${seconds.toFixed(0)} s (cache ${env.LKBUILD_CACHE}), finished ${new Date().toISOString()}`,
+    );
+  }
+  return root;
+}
+
+/** A round's outputs (name -> size and sha256) and its cache's images (ref -> manifest digest). */
+async function readRound(root) {
+  const work = join(root, 'work');
+  const outputs = new Map();
+  for (const dir of readdirSync(work).filter((d) => d.startsWith('out-'))) {
+    for (const name of readdirSync(join(work, dir))) {
+      const path = join(work, dir, name);
+      outputs.set(name, { size: statSync(path).size, sha256: await sha256(path) });
     }
   }
-  return { root, outputs, images: cachedImages(env.LKBUILD_CACHE), finished: new Date().toISOString() };
+  const index = JSON.parse(readFileSync(join(root, 'cache', 'index.json'), 'utf8'));
+  const images = new Map(index.manifests.map((m) => [m.annotations?.['org.opencontainers.image.ref.name'], m.digest]));
+  return { root, outputs, images };
 }
 
-const rounds = [];
-for (const round of [1, 2]) rounds.push(await coldRound(round));
-const [a, b] = rounds;
-console.log(`rounds finished at ${a.finished} and ${b.finished}`);
+/** Prints one line per output and image; returns how many are not identical. */
+function compare(a, b) {
+  let differing = 0;
+  const line = (kind, key, x, y, show) => {
+    const same = x !== undefined && y !== undefined && show(x) === show(y);
+    if (!same) differing++;
+    console.log(`${kind} ${key} ${same ? `identical ${show(x)}` : `DIFFERS ${x ? show(x) : 'missing'} / ${y ? show(y) : 'missing'}`}`);
+  };
+  for (const name of [...new Set([...a.outputs.keys(), ...b.outputs.keys()])].sort()) {
+    line('output', name, a.outputs.get(name), b.outputs.get(name), (o) => `${o.size} ${o.sha256}`);
+  }
+  for (const ref of [...new Set([...a.images.keys(), ...b.images.keys()])].sort()) {
+    line('image', ref, a.images.get(ref), b.images.get(ref), (d) => d);
+  }
+  return differing;
+}
 
-let differing = 0;
-for (const name of [...new Set([...a.outputs.keys(), ...b.outputs.keys()])].sort()) {
-  const [x, y] = [a.outputs.get(name), b.outputs.get(name)];
-  const same = x && y && x.sha256 === y.sha256;
-  if (!same) differing++;
-  const show = (o) => (o ? `${o.size} ${o.sha256}` : 'missing');
-  console.log(`output ${name} ${same ? 'identical' : 'DIFFERS'} ${same ? show(x) : `${show(x)} / ${show(y)}`}`);
+let roots;
+if (values.compare) {
+  if (positionals.length !== 2) throw new Error('--compare takes two round directories');
+  roots = positionals;
+} else {
+  const rounds = values.rounds === '1' ? [1] : [1, 2];
+  const started = Date.now();
+  roots = values.concurrent ? await Promise.all(rounds.map(coldRound)) : [];
+  if (!values.concurrent) for (const r of rounds) roots.push(await coldRound(r));
+  console.log(`${rounds.length} round(s) in ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
-for (const ref of [...new Set([...a.images.keys(), ...b.images.keys()])].sort()) {
-  const [x, y] = [a.images.get(ref), b.images.get(ref)];
-  const same = x !== undefined && x === y;
-  if (!same) differing++;
-  console.log(`image ${ref} ${same ? 'identical' : 'DIFFERS'} ${same ? x : `${x ?? 'missing'} / ${y ?? 'missing'}`}`);
+if (roots.length === 2) {
+  const differing = compare(await readRound(roots[0]), await readRound(roots[1]));
+  summary('repro', 'differing-files', differing);
 }
-if (values.keep) console.log(`kept: ${a.root} ${b.root}`);
-else for (const r of rounds) rmSync(r.root, { recursive: true, force: true });
-summary('repro', 'differing-files', differing);
+if (values.keep || values.compare || roots.length === 1) console.log(`kept: ${roots.join(' ')}`);
+else for (const r of roots) rmSync(r, { recursive: true, force: true });
