@@ -10,25 +10,28 @@
 //
 // The rounds run one after the other. --concurrent starts them together: they share nothing
 // but the machine, and each step still happens at a different moment in each, so a leaked clock
-// would still show; it halves the wall time on an idle machine. --rounds 1 --keep builds one
-// round and keeps it; --compare ROOT ROOT compares two kept rounds (from two runs, days or
-// machines apart) without building.
-// Usage: node bench/repro/run.mjs [--file F]... [--keep] [--concurrent] [--rounds 1|2] [--compare ROOT ROOT]
+// would still show; it halves the wall time on an idle machine. --rounds 1 builds one round and
+// keeps it; --round1 ROOT takes a kept round as the first one, so rounds can be days apart.
+// --reference-cache DIR makes the second round a build from an existing cache instead of an
+// empty one (the shared cache, whose images were built at other times in other directories): a
+// cheaper, weaker check, which compares only the images the cold round holds.
+// Usage: node bench/repro/run.mjs [--file F]... [--keep] [--concurrent] [--rounds 1|2]
+//          [--round1 ROOT] [--reference-cache DIR]
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { cli, repo, run, scratchDir, summary, timed } from '../lib.mjs';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
+const { values } = parseArgs({
   options: {
     file: { type: 'string', multiple: true, default: ['examples/minimal.yml', 'examples/node.yml'] },
     keep: { type: 'boolean', default: false },
     concurrent: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '2' },
-    compare: { type: 'boolean', default: false },
+    round1: { type: 'string' },
+    'reference-cache': { type: 'string' },
   },
 });
 
@@ -38,10 +41,11 @@ async function sha256(path) {
   return hash.digest('hex');
 }
 
-/** One cold round: every build file, every format, from a cache nobody else has used. */
-async function coldRound(round) {
+/** One round: every build file, every format, from a cache nobody else has used (or `cache`). */
+async function coldRound(round, cache) {
   const { formatNames } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
   const root = scratchDir(`repro-${round}`);
+  if (cache) symlinkSync(cache, join(root, 'cache'));
   const env = { LKBUILD_CACHE: join(root, 'cache'), LKBUILD_TMPDIR: join(root, 'tmp') };
   const out = join(root, 'work', `out-${round}`);
   for (const dir of [env.LKBUILD_TMPDIR, out]) mkdirSync(dir, { recursive: true });
@@ -72,6 +76,8 @@ async function readRound(root) {
 
 /** Prints one line per output and image; returns how many are not identical. */
 function compare(a, b) {
+  // A reference cache holds many more images than this round's: compare the round's only.
+  if (values['reference-cache']) b.images = new Map([...a.images.keys()].map((ref) => [ref, b.images.get(ref)]));
   let differing = 0;
   const line = (kind, key, x, y, show) => {
     const same = x !== undefined && y !== undefined && show(x) === show(y);
@@ -87,20 +93,17 @@ function compare(a, b) {
   return differing;
 }
 
-let roots;
-if (values.compare) {
-  if (positionals.length !== 2) throw new Error('--compare takes two round directories');
-  roots = positionals;
-} else {
-  const rounds = values.rounds === '1' ? [1] : [1, 2];
-  const started = Date.now();
-  roots = values.concurrent ? await Promise.all(rounds.map(coldRound)) : [];
-  if (!values.concurrent) for (const r of rounds) roots.push(await coldRound(r));
-  console.log(`${rounds.length} round(s) in ${((Date.now() - started) / 60000).toFixed(1)} min`);
-}
+// Round 1 is built, or taken from a kept root; round 2 is built cold, or from the reference cache.
+const build = (r) => coldRound(r, r === 2 ? values['reference-cache'] : undefined);
+const toBuild = values.round1 ? [2] : values.rounds === '1' ? [1] : [1, 2];
+const started = Date.now();
+const built = values.concurrent ? await Promise.all(toBuild.map(build)) : [];
+if (!values.concurrent) for (const r of toBuild) built.push(await build(r));
+console.log(`${toBuild.length} round(s) built in ${((Date.now() - started) / 60000).toFixed(1)} min`);
+const roots = values.round1 ? [values.round1, ...built] : built;
 if (roots.length === 2) {
   const differing = compare(await readRound(roots[0]), await readRound(roots[1]));
   summary('repro', 'differing-files', differing);
 }
-if (values.keep || values.compare || roots.length === 1) console.log(`kept: ${roots.join(' ')}`);
-else for (const r of roots) rmSync(r, { recursive: true, force: true });
+if (values.keep || roots.length === 1) console.log(`kept: ${roots.join(' ')}`);
+else for (const r of built) rmSync(r, { recursive: true, force: true }); // a reference cache is only linked
