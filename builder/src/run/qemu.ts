@@ -3,6 +3,7 @@ import { LkError } from '../errors.js';
 import { identifyOutput, outputFormat, outputPath, outputPaths, type DiskImageFormat } from '../formats/index.js';
 import { bootsRootImage } from '../formats/root-image.js';
 import { parsePe } from '../formats/pe.js';
+import { virtioBlockDevice } from './disks.js';
 import { qemuValue } from './network.js';
 import { optionError, type Machine } from './options.js';
 
@@ -126,11 +127,6 @@ function joinCmdline(...parts: Array<string | undefined>): string {
     .map((p) => p?.trim())
     .filter(Boolean)
     .join(' ');
-}
-
-/** The virtio block device of the machine: PCI on q35, MMIO on microvm. */
-export function virtioBlockDevice(machine?: Machine): string {
-  return machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
 }
 
 function bootArgs(
