@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { readUkiCmdline } from '../builder/src/run/qemu.js';
 import { lkbuild } from './harness.js';
 
 /**
@@ -73,6 +74,28 @@ describe('kernel+squashfs --verity and raw-efi --verity from the CLI', () => {
   test('a second build is byte-identical', async () => {
     for (const f of await readdir(first)) expect(await sha(join(second, f)), f).toBe(await sha(join(first, f)));
   });
+});
+
+describe('--verity with --sign-key', () => {
+  test('the aws and qcow2 disks carry one signed UKI whose command line names the root partition and its hash; sbverify accepts it', async () => {
+    const key = join(await mkdtemp(join(tmpdir(), 'lk-verity-key-')), 'snakeoil.key');
+    await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', key]);
+    const cert = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
+    const dir = await build(['-f', 'aws', '-f', 'qcow2', '--verity', '--sign-key', key, '--sign-cert', cert]);
+    const disk = join(dir, 'node.raw');
+    const uki = join(dir, 'aws.efi');
+    await execa('mcopy', ['-n', '-i', `${disk}@@1M`, '::EFI/BOOT/BOOTX64.EFI', uki]);
+    expect((await execa('sbverify', ['--cert', cert, uki], { reject: false })).exitCode).toBe(0);
+    const cmdline = await readUkiCmdline(uki);
+    const uuid = /lk\.root=PARTUUID=([0-9a-f-]{36}) lk\.verity=\d+,\d+,[0-9a-f]{64},[0-9a-f]{64}$/.exec(cmdline)?.[1];
+    expect(uuid, cmdline).toBeDefined();
+    expect((await execa('sgdisk', ['-i', '2', disk])).stdout).toContain(`Partition unique GUID: ${uuid!.toUpperCase()}`);
+    // qcow2 is the same raw disk converted: the same UKI, the same root partition.
+    const raw = join(dir, 'qcow2.raw');
+    await execa('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', join(dir, 'node.qcow2'), raw]);
+    await execa('mcopy', ['-n', '-i', `${raw}@@1M`, '::EFI/BOOT/BOOTX64.EFI', join(dir, 'qcow2.efi')]);
+    expect(await sha(join(dir, 'qcow2.efi'))).toBe(await sha(uki));
+  }, 600_000);
 });
 
 describe('usage errors', () => {
