@@ -6,7 +6,34 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#ifndef NS_GET_NSTYPE
+#define NS_GET_NSTYPE _IO(0xb7, 0x3)
+#endif
+
+int ns_check_paths(const struct spec *s)
+{
+	for (size_t i = 0; i < s->nnamespaces; i++) {
+		const struct namespace_spec *ns = &s->namespaces[i];
+		char *where = xasprintf("linux.namespaces[%zu].path", i);
+		int fd AUTO_FD = -1, type;
+
+		if (!ns->path)
+			continue;
+		fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail("config", "%s: %s: %s", where, ns->path, strerror(errno));
+		type = ioctl(fd, NS_GET_NSTYPE);
+		if (type < 0)
+			return fail("config", "%s: %s is not a namespace", where, ns->path);
+		if (type != ns->flag)
+			return fail("config", "%s: %s is a %s namespace, not %s", where, ns->path,
+				    spec_namespace_name(type), spec_namespace_name(ns->flag));
+	}
+	return 0;
+}
 
 int ns_clone_flags(const struct spec *s)
 {
@@ -35,11 +62,27 @@ static int join(const char *path, int flag)
 	return 0;
 }
 
-int ns_join_pid(const struct spec *s)
+int ns_join_pid(const struct spec *s, int *saved)
 {
 	const struct namespace_spec *pid = spec_namespace(s, CLONE_NEWPID);
 
-	return pid && pid->path ? join(pid->path, CLONE_NEWPID) : 0;
+	*saved = -1;
+	if (!pid || !pid->path)
+		return 0;
+	/* Hooks forked later must still start in the runtime's pid namespace. */
+	*saved = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0)
+		return fail_errno("namespace", "/proc/self/ns/pid_for_children");
+	return join(pid->path, CLONE_NEWPID);
+}
+
+int ns_restore_pid(int saved)
+{
+	if (saved < 0)
+		return 0;
+	if (setns(saved, CLONE_NEWPID) < 0)
+		return fail("namespace", "back to the runtime's pid namespace: %s", strerror(errno));
+	return 0;
 }
 
 static int write_map(pid_t pid, const char *file, const struct id_mapping *maps, size_t n)
