@@ -6,7 +6,11 @@
 
 #include <sys/types.h>
 
+#include "json.h"
 #include "spec.h"
+
+/* linux.timeOffsets: the text for a new time namespace's timens_offsets. */
+int ns_parse_time_offsets(const struct json *obj, struct spec *s);
 
 /* CLONE_NEW* flags the parent passes to clone(). */
 int ns_clone_flags(const struct spec *s);

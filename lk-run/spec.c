@@ -7,6 +7,7 @@
 #include "io.h"
 #include "json.h"
 #include "mount_options.h"
+#include "namespaces.h"
 #include "seccomp.h"
 
 #include <errno.h>
@@ -304,8 +305,6 @@ static int parse_namespaces(const struct json *list, struct spec *s)
 				break;
 		if (k == sizeof namespace_names / sizeof namespace_names[0])
 			return config_error(where, "unknown namespace type \"%s\"", type);
-		if (namespace_names[k].flag == CLONE_NEWTIME)
-			return config_error(where, "time namespaces are not supported");
 		if (spec_namespace(s, namespace_names[k].flag))
 			return config_error(where, "namespace \"%s\" listed twice", type);
 		if (ns->path && !*ns->path)
@@ -495,7 +494,8 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	    parse_paths(json_get(linux_obj, "readonlyPaths"), "linux.readonlyPaths",
 			&s->readonly_paths, &s->nreadonly_paths) < 0 ||
 	    cj_string(json_get(linux_obj, "rootfsPropagation"), "linux.rootfsPropagation",
-		      &propagation) < 0)
+		      &propagation) < 0 ||
+	    ns_parse_time_offsets(json_get(linux_obj, "timeOffsets"), s) < 0)
 		return -1;
 	s->rootfs_propagation = MS_PRIVATE | MS_REC;
 	if (propagation && *propagation) {

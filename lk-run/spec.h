@@ -143,6 +143,7 @@ struct spec {
 	char **readonly_paths;
 	size_t nreadonly_paths;
 	unsigned long rootfs_propagation; /* MS_* | MS_REC */
+	char *time_offsets; /* for /proc/self/timens_offsets, or NULL */
 	struct cgroup_spec cgroup;
 	struct seccomp_program *seccomp; /* NULL: no filter */
 	struct hook_list hooks[HOOK_KINDS];

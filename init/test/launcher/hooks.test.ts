@@ -151,15 +151,17 @@ describe('hooks', () => {
 
   it('kills a hook at its timeout and leaves nothing of the container', () => {
     const config = hookedConfig(['true'], 'timeout.log');
-    config.hooks.createRuntime = [{ path: '/bin/sleep', args: ['sleep', '7357'], timeout: 1 }];
+    const seconds = String(100_000 + process.pid);
+    config.hooks.createRuntime = [{ path: '/bin/sleep', args: ['sleep', seconds], timeout: 1 }];
     const started = Date.now();
-    const c = create('slow', config);
+    const id = `slow-${process.pid}`;
+    const c = create(id, config);
     expect(Date.now() - started).toBeLessThan(6000);
     expect(c.status).toBe(125);
     expect(c.output()).toBe('lk-run: hooks: createRuntime[0] /bin/sleep: timed out after 1 s\n');
-    expect(processesMentioning('7357')).toEqual([]);
-    expect(processesMentioning('slow')).toEqual([]);
-    expect(existsSync(join(stateRoot, 'slow'))).toBe(false);
+    expect(processesMentioning(seconds)).toEqual([]);
+    expect(processesMentioning(id)).toEqual([]);
+    expect(existsSync(join(stateRoot, id))).toBe(false);
     expect(existsSync(c.pidFile)).toBe(false);
     // prestart ran, createContainer did not; the lifecycle went on to poststop.
     expect(entries('timeout.log').map((e) => e.name)).toEqual(['prestart', 'poststop']);
@@ -168,12 +170,13 @@ describe('hooks', () => {
   it('aborts create when a createContainer hook fails', () => {
     const config = hookedConfig(['true'], 'fail.log');
     config.hooks.createContainer = [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }];
-    const c = create('badcc', config);
+    const id = `badcc-${process.pid}`;
+    const c = create(id, config);
     expect(c.status).toBe(125);
     expect(c.output()).toBe('lk-run: hooks: createContainer[0] /bin/sh: exited with status 3\n');
-    expect(existsSync(join(stateRoot, 'badcc'))).toBe(false);
-    expect(processesMentioning('badcc')).toEqual([]);
-    expect(lk('state', 'badcc').stderr).toBe('lk-run: state: container "badcc" does not exist\n');
+    expect(existsSync(join(stateRoot, id))).toBe(false);
+    expect(processesMentioning(id)).toEqual([]);
+    expect(lk('state', id).stderr).toBe(`lk-run: state: container "${id}" does not exist\n`);
   });
 
   it('fails start and stops the container when a startContainer hook fails', async () => {

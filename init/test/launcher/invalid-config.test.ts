@@ -64,6 +64,19 @@ const cases: [string, (c: Config) => void, string][] = [
   ],
   ['an unknown rootfsPropagation', (c) => (c.linux.rootfsPropagation = 'rsideways'), 'config: linux.rootfsPropagation: unknown value "rsideways"'],
   [
+    'timeOffsets without a new time namespace',
+    (c) => (c.linux.timeOffsets = { boottime: { secs: 10 } }),
+    'config: linux.timeOffsets: needs a new time namespace',
+  ],
+  [
+    'a time offset for a clock no namespace has',
+    (c) => {
+      c.linux.namespaces.push({ type: 'time' });
+      c.linux.timeOffsets = { realtime: { secs: 10 } };
+    },
+    'config: linux.timeOffsets.realtime: unknown clock (monotonic or boottime)',
+  ],
+  [
     'a hook timeout of zero',
     (c) => (c.hooks = { createRuntime: [{ path: '/bin/true', timeout: 0 }] }),
     'config: hooks.createRuntime[0].timeout: 0 is out of range [1, 2147483647]',
@@ -76,7 +89,7 @@ const cases: [string, (c: Config) => void, string][] = [
 ];
 
 describe('invalid values fail create and leave nothing behind', () => {
-  it.each(cases.map(([name, edit, message], i) => [name, edit, message, `bad${i}`] as const))('%s', (_, edit, message, id) => {
+  it.each(cases.map(([name, edit, message], i) => [name, edit, message, `bad${i}-${process.pid}`] as const))('%s', (_, edit, message, id) => {
     const config = baseConfig(['sleep', '30']);
     edit(config);
     const r = createWithCgroup(id, config);

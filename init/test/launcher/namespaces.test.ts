@@ -102,6 +102,36 @@ describe('joining namespaces by path', () => {
   });
 });
 
+describe('time namespaces', () => {
+  /** Seconds of uptime (the boottime clock) as the container sees it, and its time namespace. */
+  function uptimeAndNs(config: Config) {
+    const r = run(config);
+    expect(r.stderr).toBe('');
+    const [uptime, ns] = r.stdout.split('\n');
+    return { uptime: Number(uptime.split(' ')[0]), ns };
+  }
+  const hostUptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+
+  it('makes a new one with timeOffsets', () => {
+    const config = baseConfig(['/bin/sh', '-c', 'cat /proc/uptime; readlink /proc/self/ns/time']);
+    config.linux.namespaces.push({ type: 'time' });
+    config.linux.timeOffsets = { boottime: { secs: 3_000_000, nanosecs: 5 }, monotonic: { secs: -1 } };
+    const seen = uptimeAndNs(config);
+    expect(seen.ns).not.toBe(ns('self', 'time'));
+    expect(seen.uptime - hostUptime()).toBeGreaterThan(3_000_000 - 60);
+    expect(seen.uptime - hostUptime()).toBeLessThan(3_000_000 + 60);
+  });
+
+  it('joins one by path', async () => {
+    const pid = await holder('--time', '--boottime', '7000000');
+    const config = baseConfig(['/bin/sh', '-c', 'cat /proc/uptime; readlink /proc/self/ns/time']);
+    config.linux.namespaces.push({ type: 'time', path: `/proc/${pid}/ns/time` });
+    const seen = uptimeAndNs(config);
+    expect(seen.ns).toBe(ns(pid, 'time'));
+    expect(seen.uptime - hostUptime()).toBeGreaterThan(7_000_000 - 60);
+  });
+});
+
 describe('user namespaces', () => {
   /** A config for a user namespace: /proc bound from the runtime (a new proc would need its pid namespace). */
   function userConfig(args: string[]): Config {
