@@ -3,7 +3,7 @@
 // log; the namespaces expected come from the kernel (/proc/<pid>/ns/*).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
   baseConfig,
@@ -31,7 +31,11 @@ beforeAll(() => {
   logDir = join(tmp.dir, 'hooklog');
   mkdirSync(logDir);
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  // A failed test may leave a container behind: its process would outlive the run.
+  for (const id of existsSync(stateRoot) ? readdirSync(stateRoot) : []) lk('delete', '--force', id);
+  tmp.cleanup();
+});
 
 function lk(...args: string[]) {
   return runLauncher(launcher, ['--root', stateRoot, ...args]);
@@ -125,6 +129,27 @@ describe('hooks', () => {
     expect(log.map((e) => e.name)).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     expect([log[5].mnt, log[5].pid]).toEqual([hostMnt(), hostPid()]);
     expect(log[5].state).toEqual({ ...common, status: 'stopped' });
+  });
+
+  it('runs prestart once the namespaces and mounts exist, before the pivot', () => {
+    const out = join(logDir, 'moment.out');
+    // The container's pid from the state on stdin; what the kernel shows of it at that moment.
+    const script = `pid=$(sed 's/.*"pid":\\([0-9]*\\).*/\\1/'); readlink /proc/$pid/ns/net > ${out}; test -e /proc/$pid/root/etc/marker && echo pivoted >> ${out} || echo not-pivoted >> ${out}; cut -d' ' -f5 /proc/$pid/mountinfo >> ${out}`;
+    const config = baseConfig(['sleep', '30']);
+    config.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', script], env: ['PATH=/usr/bin:/bin'] }] };
+    const c = create(`moment-${process.pid}`, config);
+    expect(c.status).toBe(0);
+    const pid = Number(readFileSync(c.pidFile, 'utf8'));
+    const [net, pivot, ...mountPoints] = readFileSync(out, 'utf8').trim().split('\n');
+    expect(net).toBe(readlinkSync(`/proc/${pid}/ns/net`));
+    expect(net).not.toBe(readlinkSync('/proc/self/ns/net'));
+    // Not pivoted yet (its root still the host's, without the image's /etc/marker);
+    // the container's /tmp is mounted below the rootfs already.
+    expect(existsSync('/etc/marker')).toBe(false);
+    expect(pivot).toBe('not-pivoted');
+    expect(existsSync(`/proc/${pid}/root/etc/marker`)).toBe(true);
+    expect(mountPoints).toContain(join(realpathSync(rootfs), 'tmp'));
+    expect(lk('delete', '--force', `moment-${process.pid}`).status).toBe(0);
   });
 
   it('runs poststop after delete has removed the container', () => {
