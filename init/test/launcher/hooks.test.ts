@@ -3,7 +3,7 @@
 // log; the namespaces expected come from the kernel (/proc/<pid>/ns/*).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, symlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
   baseConfig,
@@ -150,6 +150,26 @@ describe('hooks', () => {
     expect(existsSync(`/proc/${pid}/root/etc/marker`)).toBe(true);
     expect(mountPoints).toContain(join(realpathSync(rootfs), 'tmp'));
     expect(lk('delete', '--force', `moment-${process.pid}`).status).toBe(0);
+  });
+
+  it('resolves startContainer’s path in the container, the others in the runtime', () => {
+    // A program only the image has: busybox under another name (argv[0] picks the applet).
+    const image = makeRootfs(join(tmp.dir, 'image-only'));
+    symlinkSync('busybox', join(image, 'bin/only-in-image'));
+    expect(existsSync('/bin/only-in-image')).toBe(false);
+    const hook = { path: '/bin/only-in-image', args: ['true'] };
+    const inContainer = baseConfig(['echo', 'ran']);
+    inContainer.hooks = { startContainer: [hook] };
+    const r = runLauncher(launcher, ['run', '--bundle', makeBundle(tmp.dir, image, inContainer), 'image-hook']);
+    expect(r).toMatchObject({ status: 0, stdout: 'ran\n', stderr: '' });
+    const inRuntime = baseConfig(['echo', 'ran']);
+    inRuntime.hooks = { createRuntime: [hook] };
+    const refused = runLauncher(launcher, ['run', '--bundle', makeBundle(tmp.dir, image, inRuntime), 'image-hook']);
+    expect(refused).toMatchObject({
+      status: 125,
+      stdout: '',
+      stderr: 'lk-run: hooks: createRuntime[0] /bin/only-in-image: cannot execute: No such file or directory\n',
+    });
   });
 
   it('runs poststop after delete has removed the container', () => {
