@@ -272,6 +272,20 @@ describe('hooks', () => {
     expect(env.filter((v) => !v.startsWith('PWD='))).toEqual(['A=1', 'B=two words']);
   });
 
+  it('keeps the container’s preserved descriptors from the hooks', () => {
+    const out = join(logDir, 'fds.out');
+    const config = baseConfig(['/bin/sh', '-c', 'ls /proc/self/fd/3 > /dev/null && echo container-has-3']);
+    config.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', `ls /proc/$$/fd > ${out}`] }] };
+    const r = spawnSync(launcher, ['run', '--preserve-fds', '1', '--bundle', makeBundle(tmp.dir, rootfs, config), 'fds'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('container-has-3\n');
+    // dash holds 10 (its saved stdout) while it redirects; 3 would be the container's.
+    expect(readFileSync(out, 'utf8').split('\n').filter((fd) => fd && fd !== '10')).toEqual(['0', '1', '2']);
+  });
+
   it('lets a hook that ignores its stdin finish', () => {
     const config = baseConfig(['true']);
     config.annotations = { big: 'x'.repeat(1 << 20) };
