@@ -48,6 +48,23 @@ int ns_parse_time_offsets(const struct json *obj, struct spec *s)
 	return 0;
 }
 
+/* Without a mount namespace the container shares the caller's: whatever lk-run
+ * mounted would change the caller's view and outlive the container. */
+int ns_check_without_mount(const struct spec *s, int propagation_given)
+{
+	const char *field = s->nmounts		  ? "mounts"
+			    : s->ndevices	  ? "linux.devices"
+			    : s->nmasked_paths	  ? "linux.maskedPaths"
+			    : s->nreadonly_paths  ? "linux.readonlyPaths"
+			    : s->root_readonly	  ? "root.readonly"
+			    : propagation_given ? "linux.rootfsPropagation"
+						  : NULL;
+
+	if (field)
+		return config_error(field, "needs a mount namespace (it would change the caller's)");
+	return 0;
+}
+
 /* A new time namespace takes its offsets before any process is in it. */
 static int write_time_offsets(const struct spec *s)
 {

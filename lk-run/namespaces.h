@@ -12,6 +12,10 @@
 /* linux.timeOffsets: the text for a new time namespace's timens_offsets. */
 int ns_parse_time_offsets(const struct json *obj, struct spec *s);
 
+/* A config without a mount namespace: nothing that would mount (in the
+ * caller's namespace) may be asked for. */
+int ns_check_without_mount(const struct spec *s, int propagation_given);
+
 /* CLONE_NEW* flags the parent passes to clone(). */
 int ns_clone_flags(const struct spec *s);
 

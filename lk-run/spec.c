@@ -512,23 +512,6 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	return 0;
 }
 
-/* Without a mount namespace the container shares the caller's: whatever lk-run
- * mounted would change the caller's view and outlive the container. */
-static int check_without_mount_namespace(const struct spec *s, int propagation_given)
-{
-	const char *field = s->nmounts		  ? "mounts"
-			    : s->ndevices	  ? "linux.devices"
-			    : s->nmasked_paths	  ? "linux.maskedPaths"
-			    : s->nreadonly_paths  ? "linux.readonlyPaths"
-			    : s->root_readonly	  ? "root.readonly"
-			    : propagation_given ? "linux.rootfsPropagation"
-						  : NULL;
-
-	if (field)
-		return config_error(field, "needs a mount namespace (it would change the caller's)");
-	return 0;
-}
-
 static int check_consistency(struct spec *s, int propagation_given)
 {
 	const struct namespace_spec *user = spec_namespace(s, CLONE_NEWUSER);
@@ -543,7 +526,7 @@ static int check_consistency(struct spec *s, int propagation_given)
 		return config_error("linux.uidMappings",
 				    "a new user namespace needs uidMappings and gidMappings");
 	if (!spec_namespace(s, CLONE_NEWNS))
-		return check_without_mount_namespace(s, propagation_given);
+		return ns_check_without_mount(s, propagation_given);
 	return 0;
 }
 
