@@ -7,11 +7,13 @@
 #include "process.h"
 #include "rootfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -27,6 +29,13 @@
 #define MSG_READY 'R' /* create: set up, waiting for start */
 #define MSG_HOOKS 'H' /* namespaces and mounts are ready: run the runtime's hooks */
 #define MSG_HOOKS_DONE 'h' /* parent -> child: they succeeded */
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -73,6 +82,29 @@ static int wait_for_start(int start_fd, int *status_fd)
 	close(start_fd);
 	close(*status_fd);
 	*status_fd = conn;
+	return 0;
+}
+
+/* Descriptors the launcher inherited (from the init, say) must not leak
+ * into the container. */
+static int close_inherited_fds(int preserve)
+{
+	unsigned first = 3 + (unsigned)preserve;
+	DIR *dir;
+	struct dirent *entry;
+
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	/* Kernels before 5.11: walk the table while the host's /proc is visible. */
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return fail_errno("fds", "/proc/self/fd");
+	while ((entry = readdir(dir))) {
+		int fd = atoi(entry->d_name);
+		if (fd >= (int)first && fd != dirfd(dir))
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(dir);
 	return 0;
 }
 
@@ -126,9 +158,7 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 	int start_fd = opts->start_fd, pdeath_kill = opts->pdeath_kill;
 
 	*exit_code = LK_EXIT_SETUP;
-	/* Descriptors the launcher inherited (from the init, say) must not leak
-	 * into the container. */
-	if (cloexec_fds_from(3 + (unsigned)opts->preserve_fds) < 0)
+	if (close_inherited_fds(opts->preserve_fds) < 0)
 		return -1;
 	/* Not dumpable until exec: a process joining this pid namespace must not
 	 * reach the launcher's memory or /proc/<pid>/exe. */

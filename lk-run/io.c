@@ -1,39 +1,11 @@
 #include "io.h"
 #include "err.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-int cloexec_fds_from(unsigned first)
-{
-	DIR *dir;
-	struct dirent *entry;
-
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return 0;
-	dir = opendir("/proc/self/fd");
-	if (!dir)
-		return fail_errno("fds", "/proc/self/fd");
-	while ((entry = readdir(dir))) {
-		int fd = atoi(entry->d_name);
-		if (fd >= (int)first && fd != dirfd(dir))
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	closedir(dir);
-	return 0;
-}
 
 /* Reads until end of file rather than trusting st_size: a file may change
  * size between fstat and read, and st_size of 0 says nothing for some files. */
