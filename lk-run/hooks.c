@@ -15,15 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+/* linux/close_range.h's flag (musl's headers have the syscall numbers only). */
+#define HOOK_CLOSE_RANGE_CLOEXEC (1U << 2)
 
 /* A hook's state document holds the annotations, so it is as large as they are. */
 #define HOOKS_FILE_MAX_BYTES (16 << 20)
@@ -144,7 +137,7 @@ static __attribute__((noreturn)) void hook_child(const struct hook *h, int stdin
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
 	/* Before Linux 5.11 (no close_range) the container's descriptors stay. */
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	syscall(SYS_close_range, 3, ~0U, HOOK_CLOSE_RANGE_CLOEXEC);
 	if (dup2(stdin_fd, 0) == 0)
 		execve(h->path, h->args, h->env);
 	error = errno;
