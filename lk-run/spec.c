@@ -8,6 +8,7 @@
 #include "json.h"
 #include "mount_options.h"
 #include "namespaces.h"
+#include "process.h"
 #include "seccomp.h"
 
 #include <errno.h>
@@ -495,7 +496,8 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 			&s->readonly_paths, &s->nreadonly_paths) < 0 ||
 	    cj_string(json_get(linux_obj, "rootfsPropagation"), "linux.rootfsPropagation",
 		      &propagation) < 0 ||
-	    ns_parse_time_offsets(json_get(linux_obj, "timeOffsets"), s) < 0)
+	    ns_parse_time_offsets(json_get(linux_obj, "timeOffsets"), s) < 0 ||
+	    process_parse_personality(json_get(linux_obj, "personality"), s) < 0)
 		return -1;
 	s->rootfs_propagation = MS_PRIVATE | MS_REC;
 	if (propagation && *propagation) {

@@ -127,6 +127,8 @@ struct spec {
 	int no_new_privileges;
 	int has_oom_score_adj;
 	int oom_score_adj;
+	int has_personality;
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 
 	struct mount_spec *mounts;
 	size_t nmounts;

@@ -77,6 +77,16 @@ const cases: [string, (c: Config) => void, string][] = [
     'config: linux.timeOffsets.realtime: unknown clock (monotonic or boottime)',
   ],
   [
+    'an unknown personality domain',
+    (c) => (c.linux.personality = { domain: 'LINUX64' }),
+    'config: linux.personality.domain: unknown domain "LINUX64" (LINUX or LINUX32)',
+  ],
+  [
+    'a personality flag (the spec defines none)',
+    (c) => (c.linux.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] }),
+    'config: linux.personality.flags: no flag is supported',
+  ],
+  [
     'a hook timeout of zero',
     (c) => (c.hooks = { createRuntime: [{ path: '/bin/true', timeout: 0 }] }),
     'config: hooks.createRuntime[0].timeout: 0 is out of range [1, 2147483647]',
