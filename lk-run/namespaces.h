@@ -9,6 +9,10 @@
 #include "json.h"
 #include "spec.h"
 
+/* linux.uidMappings or gidMappings (where names the field). */
+int ns_parse_id_mappings(const struct json *list, const char *where, struct id_mapping **out,
+			 size_t *count);
+
 /* linux.timeOffsets: the text for a new time namespace's timens_offsets. */
 int ns_parse_time_offsets(const struct json *obj, struct spec *s);
 
