@@ -66,6 +66,7 @@ describe('Debian cloud kernel: minimal node', () => {
     const loaded = tagged(q35.output, 'MOD');
     for (const name of ['virtio_pci', 'virtio_net', 'net_failover', 'isofs', 'overlay']) expect(loaded).toContain(name);
     expect(loaded).not.toContain('virtio_mmio'); // no virtio-mmio device on q35
+    expect(loaded).not.toContain('squashfs'); // shipped (`extra`), loaded only on request
     expect(q35.output).not.toMatch(/lk-init: module \S+: /); // no load failed or was missing
   });
 
@@ -95,8 +96,10 @@ describe('Debian cloud kernel: minimal node', () => {
       }
     }
     expect(unmet).toEqual([]);
-    const conf = await readFile(join(rootfs, 'lib/modules-load.d/lkbuild.conf'), 'utf8');
-    expect(conf.split('\n')).toContain('virtio_net');
+    expect(shipped).toContain('squashfs');
+    const conf = (await readFile(join(rootfs, 'lib/modules-load.d/lkbuild.conf'), 'utf8')).split('\n');
+    expect(conf).toContain('virtio_net');
+    expect(conf).not.toContain('squashfs');
   });
 });
 
