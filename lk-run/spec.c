@@ -38,6 +38,17 @@ static int want_absolute(const char *path, const char *where)
 	return 0;
 }
 
+/* Features lk-run leaves out; the spec asks for an error rather than silence
+ * (config.md, Extensibility). An empty or null value asks for nothing. */
+static int refuse(const struct json *v, const char *where, const char *why)
+{
+	if (!v || v->type == JSON_NULL || (v->type == JSON_STRING && !*v->u.string.chars))
+		return 0;
+	return config_error(where, "not supported: %s", why);
+}
+
+#define NO_LSM "lk-run applies no AppArmor or SELinux label (the node kernels have neither)"
+
 /* ---- process ---------------------------------------------------------- */
 
 static int parse_user(const struct json *user, struct spec *s)
@@ -170,17 +181,6 @@ static int parse_rlimits(const struct json *list, struct spec *s)
 	}
 	return 0;
 }
-
-/* Features lk-run leaves out; the spec asks for an error rather than silence
- * (config.md, Extensibility). An empty or null value asks for nothing. */
-static int refuse(const struct json *v, const char *where, const char *why)
-{
-	if (!v || v->type == JSON_NULL || (v->type == JSON_STRING && !*v->u.string.chars))
-		return 0;
-	return config_error(where, "not supported: %s", why);
-}
-
-#define NO_LSM "lk-run applies no AppArmor or SELinux label (the node kernels have neither)"
 
 static int parse_process(const struct json *process, struct spec *s)
 {

@@ -127,8 +127,6 @@ struct spec {
 	int no_new_privileges;
 	int has_oom_score_adj;
 	int oom_score_adj;
-	int has_personality;
-	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 
 	struct mount_spec *mounts;
 	size_t nmounts;
@@ -146,6 +144,8 @@ struct spec {
 	size_t nreadonly_paths;
 	unsigned long rootfs_propagation; /* MS_* | MS_REC */
 	char *time_offsets; /* for /proc/self/timens_offsets, or NULL */
+	int has_personality;
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 	struct cgroup_spec cgroup;
 	struct seccomp_program *seccomp; /* NULL: no filter */
 	struct hook_list hooks[HOOK_KINDS];
