@@ -1,5 +1,6 @@
 #include "container.h"
 #include "cgroup.h"
+#include "console.h"
 #include "err.h"
 #include "io.h"
 #include "namespaces.h"
@@ -30,6 +31,7 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1 /* linux/keyctl.h, not in musl's headers */
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -54,7 +56,7 @@ void container_block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, &saved_mask);
 }
 
-static void report_error(int fd, int exit_code)
+void container_report_error(int fd, int exit_code)
 {
 	char head[2] = { MSG_ERROR, (char)exit_code };
 
@@ -84,7 +86,7 @@ static int wait_for_start(int start_fd, int *status_fd)
 
 /* Descriptors the launcher inherited (from the init, say) must not leak
  * into the container. */
-static int close_inherited_fds(int preserve)
+int container_close_inherited_fds(int preserve)
 {
 	unsigned first = 3 + (unsigned)preserve;
 	DIR *dir;
@@ -118,19 +120,31 @@ static int set_pdeath_kill(int go_fd)
 	return 0;
 }
 
+/* A session keyring of its own, as runc gives each container: keys a
+ * process adds are not shared with the caller's session. Kernels without
+ * keys (ENOSYS) go on without. */
+static int join_new_keyring(void)
+{
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		return fail("keyring", "new session keyring: %s", strerror(errno));
+	return 0;
+}
+
 static int build_container(const struct spec *s, const struct spawn_options *opts, int go_fd,
 			   int *status_fd, int *exit_code)
 {
 	int start_fd = opts->start_fd, pdeath_kill = opts->pdeath_kill;
 
 	*exit_code = LK_EXIT_SETUP;
-	if (close_inherited_fds(opts->preserve_fds) < 0)
+	if (container_close_inherited_fds(opts->preserve_fds) < 0)
 		return -1;
 	/* Not dumpable until exec: a process joining this pid namespace must not
 	 * reach the launcher's memory or /proc/<pid>/exe. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail("process", "dumpable: %s", strerror(errno));
 	if (pdeath_kill && set_pdeath_kill(go_fd) < 0)
+		return -1;
+	if (!opts->no_new_keyring && join_new_keyring() < 0)
 		return -1;
 	if (process_set_oom_score_adj(s) < 0 || ns_enter(s) < 0)
 		return -1;
@@ -141,6 +155,8 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 		return fail_errno("domainname", s->domainname);
 	umask(0);
 	if (rootfs_prepare(s) < 0 || rootfs_pivot(s) < 0 || rootfs_finalize(s) < 0)
+		return -1;
+	if (opts->console_fd >= 0 && console_setup(s, opts->console_fd, 1) < 0)
 		return -1;
 	if (process_prepare(s) < 0 || process_become_user(s) < 0)
 		return -1;
@@ -164,12 +180,12 @@ child_main(const struct spec *s, const struct spawn_options *opts, int go_fd, in
 	if (read(go_fd, &go, 1) != 1)
 		_exit(LK_EXIT_SETUP);
 	build_container(s, opts, go_fd, &status_fd, &exit_code);
-	report_error(status_fd, exit_code);
+	container_report_error(status_fd, exit_code);
 	_exit(exit_code);
 }
 
 /* Reads the child's verdict: 0 exec'd, 1 ready, -1 error (lk_err set). */
-static int read_status(int fd, int *exit_code)
+int container_read_status(int fd, int *exit_code)
 {
 	char buf[2 + LK_ERR_MAX];
 	size_t len = 0;
@@ -256,7 +272,7 @@ int container_spawn(const struct spec *s, const struct spawn_options *opts, stru
 		return -1;
 	}
 	(void)write_all(go[1], "g", 1);
-	verdict = read_status(status[0], exit_code);
+	verdict = container_read_status(status[0], exit_code);
 	close(go[1]);
 	if (verdict < 0) {
 		close(status[0]);
