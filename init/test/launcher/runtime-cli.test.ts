@@ -25,7 +25,12 @@ beforeAll(() => {
   receiver = join(tmp.dir, 'console-receiver');
   execFileSync('musl-gcc', ['-static', '-O1', '-o', receiver, fileURLToPath(new URL('console-receiver.c', import.meta.url))]);
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  // What a failed test left running, then the parent cgroup the containers shared.
+  const sweep = `cd /sys/fs/cgroup/${group} 2>/dev/null || exit 0; for c in */; do kill -9 $(cat "$c/cgroup.procs") 2>/dev/null; done; sleep 0.2; rmdir */; cd .. && rmdir ${group}`;
+  spawnSync('unshare', [...inCgroup2, 'sh', '-c', sweep]);
+  tmp.cleanup();
+});
 
 const inCgroup2 = ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t cgroup2 none /sys/fs/cgroup || exit 99; exec "$@"', 'sh'];
 
