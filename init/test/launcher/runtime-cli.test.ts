@@ -342,6 +342,8 @@ describe('--console-socket', () => {
     expect(lk('start', 'pty').status).toBe(0);
     const out = (await rx.done).replace(/\r/g, '');
     expect(out).toBe('listening\ntty\nwinsize 33 101\n/dev/pts/0\n/dev/pts/0\nis-a-tty\n88:0\n');
+    // The pty closes as the process exits, a moment before it is gone.
+    await until(() => state('pty').status === 'stopped', 'stopped');
     expect(lk('delete', 'pty').status).toBe(0);
   });
 
