@@ -456,7 +456,8 @@ static void signal_all(const struct record *r, int sig)
 	char *pids = cgroup_pids(r);
 
 	if (!pids) {
-		kill(r->pid, sig);
+		if (r->pid > 0)
+			kill(r->pid, sig);
 		return;
 	}
 	for (char *p = pids; *p;) {
@@ -520,12 +521,14 @@ int state_delete(const char *root, const char *id, int force)
 	if (record_load(root, id, &r) < 0)
 		return 1;
 	status = record_status(root, &r);
-	if ((status == STATUS_RUNNING || status == STATUS_CREATING) && !force) {
+	/* A create call still at work is left to finish or fail: its process
+	 * is not known yet (and pid 0 would name our own process group). */
+	if ((status == STATUS_RUNNING && !force) || status == STATUS_CREATING) {
 		fail("delete", "cannot delete container %s that is not stopped: %s", id,
 		     status_names[status]);
 		return 1;
 	}
-	if (status != STATUS_STOPPED)
+	if (status != STATUS_STOPPED && r.pid > 0)
 		kill(r.pid, SIGKILL);
 	/* Exec'd processes outlive the init without a pid namespace. */
 	signal_all(&r, SIGKILL);

@@ -1,7 +1,9 @@
 /* Test helper: the --console-socket end, as containerd's shim is. Listens on
  * argv[1], receives one fd by SCM_RIGHTS, prints "winsize ROWS COLS" (from
  * the fd) and "tty" when it is a terminal, then copies what the container
- * writes to it to stdout until the other side closes. */
+ * writes to it to stdout until the other side closes.
+ * With argv[2] "hold" the listen queue is kept full (a connection of its own)
+ * until stdin closes: a caller's connect blocks meanwhile. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -22,14 +24,27 @@ int main(int argc, char **argv)
 	int srv, conn, fd;
 	ssize_t n;
 
-	if (argc != 2 || strlen(argv[1]) >= sizeof addr.sun_path)
+	int hold = argc == 3 && strcmp(argv[2], "hold") == 0;
+
+	if ((argc != 2 && !hold) || strlen(argv[1]) >= sizeof addr.sun_path)
 		return 2;
 	strcpy(addr.sun_path, argv[1]);
 	srv = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (srv < 0 || bind(srv, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(srv, 1) < 0)
+	if (srv < 0 || bind(srv, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+	    listen(srv, hold ? 0 : 1) < 0)
 		return perror("listen"), 1;
+	if (hold) {
+		int own = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (own < 0 || connect(own, (struct sockaddr *)&addr, sizeof addr) < 0)
+			return perror("fill the queue"), 1;
+	}
 	printf("listening\n");
 	fflush(stdout);
+	if (hold) {
+		while (read(0, buf, sizeof buf) > 0)
+			;
+		close(accept(srv, NULL, NULL));
+	}
 	conn = accept(srv, NULL, NULL);
 	if (conn < 0 || (n = recvmsg(conn, &msg, 0)) < 0)
 		return perror("recvmsg"), 1;

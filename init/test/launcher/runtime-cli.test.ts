@@ -117,6 +117,38 @@ describe('state', () => {
   });
 });
 
+describe('creating', () => {
+  it('is the state while a create call is still at work, and refuses start and delete', async () => {
+    // The console socket's listen queue is held full, so create blocks connecting to it.
+    const sock = join(tmp.dir, 'hold.sock');
+    const rx = spawn(receiver, [sock, 'hold'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    let out = '';
+    rx.stdout.on('data', (d) => (out += d));
+    await until(() => out.includes('listening'), 'receiver');
+    const config = baseConfig(['true']);
+    config.process.terminal = true;
+    const bundle = makeBundle(tmp.dir, rootfs, config);
+    const creating = spawn(
+      'unshare',
+      [...inCgroup2, launcher, '--root', stateRoot, 'create', '--bundle', bundle, '--console-socket', sock, 'slow'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const created = new Promise<number | null>((resolve) => creating.on('exit', resolve));
+    await until(() => lk('state', 'slow').status === 0, 'the state to be written');
+    expect(state('slow')).toMatchObject({ status: 'creating', pid: 0, bundle });
+    expect(lk('start', 'slow').stderr).toBe('lk-run: start: cannot start a container in the creating state\n');
+    expect(lk('delete', 'slow').stderr).toBe('lk-run: delete: cannot delete container slow that is not stopped: creating\n');
+    expect(lk('delete', '--force', 'slow').stderr).toBe('lk-run: delete: cannot delete container slow that is not stopped: creating\n');
+    rx.stdin.end();
+    expect(await created).toBe(0);
+    expect(state('slow').status).toBe('created');
+    expect(lk('delete', 'slow').status).toBe(0);
+    rx.kill();
+  });
+});
+
 describe('kill', () => {
   it('takes signal names with and without SIG, numbers, and refuses unknown ones', async () => {
     const c = create('sig', trapping('sig'));
