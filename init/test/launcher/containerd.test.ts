@@ -189,6 +189,16 @@ describe('containerd with lk-run as its runc', () => {
     expect(existsSync(join(runtimeRoot, ns, 'four'))).toBe(false);
   });
 
+  it('an lk-run error reaches ctr through the json --log the shim reads back', () => {
+    const r = ctr(['run', '--rm', ...runFlags, image, 'five', '/bin/missing']);
+    expect(r.status).toBe(1);
+    // The shim quotes the last error line of log.json; from stderr it would say "exit status 1: lk-run: ...".
+    expect(r.stderr).toBe('ctr: OCI runtime start failed: exec: /bin/missing: No such file or directory: unknown\n');
+    expect(callsFor('five')[0]).toBe(`${globals()} create --bundle TASK --pid-file TASK/init.pid five`);
+    expect(ctr(['container', 'ls', '-q']).stdout).toBe('');
+    expect(existsSync(join(runtimeRoot, ns, 'five'))).toBe(false);
+  });
+
   it("leaves no cgroup behind: the namespace's parent cgroup went with the last container", () => {
     expect(cgroupEntries('').filter((e) => e === ns)).toEqual([]);
   });
