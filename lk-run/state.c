@@ -498,14 +498,14 @@ int state_kill(const char *root, const char *id, const char *signal, int all)
 	return 0;
 }
 
-/* Until the init is gone and, with a cgroup, every process in it (2 s). */
+/* Until the init is gone and, in a cgroup lk-run made, every process (2 s). */
 static void wait_gone(const char *root, const struct record *r)
 {
 	struct timespec pause = { 0, 5 * 1000000L };
 
 	for (int i = 0; i < 400; i++) {
 		if (record_status(root, r) == STATUS_STOPPED) {
-			char *pids = cgroup_pids(r);
+			char *pids = r->cgroup.created ? cgroup_pids(r) : NULL;
 			if (!pids || !*pids)
 				return;
 		}
@@ -530,8 +530,10 @@ int state_delete(const char *root, const char *id, int force)
 	}
 	if (status != STATUS_STOPPED && r.pid > 0)
 		kill(r.pid, SIGKILL);
-	/* Exec'd processes outlive the init without a pid namespace. */
-	signal_all(&r, SIGKILL);
+	/* Exec'd processes outlive the init without a pid namespace. A cgroup
+	 * lk-run did not make may be shared: its other processes are not ours. */
+	if (r.cgroup.created)
+		signal_all(&r, SIGKILL);
 	wait_gone(root, &r);
 	cgroup_remove(&r.cgroup);
 	remove_dir(container_dir(root, id));

@@ -216,6 +216,25 @@ describe('delete --force', () => {
   });
 });
 
+describe('delete in a cgroup lk-run did not make', () => {
+  it('kills the container but not the other processes there, and keeps the cgroup', async () => {
+    const shared = `/sys/fs/cgroup/${group}/shared`;
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const moved = spawnSync('unshare', [...inCgroup2, 'sh', '-c', `mkdir -p ${shared} && echo ${other.pid} > ${shared}/cgroup.procs`]);
+    expect(moved.status).toBe(0);
+    const config = trapping('shared');
+    const c = create('shared', config);
+    expect(lk('start', 'shared').status).toBe(0);
+    await until(() => c.output().includes('ready'), 'ready');
+    const pid = state('shared').pid;
+    expect(lk('delete', '--force', 'shared').status).toBe(0);
+    expect(isRunning(pid)).toBe(false);
+    expect(isRunning(other.pid as number)).toBe(true);
+    expect(spawnSync('unshare', [...inCgroup2, 'cat', `${shared}/cgroup.procs`], { encoding: 'utf8' }).stdout).toBe(`${other.pid}\n`);
+    other.kill('SIGKILL');
+  });
+});
+
 describe('runc refusals', () => {
   it("start without an id: runc's words and exit status 1", () => {
     const r = lk('start');
