@@ -56,8 +56,8 @@ static int bind_dev_console(int slave)
 	int fd AUTO_FD = -1;
 
 	if (lstat("/dev/console", &st) < 0) {
-		int made AUTO_FD = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-							O_CLOEXEC, 0600);
+		int made AUTO_FD = open("/dev/console",
+					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (made < 0)
 			return fail_errno("console", "/dev/console");
 	}

@@ -103,8 +103,8 @@ static int enter(struct target *t)
 	return 0;
 }
 
-static __attribute__((noreturn)) void child_main(const struct spec *s, struct target *t,
-						   int go_fd, int status_fd, int console_fd)
+static __attribute__((noreturn)) void child_main(const struct spec *s, struct target *t, int go_fd,
+						 int status_fd, int console_fd)
 {
 	sigset_t none;
 	char go;

@@ -121,12 +121,12 @@ static int value_option(char **argv, int argc, int *i, struct cli *cli)
 /* Flags without a value; 1 if argv[i] was one, -1 on error. */
 static int flag_option(const char *arg, struct cli *cli)
 {
-	int *set = is_flag(arg, "--force", "-f")	 ? &cli->force :
-		   is_flag(arg, "--all", "-a")		 ? &cli->all :
-		   is_flag(arg, "--detach", "-d")	 ? &cli->detach :
-		   is_flag(arg, "--tty", "-t")		 ? &cli->tty :
-		   is_flag(arg, "--no-new-keyring", NULL) ? &cli->no_new_keyring :
-							    NULL;
+	int *set = is_flag(arg, "--force", "-f")            ? &cli->force
+		   : is_flag(arg, "--all", "-a")            ? &cli->all
+		   : is_flag(arg, "--detach", "-d")         ? &cli->detach
+		   : is_flag(arg, "--tty", "-t")            ? &cli->tty
+		   : is_flag(arg, "--no-new-keyring", NULL) ? &cli->no_new_keyring
+							    : NULL;
 
 	if (set) {
 		*set = 1;

@@ -277,8 +277,8 @@ static int begin_record(const char *root, const char *dir, struct record *r)
 	return 0;
 }
 
-static int spawn_created(const struct spec *spec, const struct create_request *req,
-			 const char *dir, struct spawned *child, int *exit_code)
+static int spawn_created(const struct spec *spec, const struct create_request *req, const char *dir,
+			 struct spawned *child, int *exit_code)
 {
 	int listen_fd AUTO_FD = -1, console_fd AUTO_FD = -1;
 	struct spawn_options opts;
@@ -397,10 +397,9 @@ int state_print(const char *root, const char *id)
 	printf("{\n  \"ociVersion\": \"" OCI_VERSION "\",\n  \"id\": %s,\n  \"status\": \"%s\",\n"
 	       "  \"pid\": %d,\n  \"bundle\": %s,\n  \"rootfs\": %s,\n  \"created\": %s,\n"
 	       "  \"owner\": \"\",\n  \"annotations\": %s\n}\n",
-	       json_quote(id), status_names[status],
-	       status == STATUS_STOPPED ? 0 : (int)r.pid, json_quote(r.bundle),
-	       json_quote(r.rootfs ? r.rootfs : ""), json_quote(r.created ? r.created : ""),
-	       r.annotations);
+	       json_quote(id), status_names[status], status == STATUS_STOPPED ? 0 : (int)r.pid,
+	       json_quote(r.bundle), json_quote(r.rootfs ? r.rootfs : ""),
+	       json_quote(r.created ? r.created : ""), r.annotations);
 	return 0;
 }
 

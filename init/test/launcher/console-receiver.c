@@ -17,8 +17,9 @@ int main(int argc, char **argv)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	char name[256], cbuf[CMSG_SPACE(sizeof(int))], buf[4096];
 	struct iovec iov = { name, sizeof name - 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			      .msg_controllen = sizeof cbuf };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
+	};
 	struct cmsghdr *cmsg;
 	struct winsize ws;
 	int srv, conn, fd;
