@@ -6,8 +6,10 @@
  *   lk-run [--root DIR] start|state|delete [--force] ID
  *   lk-run [--root DIR] kill ID [SIGNAL]
  *   lk-run check --bundle DIR [ID]               validate config.json only
+ *   lk-run [--root DIR] update|pause|resume|ps ... ID, lk-run features (cmd.h)
  */
 #include "cgroup.h"
+#include "cmd.h"
 #include "container.h"
 #include "err.h"
 #include "json.h"
@@ -28,6 +30,8 @@ struct cli {
 	const char *signal;
 	int force;
 	int preserve_fds;
+	int verb_argc; /* a cmd.h verb parses what follows it itself */
+	char **verb_argv;
 };
 
 static void usage(void)
@@ -36,27 +40,12 @@ static void usage(void)
 	      "              [--preserve-fds N] ID\n"
 	      "       lk-run [--root DIR] start|state|delete [--force] ID\n"
 	      "       lk-run check --bundle DIR [ID]\n"
-	      "       lk-run [--root DIR] kill ID [SIGNAL]\n",
+	      "       lk-run [--root DIR] kill ID [SIGNAL]\n"
+	      "       lk-run [--root DIR] update [--resources FILE|-] [--memory N ...] ID\n"
+	      "       lk-run [--root DIR] pause|resume ID\n"
+	      "       lk-run [--root DIR] ps [--format table|json] ID\n"
+	      "       lk-run features\n",
 	      stderr);
-}
-
-/* Accepts "--opt value" and "--opt=value". */
-static int option_value(char **argv, int argc, int *i, const char *name, const char **out)
-{
-	size_t len = strlen(name);
-
-	if (strncmp(argv[*i], name, len) != 0)
-		return 0;
-	if (argv[*i][len] == '=') {
-		*out = argv[*i] + len + 1;
-		return 1;
-	}
-	if (argv[*i][len] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return fail("usage", "%s needs a value", name);
-	*out = argv[++*i];
-	return 1;
 }
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
@@ -69,13 +58,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	cli->root = STATE_DEFAULT_ROOT;
 	for (int i = 1; i < argc; i++) {
 		int r;
-		if ((r = option_value(argv, argc, &i, "--root", &cli->root)) != 0 ||
-		    (r = option_value(argv, argc, &i, "--bundle", &cli->bundle)) != 0 ||
-		    (r = option_value(argv, argc, &i, "-b", &cli->bundle)) != 0 ||
-		    (r = option_value(argv, argc, &i, "--pid-file", &cli->pid_file)) != 0 ||
-		    (r = option_value(argv, argc, &i, "--preserve-fds", &preserve)) != 0 ||
-		    (r = option_value(argv, argc, &i, "--log", &ignored)) != 0 ||
-		    (r = option_value(argv, argc, &i, "--log-format", &ignored)) != 0) {
+		if ((r = cmd_option(argv, argc, &i, "--root", &cli->root)) != 0 ||
+		    (r = cmd_option(argv, argc, &i, "--bundle", &cli->bundle)) != 0 ||
+		    (r = cmd_option(argv, argc, &i, "-b", &cli->bundle)) != 0 ||
+		    (r = cmd_option(argv, argc, &i, "--pid-file", &cli->pid_file)) != 0 ||
+		    (r = cmd_option(argv, argc, &i, "--preserve-fds", &preserve)) != 0 ||
+		    (r = cmd_option(argv, argc, &i, "--log", &ignored)) != 0 ||
+		    (r = cmd_option(argv, argc, &i, "--log-format", &ignored)) != 0) {
 			if (r < 0)
 				return -1;
 			continue;
@@ -90,6 +79,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			return fail("usage", "unknown option %s", argv[i]);
 		if (!cli->verb) {
 			cli->verb = argv[i];
+			if (cmd_owns_verb(cli->verb)) {
+				cli->verb_argc = argc - i - 1;
+				cli->verb_argv = argv + i + 1;
+				return 0;
+			}
 			continue;
 		}
 		if (npositional == 2)
@@ -182,7 +176,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	lk_err[0] = '\0';
-	if (strcmp(cli.verb, "run") == 0)
+	if (cmd_owns_verb(cli.verb))
+		status = cmd_dispatch(cli.verb, cli.root, cli.verb_argc, cli.verb_argv);
+	else if (strcmp(cli.verb, "run") == 0)
 		status = cmd_run(&cli);
 	else if (strcmp(cli.verb, "check") == 0)
 		status = cmd_check(&cli);

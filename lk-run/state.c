@@ -34,9 +34,9 @@ struct record {
 	char *annotations; /* a JSON object, passed through to `state` */
 };
 
-enum status { STATUS_CREATED, STATUS_RUNNING, STATUS_STOPPED };
+enum status { STATUS_CREATED, STATUS_RUNNING, STATUS_STOPPED, STATUS_PAUSED };
 
-static const char *const status_names[] = { "created", "running", "stopped" };
+static const char *const status_names[] = { "created", "running", "stopped", "paused" };
 
 int state_check_id(const char *id)
 {
@@ -201,7 +201,20 @@ static enum status record_status(const char *root, const struct record *r)
 	if (r->pid <= 0 || process_info(r->pid, &state, &start) < 0 || start != r->start_time ||
 	    state == 'Z' || state == 'X')
 		return STATUS_STOPPED;
-	return access(sock, F_OK) == 0 ? STATUS_CREATED : STATUS_RUNNING;
+	if (access(sock, F_OK) == 0)
+		return STATUS_CREATED;
+	return cgroup_is_frozen(r->cgroup.dir) ? STATUS_PAUSED : STATUS_RUNNING;
+}
+
+int state_lookup(const char *root, const char *id, char **cgroup_dir, const char **status)
+{
+	struct record r;
+
+	if (record_load(root, id, &r) < 0)
+		return -1;
+	*cgroup_dir = r.cgroup.dir;
+	*status = status_names[record_status(root, &r)];
+	return 0;
 }
 
 static int listen_socket(const char *path)

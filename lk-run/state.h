@@ -19,4 +19,8 @@ int state_print(const char *root, const char *id);
 int state_kill(const char *root, const char *id, const char *signal);
 int state_delete(const char *root, const char *id, int force);
 
+/* For the verbs that act on a container's cgroup (update, pause, resume, ps):
+ * its cgroup directory (NULL without one) and status name. */
+int state_lookup(const char *root, const char *id, char **cgroup_dir, const char **status);
+
 #endif
