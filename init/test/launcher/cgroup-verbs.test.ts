@@ -10,7 +10,7 @@
 // checks are skipped (the QEMU boot test covers memory, pids and cpu).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { baseConfig, buildLauncher, isRunning, makeBundle, makeRootfs, scratch } from './harness.js';
 
@@ -278,6 +278,17 @@ describe('ps', () => {
     ).toEqual(procs);
     expect(table.filter((l) => / sleep 1000$/.test(l))).toHaveLength(2);
     expect(lk(['ps', '--format', 'yaml', 'ps']).stderr).toBe('lk-run: usage: ps: --format is table or json, not "yaml"\n');
+
+    // A process the container moved into a cgroup of its own is still the container's.
+    const sub = join(hostCgroup, group, 'ps', 'sub');
+    mkdirSync(sub);
+    const moved = procs.find((p) => p !== state('ps').pid)!;
+    writeFileSync(join(sub, 'cgroup.procs'), String(moved));
+    expect(cg('ps', 'cgroup.procs').split('\n').map(Number)).not.toContain(moved);
+    expect((JSON.parse(lk(['ps', '--format', 'json', 'ps']).stdout) as number[]).sort((a, b) => a - b)).toEqual(procs);
+    writeFileSync(join(hostCgroup, group, 'ps', 'cgroup.procs'), String(moved));
+    rmdirSync(sub);
     lk(['delete', '--force', 'ps']);
+    expect(leftBehind('ps')).toBe(false);
   });
 });
