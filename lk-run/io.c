@@ -12,20 +12,14 @@
 
 /* Reads until end of file rather than trusting st_size: a file may change
  * size between fstat and read, and st_size of 0 says nothing for some files. */
-char *read_whole_file(const char *step, const char *path, size_t max, size_t *len)
+char *read_whole_fd(const char *step, const char *name, int fd, size_t max, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	size_t cap, n = 0;
 	char *buf;
 
-	if (fd < 0) {
-		fail_errno(step, path);
-		return NULL;
-	}
 	if (fstat(fd, &st) < 0) {
-		fail_errno(step, path);
-		close(fd);
+		fail_errno(step, name);
 		return NULL;
 	}
 	cap = st.st_size > 0 && (size_t)st.st_size <= max ? (size_t)st.st_size + 1 : 4096;
@@ -43,7 +37,6 @@ char *read_whole_file(const char *step, const char *path, size_t max, size_t *le
 		if (r < 0)
 			break;
 		if (r == 0) {
-			close(fd);
 			buf[n] = '\0';
 			*len = n;
 			return buf;
@@ -54,10 +47,20 @@ char *read_whole_file(const char *step, const char *path, size_t max, size_t *le
 			break;
 		}
 	}
-	fail_errno(step, path);
-	close(fd);
+	fail_errno(step, name);
 	xfree(buf);
 	return NULL;
+}
+
+char *read_whole_file(const char *step, const char *path, size_t max, size_t *len)
+{
+	int fd AUTO_FD = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fail_errno(step, path);
+		return NULL;
+	}
+	return read_whole_fd(step, path, fd, max, len);
 }
 
 int write_all(int fd, const char *buf, size_t len)

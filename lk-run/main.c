@@ -8,10 +8,12 @@
  *   lk-run [global] exec [--process F | --cwd D --env N=V --tty] [--detach]
  *                   [--pid-file F] [--console-socket SOCK] ID [ARGS...]
  *   lk-run check --bundle DIR [ID]               validate config.json only
+ *   lk-run [global] update|pause|resume|ps ... ID, lk-run features (cmd.h)
  * global: --root DIR, --log FILE, --log-format text|json, and the ones
  * README.md lists as accepted and ignored or refused.
  */
 #include "cgroup.h"
+#include "cmd.h"
 #include "container.h"
 #include "err.h"
 #include "exec.h"
@@ -34,6 +36,8 @@ struct cli {
 	const char *verb, *id, *signal;
 	const char *bundle, *pid_file, *console_socket, *process, *cwd;
 	char **args; /* exec: what follows the id */
+	int verb_argc; /* a cmd.h verb parses what follows it itself */
+	char **verb_argv;
 	char *env[MAX_ENV + 1];
 	size_t nenv;
 	int force, all, detach, tty, preserve_fds, no_new_keyring;
@@ -47,27 +51,10 @@ static void usage(void)
 	      "  start|state ID      delete [--force] ID      kill [--all] ID [SIGNAL]\n"
 	      "  exec [--process F] [--detach] [--pid-file F] [--console-socket SOCK]\n"
 	      "       [--tty] [--cwd DIR] [--env NAME=VALUE] ID [ARGS...]\n"
-	      "  check --bundle DIR [ID]\n",
+	      "  check --bundle DIR [ID]\n"
+	      "  update [--resources FILE|-] [--memory N ...] ID   pause|resume ID\n"
+	      "  ps [--format table|json] ID   features\n",
 	      stderr);
-}
-
-/* Accepts "--opt value" and "--opt=value". */
-static int option_value(char **argv, int argc, int *i, const char *name, const char **out)
-{
-	size_t len = strlen(name);
-
-	if (strncmp(argv[*i], name, len) != 0)
-		return 0;
-	if (argv[*i][len] == '=') {
-		*out = argv[*i] + len + 1;
-		return 1;
-	}
-	if (argv[*i][len] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return fail("usage", "%s needs a value", name);
-	*out = argv[++*i];
-	return 1;
 }
 
 static int is_flag(const char *arg, const char *name, const char *alias)
@@ -81,34 +68,34 @@ static int value_option(char **argv, int argc, int *i, struct cli *cli)
 	const char *preserve = NULL, *env = NULL, *ignored, *rootless = NULL;
 	int r;
 
-	if ((r = option_value(argv, argc, i, "--root", &cli->root)) ||
-	    (r = option_value(argv, argc, i, "--log", &cli->log)) ||
-	    (r = option_value(argv, argc, i, "--log-format", &cli->log_format)) ||
-	    (r = option_value(argv, argc, i, "--bundle", &cli->bundle)) ||
-	    (r = option_value(argv, argc, i, "-b", &cli->bundle)) ||
-	    (r = option_value(argv, argc, i, "--pid-file", &cli->pid_file)) ||
-	    (r = option_value(argv, argc, i, "--console-socket", &cli->console_socket)) ||
-	    (r = option_value(argv, argc, i, "--process", &cli->process)) ||
-	    (r = option_value(argv, argc, i, "-p", &cli->process)) ||
-	    (r = option_value(argv, argc, i, "--cwd", &cli->cwd)) ||
-	    (r = option_value(argv, argc, i, "--criu", &ignored)))
+	if ((r = cmd_option(argv, argc, i, "--root", &cli->root)) ||
+	    (r = cmd_option(argv, argc, i, "--log", &cli->log)) ||
+	    (r = cmd_option(argv, argc, i, "--log-format", &cli->log_format)) ||
+	    (r = cmd_option(argv, argc, i, "--bundle", &cli->bundle)) ||
+	    (r = cmd_option(argv, argc, i, "-b", &cli->bundle)) ||
+	    (r = cmd_option(argv, argc, i, "--pid-file", &cli->pid_file)) ||
+	    (r = cmd_option(argv, argc, i, "--console-socket", &cli->console_socket)) ||
+	    (r = cmd_option(argv, argc, i, "--process", &cli->process)) ||
+	    (r = cmd_option(argv, argc, i, "-p", &cli->process)) ||
+	    (r = cmd_option(argv, argc, i, "--cwd", &cli->cwd)) ||
+	    (r = cmd_option(argv, argc, i, "--criu", &ignored)))
 		return r;
-	if ((r = option_value(argv, argc, i, "--rootless", &rootless)) > 0) {
+	if ((r = cmd_option(argv, argc, i, "--rootless", &rootless)) > 0) {
 		if (strcmp(rootless, "true") == 0)
 			return fail("usage", "--rootless=true: lk-run runs as root only");
 		if (strcmp(rootless, "false") != 0 && strcmp(rootless, "auto") != 0)
 			return fail("usage", "--rootless needs true, false or auto");
 		return 1;
 	}
-	if (r || (r = option_value(argv, argc, i, "--env", &env)) ||
-	    (r = option_value(argv, argc, i, "-e", &env))) {
+	if (r || (r = cmd_option(argv, argc, i, "--env", &env)) ||
+	    (r = cmd_option(argv, argc, i, "-e", &env))) {
 		if (r > 0 && (cli->nenv == MAX_ENV || !strchr(env, '=')))
 			return fail("usage", "--env needs NAME=VALUE (at most %d)", MAX_ENV);
 		if (r > 0)
 			cli->env[cli->nenv++] = (char *)env;
 		return r;
 	}
-	if ((r = option_value(argv, argc, i, "--preserve-fds", &preserve)) > 0) {
+	if ((r = cmd_option(argv, argc, i, "--preserve-fds", &preserve)) > 0) {
 		char *end;
 		long n = strtol(preserve, &end, 10);
 		if (!*preserve || *end || n < 0 || n > 1024)
@@ -180,6 +167,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		}
 		if (!cli->verb) {
 			cli->verb = argv[i];
+			if (cmd_owns_verb(cli->verb)) {
+				cli->verb_argc = argc - i - 1;
+				cli->verb_argv = argv + i + 1;
+				return 0;
+			}
 		} else if (strcmp(cli->verb, "exec") == 0) {
 			/* Everything after the id is the program and its arguments. */
 			cli->id = argv[i];
@@ -289,6 +281,8 @@ static int dispatch(struct cli *cli)
 {
 	const char *v = cli->verb;
 
+	if (cmd_owns_verb(v))
+		return cmd_dispatch(v, cli->root, cli->verb_argc, cli->verb_argv);
 	if (strcmp(v, "run") == 0)
 		return cmd_run(cli);
 	if (strcmp(v, "check") == 0)

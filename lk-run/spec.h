@@ -56,11 +56,20 @@ struct capability_sets {
 	uint64_t bounding, effective, inheritable, permitted, ambient;
 };
 
-/* cgroup v2 settings, each already formatted as the file's content. */
+/* One cgroup v2 file to write, already formatted as its content. */
+struct cgroup_file {
+	char *key, *value; /* e.g. "memory.max", "1048576" */
+	char *origin; /* the config field it comes from, named in errors */
+	char *fallback_key, *fallback_value; /* written where key does not exist */
+	int optional; /* skipped where the file does not exist */
+};
+
+/* cgroup v2 settings (cgroup.c, cgroup_resources.c). */
 struct cgroup_spec {
 	char *path; /* relative to the cgroup2 mount; NULL: no cgroup */
-	struct key_value *files; /* e.g. {"memory.max", "1048576"} */
+	struct cgroup_file *files;
 	size_t nfiles;
+	int check_before_update; /* memory.checkBeforeUpdate */
 	struct device_rules devices; /* the device filter for the cgroup */
 };
 

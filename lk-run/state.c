@@ -35,9 +35,9 @@ struct record {
 	char *annotations; /* a JSON object, passed through to `state` */
 };
 
-enum status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_STOPPED };
+enum status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_STOPPED, STATUS_PAUSED };
 
-static const char *const status_names[] = { "creating", "created", "running", "stopped" };
+static const char *const status_names[] = { "creating", "created", "running", "stopped", "paused" };
 
 int state_check_id(const char *id)
 {
@@ -210,7 +210,20 @@ static enum status record_status(const char *root, const struct record *r)
 	if (r->pid <= 0 || process_info(r->pid, &state, &start) < 0 || start != r->start_time ||
 	    state == 'Z' || state == 'X')
 		return STATUS_STOPPED;
-	return access(sock, F_OK) == 0 ? STATUS_CREATED : STATUS_RUNNING;
+	if (access(sock, F_OK) == 0)
+		return STATUS_CREATED;
+	return cgroup_is_frozen(r->cgroup.dir) ? STATUS_PAUSED : STATUS_RUNNING;
+}
+
+int state_lookup(const char *root, const char *id, char **cgroup_dir, const char **status)
+{
+	struct record r;
+
+	if (record_load(root, id, &r) < 0)
+		return -1;
+	*cgroup_dir = r.cgroup.dir;
+	*status = status_names[record_status(root, &r)];
+	return 0;
 }
 
 static void remove_dir(const char *dir)
@@ -433,41 +446,35 @@ static int parse_signal(const char *text)
 	return -1;
 }
 
-/* The pids in the container's cgroup; NULL (none) without a cgroup. */
-static char *cgroup_pids(const struct record *r)
+/* The pids in the container's cgroup (cgroup.c); 0 without a cgroup or
+ * where it cannot be read (lk_err kept for the error being reported). */
+static size_t container_pids(const struct record *r, pid_t **pids)
 {
-	char saved[LK_ERR_MAX], *path, *text;
-	size_t len;
+	char saved[LK_ERR_MAX];
+	size_t count = 0;
 
 	if (!r->cgroup.dir)
-		return NULL;
+		return 0;
 	memcpy(saved, lk_err, sizeof saved);
-	path = xasprintf("%s/cgroup.procs", r->cgroup.dir);
-	text = read_whole_file("kill", path, STATE_MAX_BYTES, &len);
+	if (cgroup_pids(r->cgroup.dir, pids, &count) < 0)
+		count = 0;
 	memcpy(lk_err, saved, sizeof saved);
-	return text;
+	return count;
 }
 
 /* --all: every process in the container's cgroup. Without a cgroup only the
  * init can be named; with a pid namespace its death ends the rest. */
 static void signal_all(const struct record *r, int sig)
 {
-	char *pids = cgroup_pids(r);
+	pid_t *pids = NULL;
+	size_t count = container_pids(r, &pids);
 
-	if (!pids) {
-		if (r->pid > 0)
-			kill(r->pid, sig);
-		return;
-	}
-	for (char *p = pids; *p;) {
-		char *end;
-		long pid = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		if (pid > 0)
-			kill((pid_t)pid, sig);
-		p = end + strspn(end, "\n");
-	}
+	if (!r->cgroup.dir && r->pid > 0)
+		kill(r->pid, sig);
+	for (size_t i = 0; i < count; i++)
+		if (pids[i] > 0)
+			kill(pids[i], sig);
+	xfree(pids);
 }
 
 int state_kill(const char *root, const char *id, const char *signal, int all)
@@ -504,8 +511,10 @@ static void wait_gone(const char *root, const struct record *r)
 
 	for (int i = 0; i < 400; i++) {
 		if (record_status(root, r) == STATUS_STOPPED) {
-			char *pids = r->cgroup.created ? cgroup_pids(r) : NULL;
-			if (!pids || !*pids)
+			pid_t *pids = NULL;
+			size_t count = r->cgroup.created ? container_pids(r, &pids) : 0;
+			xfree(pids);
+			if (!count)
 				return;
 		}
 		nanosleep(&pause, NULL);
@@ -522,7 +531,8 @@ int state_delete(const char *root, const char *id, int force)
 	status = record_status(root, &r);
 	/* A create call still at work is left to finish or fail: its process
 	 * is not known yet (and pid 0 would name our own process group). */
-	if ((status == STATUS_RUNNING && !force) || status == STATUS_CREATING) {
+	if (((status == STATUS_RUNNING || status == STATUS_PAUSED) && !force) ||
+	    status == STATUS_CREATING) {
 		fail("delete", "cannot delete container %s that is not stopped: %s", id,
 		     status_names[status]);
 		return 1;

@@ -40,4 +40,8 @@ struct state_container {
 };
 int state_find(const char *root, const char *id, struct state_container *out);
 
+/* For the verbs that act on a container's cgroup (update, pause, resume, ps):
+ * its cgroup directory (NULL without one) and status name. */
+int state_lookup(const char *root, const char *id, char **cgroup_dir, const char **status);
+
 #endif
