@@ -349,6 +349,8 @@ int state_create(const char *root, const char *id, const struct create_request *
 	return 0;
 }
 
+static void wait_gone(const char *root, const struct record *r);
+
 /* runc's words for each state start refuses. */
 static int refuse_start(enum status status)
 {
@@ -394,6 +396,9 @@ int state_start(const char *root, const char *id)
 	if (len >= 2 && buf[0] == 'E') {
 		buf[len] = '\0';
 		snprintf(lk_err, sizeof lk_err, "%s", buf + 2);
+		/* It exits right after reporting: a delete that follows at once
+		 * (containerd's shim does) must find it stopped. */
+		wait_gone(root, &r);
 		return 1;
 	}
 	return 0;

@@ -141,13 +141,27 @@ describe('containerd with lk-run as its runc', () => {
     expect(cgroupEntries(ns)).not.toContain('one');
   });
 
-  it('ctr task exec runs a second process; kill and delete remove the cgroup and state', async () => {
+  it('ctr task exec runs a second process, ps lists it, pause/resume; kill and delete remove the cgroup and state', async () => {
     expect(ctr(['run', '-d', ...runFlags, image, 'two', 'sleep', '1000']).status).toBe(0);
     expect(cgroupEntries(ns)).toContain('two');
     expect(existsSync(join(runtimeRoot, ns, 'two/state.json'))).toBe(true);
     const e = ctr(['task', 'exec', '--exec-id', 'second', 'two', 'sh', '-c', 'echo in-exec; cat /proc/self/cgroup | grep ^0::; exit 4']);
     expect(e.stdout).toBe(`in-exec\n0::/${ns}/two\n`);
     expect(e.status).toBe(4);
+    // ps --format json: the init's host pid, as `ctr task ls` shows it.
+    const pid = /\btwo\s+(\d+)\s+RUNNING/.exec(ctr(['task', 'ls']).stdout)?.[1];
+    expect(pid).toBeDefined();
+    const ps = ctr(['task', 'ps', 'two']);
+    expect(
+      ps.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['PID', pid]);
+    expect(ctr(['task', 'pause', 'two']).status).toBe(0);
+    expect(ctr(['task', 'ls']).stdout).toMatch(/\btwo\s+\d+\s+PAUSED/);
+    expect(ctr(['task', 'resume', 'two']).status).toBe(0);
+    expect(ctr(['task', 'ls']).stdout).toMatch(/\btwo\s+\d+\s+RUNNING/);
     const tty = ctrOnTty(['task', 'exec', '-t', '--exec-id', 'third', 'two', 'tty']);
     // ctr may also log that it could not resize the pty of a process that had
     // already exited (it does so with runc too).
@@ -164,6 +178,9 @@ describe('containerd with lk-run as its runc', () => {
       `${globals()} create --bundle TASK --pid-file TASK/init.pid two`,
       `${globals()} start two`,
       `${globals()} exec --process PROCESS --detach --pid-file TASK/second.pid two`,
+      `${globals()} ps --format json two`,
+      `${globals()} pause two`,
+      `${globals()} resume two`,
       `${globals()} exec --process PROCESS --console-socket PTY --detach --pid-file TASK/third.pid two`,
       `${globals()} kill two 9`,
       `${globals()} delete two`,
