@@ -6,13 +6,23 @@
 
 #include <sys/types.h>
 
+#include "json.h"
 #include "spec.h"
+
+/* linux.timeOffsets: the text for a new time namespace's timens_offsets. */
+int ns_parse_time_offsets(const struct json *obj, struct spec *s);
 
 /* CLONE_NEW* flags the parent passes to clone(). */
 int ns_clone_flags(const struct spec *s);
 
-/* Parent, before clone: a pid namespace to join applies to our children. */
-int ns_join_pid(const struct spec *s);
+/* Parent, before anything is created: every path names a namespace of its
+ * entry's type ("config: linux.namespaces[i].path: ..." otherwise). */
+int ns_check_paths(const struct spec *s);
+
+/* Parent, before clone: a pid namespace to join applies to our children.
+ * *saved is our own (or -1) for ns_restore_pid after the clone. */
+int ns_join_pid(const struct spec *s, int *saved);
+int ns_restore_pid(int saved);
 
 /* Parent, after clone: uid_map and gid_map of a new user namespace. */
 int ns_write_id_maps(const struct spec *s, pid_t pid);

@@ -3,9 +3,11 @@
 #include "cgroup.h"
 #include "config_json.h"
 #include "err.h"
+#include "hooks.h"
 #include "io.h"
 #include "json.h"
 #include "mount_options.h"
+#include "namespaces.h"
 #include "seccomp.h"
 
 #include <errno.h>
@@ -322,8 +324,6 @@ static int parse_namespaces(const struct json *list, struct spec *s)
 				break;
 		if (k == sizeof namespace_names / sizeof namespace_names[0])
 			return config_error(where, "unknown namespace type \"%s\"", type);
-		if (namespace_names[k].flag == CLONE_NEWTIME)
-			return config_error(where, "time namespaces are not supported");
 		if (spec_namespace(s, namespace_names[k].flag))
 			return config_error(where, "namespace \"%s\" listed twice", type);
 		if (ns->path && !*ns->path)
@@ -334,6 +334,14 @@ static int parse_namespaces(const struct json *list, struct spec *s)
 		s->nnamespaces++;
 	}
 	return 0;
+}
+
+const char *spec_namespace_name(int flag)
+{
+	for (size_t k = 0; k < sizeof namespace_names / sizeof namespace_names[0]; k++)
+		if (namespace_names[k].flag == flag)
+			return namespace_names[k].name;
+	return "?";
 }
 
 const struct namespace_spec *spec_namespace(const struct spec *spec, int flag)
@@ -505,7 +513,8 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	    parse_paths(json_get(linux_obj, "readonlyPaths"), "linux.readonlyPaths",
 			&s->readonly_paths, &s->nreadonly_paths) < 0 ||
 	    cj_string(json_get(linux_obj, "rootfsPropagation"), "linux.rootfsPropagation",
-		      &propagation) < 0)
+		      &propagation) < 0 ||
+	    ns_parse_time_offsets(json_get(linux_obj, "timeOffsets"), s) < 0)
 		return -1;
 	s->rootfs_propagation = MS_PRIVATE | MS_REC;
 	if (propagation && *propagation) {
@@ -522,23 +531,38 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	return 0;
 }
 
-static int check_consistency(struct spec *s)
+/* Without a mount namespace the container shares the caller's: whatever lk-run
+ * mounted would change the caller's view and outlive the container. */
+static int check_without_mount_namespace(const struct spec *s, int propagation_given)
+{
+	const char *field = s->nmounts		  ? "mounts"
+			    : s->ndevices	  ? "linux.devices"
+			    : s->nmasked_paths	  ? "linux.maskedPaths"
+			    : s->nreadonly_paths  ? "linux.readonlyPaths"
+			    : s->root_readonly	  ? "root.readonly"
+			    : propagation_given ? "linux.rootfsPropagation"
+						  : NULL;
+
+	if (field)
+		return config_error(field, "needs a mount namespace (it would change the caller's)");
+	return 0;
+}
+
+static int check_consistency(struct spec *s, int propagation_given)
 {
 	const struct namespace_spec *user = spec_namespace(s, CLONE_NEWUSER);
 
-	if (s->hostname && *s->hostname) {
-		const struct namespace_spec *uts = spec_namespace(s, CLONE_NEWUTS);
-		if (!uts || uts->path)
-			return config_error("hostname", "needs a new uts namespace");
-	}
-	if (s->domainname && *s->domainname) {
-		const struct namespace_spec *uts = spec_namespace(s, CLONE_NEWUTS);
-		if (!uts || uts->path)
-			return config_error("domainname", "needs a new uts namespace");
-	}
+	/* A uts namespace joined by path gets the names too (the spec allows it);
+	 * without one they would be the host's. */
+	if (!spec_namespace(s, CLONE_NEWUTS) && ((s->hostname && *s->hostname) ||
+						   (s->domainname && *s->domainname)))
+		return config_error(s->hostname && *s->hostname ? "hostname" : "domainname",
+				    "needs a uts namespace");
 	if (user && !user->path && (!s->nuid_mappings || !s->ngid_mappings))
 		return config_error("linux.uidMappings",
 				    "a new user namespace needs uidMappings and gidMappings");
+	if (!spec_namespace(s, CLONE_NEWNS))
+		return check_without_mount_namespace(s, propagation_given);
 	return 0;
 }
 
@@ -583,6 +607,7 @@ int spec_parse(const char *text, size_t len, const char *origin, const char *id,
 		return -1;
 	if (cj_type(doc, JSON_OBJECT, "config.json") < 0)
 		return -1;
+	out->id = xstrdup(id);
 	if (cj_string(json_get(doc, "hostname"), "hostname", &out->hostname) < 0 ||
 	    cj_string(json_get(doc, "domainname"), "domainname", &out->domainname) < 0)
 		return -1;
@@ -590,9 +615,10 @@ int spec_parse(const char *text, size_t len, const char *origin, const char *id,
 	    parse_root(json_get(doc, "root"), out) < 0 ||
 	    parse_process(json_get(doc, "process"), out) < 0 ||
 	    parse_mounts(json_get(doc, "mounts"), out) < 0 ||
-	    parse_linux(json_get(doc, "linux"), id, out) < 0)
+	    parse_linux(json_get(doc, "linux"), id, out) < 0 ||
+	    hooks_parse(json_get(doc, "hooks"), "hooks", out->hooks) < 0)
 		return -1;
-	return check_consistency(out);
+	return check_consistency(out, json_get(json_get(doc, "linux"), "rootfsPropagation") != NULL);
 }
 
 int spec_load_process(const char *path, struct spec *s)

@@ -148,12 +148,12 @@ describe('namespaces', () => {
     expect(run(config).stdout).toBe('example.org\n');
   });
 
-  it('refuses a hostname without its own uts namespace', () => {
+  it('refuses a hostname without a uts namespace', () => {
     const config = baseConfig(['true']);
     config.linux.namespaces = [{ type: 'mount' }];
     const r = run(config);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe('lk-run: config: hostname: needs a new uts namespace\n');
+    expect(r.stderr).toBe('lk-run: config: hostname: needs a uts namespace\n');
   });
 
   it('runs the process as pid 1 of a new pid namespace', () => {
