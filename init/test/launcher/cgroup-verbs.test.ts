@@ -120,7 +120,7 @@ describe('resources on the host', () => {
   });
 
   it.skipIf(!missing)(`names the key when its controller is not in the hierarchy (${missing} here)`, () => {
-    const resources: Record<Controller, Record<string, any>> = {
+    const resources: Record<string, any> = {
       memory: { memory: { limit: 33554432 } },
       pids: { pids: { limit: 10 } },
       cpu: { cpu: { quota: 50000, period: 100000 } },

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { buildLauncher, busybox, scratch } from './harness.js';
+import { buildLauncher, busybox, scratch, until } from './harness.js';
 
 const tmp = scratch('containerd');
 const dir = tmp.dir;
@@ -41,14 +41,6 @@ function ctrOnTty(args: string[]) {
 function cgroupEntries(path: string): string[] {
   const r = spawnSync('unshare', [...inCgroup2, 'ls', join('/sys/fs/cgroup', path)], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
-}
-
-async function until(check: () => boolean, what: string, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** busybox with the applets the tests use, as an OCI archive. */
@@ -85,7 +77,9 @@ beforeAll(async () => {
   });
   let log = '';
   containerd.stderr?.on('data', (d) => (log += d));
-  await until(() => existsSync(address) && ctr(['version'], 10_000).status === 0, `containerd (${log.slice(-500)})`);
+  await until(() => existsSync(address) && ctr(['version'], 10_000).status === 0, 'containerd to serve', 30_000).catch((e) => {
+    throw new Error(`${e.message}: ${log.slice(-500)}`);
+  });
   const imported = ctr(['images', 'import', makeImageArchive()]);
   expect(imported.stderr).toBe('');
   // ctr asks for cpu shares (1024) by default. Where the cpu controller is
@@ -167,7 +161,7 @@ describe('containerd with lk-run as its runc', () => {
     // already exited (it does so with runc too).
     expect(tty.stdout).toMatch(/^(\^@)?\/dev\/pts\/\d+$/m);
     expect(ctr(['task', 'kill', '-s', 'SIGKILL', 'two']).status).toBe(0);
-    await until(() => /\btwo\s+\d+\s+STOPPED/.test(ctr(['task', 'ls']).stdout), 'the task to stop');
+    await until(() => /\btwo\s+\d+\s+STOPPED/.test(ctr(['task', 'ls']).stdout), 'the task to stop', 30_000);
     const d = ctr(['task', 'delete', 'two']);
     expect(d.status).toBe(0);
     expect(d.stderr).toMatch(/^time="[^"]+" level=warning msg="task two exit with non-zero exit code 137"\n$/);
@@ -191,7 +185,7 @@ describe('containerd with lk-run as its runc', () => {
   it('ctr task kill --all stops every process', async () => {
     expect(ctr(['run', '-d', ...runFlags, image, 'three', 'sleep', '1000']).status).toBe(0);
     expect(ctr(['task', 'kill', '--all', '-s', 'SIGKILL', 'three']).status).toBe(0);
-    await until(() => /\bthree\s+\d+\s+STOPPED/.test(ctr(['task', 'ls']).stdout), 'the task to stop');
+    await until(() => /\bthree\s+\d+\s+STOPPED/.test(ctr(['task', 'ls']).stdout), 'the task to stop', 30_000);
     expect(ctr(['task', 'delete', 'three']).status).toBe(0);
     expect(ctr(['container', 'delete', 'three']).status).toBe(0);
     expect(callsFor('three')).toContain(`${globals()} kill --all three 9`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { baseConfig, buildLauncher, isRunning, makeBundle, makeRootfs, scratch } from './harness.js';
+import { baseConfig, buildLauncher, isRunning, makeBundle, makeRootfs, scratch, until } from './harness.js';
 
 const tmp = scratch('runtime-cli');
 const group = `lk-run-cli-${process.pid}`;
@@ -59,14 +59,6 @@ function state(id: string) {
   const r = lk('state', id);
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout);
-}
-
-async function until(check: () => boolean, what: string) {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A config whose init reports each trapped signal, in a cgroup of its own. */
