@@ -236,11 +236,8 @@ static int cmd_run(const struct cli *cli)
 
 	if (spec_load(cli->bundle ? cli->bundle : ".", cli->id, &spec) < 0)
 		return LK_EXIT_SETUP;
-	/* run keeps the caller's stdio; a terminal would need a relay. */
-	if (spec.terminal) {
-		fail("run", "process.terminal needs create --console-socket");
-		return LK_EXIT_SETUP;
-	}
+	/* process.terminal is left to the caller here: the container gets our
+	 * stdio, a terminal if we were given one (`runc spec` asks for one). */
 	container_block_signals();
 	if (container_spawn(&spec, &opts, &child, &exit_code) < 0)
 		return exit_code;

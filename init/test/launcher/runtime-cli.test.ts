@@ -402,6 +402,15 @@ describe('--console-socket', () => {
     expect(lk('delete', '--force', 'ptyx').status).toBe(0);
   });
 
+  it("run leaves process.terminal to its caller: the container gets lk-run's stdio", () => {
+    const config = baseConfig(['/bin/sh', '-c', 'test -t 1 || echo not-a-tty']);
+    config.process.terminal = true;
+    const r = lk('run', '--bundle', makeBundle(tmp.dir, rootfs, config), 'runterm');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('not-a-tty\n');
+    expect(r.status).toBe(0);
+  });
+
   it('a terminal without a console socket, and a socket without a terminal, are refused', () => {
     const config = baseConfig(['true']);
     config.process.terminal = true;
