@@ -586,6 +586,9 @@ int state_find(const char *root, const char *id, struct state_container *out)
 		return fail("exec", "cannot exec in a stopped container");
 	if (record_status(root, &r) == STATUS_CREATING)
 		return fail("exec", "cannot exec in a container that is being created");
+	/* Its process would join a frozen cgroup and hang there. */
+	if (record_status(root, &r) == STATUS_PAUSED)
+		return fail("exec", "cannot exec in a paused container");
 	*out = (struct state_container){ r.pid, r.bundle, r.cgroup.dir };
 	return 0;
 }

@@ -346,6 +346,11 @@ describe('exec', () => {
     const d = lkTo('ex2-detached', 'exec', '--detach', '--pid-file', pidFile, 'ex2', 'sleep', '30');
     expect(d.status).toBe(0);
     expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
+    expect(lk('pause', 'ex2').status).toBe(0);
+    const paused = lk('exec', 'ex2', 'true');
+    expect(paused.status).toBe(1);
+    expect(paused.stderr).toBe('lk-run: exec: cannot exec in a paused container\n');
+    expect(lk('resume', 'ex2').status).toBe(0);
     const missing = lk('exec', 'ex2', '/bin/missing');
     expect(missing.status).toBe(127);
     expect(missing.stderr).toBe('lk-run: exec: /bin/missing: No such file or directory\n');
