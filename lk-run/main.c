@@ -304,6 +304,15 @@ static int dispatch(struct cli *cli)
 	return 2;
 }
 
+/* --log FILE, created at the start as runc's is: a caller that reads it
+ * after any failure finds at least an empty file. */
+static int open_log(const struct cli *cli)
+{
+	if (!cli->log)
+		return -1;
+	return open(cli->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+}
+
 /* --log: the error as one line, in logrus's shape (level, msg, time), which
  * containerd's shim reads back from a json log. Best effort: stderr has it too. */
 static void log_error(const struct cli *cli)
@@ -323,7 +332,7 @@ static void log_error(const struct cli *cli)
 				 json_quote(lk_err), when);
 	else
 		line = xasprintf("time=\"%s\" level=error msg=%s\n", when, json_quote(lk_err));
-	fd = open(cli->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open_log(cli);
 	if (fd >= 0)
 		(void)!write(fd, line, strlen(line));
 }
@@ -354,6 +363,7 @@ int main(int argc, char **argv)
 		return status;
 	}
 	lk_err[0] = '\0';
+	close_fd(&(int){ open_log(&cli) });
 	status = dispatch(&cli);
 	if (lk_err[0]) {
 		fprintf(stderr, "lk-run: %s\n", lk_err);

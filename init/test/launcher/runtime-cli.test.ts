@@ -274,6 +274,18 @@ describe('--log', () => {
     }
   });
 
+  it('creates the log file at the start, as runc does, and writes nothing on success; the cgroup verbs log too', () => {
+    const log = join(tmp.dir, 'quiet.json');
+    // The cgroup verbs (cmd*.c) report through the same log.
+    expect(lk('--log', log, '--log-format', 'json', 'ps', '--format', 'json', 'nope').status).toBe(1);
+    expect(JSON.parse(readFileSync(log, 'utf8')).msg).toBe('state: container "nope" does not exist');
+    const quiet = join(tmp.dir, 'quiet-ok.json');
+    expect(create('quiet', baseConfig(['true'])).status).toBe(0);
+    expect(lk('--log', quiet, '--log-format', 'json', 'state', 'quiet').status).toBe(0);
+    expect(readFileSync(quiet, 'utf8')).toBe('');
+    expect(lk('delete', 'quiet').status).toBe(0);
+  });
+
   it('writes logrus text lines with --log-format text', () => {
     const log = join(tmp.dir, 'errors.txt');
     expect(lk('--log', log, '--log-format', 'text', 'kill', 'nope', 'KILL').status).toBe(1);
