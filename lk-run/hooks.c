@@ -15,9 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
+/* linux/close_range.h's flag (musl's headers have the syscall numbers only). */
+#define HOOK_CLOSE_RANGE_CLOEXEC (1U << 2)
 
 /* A hook's state document holds the annotations, so it is as large as they are. */
 #define HOOKS_FILE_MAX_BYTES (16 << 20)
@@ -125,18 +124,25 @@ static long long now_ms(void)
 }
 
 /* The hook process: its own process group (a timeout kills all of it), the
- * state on stdin, and no signal blocked that lk-run blocks for forwarding. */
-static __attribute__((noreturn)) void hook_child(const struct hook *h, int stdin_fd)
+ * state on stdin, stdout and stderr, no other descriptor (those lk-run
+ * inherited are the container's), and no signal blocked that lk-run blocks
+ * for forwarding.
+ * An exec failure goes back as errno on exec_fd (closed by a successful exec). */
+static __attribute__((noreturn)) void hook_child(const struct hook *h, int stdin_fd, int exec_fd)
 {
 	sigset_t none;
+	int error;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
+	/* Before Linux 5.11 (no close_range) the container's descriptors stay. */
+	syscall(SYS_close_range, 3, ~0U, HOOK_CLOSE_RANGE_CLOEXEC);
 	if (dup2(stdin_fd, 0) == 0)
 		execve(h->path, h->args, h->env);
-	fprintf(stderr, "lk-run: hooks: %s: %s\n", h->path, strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	error = errno;
+	(void)!write(exec_fd, &error, sizeof error);
+	_exit(127);
 }
 
 /* Feeds the state to the hook while waiting for it to exit. Returns 0 with
@@ -183,15 +189,22 @@ static int feed_and_wait(pid_t pid, int sock, const char *state, long long timeo
 
 static int run_one(const struct hook *h, const char *what, const char *state)
 {
-	int sv[2], status = 0, r;
+	int sv[2], exec_pipe[2], status = 0, r, error = 0;
+	int exec_fd AUTO_FD = -1;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+		return fail("hooks", "%s: pipe: %s", what, strerror(errno));
+	exec_fd = exec_pipe[0];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		close(exec_pipe[1]);
 		return fail("hooks", "%s: socketpair: %s", what, strerror(errno));
+	}
 	pid = fork();
 	if (pid == 0)
-		hook_child(h, sv[1]);
+		hook_child(h, sv[1], exec_pipe[1]);
 	close(sv[1]);
+	close(exec_pipe[1]);
 	if (pid < 0) {
 		close(sv[0]);
 		return fail("hooks", "%s: fork: %s", what, strerror(errno));
@@ -205,6 +218,8 @@ static int run_one(const struct hook *h, const char *what, const char *state)
 			;
 		return r < 0 ? -1 : fail("hooks", "%s: timed out after %u s", what, h->timeout);
 	}
+	if (read(exec_fd, &error, sizeof error) == sizeof error)
+		return fail("hooks", "%s: cannot execute: %s", what, strerror(error));
 	if (WIFSIGNALED(status))
 		return fail("hooks", "%s: killed by signal %d", what, WTERMSIG(status));
 	if (WEXITSTATUS(status))

@@ -17,6 +17,28 @@
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
 #endif
 
+int ns_parse_id_mappings(const struct json *list, const char *where, struct id_mapping **out,
+			     size_t *count)
+{
+	if (cj_type(list, JSON_ARRAY, where) <= 0)
+		return list ? -1 : 0;
+	*out = xcalloc(list->u.array.count, sizeof **out);
+	for (size_t i = 0; i < list->u.array.count; i++) {
+		const struct json *item = list->u.array.items[i];
+		uint32_t c = 0, h = 0, n = 0;
+		if (cj_type(item, JSON_OBJECT, where) < 0 ||
+		    cj_uint32(json_get(item, "containerID"), where, &c) < 0 ||
+		    cj_uint32(json_get(item, "hostID"), where, &h) < 0 ||
+		    cj_uint32(json_get(item, "size"), where, &n) < 0)
+			return -1;
+		if (n == 0)
+			return config_error(where, "mapping %zu has size 0", i);
+		(*out)[i] = (struct id_mapping){ c, h, n };
+	}
+	*count = list->u.array.count;
+	return 0;
+}
+
 int ns_parse_time_offsets(const struct json *obj, struct spec *s)
 {
 	const struct namespace_spec *time = spec_namespace(s, CLONE_NEWTIME);
@@ -45,6 +67,23 @@ int ns_parse_time_offsets(const struct json *obj, struct spec *s)
 		text = xasprintf("%s%s %lld %u\n", text, clock, (long long)secs, nanosecs);
 	}
 	s->time_offsets = text;
+	return 0;
+}
+
+/* Without a mount namespace the container shares the caller's: whatever lk-run
+ * mounted would change the caller's view and outlive the container. */
+int ns_check_without_mount(const struct spec *s, int propagation_given)
+{
+	const char *field = s->nmounts		  ? "mounts"
+			    : s->ndevices	  ? "linux.devices"
+			    : s->nmasked_paths	  ? "linux.maskedPaths"
+			    : s->nreadonly_paths  ? "linux.readonlyPaths"
+			    : s->root_readonly	  ? "root.readonly"
+			    : propagation_given ? "linux.rootfsPropagation"
+						  : NULL;
+
+	if (field)
+		return config_error(field, "needs a mount namespace (it would change the caller's)");
 	return 0;
 }
 

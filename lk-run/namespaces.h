@@ -9,8 +9,16 @@
 #include "json.h"
 #include "spec.h"
 
+/* linux.uidMappings or gidMappings (where names the field). */
+int ns_parse_id_mappings(const struct json *list, const char *where, struct id_mapping **out,
+			 size_t *count);
+
 /* linux.timeOffsets: the text for a new time namespace's timens_offsets. */
 int ns_parse_time_offsets(const struct json *obj, struct spec *s);
+
+/* A config without a mount namespace: nothing that would mount (in the
+ * caller's namespace) may be asked for. */
+int ns_check_without_mount(const struct spec *s, int propagation_given);
 
 /* CLONE_NEW* flags the parent passes to clone(). */
 int ns_clone_flags(const struct spec *s);

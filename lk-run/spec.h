@@ -155,6 +155,8 @@ struct spec {
 	size_t nreadonly_paths;
 	unsigned long rootfs_propagation; /* MS_* | MS_REC */
 	char *time_offsets; /* for /proc/self/timens_offsets, or NULL */
+	int has_personality;
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 	struct cgroup_spec cgroup;
 	struct seccomp_program *seccomp; /* NULL: no filter */
 	struct hook_list hooks[HOOK_KINDS];

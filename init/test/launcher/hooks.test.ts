@@ -3,7 +3,7 @@
 // log; the namespaces expected come from the kernel (/proc/<pid>/ns/*).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, symlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
   baseConfig,
@@ -152,6 +152,26 @@ describe('hooks', () => {
     expect(lk('delete', '--force', `moment-${process.pid}`).status).toBe(0);
   });
 
+  it('resolves startContainer’s path in the container, the others in the runtime', () => {
+    // A program only the image has: busybox under another name (argv[0] picks the applet).
+    const image = makeRootfs(join(tmp.dir, 'image-only'));
+    symlinkSync('busybox', join(image, 'bin/only-in-image'));
+    expect(existsSync('/bin/only-in-image')).toBe(false);
+    const hook = { path: '/bin/only-in-image', args: ['true'] };
+    const inContainer = baseConfig(['echo', 'ran']);
+    inContainer.hooks = { startContainer: [hook] };
+    const r = runLauncher(launcher, ['run', '--bundle', makeBundle(tmp.dir, image, inContainer), 'image-hook']);
+    expect(r).toMatchObject({ status: 0, stdout: 'ran\n', stderr: '' });
+    const inRuntime = baseConfig(['echo', 'ran']);
+    inRuntime.hooks = { createRuntime: [hook] };
+    const refused = runLauncher(launcher, ['run', '--bundle', makeBundle(tmp.dir, image, inRuntime), 'image-hook']);
+    expect(refused).toMatchObject({
+      status: 125,
+      stdout: '',
+      stderr: 'lk-run: hooks: createRuntime[0] /bin/only-in-image: cannot execute: No such file or directory\n',
+    });
+  });
+
   it('runs poststop after delete has removed the container', () => {
     const config = baseConfig(['true']);
     config.hooks = { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `test -e ${stateRoot}/gone && echo present || echo removed`] }] };
@@ -250,6 +270,20 @@ describe('hooks', () => {
     // dash adds PWD to what it was given.
     const env = readFileSync(`${out}.env`, 'utf8').trim().split('\n').sort();
     expect(env.filter((v) => !v.startsWith('PWD='))).toEqual(['A=1', 'B=two words']);
+  });
+
+  it('keeps the container’s preserved descriptors from the hooks', () => {
+    const out = join(logDir, 'fds.out');
+    const config = baseConfig(['/bin/sh', '-c', 'ls /proc/self/fd/3 > /dev/null && echo container-has-3']);
+    config.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', `ls /proc/$$/fd > ${out}`] }] };
+    const r = spawnSync(launcher, ['run', '--preserve-fds', '1', '--bundle', makeBundle(tmp.dir, rootfs, config), 'fds'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('container-has-3\n');
+    // dash holds 10 (its saved stdout) while it redirects; 3 would be the container's.
+    expect(readFileSync(out, 'utf8').split('\n').filter((fd) => fd && fd !== '10')).toEqual(['0', '1', '2']);
   });
 
   it('lets a hook that ignores its stdin finish', () => {

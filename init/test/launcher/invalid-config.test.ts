@@ -85,6 +85,27 @@ const cases: [string, (c: Config) => void, string][] = [
     'config: linux.timeOffsets.realtime: unknown clock (monotonic or boottime)',
   ],
   [
+    'an unknown personality domain',
+    (c) => (c.linux.personality = { domain: 'LINUX64' }),
+    'config: linux.personality.domain: unknown domain "LINUX64" (LINUX or LINUX32)',
+  ],
+  [
+    'a personality flag (the spec defines none)',
+    (c) => (c.linux.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] }),
+    'config: linux.personality.flags: no flag is supported',
+  ],
+  [
+    'an AppArmor profile (no LSM to apply it)',
+    (c) => (c.process.apparmorProfile = 'docker-default'),
+    'config: process.apparmorProfile: not supported: lk-run applies no AppArmor or SELinux label (the node kernels have neither)',
+  ],
+  [
+    'an SELinux mount label',
+    (c) => (c.linux.mountLabel = 'system_u:object_r:container_file_t:s0'),
+    'config: linux.mountLabel: not supported: lk-run applies no AppArmor or SELinux label (the node kernels have neither)',
+  ],
+  ['Intel RDT', (c) => (c.linux.intelRdt = { closID: 'x' }), 'config: linux.intelRdt: not supported: no Intel RDT (resctrl)'],
+  [
     'a hook timeout of zero',
     (c) => (c.hooks = { createRuntime: [{ path: '/bin/true', timeout: 0 }] }),
     'config: hooks.createRuntime[0].timeout: 0 is out of range [1, 2147483647]',
