@@ -5,7 +5,8 @@
 // keeps the unified hierarchy at /sys/fs/cgroup/unified, where neither
 // containerd nor lk-run looks (see cgroup.test.ts). Every shim and container
 // inherits that namespace. The image is busybox, made here with umoci and
-// archived with skopeo; nothing comes from a network.
+// archived with skopeo; nothing comes from a network. ctr's fifos go to the
+// temp dir too; only containerd's shim sockets use /run/containerd/s (fixed in 1.6).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -86,7 +87,15 @@ beforeAll(async () => {
   // bound to cgroup v1 (this host) the unified hierarchy has no cpu.weight,
   // so the run asks for none; lk-run would rightly refuse the setting.
   const controllers = spawnSync('unshare', [...inCgroup2, 'cat', '/sys/fs/cgroup/cgroup.controllers'], { encoding: 'utf8' }).stdout;
-  runFlags = ['--runc-binary', runtime, '--runc-root', runtimeRoot, ...(/\bcpu\b/.test(controllers) ? [] : ['--cpu-shares', '0'])];
+  runFlags = [
+    '--fifo-dir',
+    join(dir, 'fifo'),
+    '--runc-binary',
+    runtime,
+    '--runc-root',
+    runtimeRoot,
+    ...(/\bcpu\b/.test(controllers) ? [] : ['--cpu-shares', '0']),
+  ];
 }, 180_000);
 
 afterAll(async () => {
@@ -146,6 +155,8 @@ describe('containerd with lk-run as its runc', () => {
     const e = ctr([
       'task',
       'exec',
+      '--fifo-dir',
+      join(dir, 'fifo'),
       '--exec-id',
       'second',
       'two',
@@ -169,7 +180,7 @@ describe('containerd with lk-run as its runc', () => {
     expect(ctr(['task', 'ls']).stdout).toMatch(/\btwo\s+\d+\s+PAUSED/);
     expect(ctr(['task', 'resume', 'two']).status).toBe(0);
     expect(ctr(['task', 'ls']).stdout).toMatch(/\btwo\s+\d+\s+RUNNING/);
-    const tty = ctrOnTty(['task', 'exec', '-t', '--exec-id', 'third', 'two', 'tty']);
+    const tty = ctrOnTty(['task', 'exec', '--fifo-dir', join(dir, 'fifo'), '-t', '--exec-id', 'third', 'two', 'tty']);
     // ctr may also log that it could not resize the pty of a process that had
     // already exited (it does so with runc too).
     expect(tty.stdout).toMatch(/^(\^@)?\/dev\/pts\/\d+$/m);
