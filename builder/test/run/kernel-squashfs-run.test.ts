@@ -57,3 +57,18 @@ describe('run qemu kernel+squashfs', () => {
     await expect(prepareQemu({ base, accel: 'tcg' })).rejects.toThrow(`${base}-squashfs.img does not exist`);
   });
 });
+
+describe('run qemu of a build whose name ends like one of its files', () => {
+  test('the prefix "debian-kernel" boots debian-kernel-kernel, not the kernel of a build called "debian"', async () => {
+    const base = await build('debian-kernel', 'console=ttyS0', false);
+    const { args } = await prepareQemu({ base, accel: 'tcg' });
+    expect(args[args.indexOf('-kernel') + 1]).toBe(`${base}-kernel`);
+    expect(args[args.indexOf('-initrd') + 1]).toBe(`${base}-initrd.img`);
+  });
+
+  test('the file debian-kernel of a build called "debian" still stands for that build', async () => {
+    const base = await build('debian', 'console=ttyS0', false);
+    const { args } = await prepareQemu({ base: `${base}-kernel`, accel: 'tcg' });
+    expect(args[args.indexOf('-kernel') + 1]).toBe(`${base}-kernel`);
+  });
+});
