@@ -140,10 +140,13 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     const r = check('limits');
     expect(r.path).toBe('/lkt/limits');
     expect(r['memory.max']).toBe('33554432');
+    expect(r['memory.low']).toBe('16777216');
+    expect(r['memory.high']).toBe('29360128');
     expect(r['pids.max']).toBe('64');
     expect(r['cpu.max']).toBe('50000/100000');
-    // shares 512 -> weight 1 + (512 - 2) * 9999 / 262142, as runc maps them.
-    expect(r['cpu.weight']).toBe('20');
+    expect(r['cpu.max.burst']).toBe('10000');
+    // shares 512 -> weight ceil(10^((81 + 125 * 9) / 612 - 7/34)) = 59, runc's map (log2 512 = 9).
+    expect(r['cpu.weight']).toBe('59');
   });
 
   test('the cgroup device filter: a node for a device outside the default list cannot be opened', () => {
