@@ -450,8 +450,8 @@ int state_delete(const char *root, const char *id, int force)
 	if (record_load(root, id, &r) < 0)
 		return 1;
 	status = record_status(root, &r);
-	if (status == STATUS_RUNNING && !force) {
-		fail("delete", "container \"%s\" is running (use --force)", id);
+	if ((status == STATUS_RUNNING || status == STATUS_PAUSED) && !force) {
+		fail("delete", "container \"%s\" is %s (use --force)", id, status_names[status]);
 		return 1;
 	}
 	if (status != STATUS_STOPPED) {

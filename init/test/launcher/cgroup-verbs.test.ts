@@ -242,8 +242,9 @@ describe('pause and resume', () => {
     expect(counter(pid)).toBeGreaterThan(frozenAt);
     expect(lk(['resume', 'frz']).stderr).toBe('lk-run: resume: container "frz" is running, not paused\n');
 
-    // A paused container can still be deleted: SIGKILL reaches frozen tasks.
+    // A paused container is deleted only with --force, and then SIGKILL reaches its frozen tasks.
     expect(lk(['pause', 'frz']).status).toBe(0);
+    expect(lk(['delete', 'frz']).stderr).toBe('lk-run: delete: container "frz" is paused (use --force)\n');
     expect(lk(['delete', '--force', 'frz']).status).toBe(0);
     expect(isRunning(pid)).toBe(false);
     expect(leftBehind('frz')).toBe(false);
