@@ -61,6 +61,7 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
         'oom',
         'after-oom',
         'devices',
+        'verbs',
       ].map((n) => [n, '0']),
     );
     expect(markers(result.output).map((m) => m.event)).toContain('ready');
@@ -147,6 +148,21 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     expect(r['cpu.max.burst']).toBe('10000');
     // shares 512 -> weight ceil(10^((81 + 125 * 9) / 612 - 7/34)) = 59, runc's map (log2 512 = 9).
     expect(r['cpu.weight']).toBe('59');
+  });
+
+  test("update, pause, resume, ps and delete on a nested container's cgroup", () => {
+    const r = check('verbs');
+    expect(r.err).toBe('');
+    expect(r['memory.max']).toBe('33554432,67108864,50331648');
+    expect(r['pids.max']).toBe('20,40,30');
+    expect(r['update-rc']).toBe('0,0');
+    expect(r.frozen).toBe('1,0');
+    expect(r.status).toBe('paused,running');
+    // ps lists what the cgroup holds: the nested shell and its two sleeps.
+    expect(r.ps).toMatch(/^(\d+,){3}$/);
+    expect(r.ps).toBe(r.procs);
+    expect(r['delete-rc']).toBe('0');
+    expect(r.gone).toBe('yes');
   });
 
   test('the cgroup device filter: a node for a device outside the default list cannot be opened', () => {
