@@ -153,7 +153,9 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
   test("update, pause, resume, ps and delete on a nested container's cgroup", () => {
     const r = check('verbs');
     expect(r.err).toBe('');
-    expect(r['memory.max']).toBe('33554432,67108864,50331648');
+    // The last update asks for 4 KiB with checkBeforeUpdate: below the usage, refused, unchanged.
+    expect(r['memory.max']).toBe('33554432,67108864,50331648,50331648');
+    expect(r['check-before-update-rc']).toBe('1');
     expect(r['pids.max']).toBe('20,40,30');
     expect(r['update-rc']).toBe('0,0');
     expect(r.frozen).toBe('1,0');
