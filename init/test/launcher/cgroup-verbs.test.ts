@@ -120,12 +120,13 @@ describe('resources on the host', () => {
   });
 
   it.skipIf(!missing)(`names the key when its controller is not in the hierarchy (${missing} here)`, () => {
-    const resources: Record<Controller, Record<string, any>> = {
+    const byController: Record<Controller, Record<string, any>> = {
       memory: { memory: { limit: 33554432 } },
       pids: { pids: { limit: 10 } },
       cpu: { cpu: { quota: 50000, period: 100000 } },
       io: { blockIO: { throttleReadBpsDevice: [{ major: 1, minor: 3, rate: 1000 }] } },
-    }[missing!];
+    };
+    const resources = byController[missing!];
     const fields: Record<Controller, string> = {
       memory: 'memory.limit',
       pids: 'pids.limit',
