@@ -40,6 +40,13 @@ beforeAll(() => {
   stateRoot = join(tmp.dir, 'state');
 });
 afterAll(() => {
+  // A failed ps test may leave its child cgroup: empty it first, so delete can remove the rest.
+  const sub = join(hostCgroup, group, 'ps', 'sub');
+  if (existsSync(sub)) {
+    for (const pid of readFileSync(join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))
+      writeFileSync(join(hostCgroup, group, 'ps', 'cgroup.procs'), pid);
+    rmdirSync(sub);
+  }
   for (const id of existsSync(stateRoot) ? readdirSync(stateRoot) : []) lk(['delete', '--force', id]);
   spawnSync('rmdir', [join(hostCgroup, group)]);
   tmp.cleanup();
