@@ -23,6 +23,9 @@ packages=(
   openssh-client e2fsprogs
   # build --sign-key signs UKIs with osslsigncode; the tests check them with sbsigntool's sbverify
   osslsigncode sbsigntool
+  # kernel+squashfs and --verity: mksquashfs makes the root image; the tests check it with
+  # unsquashfs and the dm-verity hash tree with cryptsetup-bin's veritysetup
+  squashfs-tools cryptsetup-bin
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )
