@@ -148,6 +148,8 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     expect(r['cpu.max.burst']).toBe('10000');
     // shares 512 -> weight ceil(10^((81 + 125 * 9) / 612 - 7/34)) = 59, runc's map (log2 512 = 9).
     expect(r['cpu.weight']).toBe('59');
+    expect(r['cpuset.cpus']).toBe('0');
+    expect(r['cpuset.mems']).toBe('0');
   });
 
   test("update, pause, resume, ps and delete on a nested container's cgroup", () => {
