@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Reads until end of file rather than trusting st_size: a file may change
@@ -73,4 +76,38 @@ int write_all(int fd, const char *buf, size_t len)
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+static int unix_socket(const char *step, const char *path, int listening)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd AUTO_FD = -1, r;
+
+	if (strlen(path) >= sizeof addr.sun_path) {
+		errno = ENAMETOOLONG;
+		return fail_errno(step, path);
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(step, "socket: %s", strerror(errno));
+	if (listening)
+		r = bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ? -1 : listen(fd, 1);
+	else
+		r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	if (r < 0)
+		return fail_errno(step, path);
+	r = fd;
+	fd = -1;
+	return r;
+}
+
+int unix_connect(const char *step, const char *path)
+{
+	return unix_socket(step, path, 0);
+}
+
+int unix_listen(const char *step, const char *path)
+{
+	return unix_socket(step, path, 1);
 }

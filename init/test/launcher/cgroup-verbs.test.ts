@@ -252,7 +252,7 @@ describe('pause and resume', () => {
 
     // A paused container is deleted only with --force, and then SIGKILL reaches its frozen tasks.
     expect(lk(['pause', 'frz']).status).toBe(0);
-    expect(lk(['delete', 'frz']).stderr).toBe('lk-run: delete: container "frz" is paused (use --force)\n');
+    expect(lk(['delete', 'frz']).stderr).toBe('lk-run: delete: cannot delete container frz that is not stopped: paused\n');
     expect(lk(['delete', '--force', 'frz']).status).toBe(0);
     expect(isRunning(pid)).toBe(false);
     expect(leftBehind('frz')).toBe(false);
