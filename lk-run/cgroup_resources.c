@@ -7,7 +7,6 @@
 #include "json.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 struct files {
@@ -120,19 +119,55 @@ static int parse_memory(const struct json *mem, struct files *f, int *check_befo
 	return memory_swap(f, limit, swap);
 }
 
+/* log2(x), x >= 1: the bit length, then the fraction bit by bit by squaring
+ * (no libm: its pow and log tables would add 10 KiB to the binary). */
+static double log2_of(uint64_t x)
+{
+	int whole = 63 - __builtin_clzll(x);
+	double m = (double)x / (double)(1ULL << whole), fraction = 0, bit = 0.5;
+
+	for (int i = 0; i < 53 && m != 1; i++, bit /= 2) {
+		m *= m;
+		if (m >= 2) {
+			m /= 2;
+			fraction += bit;
+		}
+	}
+	return whole + fraction;
+}
+
+/* 10^y, 0 <= y < 5: 10^whole times the series of e^(fraction * ln 10). */
+static double pow10_of(double y)
+{
+	int whole = (int)y;
+	double z = (y - whole) * 2.302585092994045684, term = 1, result = 1;
+
+	for (int i = 1; i < 40; i++) {
+		term *= z / i;
+		result += term;
+	}
+	while (whole-- > 0)
+		result *= 10;
+	return result;
+}
+
 /* v1 shares [2, 262144] onto v2 weight [1, 10000]: the quadratic fit in
  * log2(shares) that runc uses (opencontainers/cgroups), which keeps the
- * defaults matched (1024 -> 100) where the older linear map did not. */
+ * defaults matched (1024 -> 100) where the older linear map did not. Equal
+ * to libm's ceil(pow(10, ...)) for every share value (checked exhaustively). */
 static uint64_t shares_to_weight(uint64_t shares)
 {
-	double l;
+	double l, weight;
+	uint64_t whole;
 
 	if (shares <= 2)
 		return 1;
 	if (shares >= 262144)
 		return 10000;
-	l = log2((double)shares);
-	return (uint64_t)ceil(pow(10, (l * l + 125 * l) / 612.0 - 7.0 / 34.0));
+	l = log2_of(shares);
+	weight = pow10_of((l * l + 125 * l) / 612.0 - 7.0 / 34.0);
+	whole = (uint64_t)weight;
+	return whole + (weight > (double)whole);
 }
 
 static int parse_cpu_max(const struct json *cpu, struct files *f)
