@@ -79,3 +79,19 @@ export function boot(base, { machine = 'q35', mem, append = 'lk.poweroff=ready',
     });
   });
 }
+
+/**
+ * Every output format, as the fewest lists of formats one build can write together (kernel+initrd
+ * and kernel+squashfs both write NAME-initrd.img, so they go to two builds), each with the
+ * output name to give it: `name`, then `name-2`, ...
+ */
+export async function formatGroups(name) {
+  const { formatNames, outputFormat, clashingFormats } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
+  const groups = [];
+  for (const f of formatNames) {
+    const fits = groups.find((g) => !clashingFormats([...g, f].map(outputFormat)));
+    if (fits) fits.push(f);
+    else groups.push([f]);
+  }
+  return groups.map((formats, i) => ({ name: i ? `${name}-${i + 1}` : name, formats }));
+}

@@ -19,10 +19,10 @@
 //          [--round1 ROOT] [--reference-cache DIR]
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { cli, repo, run, scratchDir, summary, timed } from '../lib.mjs';
+import { cli, formatGroups, repo, run, scratchDir, summary, timed } from '../lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -43,15 +43,17 @@ async function sha256(path) {
 
 /** One round: every build file, every format, from a cache nobody else has used (or `cache`). */
 async function coldRound(round, cache) {
-  const { formatNames } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
   const root = scratchDir(`repro-${round}`);
   if (cache) symlinkSync(cache, join(root, 'cache'));
   const env = { LKBUILD_CACHE: join(root, 'cache'), LKBUILD_TMPDIR: join(root, 'tmp') };
   const out = join(root, 'work', `out-${round}`);
   for (const dir of [env.LKBUILD_TMPDIR, out]) mkdirSync(dir, { recursive: true });
   for (const file of values.file) {
-    const args = [cli, 'build', '-o', out, ...formatNames.flatMap((f) => ['-f', f]), join(repo, file)];
-    const seconds = await timed(() => run(process.execPath, args, { env, cwd: join(root, 'work') }));
+    const groups = await formatGroups(basename(file, extname(file)));
+    const build = (g) => [cli, 'build', '-o', out, '-n', g.name, ...g.formats.flatMap((f) => ['-f', f]), join(repo, file)];
+    const seconds = await timed(async () => {
+      for (const g of groups) await run(process.execPath, build(g), { env, cwd: join(root, 'work') });
+    });
     console.log(
       `round ${round}: ${file} built in ${seconds.toFixed(0)} s (cache ${env.LKBUILD_CACHE}), finished ${new Date().toISOString()}`,
     );

@@ -6,15 +6,14 @@
 // `size os-part-bytes <bytes>` (of node.yml).
 // Usage: node bench/size/run.mjs [--file F]...
 import { readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { buildNode, repo, run, scratchDir, summary } from '../lib.mjs';
+import { buildNode, formatGroups, run, scratchDir, summary } from '../lib.mjs';
 
 const { values } = parseArgs({
   options: { file: { type: 'string', multiple: true, default: ['examples/minimal.yml', 'examples/node.yml'] } },
 });
-const { formatNames } = await import(join(repo, 'builder', 'dist', 'formats', 'index.js'));
 
 /** name -> data size of each entry of a newc cpio archive (hard-linked names after the first: 0). */
 function cpioSizes(buf) {
@@ -34,11 +33,14 @@ function cpioSizes(buf) {
 let osPart;
 for (const file of values.file) {
   const out = scratchDir('size');
-  const args = formatNames.flatMap((f) => ['-f', f]);
-  const base = await buildNode([file], out, args).catch(async (e) => {
+  // kernel+squashfs writes NAME-initrd.img too: it is built apart, as NAME-2.
+  const [first, ...others] = await formatGroups(basename(file, extname(file)));
+  const args = (g) => ['-n', g.name, ...g.formats.flatMap((f) => ['-f', f])];
+  const base = await buildNode([file], out, args(first)).catch(async (e) => {
     console.log(`${file}: building all formats at once failed (${e.message.split('\n')[0]}); kernel+initrd only`);
     return buildNode([file], out);
   });
+  for (const g of others) await buildNode([file], out, args(g));
   const listed = await run('ls', ['-1', out]);
   for (const name of listed.split('\n').filter(Boolean)) console.log(`${file} output ${name} ${statSync(join(out, name)).size}`);
   const sizes = cpioSizes(gunzipSync(readFileSync(`${base}-initrd.img`)));
