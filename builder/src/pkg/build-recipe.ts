@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { LkError } from '../errors.js';
 import { tarFromDir } from '../archive/tar-from-dir.js';
 import { withFileLock } from '../oci/file-lock.js';
@@ -10,7 +9,6 @@ import type { OciLayout } from '../oci/layout.js';
 import { MobyConfigLabel } from '../oci/media-types.js';
 import { makeScratchDir } from '../fs/scratch.js';
 import { normalizePath, parentOf } from '../fs/tree.js';
-import { debDataEntries, fetchPackages, resolvePackages } from './debian/index.js';
 import { extractEntries } from './extract-to-dir.js';
 import { lkbuildRoot, loadRecipe, type Recipe, type RecipeFile } from './recipe.js';
 import { recipeHash } from './recipe-hash.js';
@@ -85,6 +83,9 @@ async function installPackages(
   cacheRoot: string,
   log: (l: string) => void,
 ): Promise<DebianPackageRecord[]> {
+  // Loaded here, not with the module: a build whose recipes are all cached needs neither the
+  // Debian client (undici) nor execa.
+  const { debDataEntries, fetchPackages, resolvePackages } = await import('./debian/index.js');
   const cacheDir = join(cacheRoot, 'debian');
   const packages = await resolvePackages(recipe.packages, { cacheDir, exclude: recipe.exclude });
   log(`  ${recipe.name}: ${packages.length} Debian package(s): ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}`);
@@ -107,6 +108,7 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `${recipe.org}-${recipe.name}.log`);
   const out = createWriteStream(logFile);
+  const { execa } = await import('execa');
   const child = execa('node', [join(recipe.dir, recipe.build!)], {
     cwd: recipe.dir,
     env: {
