@@ -46,8 +46,15 @@ async function cmdBuild(args: string[]): Promise<number> {
   const compression = values.compression === undefined ? undefined : parseInitrdCompression(values.compression);
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
-  const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
+  const [{ build }, { TransferDisplay }, { StageClock, formatStages }] = await Promise.all([
+    import('../build.js'),
+    import('./transfer-display.js'),
+    import('../util/stage-clock.js'),
+  ]);
   const pulls = new TransferDisplay();
+  const verboseStage = (stage: string, seconds: number, detail?: string) =>
+    progress(`${stage} ${seconds.toFixed(2)}s${detail ? ` (${detail})` : ''}`);
+  const clock = new StageClock(values.verbose ? verboseStage : undefined);
   let outputs: string[];
   try {
     ({ outputs } = await build({
@@ -61,11 +68,13 @@ async function cmdBuild(args: string[]): Promise<number> {
       compression,
       sign: key && cert ? { key, cert } : undefined,
       sbom: !values['no-sbom'],
+      clock,
     }));
   } finally {
     pulls.close();
   }
   for (const o of outputs) process.stdout.write(`${o}\n`);
+  progress(`stages: ${formatStages(clock.stages())}`);
   progress(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return 0;
 }
