@@ -26,6 +26,8 @@ export interface BuildOptions {
   log?: (line: string) => void;
   /** Progress of the images a build pulls from registries. */
   onPull?: (event: TransferEvent) => void;
+  /** A status line while a recipe's build script runs (the kernel compile). */
+  onProgress?: (status: string) => void;
   verbose?: boolean;
   /** The initrd's compression (default gzip). */
   compression?: InitrdCompression;
@@ -78,6 +80,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     sourceDateEpoch: epoch,
     log,
     verbose: opts.verbose,
+    onProgress: opts.onProgress,
     pull: { onEvent: opts.onPull },
     clock,
   });

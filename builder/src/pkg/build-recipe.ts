@@ -12,6 +12,7 @@ import { normalizePath, parentOf } from '../fs/tree.js';
 import { extractEntries } from './extract-to-dir.js';
 import { lkbuildRoot, loadRecipe, type Recipe, type RecipeFile } from './recipe.js';
 import { recipeHash } from './recipe-hash.js';
+import { countObjects, ScriptProgress } from './script-progress.js';
 import { DEBIAN_PACKAGES_LABEL, copyrightTap, debianPackageRecords, type DebianPackageRecord } from '../trust/package-manifest.js';
 
 export interface RecipeBuildOptions {
@@ -21,6 +22,8 @@ export interface RecipeBuildOptions {
   log?: (line: string) => void;
   /** Stream build script output to stderr instead of only to the log file. */
   verbose?: boolean;
+  /** A status line about once a second while a build script runs (pkg/script-progress.ts). */
+  onProgress?: (status: string) => void;
 }
 
 export function recipeRef(recipe: Recipe, hash: string): string {
@@ -55,7 +58,7 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
     const rootfs = join(work, 'rootfs');
     await mkdir(rootfs);
     const debian = recipe.packages.length ? await installPackages(recipe, rootfs, opts.layout.root, log) : [];
-    if (recipe.build) await runBuildScript(recipe, rootfs, work, opts);
+    const objects = recipe.build ? await runBuildScript(recipe, rootfs, work, opts) : 0;
     await placeFiles(recipe, rootfs);
     const layer = await writeLayer(opts.layout, tarFromDir(rootfs, opts.sourceDateEpoch));
     const labels = {
@@ -70,7 +73,7 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
       os: 'linux',
       config: { ...recipe.config, ...(Object.keys(labels).length ? { Labels: labels } : {}) },
     });
-    log(`built ${ref} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    log(`built ${ref} in ${((Date.now() - started) / 1000).toFixed(1)}s${objects ? ` (${objects} objects)` : ''}`);
     return image;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -99,7 +102,8 @@ async function installPackages(
   return debianPackageRecords(packages, debs, copyrights);
 }
 
-async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts: RecipeBuildOptions): Promise<void> {
+/** Runs the recipe's build script; returns how many objects (*.o) it left in its work directory. */
+async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts: RecipeBuildOptions): Promise<number> {
   const scratch = join(work, 'scratch');
   const cacheDir = join(opts.layout.root, 'recipes', `${recipe.org}-${recipe.name}`);
   await mkdir(scratch);
@@ -125,7 +129,9 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
   });
   child.all?.pipe(out);
   if (opts.verbose) child.all?.pipe(process.stderr);
-  const result = await child;
+  const objectsFile = join(logDir, `${recipe.org}-${recipe.name}.objects`);
+  const watch = opts.onProgress && !opts.verbose ? await watchScript(recipe, child.all, scratch, objectsFile, opts.onProgress) : undefined;
+  const result = await child.finally(() => watch?.stop());
   await new Promise((r) => out.end(r));
   if (result.exitCode !== 0) {
     const tail = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-25).join('\n');
@@ -135,6 +141,35 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
       `full log: ${logFile}`,
     );
   }
+  const objects = await countObjects(scratch);
+  if (objects > 0) await writeFile(objectsFile, `${objects}\n`);
+  return objects;
+}
+
+/** Reports the script's progress once a second, counting objects every five; `stop` ends it. */
+async function watchScript(
+  recipe: Recipe,
+  output: NodeJS.ReadableStream | undefined,
+  workDir: string,
+  objectsFile: string,
+  report: (status: string) => void,
+): Promise<{ stop: () => void }> {
+  const last = Number.parseInt(await readFile(objectsFile, 'utf8').catch(() => ''), 10);
+  const progress = new ScriptProgress(`recipe ${recipe.name}`, Date.now(), Number.isFinite(last) ? last : undefined);
+  output?.on('data', (chunk: Buffer) => progress.output(chunk.toString('utf8')));
+  let ticks = 0;
+  let counting = false;
+  const timer = setInterval(() => {
+    if (ticks++ % 5 === 0 && !counting) {
+      counting = true;
+      void countObjects(workDir).then((n) => {
+        progress.foundObjects(n);
+        counting = false;
+      });
+    }
+    report(progress.render(Date.now()));
+  }, 1000); // the first report after a second, when the script has said what it runs
+  return { stop: () => clearInterval(timer) };
 }
 
 async function placeFiles(recipe: Recipe, rootfs: string): Promise<void> {
