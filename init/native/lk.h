@@ -52,9 +52,8 @@ extern const size_t lk_sys_count, lk_proc_count, lk_fd_count, lk_socket_count, l
 	lk_kmod_count;
 
 /*
- * Moves every file of the root filesystem (same device only) into
- * `newroot`, which must already be a mounted tmpfs, then MS_MOVEs
- * `newroot` over / and chroots into it. Returns 0, or -1 (lk_fail).
+ * Makes the mount at `newroot` the root: MS_MOVEs it over / and chroots
+ * into it. Returns 0, or -1 (lk_fail).
  */
 int lk_switch_root(const char *newroot);
 

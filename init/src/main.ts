@@ -9,6 +9,7 @@ import { listen } from './control.js';
 import { lkctl } from './lkctl.js';
 import { markers } from './markers.js';
 import { loadKernelModules } from './modload.js';
+import { watchPowerButtons } from './powerbutton.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
 import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
@@ -46,7 +47,7 @@ async function boot(): Promise<void> {
     setTestThrows(words.get('lk.test-throw'));
   });
   step('syslog', () => configureFromCmdline(words.get('lk.syslog')));
-  debug(switched ? 'moved the root from the initramfs to a tmpfs' : 'root is not the initramfs; kept it');
+  debug(switched ? 'left the initramfs for a bind mount of it' : 'root is not the initramfs; kept it');
   step('modules', () => loadKernelModules(words.get('lk.modules')));
   step('hostname', setHostname); // after the modules: the NIC that names the node may be a module's
   step('resolv.conf', () => setupResolvConf(words.get('ip')));
@@ -54,6 +55,7 @@ async function boot(): Promise<void> {
   step('cgroups', enableCgroupControllers);
   debug('system set up');
   step('control', () => listen({ services: () => services, shutdown: requestShutdown, graceMs: options.shutdownGraceMs }));
+  step('power button', () => watchPowerButtons(() => requestShutdown('poweroff')));
 
   await stepAsync('onboot', () => runToCompletion('onboot'));
   if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now
