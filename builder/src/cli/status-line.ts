@@ -26,14 +26,15 @@ export class StatusLine {
       this.out.write(`\r\x1b[K${text}`);
       this.shown = true;
     } else {
-      this.line(text);
+      this.out.write(`lkbuild: ${text}\n`);
     }
   }
 
-  /** A line that stays: "lkbuild: <text>", below a status that was showing. */
+  /** A line that stays: "lkbuild: <text>", below a status that was showing; the next status draws at once. */
   line(text: string): void {
     this.clear();
     this.out.write(`lkbuild: ${text}\n`);
+    this.reset();
   }
 
   /** Ends the status where it stands: the last drawn line stays on the terminal. */

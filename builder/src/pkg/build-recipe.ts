@@ -12,7 +12,7 @@ import { normalizePath, parentOf } from '../fs/tree.js';
 import { extractEntries } from './extract-to-dir.js';
 import { lkbuildRoot, loadRecipe, type Recipe, type RecipeFile } from './recipe.js';
 import { recipeHash } from './recipe-hash.js';
-import { countObjects, ScriptProgress } from './script-progress.js';
+import { countObjects, formatElapsed, ScriptProgress } from './script-progress.js';
 import { DEBIAN_PACKAGES_LABEL, copyrightTap, debianPackageRecords, type DebianPackageRecord } from '../trust/package-manifest.js';
 
 export interface RecipeBuildOptions {
@@ -40,12 +40,18 @@ export async function ensureRecipeImage(dir: string, opts: RecipeBuildOptions): 
   const locks = join(opts.layout.root, 'locks');
   await mkdir(locks, { recursive: true });
   // One build per recipe at a time: a second lkbuild waits, then finds the image cached.
+  const waiting = Date.now();
+  const onWait = (holder: number) =>
+    opts.onProgress?.(
+      `recipe ${recipe.name}: waiting for another lkbuild${holder > 0 ? ` (pid ${holder})` : ''} building it, ${formatElapsed((Date.now() - waiting) / 1000)}`,
+    );
   return withFileLock(
     join(locks, `${recipe.org}-${recipe.name}.lock`),
     async () => {
       return (await findImage(opts.layout, ref)) ?? buildRecipe(recipe, ref, opts);
     },
     60 * 60_000,
+    onWait,
   );
 }
 

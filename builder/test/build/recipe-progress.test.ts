@@ -1,7 +1,7 @@
 // While a recipe's build script runs, the CLI shows its progress: objects made, elapsed time and
 // the command running; on a terminal as one live line (run under script(1)), in CI as plain
 // lines. A small recipe whose script compiles twelve objects, built by `lkbuild pkg build`.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -37,7 +37,7 @@ test('without a terminal: a status line a second in, then one each 30 s, and the
   const r = await execa('node', [cli, 'pkg', 'build', dir], { env });
   const lines = r.stderr.split('\n');
   const status = lines.filter((l) => l.startsWith('lkbuild: recipe progress-probe: '));
-  expect(status).toHaveLength(1); // the script takes about 3 s
+  expect(status, r.stderr).toHaveLength(1); // the script takes about 3 s
   expect(status[0]).toMatch(/^lkbuild: recipe progress-probe: (\d+(\/~\d+)? objects, )?\d+s, make all$/);
   expect(lines).toContainEqual(expect.stringMatching(/^lkbuild: built lkbuild\/progress-probe:\w+ in \d+\.\ds \(12 objects\)$/));
   expect(r.stderr).not.toContain('\r');
@@ -59,4 +59,23 @@ test('on a terminal: a live line counting the objects against the last build', {
   expect(counts.at(-1)).toBeGreaterThan(0);
   // The line is cleared for what follows: "built" starts a line of its own.
   expect(r.stdout).toMatch(/\r\x1b\[Klkbuild: built lkbuild\/progress-probe:\w+ in \d+\.\ds \(12 objects\)\r?\n/);
+});
+
+test('a build that waits for another lkbuild building the same recipe says so', { timeout: 120_000 }, async () => {
+  const { dir, env } = await recipe('waiting');
+  const locks = join(env.LKBUILD_CACHE!, 'locks');
+  await mkdir(locks, { recursive: true });
+  const lock = join(locks, 'lkbuild-progress-probe.lock');
+  await writeFile(lock, String(process.pid)); // held by a live process: this one
+  const build = execa('node', [cli, 'pkg', 'build', dir], { env });
+  await new Promise((r) => setTimeout(r, 3000));
+  await rm(lock);
+  const r = await build;
+  const lines = r.stderr.split('\n');
+  const waited = lines.findIndex((l) => l === `lkbuild: recipe progress-probe: waiting for another lkbuild (pid ${process.pid}) building it, 0s`);
+  const built = lines.findIndex((l) => /^lkbuild: built lkbuild\/progress-probe:\w+ in /.test(l));
+  expect(waited).toBeGreaterThanOrEqual(0);
+  expect(built).toBeGreaterThan(waited);
+  // once the script runs, its own status shows at once (a second in), not 30 s after the waiting line
+  expect(lines.slice(waited + 1, built)).toContainEqual(expect.stringMatching(/^lkbuild: recipe progress-probe: .*make all$/));
 });
