@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "err.h"
+#include "hooks.h"
 #include "json.h"
 #include "spec.h"
 #include "state.h"
@@ -154,6 +155,7 @@ static int cmd_run(const struct cli *cli)
 	}
 	status = container_wait(child.pid);
 	cgroup_remove(&child.cgroup);
+	hooks_run_spec_logged(&spec, HOOK_POSTSTOP, "stopped", 0);
 	return status;
 }
 

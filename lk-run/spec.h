@@ -10,6 +10,9 @@
 
 struct json;
 
+/* The runtime-spec version of the state lk-run reports (state, hooks). */
+#define OCI_VERSION "1.0.2"
+
 struct mount_spec {
 	char *destination; /* absolute path inside the container */
 	char *source;
@@ -51,6 +54,30 @@ struct key_value {
 	char *key, *value;
 };
 
+/* One hook of config.json's "hooks" (hooks.c runs them). */
+struct hook {
+	char *path; /* absolute */
+	char **args; /* NULL-terminated; {path} when absent */
+	char **env; /* NULL-terminated; empty when absent */
+	unsigned timeout; /* seconds; 0: none */
+};
+
+struct hook_list {
+	struct hook *items;
+	size_t count;
+};
+
+/* In the order the runtime spec runs them. */
+enum hook_kind {
+	HOOK_PRESTART,
+	HOOK_CREATE_RUNTIME,
+	HOOK_CREATE_CONTAINER,
+	HOOK_START_CONTAINER,
+	HOOK_POSTSTART,
+	HOOK_POSTSTOP,
+	HOOK_KINDS
+};
+
 struct capability_sets {
 	int present; /* process.capabilities given: otherwise keep ours */
 	uint64_t bounding, effective, inheritable, permitted, ambient;
@@ -77,6 +104,7 @@ struct seccomp_program {
 };
 
 struct spec {
+	char *id;
 	char *bundle; /* absolute */
 	char *rootfs; /* absolute */
 	int root_readonly;
@@ -115,8 +143,12 @@ struct spec {
 	char **readonly_paths;
 	size_t nreadonly_paths;
 	unsigned long rootfs_propagation; /* MS_* | MS_REC */
+	char *time_offsets; /* for /proc/self/timens_offsets, or NULL */
+	int has_personality;
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 	struct cgroup_spec cgroup;
 	struct seccomp_program *seccomp; /* NULL: no filter */
+	struct hook_list hooks[HOOK_KINDS];
 };
 
 /* Reads and validates <bundle>/config.json. */
@@ -126,6 +158,9 @@ int spec_load(const char *bundle, const char *id, struct spec *out);
  * names it in errors. out must be zeroed with umask -1, as spec_load does.
  * The fuzz target in fuzz/ drives this. */
 int spec_parse(const char *text, size_t len, const char *origin, const char *id, struct spec *out);
+
+/* "network", "uts", ... for a CLONE_NEW* flag. */
+const char *spec_namespace_name(int flag);
 
 /* The namespace entry for a CLONE_NEW* flag, or NULL if not listed. */
 const struct namespace_spec *spec_namespace(const struct spec *spec, int flag);

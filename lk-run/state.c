@@ -3,6 +3,7 @@
 #include "config_json.h"
 #include "container.h"
 #include "err.h"
+#include "hooks.h"
 #include "io.h"
 #include "json.h"
 #include "spec.h"
@@ -21,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OCI_VERSION "1.0.2"
 /* Annotations are copied from config.json, so the state is as large as they are. */
 #define STATE_MAX_BYTES (16 << 20)
 
@@ -233,6 +233,7 @@ static void remove_dir(const char *dir)
 	memcpy(saved, lk_err, sizeof saved);
 	unlink(sock);
 	unlink(state);
+	unlink(xasprintf("%s/" HOOKS_FILE, dir));
 	rmdir(dir);
 	memcpy(lk_err, saved, sizeof saved);
 }
@@ -294,6 +295,7 @@ int state_create(const char *root, const char *id, const char *bundle, const cha
 	r = (struct record){ (char *)id, spec.bundle,  child.pid,
 			     0,          child.cgroup, annotations_json(&spec) };
 	if (process_info(child.pid, &state, &r.start_time) < 0 || record_save(dir, &r) < 0 ||
+	    hooks_save(dir, &spec) < 0 ||
 	    (pid_file && state_write_pid_file(pid_file, child.pid) < 0)) {
 		if (!lk_err[0])
 			fail("create", "process %d vanished", (int)child.pid);
@@ -302,6 +304,21 @@ int state_create(const char *root, const char *id, const char *bundle, const cha
 		remove_dir(dir);
 		return 1;
 	}
+	return 0;
+}
+
+/* poststart (start) from what create kept; a failure is a warning. */
+static int run_saved_hooks(const char *dir, const struct record *r, enum hook_kind kind,
+			   const char *status)
+{
+	struct hook_list hooks[HOOK_KINDS];
+
+	if (hooks_load(dir, hooks) < 0) {
+		fprintf(stderr, "lk-run: warning: %s\n", lk_err);
+		lk_err[0] = '\0';
+		return 0;
+	}
+	hooks_run_logged(hooks, kind, hooks_state(r->id, status, r->pid, r->bundle, r->annotations));
 	return 0;
 }
 
@@ -351,7 +368,7 @@ int state_start(const char *root, const char *id)
 		snprintf(lk_err, sizeof lk_err, "%s", buf + 2);
 		return 1;
 	}
-	return 0;
+	return run_saved_hooks(dir, &r, HOOK_POSTSTART, "running");
 }
 
 int state_print(const char *root, const char *id)
@@ -431,6 +448,7 @@ static void wait_gone(const char *root, const struct record *r)
 
 int state_delete(const char *root, const char *id, int force)
 {
+	struct hook_list hooks[HOOK_KINDS];
 	struct record r;
 	enum status status;
 
@@ -445,7 +463,11 @@ int state_delete(const char *root, const char *id, int force)
 		kill(r.pid, SIGKILL);
 		wait_gone(root, &r);
 	}
+	if (hooks_load(container_dir(root, id), hooks) < 0)
+		fprintf(stderr, "lk-run: warning: %s\n", lk_err);
 	cgroup_remove(&r.cgroup);
 	remove_dir(container_dir(root, id));
+	hooks_run_logged(hooks, HOOK_POSTSTOP, hooks_state(id, "stopped", 0, r.bundle, r.annotations));
+	lk_err[0] = '\0';
 	return 0;
 }
