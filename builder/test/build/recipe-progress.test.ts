@@ -5,9 +5,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { expect, test } from 'vitest';
+import { afterAll, expect, test } from 'vitest';
 
 const cli = resolve(import.meta.dirname, '../../bin/lkbuild.js');
+const cache = join(tmpdir(), `lk-recipe-progress-cache-${process.pid}`); // private: every build here really builds
+afterAll(() => rm(cache, { recursive: true, force: true }));
 
 // Echoes its command as zx does, then makes one object every 250 ms in its work directory.
 const script = `
@@ -29,7 +31,7 @@ async function recipe(variant: string): Promise<{ dir: string; env: Record<strin
   await mkdir(dir);
   await writeFile(join(dir, 'build.yml'), 'name: progress-probe\nbuild: build.mjs\n');
   await writeFile(join(dir, 'build.mjs'), `${script}// ${variant}\n`); // a new variant, a new image
-  return { dir, env: { LKBUILD_CACHE: join(tmpdir(), `lk-recipe-progress-cache-${process.pid}`) } };
+  return { dir, env: { LKBUILD_CACHE: cache } };
 }
 
 test('without a terminal: a status line a second in, then one each 30 s, and the object count at the end', { timeout: 120_000 }, async () => {
@@ -63,7 +65,7 @@ test('on a terminal: a live line counting the objects against the last build', {
 
 test('a build that waits for another lkbuild building the same recipe says so', { timeout: 120_000 }, async () => {
   const { dir, env } = await recipe('waiting');
-  const locks = join(env.LKBUILD_CACHE!, 'locks');
+  const locks = join(cache, 'locks');
   await mkdir(locks, { recursive: true });
   const lock = join(locks, 'lkbuild-progress-probe.lock');
   await writeFile(lock, String(process.pid)); // held by a live process: this one
