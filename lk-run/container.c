@@ -1,5 +1,6 @@
 #include "container.h"
 #include "cgroup.h"
+#include "console.h"
 #include "err.h"
 #include "hooks.h"
 #include "io.h"
@@ -33,6 +34,7 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1 /* linux/keyctl.h, not in musl's headers */
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -57,7 +59,7 @@ void container_block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, &saved_mask);
 }
 
-static void report_error(int fd, int exit_code)
+void container_report_error(int fd, int exit_code)
 {
 	char head[2] = { MSG_ERROR, (char)exit_code };
 
@@ -87,7 +89,7 @@ static int wait_for_start(int start_fd, int *status_fd)
 
 /* Descriptors the launcher inherited (from the init, say) must not leak
  * into the container. */
-static int close_inherited_fds(int preserve)
+int container_close_inherited_fds(int preserve)
 {
 	unsigned first = 3 + (unsigned)preserve;
 	DIR *dir;
@@ -118,6 +120,16 @@ static int set_pdeath_kill(int go_fd)
 		return fail("process", "pdeathsig: %s", strerror(errno));
 	if (poll(&parent, 1, 0) > 0 && (parent.revents & POLLHUP))
 		return fail("process", "the launcher exited during setup");
+	return 0;
+}
+
+/* A session keyring of its own, as runc gives each container: keys a
+ * process adds are not shared with the caller's session. Kernels without
+ * keys (ENOSYS) go on without. */
+static int join_new_keyring(void)
+{
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		return fail("keyring", "new session keyring: %s", strerror(errno));
 	return 0;
 }
 
@@ -158,13 +170,15 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 	int start_fd = opts->start_fd, pdeath_kill = opts->pdeath_kill;
 
 	*exit_code = LK_EXIT_SETUP;
-	if (close_inherited_fds(opts->preserve_fds) < 0)
+	if (container_close_inherited_fds(opts->preserve_fds) < 0)
 		return -1;
 	/* Not dumpable until exec: a process joining this pid namespace must not
 	 * reach the launcher's memory or /proc/<pid>/exe. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail("process", "dumpable: %s", strerror(errno));
 	if (pdeath_kill && set_pdeath_kill(go_fd) < 0)
+		return -1;
+	if (!opts->no_new_keyring && join_new_keyring() < 0)
 		return -1;
 	if (process_set_oom_score_adj(s) < 0 || ns_enter(s) < 0)
 		return -1;
@@ -175,6 +189,10 @@ static int build_container(const struct spec *s, const struct spawn_options *opt
 		return fail_errno("domainname", s->domainname);
 	umask(0);
 	if (build_root(s, go_fd, *status_fd, host_pid) < 0)
+		return -1;
+	/* /dev/console only in a mount namespace of the container's own. */
+	if (opts->console_fd >= 0 &&
+	    console_setup(s, opts->console_fd, spec_namespace(s, CLONE_NEWNS) != NULL) < 0)
 		return -1;
 	if (process_prepare(s) < 0 || process_become_user(s) < 0)
 		return -1;
@@ -203,13 +221,13 @@ child_main(const struct spec *s, const struct spawn_options *opts, int go_fd, in
 	if (read(go_fd, &host_pid, sizeof host_pid) != sizeof host_pid)
 		_exit(LK_EXIT_SETUP);
 	build_container(s, opts, go_fd, &status_fd, host_pid, &exit_code);
-	report_error(status_fd, exit_code);
+	container_report_error(status_fd, exit_code);
 	_exit(exit_code);
 }
 
 /* Reads the child's verdict: 0 exec'd, 1 ready, 2 hooks to run, -1 error
  * (lk_err set). */
-static int read_status(int fd, int *exit_code)
+int container_read_status(int fd, int *exit_code)
 {
 	char buf[2 + LK_ERR_MAX];
 	size_t len = 0;
@@ -279,13 +297,13 @@ static int converse(const struct spec *s, pid_t pid, int go_fd, int status_fd, i
 	int verdict;
 
 	(void)write_all(go_fd, (const char *)&pid, sizeof pid);
-	verdict = read_status(status_fd, exit_code);
+	verdict = container_read_status(status_fd, exit_code);
 	if (verdict != 2)
 		return verdict;
 	*hooks_began = 1;
 	if (runtime_hooks(s, pid, go_fd) < 0)
 		return -1;
-	verdict = read_status(status_fd, exit_code);
+	verdict = container_read_status(status_fd, exit_code);
 	return verdict == 2 ? fail("spawn", "unexpected message from the container") : verdict;
 }
 

@@ -182,6 +182,25 @@ static int parse_rlimits(const struct json *list, struct spec *s)
 	return 0;
 }
 
+static int parse_terminal(const struct json *process, struct spec *s)
+{
+	const struct json *size = json_get(process, "consoleSize");
+	uint32_t rows = 0, cols = 0;
+
+	if (cj_bool(json_get(process, "terminal"), "process.terminal", &s->terminal) < 0)
+		return -1;
+	if (cj_type(size, JSON_OBJECT, "process.consoleSize") <= 0)
+		return size ? -1 : 0;
+	if (cj_uint32(json_get(size, "height"), "process.consoleSize.height", &rows) < 0 ||
+	    cj_uint32(json_get(size, "width"), "process.consoleSize.width", &cols) < 0)
+		return -1;
+	if (rows > 0xffff || cols > 0xffff)
+		return config_error("process.consoleSize", "larger than 65535");
+	s->console_rows = (unsigned short)rows;
+	s->console_cols = (unsigned short)cols;
+	return 0;
+}
+
 static int parse_process(const struct json *process, struct spec *s)
 {
 	const struct json *args = json_get(process, "args");
@@ -224,7 +243,7 @@ static int parse_process(const struct json *process, struct spec *s)
 		return -1;
 	s->has_oom_score_adj = r;
 	s->oom_score_adj = r ? (int)oom : 0;
-	return 0;
+	return parse_terminal(process, s);
 }
 
 /* ---- root, mounts, hostname ------------------------------------------ */
@@ -580,4 +599,24 @@ int spec_parse(const char *text, size_t len, const char *origin, const char *id,
 	    hooks_parse(json_get(doc, "hooks"), "hooks", out->hooks) < 0)
 		return -1;
 	return check_consistency(out, json_get(json_get(doc, "linux"), "rootfsPropagation") != NULL);
+}
+
+int spec_load_process(const char *path, struct spec *s)
+{
+	struct json *doc;
+	size_t len;
+	char *text = read_whole_file("process", path, CONFIG_MAX_BYTES, &len);
+
+	if (!text || json_parse(xasprintf("process: %s", path), text, len, &doc) < 0)
+		return -1;
+	s->args = s->env = NULL;
+	s->cwd = NULL;
+	s->uid = s->gid = 0;
+	s->n_additional_gids = 0;
+	s->umask = -1;
+	s->terminal = 0;
+	s->console_rows = s->console_cols = 0;
+	if (json_get(doc, "rlimits"))
+		s->nrlimits = 0;
+	return parse_process(doc, s);
 }

@@ -83,11 +83,20 @@ struct capability_sets {
 	uint64_t bounding, effective, inheritable, permitted, ambient;
 };
 
-/* cgroup v2 settings, each already formatted as the file's content. */
+/* One cgroup v2 file to write, already formatted as its content. */
+struct cgroup_file {
+	char *key, *value; /* e.g. "memory.max", "1048576" */
+	char *origin; /* the config field it comes from, named in errors */
+	char *fallback_key, *fallback_value; /* written where key does not exist */
+	int optional; /* skipped where the file does not exist */
+};
+
+/* cgroup v2 settings (cgroup.c, cgroup_resources.c). */
 struct cgroup_spec {
 	char *path; /* relative to the cgroup2 mount; NULL: no cgroup */
-	struct key_value *files; /* e.g. {"memory.max", "1048576"} */
+	struct cgroup_file *files;
 	size_t nfiles;
+	int check_before_update; /* memory.checkBeforeUpdate */
 	struct device_rules devices; /* the device filter for the cgroup */
 };
 
@@ -127,6 +136,8 @@ struct spec {
 	int no_new_privileges;
 	int has_oom_score_adj;
 	int oom_score_adj;
+	int terminal; /* process.terminal: a pty for stdio (console.c) */
+	unsigned short console_rows, console_cols; /* process.consoleSize; 0: not given */
 
 	struct mount_spec *mounts;
 	size_t nmounts;
@@ -158,6 +169,11 @@ int spec_load(const char *bundle, const char *id, struct spec *out);
  * names it in errors. out must be zeroed with umask -1, as spec_load does.
  * The fuzz target in fuzz/ drives this. */
 int spec_parse(const char *text, size_t len, const char *origin, const char *id, struct spec *out);
+
+/* exec --process: replaces the process section of a loaded config with the
+ * runtime-spec process object in path. What the file leaves out (capabilities,
+ * rlimits, noNewPrivileges) stays as the container's config has it, as runc does. */
+int spec_load_process(const char *path, struct spec *s);
 
 /* "network", "uts", ... for a CLONE_NEW* flag. */
 const char *spec_namespace_name(int flag);

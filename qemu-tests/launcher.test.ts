@@ -142,8 +142,9 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     expect(r['memory.max']).toBe('33554432');
     expect(r['pids.max']).toBe('64');
     expect(r['cpu.max']).toBe('50000/100000');
-    // shares 512 -> weight 1 + (512 - 2) * 9999 / 262142, as runc maps them.
-    expect(r['cpu.weight']).toBe('20');
+    // shares 512 -> weight ceil(10^((l*l + 125*l)/612 - 7/34)) with l = log2(512) = 9: 59, the
+    // quadratic map runc uses since lkcg (the older linear one gave 20).
+    expect(r['cpu.weight']).toBe('59');
   });
 
   test('the cgroup device filter: a node for a device outside the default list cannot be opened', () => {

@@ -23,8 +23,14 @@ packages=(
   openssh-client e2fsprogs
   # build --sign-key signs UKIs with osslsigncode; the tests check them with sbsigntool's sbverify
   osslsigncode sbsigntool
+  # kernel+squashfs and --verity: mksquashfs makes the root image; the tests check it with
+  # unsquashfs and the dm-verity hash tree with cryptsetup-bin's veritysetup
+  squashfs-tools cryptsetup-bin
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
+  # init/test/launcher/containerd.test.ts drives lk-run through containerd's runc v2 shim;
+  # script (bsdutils) gives ctr run -t a terminal
+  containerd bsdutils
 )
 
 sudo=""
@@ -38,8 +44,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# docker-registry's own service is not wanted: tests start their own registries.
+# docker-registry's and containerd's own services are not wanted: tests start their own.
 $sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
+$sudo systemctl disable --now containerd >/dev/null 2>&1 || true
 
 # npm install (not ci): npm 11 here rejects its own lock file in `npm ci` over optional
 # platform packages (rollup, esbuild); install still follows the locked versions.

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * Running other programs. Everything lkbuild runs to completion goes through runCaptured
  * (execa underneath); only streams that flow through a program while it runs (decompressors,
@@ -5,8 +7,8 @@
  */
 
 export interface RunOptions {
-  /** Written to the program's stdin, which is then closed. */
-  input?: string | Buffer;
+  /** Written (or streamed) to the program's stdin, which is then closed. */
+  input?: string | Buffer | Readable;
   cwd?: string;
   env?: Record<string, string | undefined>;
   /** false: the program sees only `env`, not this process's environment. Default true. */

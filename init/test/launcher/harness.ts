@@ -189,11 +189,11 @@ export function createContainer(launcher: string, stateRoot: string, bundle: str
   return { status: r.status, bundle, pidFile: `${bundle}.${id}.pid`, output: () => readFileSync(out, 'utf8') };
 }
 
-/** Polls check until it holds (10 s at most). */
-export async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/** Polls check until it holds (10 s at most unless ms says otherwise); what names it in the timeout. */
+export async function until(check: () => boolean, what = 'the condition', ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

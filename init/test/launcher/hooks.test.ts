@@ -283,7 +283,11 @@ describe('hooks', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('container-has-3\n');
     // dash holds 10 (its saved stdout) while it redirects; 3 would be the container's.
-    expect(readFileSync(out, 'utf8').split('\n').filter((fd) => fd && fd !== '10')).toEqual(['0', '1', '2']);
+    expect(
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((fd) => fd && fd !== '10'),
+    ).toEqual(['0', '1', '2']);
   });
 
   it('lets a hook that ignores its stdin finish', () => {

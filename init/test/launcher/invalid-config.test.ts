@@ -44,7 +44,11 @@ const cases: [string, (c: Config) => void, string][] = [
   ],
   [
     'an unknown rlimit',
-    (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 }, { type: 'RLIMIT_WARP', soft: 1, hard: 1 }]),
+    (c) =>
+      (c.process.rlimits = [
+        { type: 'RLIMIT_NOFILE', soft: 1, hard: 1 },
+        { type: 'RLIMIT_WARP', soft: 1, hard: 1 },
+      ]),
     'config: process.rlimits[1]: unknown rlimit "RLIMIT_WARP"',
   ],
   [
@@ -62,7 +66,11 @@ const cases: [string, (c: Config) => void, string][] = [
     (c) => (c.linux.namespaces[2] = { type: 'uts', path: '/proc/self/ns/net' }),
     'config: linux.namespaces[2].path: /proc/self/ns/net is a network namespace, not uts',
   ],
-  ['an unknown rootfsPropagation', (c) => (c.linux.rootfsPropagation = 'rsideways'), 'config: linux.rootfsPropagation: unknown value "rsideways"'],
+  [
+    'an unknown rootfsPropagation',
+    (c) => (c.linux.rootfsPropagation = 'rsideways'),
+    'config: linux.rootfsPropagation: unknown value "rsideways"',
+  ],
   [
     'timeOffsets without a new time namespace',
     (c) => (c.linux.timeOffsets = { boottime: { secs: 10 } }),
@@ -110,16 +118,19 @@ const cases: [string, (c: Config) => void, string][] = [
 ];
 
 describe('invalid values fail create and leave nothing behind', () => {
-  it.each(cases.map(([name, edit, message], i) => [name, edit, message, `bad${i}-${process.pid}`] as const))('%s', (_, edit, message, id) => {
-    const config = baseConfig(['sleep', '30']);
-    edit(config);
-    const r = createWithCgroup(id, config);
-    expect(r.stderr).toBe(`lk-run: ${message}\n`);
-    expect(r.stdout).toBe('exit=125\n0\n');
-    expect(existsSync(join(stateRoot, id))).toBe(false);
-    expect(existsSync(r.pidFile)).toBe(false);
-    expect(processesMentioning(id)).toEqual([]);
-  });
+  it.each(cases.map(([name, edit, message], i) => [name, edit, message, `bad${i}-${process.pid}`] as const))(
+    '%s',
+    (_, edit, message, id) => {
+      const config = baseConfig(['sleep', '30']);
+      edit(config);
+      const r = createWithCgroup(id, config);
+      expect(r.stderr).toBe(`lk-run: ${message}\n`);
+      expect(r.stdout).toBe('exit=125\n0\n');
+      expect(existsSync(join(stateRoot, id))).toBe(false);
+      expect(existsSync(r.pidFile)).toBe(false);
+      expect(processesMentioning(id)).toEqual([]);
+    },
+  );
 
   it('creates the same container once the value is fixed (the cgroup check can see one)', () => {
     const config = baseConfig(['sleep', '30']);

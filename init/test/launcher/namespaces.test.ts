@@ -33,7 +33,8 @@ beforeAll(() => {
 afterAll(() => {
   for (const s of sleepers) s.kill('SIGKILL');
   // A failed test may leave a container behind: its process would outlive the run.
-  for (const id of existsSync(stateRoot) ? readdirSync(stateRoot) : []) runLauncher(launcher, ['--root', stateRoot, 'delete', '--force', id]);
+  for (const id of existsSync(stateRoot) ? readdirSync(stateRoot) : [])
+    runLauncher(launcher, ['--root', stateRoot, 'delete', '--force', id]);
   tmp.cleanup();
 });
 
