@@ -108,11 +108,12 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     pull: { onEvent: opts.onPull },
     clock,
   });
-  clock.declare('unpack', 'assemble', 'compress', ...formats.map((f) => f.name));
+  const squashfs = opts.verity || formats.some((f) => f.files.some((file) => file.role === 'root-image'));
+  clock.declare('unpack', 'assemble', 'compress', ...(squashfs ? ['root image'] : []), ...formats.map((f) => f.name));
   const spool = await Spool.create();
   const outputs = new AtomicOutputs();
   const compressedRoot = new CompressedRoot(clock);
-  const rootImage = new RootImage();
+  const rootImage = new RootImage(clock);
   try {
     const node = await clock.time('assemble', () => assembleNode({ spec, images, layout, spool, clock }));
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));

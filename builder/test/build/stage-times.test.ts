@@ -78,3 +78,14 @@ test('--verbose prints each step as it ends: the recipes by name, each image unp
     'sbom',
   ]);
 });
+
+test('a build with a root image times its making as a stage of its own, before the formats', { timeout: 1_800_000 }, async () => {
+  const { dir, file } = await buildFile();
+  const r = await execa('node', [cli, 'build', '-o', join(dir, 'out'), '-f', 'kernel+squashfs', file]);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('lkbuild: stages: '))!;
+  const names = line
+    .slice('lkbuild: stages: '.length)
+    .split(', ')
+    .map((s) => s.replace(/ \d+\.\d\ds$/, ''));
+  expect(names.slice(-5)).toEqual(['assemble', 'compress', 'root image', 'kernel+squashfs', 'sbom']);
+});
