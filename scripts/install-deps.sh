@@ -23,6 +23,8 @@ packages=(
   openssh-client e2fsprogs
   # build --sign-key signs UKIs with osslsigncode; the tests check them with sbsigntool's sbverify
   osslsigncode sbsigntool
+  # the verified root: squashfs images and dm-verity hash trees (boot tests make their own too)
+  squashfs-tools cryptsetup-bin
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
 )

@@ -47,15 +47,17 @@ int lk_write_all(int fd, const char *p, size_t n);
  * Its functions come in tables, one per concern (lk_sys.c, lk_proc.c, ...). */
 JSModuleDef *lk_init_module(JSContext *ctx, const char *name);
 extern const JSCFunctionListEntry lk_sys_funcs[], lk_proc_funcs[], lk_fd_funcs[], lk_socket_funcs[],
-	lk_netlink_funcs[], lk_kmod_funcs[];
+	lk_netlink_funcs[], lk_kmod_funcs[], lk_dm_funcs[];
 extern const size_t lk_sys_count, lk_proc_count, lk_fd_count, lk_socket_count, lk_netlink_count,
-	lk_kmod_count;
+	lk_kmod_count, lk_dm_count;
 
 /*
  * Moves every file of the root filesystem (same device only) into
  * `newroot`, which must already be a mounted tmpfs, then MS_MOVEs
- * `newroot` over / and chroots into it. Returns 0, or -1 (lk_fail).
+ * `newroot` over / and chroots into it. With `drop_old`, the old root's
+ * files are deleted instead (`newroot` already holds the node's tree).
+ * Returns 0, or -1 (lk_fail).
  */
-int lk_switch_root(const char *newroot);
+int lk_switch_root(const char *newroot, int drop_old);
 
 #endif

@@ -2,7 +2,8 @@
  * initramfs -> tmpfs: the kernel's rootfs cannot be pivot_root'ed away,
  * so containers could not pivot_root either. We move every file onto a
  * tmpfs (copy, then delete the original to keep peak memory low), move
- * that tmpfs over / and chroot into it, like switch_root(8).
+ * that tmpfs over / and chroot into it, like switch_root(8). A verified
+ * root (an overlay that already holds the node's tree) only deletes them.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,6 +28,7 @@ struct link_seen {
 
 struct mover {
 	dev_t root_dev;
+	int drop; /* delete the old root's files instead of moving them */
 	struct link_seen *links;
 	size_t nlinks;
 };
@@ -148,6 +150,12 @@ static int move_entry(struct mover *m, const char *src, const char *dst)
 	if (st.st_dev != m->root_dev)
 		return 0; /* a mount point: not part of the initramfs */
 
+	if (m->drop) {
+		if (S_ISDIR(st.st_mode) && move_dir_contents(m, src, dst) < 0)
+			return -1;
+		S_ISDIR(st.st_mode) ? rmdir(src) : unlink(src); /* best effort: frees rootfs memory */
+		return 0;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdir(dst, 0700) < 0 && errno != EEXIST)
 			return lk_fail("mkdir", dst);
@@ -190,9 +198,9 @@ static int move_entry(struct mover *m, const char *src, const char *dst)
 	return 0;
 }
 
-int lk_switch_root(const char *newroot)
+int lk_switch_root(const char *newroot, int drop_old)
 {
-	struct mover m = { 0 };
+	struct mover m = { .drop = drop_old };
 	struct stat root;
 	int rc = -1;
 	if (stat("/", &root) < 0) {
@@ -203,7 +211,7 @@ int lk_switch_root(const char *newroot)
 	/* newroot is a separate mount, so move_entry skips it by device. */
 	if (move_dir_contents(&m, "/", newroot) < 0)
 		goto out;
-	if (copy_metadata(newroot, &root) < 0)
+	if (!drop_old && copy_metadata(newroot, &root) < 0)
 		goto out;
 	if (chdir(newroot) < 0) {
 		lk_fail("chdir", newroot);

@@ -41,6 +41,7 @@ declare module 'os' {
   export function readlink(path: string): [string, number];
   export const S_IFMT: number;
   export const S_IFDIR: number;
+  export const S_IFBLK: number;
   export const S_IFREG: number;
 }
 
@@ -58,7 +59,12 @@ declare module 'lk' {
   export function kill(pid: number, signal: number): void;
   export function fsType(path: string): number;
   export function ifup(name: string): void;
-  export function switchRoot(newRoot: string): void;
+  /** Moves the initramfs's files onto the mounted `newRoot` (or deletes them: dropOld) and switches into it. */
+  export function switchRoot(newRoot: string, dropOld?: boolean): void;
+  /** Creates device-mapper device `name` with one read-only target and resumes it. */
+  export function dmCreate(name: string, type: string, sectors: number, params: string): { major: number; minor: number };
+  /** Reads blocks 0..count-1 of `path` once, bypassing the page cache; throws "block N: <error>" for the first unreadable one. */
+  export function readBlocks(path: string, blockSize: number, count: number): void;
   export function spawn(argv: string[], fds?: { stdin?: number; stdout?: number; stderr?: number }): number;
   /** Exited children: code is the exit status or 128+signal. */
   export function reap(): { pid: number; code: number }[];

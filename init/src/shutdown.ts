@@ -56,6 +56,11 @@ export async function shutdown(kind: ShutdownKind, services: Services | null, gr
   await sleep(50);
   lk.sync();
   unmountAll();
+  rebootNow(kind);
+}
+
+/** sync, then reboot(2): the end of shutdown(), and the whole of it when nothing ever started. */
+export function rebootNow(kind: ShutdownKind): void {
   lk.sync();
   const cmd = kind === 'poweroff' ? lk.RB_POWER_OFF : kind === 'reboot' ? lk.RB_AUTOBOOT : lk.RB_HALT_SYSTEM;
   try {
