@@ -52,12 +52,9 @@ extern const size_t lk_sys_count, lk_proc_count, lk_fd_count, lk_socket_count, l
 	lk_kmod_count, lk_dm_count;
 
 /*
- * Moves every file of the root filesystem (same device only) into
- * `newroot`, which must already be a mounted tmpfs, then MS_MOVEs
- * `newroot` over / and chroots into it. With `drop_old`, the old root's
- * files are deleted instead (`newroot` already holds the node's tree).
- * Returns 0, or -1 (lk_fail).
+ * Makes the mount at `newroot` the root: MS_MOVEs it over / and chroots
+ * into it. Returns 0, or -1 (lk_fail).
  */
-int lk_switch_root(const char *newroot, int drop_old);
+int lk_switch_root(const char *newroot);
 
 #endif

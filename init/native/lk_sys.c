@@ -164,11 +164,10 @@ static JSValue lk_switch_root_js(JSContext *ctx, JSValueConst this_val, int argc
 {
 	(void)this_val;
 	const char *newroot = lk_opt_string(ctx, argc, argv, 0);
-	int drop_old = argc > 1 && JS_ToBool(ctx, argv[1]);
 	JSValue ret = JS_UNDEFINED;
 	if (!newroot)
 		ret = JS_ThrowTypeError(ctx, "switchRoot: new root required");
-	else if (lk_switch_root(newroot, drop_old) < 0)
+	else if (lk_switch_root(newroot) < 0)
 		ret = lk_throw(ctx);
 	JS_FreeCString(ctx, newroot);
 	return ret;
@@ -203,7 +202,7 @@ const JSCFunctionListEntry lk_sys_funcs[] = {
 	JS_CFUNC_DEF("getpid", 0, lk_getpid),
 	JS_CFUNC_DEF("kill", 2, lk_kill),
 	JS_CFUNC_DEF("fsType", 1, lk_fs_type),
-	JS_CFUNC_DEF("switchRoot", 2, lk_switch_root_js),
+	JS_CFUNC_DEF("switchRoot", 1, lk_switch_root_js),
 	JS_CFUNC_DEF("chmod", 2, lk_chmod),
 	JS_PROP_INT32_DEF("MS_RDONLY", MS_RDONLY, 0),
 	JS_PROP_INT32_DEF("MS_NOSUID", MS_NOSUID, 0),

@@ -71,7 +71,8 @@ function rootIsInitramfs(): boolean {
 }
 
 /**
- * Moves / off the initramfs onto a tmpfs so that containers can pivot_root.
+ * Leaves the kernel's rootfs, which containers cannot pivot_root away from, for a bind mount
+ * of itself moved over / (it has a parent mount, so pivot_root works), without copying a file.
  * Needs /proc to decide; leaves nothing mounted but the new root.
  */
 export function leaveInitramfs(): boolean {
@@ -83,8 +84,9 @@ export function leaveInitramfs(): boolean {
     lk.umount('/proc', lk.MNT_DETACH);
     if (!initramfs) return false;
     mkdirp(newRoot, 0o755);
-    lk.mount('root', newRoot, 'tmpfs', 0, 'mode=0755');
+    lk.mount('/', newRoot, null, lk.MS_BIND);
     lk.switchRoot(newRoot);
+    os.remove(newRoot); // the mount point, seen through the bind mount: an empty directory now
     return true;
   } catch (e) {
     log(`lk-init: cannot leave the initramfs (containers may fail to pivot_root): ${(e as Error).message}`);

@@ -52,7 +52,7 @@ async function boot(): Promise<void> {
     setTestThrows(words.get('lk.test-throw'));
   });
   step('syslog', () => configureFromCmdline(words.get('lk.syslog')));
-  debug(switched ? 'moved the root off the initramfs' : 'root is not the initramfs; kept it');
+  debug(switched ? 'left the initramfs (for the root image, or a bind mount of it)' : 'root is not the initramfs; kept it');
   step('modules', () => loadKernelModules(words.get('lk.modules')));
   step('hostname', setHostname); // after the modules: the NIC that names the node may be a module's
   step('resolv.conf', () => setupResolvConf(words.get('ip')));

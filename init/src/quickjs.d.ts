@@ -59,8 +59,7 @@ declare module 'lk' {
   export function kill(pid: number, signal: number): void;
   export function fsType(path: string): number;
   export function ifup(name: string): void;
-  /** Moves the initramfs's files onto the mounted `newRoot` (or deletes them: dropOld) and switches into it. */
-  export function switchRoot(newRoot: string, dropOld?: boolean): void;
+  export function switchRoot(newRoot: string): void;
   /** Creates device-mapper device `name` with one read-only target and resumes it. */
   export function dmCreate(name: string, type: string, sectors: number, params: string): { major: number; minor: number };
   /** Reads blocks 0..count-1 of `path` once, bypassing the page cache; throws "block N: <error>" for the first unreadable one. */

@@ -145,7 +145,7 @@ async function enterImageRoot(request: RootRequest, mounted: string[]): Promise<
   }
   log(markers.root(device, request.verity?.dataBlocks ?? 0, verifyMs, uptime()));
   unmountAll(mounted.splice(0)); // the boot mounts its own in the new root
-  lk.switchRoot(newRoot, true);
+  lk.switchRoot(newRoot); // the small initramfs (the init alone) stays beneath, as in leaveInitramfs
 }
 
 /**
