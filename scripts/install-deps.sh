@@ -23,7 +23,9 @@ packages=(
   openssh-client e2fsprogs
   # build --sign-key signs UKIs with osslsigncode; the tests check them with sbsigntool's sbverify
   osslsigncode sbsigntool
-  # the verified root: squashfs images and dm-verity hash trees (boot tests make their own too)
+  # kernel+squashfs and --verity: mksquashfs makes the root image; the tests check it with
+  # unsquashfs and the dm-verity hash tree with cryptsetup-bin's veritysetup (and the boot
+  # tests make an independent root image with both)
   squashfs-tools cryptsetup-bin
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc

@@ -6,7 +6,8 @@ import { resolveImages } from './assemble/resolve-images.js';
 import { Spool } from './fs/spool.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
-import { formatNames, outputFormat, outputPath, type OutputFormat } from './formats/index.js';
+import { clashingFormats, formatNames, outputFormat, outputPath, verityFormatNames, type OutputFormat } from './formats/index.js';
+import { RootImage } from './formats/root-image.js';
 import { requireTool } from './util/host-tool.js';
 import { OciLayout, defaultCacheDir } from './oci/layout.js';
 import { LkError } from './errors.js';
@@ -32,6 +33,8 @@ export interface BuildOptions {
   sign?: { key: string; cert: string };
   /** Write NAME.spdx.json beside the outputs (default true; --no-sbom). */
   sbom?: boolean;
+  /** --verity: a dm-verity hash tree for the root image of kernel+squashfs and the UKI disk formats. */
+  verity?: boolean;
 }
 
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
@@ -58,12 +61,33 @@ async function signingKeyFor(sign: { key: string; cert: string }, formats: Outpu
   return key;
 }
 
+/** Usage errors of the requested formats: --verity on a format without a root image, two formats writing one file. */
+function checkFormats(formats: OutputFormat[], verity: boolean): void {
+  const plain = verity ? formats.find((f) => !f.verity) : undefined;
+  if (plain) {
+    throw new LkError(
+      'usage',
+      `--verity does not apply to the ${plain.name} format: it has no root image to verify`,
+      `--verity applies to ${verityFormatNames.join(', ')}; build ${plain.name} without it`,
+    );
+  }
+  const clash = clashingFormats(formats);
+  if (clash) {
+    throw new LkError(
+      'usage',
+      `the ${clash[0].name} and ${clash[1].name} formats both write NAME${clash[2]}`,
+      'build them in two runs with different names (-n)',
+    );
+  }
+}
+
 /** The whole pipeline: build files -> images -> one root filesystem -> the requested artifacts. */
 export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outputs: string[] }> {
   const log = opts.log ?? (() => undefined);
   const epoch = opts.sourceDateEpoch ?? sourceDateEpoch();
-  const spec = await loadBuildFiles(opts.files);
   const formats = opts.formats.map(outputFormat); // unknown formats fail before any work
+  checkFormats(formats, opts.verity === true);
+  const spec = await loadBuildFiles(opts.files);
   const signer = opts.sign && new UkiSigner(await signingKeyFor(opts.sign, formats), epoch);
   if (signer) log(`signing the UKI for ${signer.key.subject}`);
   const layout = new OciLayout(opts.cacheDir ?? defaultCacheDir());
@@ -72,13 +96,24 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
   const spool = await Spool.create();
   const outputs = new AtomicOutputs();
   const compressedRoot = new CompressedRoot();
+  const rootImage = new RootImage();
   try {
     const node = await assembleNode({ spec, images, layout, spool });
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
       await f.write(
-        { node, base, sourceDateEpoch: epoch, outputs, compressedRoot, signer, compression: opts.compression },
+        {
+          node,
+          base,
+          sourceDateEpoch: epoch,
+          outputs,
+          compressedRoot,
+          rootImage,
+          verity: opts.verity,
+          signer,
+          compression: opts.compression,
+        },
         outputPath(f, base),
       );
     }
@@ -92,6 +127,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     throw e;
   } finally {
     await compressedRoot.dispose();
+    await rootImage.dispose();
     await signer?.dispose();
     await spool.dispose();
   }

@@ -16,6 +16,8 @@ import { addVolumes, bindVolumes } from './volumes.js';
 export interface AssembledNode {
   /** The node's root filesystem: init images, bundles, files. */
   tree: FsTree;
+  /** What the initrd holds when it is not the whole root (formats with a root image: the init alone). */
+  initrdTree?: FsTree;
   kernel?: Content;
   cmdline: string;
   /** CPU microcode to prepend to the initrd as an uncompressed cpio, if the kernel image has it. */

@@ -1,5 +1,5 @@
 import { isLkError, LkError, usageError } from '../errors.js';
-import { formatNames } from '../formats/index.js';
+import { formatNames, verityFormatNames } from '../formats/index.js';
 import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 import { cloudUsage } from './cloud-usage.js';
@@ -21,6 +21,8 @@ commands:
       --no-sbom                     do not write NAME.spdx.json (the SPDX 2.3 SBOM) beside the outputs
       --sign-key KEY --sign-cert CERT
                                     sign the UKI of every EFI format for Secure Boot (PEM, RSA, unencrypted)
+      --verity                      a dm-verity hash tree for the squashfs root, its root hash on the kernel
+                                    command line (${verityFormatNames.join(', ')}; disks get a root partition)
   validate FILE.yml...            check build files and print the merged result
 ${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cloudUsage}${cacheUsage}`;
@@ -38,6 +40,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     'sign-key': { type: 'string' },
     'sign-cert': { type: 'string' },
     'no-sbom': { type: 'boolean' },
+    verity: { type: 'boolean' },
   });
   if (positionals.length === 0) throw usageError('build needs at least one build file');
   const { 'sign-key': key, 'sign-cert': cert } = values;
@@ -61,6 +64,7 @@ async function cmdBuild(args: string[]): Promise<number> {
       compression,
       sign: key && cert ? { key, cert } : undefined,
       sbom: !values['no-sbom'],
+      verity: values.verity,
     }));
   } finally {
     pulls.close();

@@ -7,7 +7,7 @@
  * the upload does not upload again.
  */
 import { LkError, usageError } from '../errors.js';
-import { sha256File } from '../formats/raw-efi.js';
+import { sha256File } from '../util/sha256-file.js';
 import type { GcpContext } from './gcp-api.js';
 import { checkGceName, findImageByDigest, insertImage, type GuestOsFeature } from './gce.js';
 import { objectHasDigest, uploadObject } from './gcs.js';

@@ -13,6 +13,8 @@ export const ENTRY_COUNT = 128;
 export const ENTRY_SECTORS = (ENTRY_COUNT * ENTRY_SIZE) / SECTOR;
 /** The EFI System Partition's type GUID. */
 export const ESP_TYPE_GUID = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+/** "Linux filesystem data": the root image's partition (data and hash tree in one, which no discoverable-partitions type describes). */
+export const LINUX_DATA_TYPE_GUID = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
 /** Partition attribute bit 2, "legacy BIOS bootable": the partition an MBR such as syslinux's gptmbr.bin boots. */
 export const LEGACY_BIOS_BOOTABLE = 1n << 2n;
 

@@ -10,7 +10,7 @@ import { writeKernelInitrd } from './kernel-initrd.js';
  */
 
 /** What a written file is. */
-export type OutputRole = 'kernel' | 'initrd' | 'cmdline' | 'uki' | 'disk' | 'cdrom' | 'archive';
+export type OutputRole = 'kernel' | 'initrd' | 'cmdline' | 'root-image' | 'uki' | 'disk' | 'cdrom' | 'archive';
 
 /**
  * What boots the format: legacy BIOS, UEFI, either (one image for both), the kernel loaded
@@ -38,6 +38,8 @@ export interface OutputFormat {
   firmware: Firmware;
   /** Whether extra kernel command line can be given at boot (`run qemu --append`). */
   append: boolean;
+  /** Whether `build --verity` applies: the format carries the root image with its dm-verity hash tree. */
+  verity?: boolean;
   write(ctx: FormatContext, path: OutputPath): Promise<void>;
 }
 
@@ -64,6 +66,20 @@ export const outputFormats: readonly OutputFormat[] = [
     firmware: 'direct-kernel',
     append: true,
     write: writeKernelInitrd,
+  },
+  {
+    // LinuxKit's name; the initrd is ours (the init alone: it opens the root image).
+    name: 'kernel+squashfs',
+    files: [
+      { role: 'kernel', suffix: '-kernel' },
+      { role: 'initrd', suffix: '-initrd.img' },
+      { role: 'root-image', suffix: '-squashfs.img' },
+      { role: 'cmdline', suffix: '-cmdline' },
+    ],
+    firmware: 'direct-kernel',
+    append: true,
+    verity: true,
+    write: (ctx, path) => import('./kernel-squashfs.js').then((m) => m.writeKernelSquashfs(ctx, path)),
   },
   {
     name: 'iso-bios',
@@ -99,16 +115,18 @@ export const outputFormats: readonly OutputFormat[] = [
     files: [disk('-efi.img', 'raw')],
     firmware: 'uefi',
     append: false,
+    verity: true,
     write: (ctx, path) => import('./raw-efi.js').then((m) => m.writeRawEfi(ctx, path('disk'))),
   },
-  { name: 'qcow2', files: [disk('.qcow2', 'qcow2')], firmware: 'uefi', append: false, write: vmDisk('qcow2') },
-  { name: 'vmdk', files: [disk('.vmdk', 'vmdk')], firmware: 'uefi', append: false, write: vmDisk('vmdk') },
-  { name: 'vhd', files: [disk('.vhd', 'vpc')], firmware: 'uefi', append: false, write: vmDisk('vhd') },
+  { name: 'qcow2', files: [disk('.qcow2', 'qcow2')], firmware: 'uefi', append: false, verity: true, write: vmDisk('qcow2') },
+  { name: 'vmdk', files: [disk('.vmdk', 'vmdk')], firmware: 'uefi', append: false, verity: true, write: vmDisk('vmdk') },
+  { name: 'vhd', files: [disk('.vhd', 'vpc')], firmware: 'uefi', append: false, verity: true, write: vmDisk('vhd') },
   {
     name: 'aws',
     files: [disk('.raw', 'raw')],
     firmware: 'bios+uefi',
     append: false,
+    verity: true,
     write: (ctx, path) => import('./aws.js').then((m) => m.writeAws(ctx, path('disk'))),
   },
   {
@@ -117,6 +135,7 @@ export const outputFormats: readonly OutputFormat[] = [
     files: [archive('.img.tar.gz')],
     firmware: 'uefi',
     append: false,
+    verity: true,
     write: (ctx, path) => import('./gcp.js').then((m) => m.writeGcp(ctx, path('archive'))),
   },
   {
@@ -143,6 +162,25 @@ export function outputFormat(name: string): OutputFormat {
   const f = outputFormats.find((x) => x.name === name);
   if (!f) throw new LkError('format', `unknown output format "${name}"`, `available: ${formatNames.join(', ')}`);
   return f;
+}
+
+/** The formats `build --verity` applies to. */
+export const verityFormatNames = outputFormats.filter((f) => f.verity).map((f) => f.name);
+
+/**
+ * Two requested formats that would write the same file with different contents (kernel+initrd
+ * and kernel+squashfs both write NAME-initrd.img and NAME-cmdline), as [first, second, suffix].
+ */
+export function clashingFormats(formats: readonly OutputFormat[]): [OutputFormat, OutputFormat, string] | undefined {
+  const owner = new Map<string, OutputFormat>();
+  for (const f of formats) {
+    for (const file of f.files) {
+      const other = owner.get(file.suffix.toLowerCase());
+      if (other && other !== f) return [other, f, file.suffix];
+      owner.set(file.suffix.toLowerCase(), f);
+    }
+  }
+  return undefined;
 }
 
 /** Resolves the format's file roles to paths under the output prefix `base` ("<dir>/<name>"). */

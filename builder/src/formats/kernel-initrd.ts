@@ -21,8 +21,9 @@ export function nodeKernel(ctx: FormatContext, format: string): Content {
  */
 export async function writeInitrd(ctx: FormatContext, path: string, withUcode = true): Promise<void> {
   const { node } = ctx;
-  const compress = () => compressedCpioStream(node.tree.sorted(), ctx.sourceDateEpoch, ctx.compression ?? 'gzip');
-  const body = ctx.compressedRoot ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
+  const compress = () => compressedCpioStream((node.initrdTree ?? node.tree).sorted(), ctx.sourceDateEpoch, ctx.compression ?? 'gzip');
+  // The build's shared compressed root is the whole tree's.
+  const body = ctx.compressedRoot && !node.initrdTree ? createReadStream(await ctx.compressedRoot.file(compress)) : compress();
   const ucode = withUcode ? node.ucode : undefined;
   if (!ucode) {
     await ctx.outputs.write(path, body);

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { withScratch } from '../fs/scratch.js';
+import { sha256File } from '../util/sha256-file.js';
 import { staged, type AtomicOutputs } from './atomic-output.js';
 import { makeFatImage, type FatFile } from './fat.js';
-import { ESP_TYPE_GUID, LEGACY_BIOS_BOOTABLE, SECTOR, gptStructures, hashGuid } from './gpt.js';
+import { ESP_TYPE_GUID, LEGACY_BIOS_BOOTABLE, LINUX_DATA_TYPE_GUID, SECTOR, gptStructures, hashGuid, type GptPartition } from './gpt.js';
+import { rootBootContext, withRootImage, type RootImageFile } from './root-image.js';
 import type { FormatContext } from './context.js';
 import { SYSLINUX_SLACK, installSyslinux, stageSyslinuxFiles } from './syslinux.js';
 import { stageUki } from './uki.js';
@@ -35,19 +36,18 @@ export interface EfiDiskLayout {
   sectors: number;
   espFirstLba: number;
   espLastLba: number;
+  /** The root partition (--verity), right after the ESP at a MiB boundary. */
+  root?: { firstLba: number; lastLba: number };
 }
 
-export function efiDiskLayout(espMiB: number, minDiskMiB = 0): EfiDiskLayout {
+/** The disk: the first MiB, the ESP, the root image's partition if any (rounded up to a MiB), the last MiB; at least `minDiskMiB`. */
+export function efiDiskLayout(espMiB: number, minDiskMiB = 0, rootBytes = 0): EfiDiskLayout {
   const espSectors = (espMiB * MIB) / SECTOR;
-  const sectors = Math.max(ESP_FIRST_LBA + espSectors + MIB / SECTOR, (minDiskMiB * MIB) / SECTOR);
-  return { sectors, espFirstLba: ESP_FIRST_LBA, espLastLba: ESP_FIRST_LBA + espSectors - 1 };
-}
-
-/** The SHA-256 of a file's contents, streamed. */
-export async function sha256File(path: string): Promise<Buffer> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest();
+  const rootFirstLba = ESP_FIRST_LBA + espSectors;
+  const rootSpan = Math.ceil(rootBytes / MIB) * (MIB / SECTOR);
+  const sectors = Math.max(rootFirstLba + rootSpan + MIB / SECTOR, (minDiskMiB * MIB) / SECTOR);
+  const root = rootBytes > 0 ? { firstLba: rootFirstLba, lastLba: rootFirstLba + rootBytes / SECTOR - 1 } : undefined;
+  return { sectors, espFirstLba: ESP_FIRST_LBA, espLastLba: rootFirstLba - 1, ...(root ? { root } : {}) };
 }
 
 function* zeros(n: number): Generator<Buffer> {
@@ -83,15 +83,40 @@ async function espFiles(ctx: FormatContext, dir: string, o: EfiDiskOptions): Pro
   return { files, bytes, ukiHash: await sha256File(uki) };
 }
 
-/** The raw-efi disk, and with `bios` the same disk made bootable by legacy BIOS too (the aws format). */
+/**
+ * The raw-efi disk, and with `bios` the same disk made bootable by legacy BIOS too (the aws
+ * format). With --verity the disk gets a second partition holding the root image and its hash
+ * tree, and boots the small initrd with a command line naming that partition and the root hash.
+ */
 export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, path: string, o: EfiDiskOptions): Promise<void> {
+  if (!ctx.verity) return writeDisk(ctx, outputs, path, o);
+  await withRootImage(ctx, o.format, async (root) => {
+    const partUuid = rootPartitionGuid(root);
+    const boot = rootBootContext(ctx, o.format, `PARTUUID=${partUuid.toLowerCase()}`, root);
+    await writeDisk(boot, outputs, path, o, { root, partUuid });
+  });
+}
+
+/** The root partition's GUID (its PARTUUID): from the root hash, which covers every byte of the image. */
+export function rootPartitionGuid(root: RootImageFile): string {
+  if (!root.verity) throw new Error('internal: a root partition without its dm-verity tree');
+  return hashGuid('lkbuild root partition', root.verity.rootHash);
+}
+
+async function writeDisk(
+  ctx: FormatContext,
+  outputs: AtomicOutputs,
+  path: string,
+  o: EfiDiskOptions,
+  rootPart?: { root: RootImageFile; partUuid: string },
+): Promise<void> {
   const name = basename(ctx.base);
   await withScratch(async (dir) => {
     const { files, bytes, ukiHash } = await espFiles(ctx, dir, o);
     // The GUIDs of a hybrid disk differ from the plain one's: another disk, another identity.
     const id = (what: string) => hashGuid(what, name, ukiHash, ...(o.bios ? ['hybrid bios'] : []));
     const espMiB = espSizeMiB(bytes);
-    const layout = efiDiskLayout(espMiB, o.minDiskMiB ?? 0);
+    const layout = efiDiskLayout(espMiB, o.minDiskMiB ?? 0, rootPart?.root.bytes ?? 0);
     const esp = join(dir, 'esp.img');
     const fat = await makeFatImage(esp, {
       format: o.format,
@@ -106,26 +131,34 @@ export async function writeEfiDisk(ctx: FormatContext, outputs: AtomicOutputs, p
     const espSpan = layout.espLastLba - layout.espFirstLba + 1;
     if (fat.sectors !== espSpan) throw new Error(`internal: a ${fat.sectors}-sector ESP for a ${espSpan}-sector partition`);
 
+    const partitions: GptPartition[] = [
+      {
+        typeGuid: ESP_TYPE_GUID,
+        guid: id('lkbuild esp'),
+        firstLba: layout.espFirstLba,
+        lastLba: layout.espLastLba,
+        name: 'EFI System Partition',
+        ...(o.bios ? { attributes: LEGACY_BIOS_BOOTABLE } : {}),
+      },
+    ];
+    if (rootPart && layout.root)
+      partitions.push({ typeGuid: LINUX_DATA_TYPE_GUID, guid: rootPart.partUuid, ...layout.root, name: 'lkbuild root' });
     const gpt = gptStructures({
       sectors: layout.sectors,
       diskGuid: id('lkbuild disk'),
       bootCode: o.bios?.mbrCode.subarray(0, 440),
-      partitions: [
-        {
-          typeGuid: ESP_TYPE_GUID,
-          guid: id('lkbuild esp'),
-          firstLba: layout.espFirstLba,
-          lastLba: layout.espLastLba,
-          name: 'EFI System Partition',
-          ...(o.bios ? { attributes: LEGACY_BIOS_BOOTABLE } : {}),
-        },
-      ],
+      partitions,
     });
     async function* disk(): AsyncGenerator<Buffer> {
       yield gpt.head;
       yield* zeros(layout.espFirstLba * SECTOR - gpt.head.length);
       for await (const c of createReadStream(esp)) yield c as Buffer;
-      yield* zeros((layout.sectors - layout.espLastLba - 1) * SECTOR - gpt.tail.length);
+      let at = (layout.espLastLba + 1) * SECTOR;
+      if (rootPart) {
+        for await (const c of createReadStream(rootPart.root.path)) yield c as Buffer;
+        at += rootPart.root.bytes;
+      }
+      yield* zeros(layout.sectors * SECTOR - gpt.tail.length - at);
       yield gpt.tail;
     }
     await outputs.write(path, Readable.from(disk()));

@@ -5,7 +5,8 @@ import { withScratch } from '../fs/scratch.js';
 import { requireTool, runTool } from '../util/host-tool.js';
 import { guidBytes, hashGuid } from './gpt.js';
 import type { FormatContext } from './context.js';
-import { sha256File, stageRawEfi } from './raw-efi.js';
+import { sha256File } from '../util/sha256-file.js';
+import { stageRawEfi } from './raw-efi.js';
 
 /**
  * qcow2, vmdk and vhd: the raw-efi disk converted by qemu-img. qemu-img stamps VMDK and VHD

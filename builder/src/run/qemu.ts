@@ -1,6 +1,7 @@
 import { access, constants, open, readFile } from 'node:fs/promises';
 import { LkError } from '../errors.js';
-import { identifyOutput, outputFormat, type DiskImageFormat } from '../formats/index.js';
+import { identifyOutput, outputFormat, outputPath, outputPaths, type DiskImageFormat } from '../formats/index.js';
+import { bootsRootImage } from '../formats/root-image.js';
 import { parsePe } from '../formats/pe.js';
 import { qemuValue } from './network.js';
 import { optionError, type Machine } from './options.js';
@@ -33,7 +34,8 @@ export interface QemuInvocation {
 
 /** What `base` names: a kernel+initrd prefix, a UKI, a disk image or an ISO. */
 export type BootTarget =
-  | { kind: 'kernel+initrd'; base: string }
+  /** `rootImage`: a kernel+squashfs build's root image, attached read-only as the first virtio disk. */
+  | { kind: 'kernel+initrd'; base: string; rootImage?: string }
   | { kind: 'uki'; path: string; output: string }
   | { kind: 'disk'; path: string; format: DiskImageFormat; firmware: 'efi' | 'bios'; output: string }
   | { kind: 'cdrom'; path: string; firmware: 'efi' | 'bios'; output: string };
@@ -66,6 +68,8 @@ export function bootTarget(path: string): BootTarget {
     case 'initrd':
     case 'cmdline':
       return { kind: 'kernel+initrd', base: known.base };
+    case 'root-image':
+      return { kind: 'kernel+initrd', base: known.base, rootImage: path };
     case 'uki':
       return { kind: 'uki', path, output: format.name };
     case 'disk':
@@ -124,11 +128,36 @@ function joinCmdline(...parts: Array<string | undefined>): string {
     .join(' ');
 }
 
-function bootArgs(target: BootTarget, o: { cmdline: string; append?: string; tscKhz?: number; secureBoot?: object }): string[] {
+/** The virtio block device of the machine: PCI on q35, MMIO on microvm. */
+export function virtioBlockDevice(machine?: Machine): string {
+  return machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
+}
+
+function bootArgs(
+  target: BootTarget,
+  o: { cmdline: string; append?: string; tscKhz?: number; secureBoot?: object; machine?: Machine },
+): string[] {
   switch (target.kind) {
     case 'kernel+initrd': {
       const tsc = o.tscKhz ? `tsc_early_khz=${o.tscKhz}` : undefined;
-      return ['-kernel', `${target.base}-kernel`, '-initrd', `${target.base}-initrd.img`, '-append', joinCmdline(o.cmdline, tsc, o.append)];
+      // The root image comes before every other disk (they are attached later), so it is /dev/vda.
+      const root = target.rootImage
+        ? [
+            '-drive',
+            `if=none,id=root,format=raw,readonly=on,file=${driveFile(target.rootImage)}`,
+            '-device',
+            `${virtioBlockDevice(o.machine)},drive=root`,
+          ]
+        : [];
+      return [
+        '-kernel',
+        `${target.base}-kernel`,
+        '-initrd',
+        `${target.base}-initrd.img`,
+        '-append',
+        joinCmdline(o.cmdline, tsc, o.append),
+        ...root,
+      ];
     }
     case 'uki':
       if (o.secureBoot && o.append?.trim())
@@ -291,32 +320,47 @@ async function requireReadable(path: string, what: () => LkError): Promise<void>
 }
 
 /**
+ * A kernel+initrd or kernel+squashfs build (both write NAME-kernel, NAME-initrd.img and
+ * NAME-cmdline): checks its files and reads its command line. Given the prefix or one of the
+ * shared files, it is kernel+squashfs when NAME-squashfs.img is there and the command line
+ * boots from it (a stale image beside a later kernel+initrd build is left alone).
+ */
+async function directKernelTarget(t: Extract<BootTarget, { kind: 'kernel+initrd' }>): Promise<{ target: BootTarget; cmdline: string }> {
+  const squashfs = outputFormat('kernel+squashfs');
+  const path = outputPath(squashfs, t.base);
+  const missing = (role: 'kernel' | 'initrd' | 'root-image', format: string) => () =>
+    new LkError(
+      'run',
+      `${path(role)} does not exist`,
+      `build it first: lkbuild build -f ${format} <file>.yml (outputs ${outputPaths(format, '<name>').join(', ')})`,
+    );
+  const format = t.rootImage ? squashfs.name : 'kernel+initrd';
+  for (const role of ['kernel', 'initrd', ...(t.rootImage ? (['root-image'] as const) : [])] as const) {
+    await requireReadable(path(role), missing(role, format));
+  }
+  const cmdline = await readFile(path('cmdline'), 'utf8').catch(() => 'console=ttyS0');
+  if (t.rootImage || !bootsRootImage(cmdline)) return { target: t, cmdline };
+  await requireReadable(path('root-image'), missing('root-image', squashfs.name));
+  return { target: { ...t, rootImage: path('root-image') }, cmdline };
+}
+
+/**
  * Checks that what is to be booted and its firmware exist, reads the command line it boots
  * with, and returns QEMU's command line. Option conflicts are usage errors, raised before any file is read.
  */
 export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuInvocation> {
-  const target = bootTarget(o.base);
+  let target = bootTarget(o.base);
   const firmware = resolveFirmware(target, o);
   let cmdline = '';
   if (target.kind === 'kernel+initrd') {
-    for (const suffix of ['-kernel', '-initrd.img']) {
-      await requireReadable(
-        `${o.base}${suffix}`,
-        () =>
-          new LkError(
-            'run',
-            `${o.base}${suffix} does not exist`,
-            'build it first: lkbuild build <file>.yml (outputs <name>-kernel, <name>-initrd.img, <name>-cmdline)',
-          ),
-      );
-    }
-    cmdline = await readFile(`${o.base}-cmdline`, 'utf8').catch(() => 'console=ttyS0');
+    ({ target, cmdline } = await directKernelTarget(target));
   } else {
+    const { path, output } = target;
     await requireReadable(
-      target.path,
-      () => new LkError('run', `${target.path} does not exist`, `build it first: lkbuild build -f ${target.output} <file>.yml`),
+      path,
+      () => new LkError('run', `${path} does not exist`, `build it first: lkbuild build -f ${output} <file>.yml`),
     );
-    if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(target.path);
+    if (target.kind === 'uki' && o.append?.trim()) cmdline = await readUkiCmdline(path);
   }
   if (firmware === 'efi') {
     const files = o.secureBoot ? [ovmfSecureFiles.code, o.secureBoot.vars ?? ovmfSecureFiles.vars] : [ovmfFiles.code, ovmfFiles.vars];

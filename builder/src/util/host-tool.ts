@@ -1,5 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { LkError } from '../errors.js';
 import { runCaptured } from './run.js';
 
@@ -16,6 +17,7 @@ const toolPackages = {
   syslinux: 'syslinux',
   'qemu-img': 'qemu-utils',
   osslsigncode: 'osslsigncode',
+  mksquashfs: 'squashfs-tools',
 } as const;
 
 export type HostTool = keyof typeof toolPackages;
@@ -24,6 +26,8 @@ export type HostTool = keyof typeof toolPackages;
 export interface ToolUse {
   user: string;
   env?: Record<string, string>;
+  /** Streamed to the tool's stdin (mksquashfs reads the root as a tar there). */
+  input?: Readable;
 }
 
 function missingTool(tool: HostTool, user: string): LkError {
@@ -55,7 +59,7 @@ export async function requireTool(tool: HostTool, user: string): Promise<void> {
 export async function runTool(tool: HostTool, args: string[], use: ToolUse): Promise<string> {
   // Tools that print or store local times see UTC; SOURCE_DATE_EPOCH comes from the caller.
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...use.env };
-  const r = await runCaptured(tool, args, { env, extendEnv: false });
+  const r = await runCaptured(tool, args, { env, extendEnv: false, input: use.input });
   if (r.notInstalled) throw missingTool(tool, use.user);
   if (r.exitCode !== 0) throw new LkError('tool', `${tool} failed (exit ${r.exitCode ?? r.signal}) for ${use.user}:\n${r.all.trim()}`);
   return r.stdout.toString('utf8').replace(/\n$/, '');

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 
 /**
@@ -7,8 +8,8 @@ import { execa } from 'execa';
  */
 
 export interface RunOptions {
-  /** Written to the program's stdin, which is then closed. */
-  input?: string | Buffer;
+  /** Written (or streamed) to the program's stdin, which is then closed. */
+  input?: string | Buffer | Readable;
   cwd?: string;
   env?: Record<string, string | undefined>;
   /** false: the program sees only `env`, not this process's environment. Default true. */
