@@ -79,6 +79,8 @@ declare module 'lk' {
   /** "" at EOF, null when nothing is ready. */
   export function readString(fd: number): string | null;
   export function writeString(fd: number, s: string): void;
+  /** Waits until what was written to the terminal `fd` has gone out (tcdrain). */
+  export function drain(fd: number): void;
   export function listenUnix(path: string): number;
   export function accept(fd: number): number | null;
   export function connectUnix(path: string): number;

@@ -153,6 +153,8 @@ async function enterImageRoot(request: RootRequest, mounted: string[]): Promise<
  * tmpfs. Returns whether the root moved. Throws BootStop when the node must not boot.
  */
 export async function enterRoot(): Promise<boolean> {
+  // Settle only after the caller awaits: QuickJS reports a rejection that has no handler yet.
+  await null;
   const mounted: string[] = [];
   try {
     if (mountIfMissing('proc', '/proc')) mounted.push('/proc');
