@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,9 +49,9 @@ export async function timed(fn) {
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-/** `lkbuild build` of build files (repo-relative) into `dir`; returns the output base path. */
+/** `lkbuild build` of build files (repo-relative or absolute) into `dir`; returns the output base path. */
 export async function buildNode(files, dir, extra = []) {
-  await run(process.execPath, [cli, 'build', '-o', dir, ...extra, ...files.map((f) => join(repo, f))]);
+  await run(process.execPath, [cli, 'build', '-o', dir, ...extra, ...files.map((f) => resolve(repo, f))]);
   return join(dir, basename(files[0], extname(files[0])));
 }
 

@@ -78,6 +78,11 @@ static const char *const cap_names[] = {
 
 #define CAP_COUNT ((int)(sizeof cap_names / sizeof cap_names[0]))
 
+const char *cap_name_of(int cap)
+{
+	return cap >= 0 && cap < CAP_COUNT ? cap_names[cap] : NULL;
+}
+
 int cap_from_name(const char *name)
 {
 	for (int i = 0; i < CAP_COUNT; i++)

@@ -6,6 +6,9 @@
 
 #include "spec.h"
 
+/* "CAP_CHOWN" etc. for a capability number lk-run knows, or NULL. */
+const char *cap_name_of(int cap);
+
 /* Capability number for "CAP_CHOWN" etc., or -1. */
 int cap_from_name(const char *name);
 

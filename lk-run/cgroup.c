@@ -1,13 +1,17 @@
 #include "cgroup.h"
 #include "config_json.h"
 #include "err.h"
+#include "io.h"
 #include "json.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -15,145 +19,6 @@
 #include <unistd.h>
 
 #define CGROUP2_SUPER_MAGIC 0x63677270
-
-struct file_list {
-	struct key_value *items;
-	size_t count, cap;
-};
-
-static void add_file(struct file_list *files, const char *name, char *value)
-{
-	if (files->count == files->cap) {
-		files->cap = files->cap ? files->cap * 2 : 8;
-		files->items = xrealloc(files->items, files->cap * sizeof *files->items);
-	}
-	files->items[files->count++] = (struct key_value){ xstrdup(name), value };
-}
-
-/* Memory sizes: bytes, -1 for no limit, 0 (as runc reads it) for unset. */
-static int memory_value(const struct json *v, const char *where, int *present, int64_t *out)
-{
-	int r = cj_int64(v, where, -1, INT64_MAX, out);
-
-	*present = r > 0 && *out != 0;
-	return r < 0 ? -1 : 0;
-}
-
-static char *limit_text(int64_t value)
-{
-	return value < 0 ? xstrdup("max") : xasprintf("%" PRId64, value);
-}
-
-static int parse_memory(const struct json *mem, struct file_list *files)
-{
-	int has_limit, has_low, has_swap;
-	int64_t limit = -1, low = 0, swap = 0;
-
-	if (cj_type(mem, JSON_OBJECT, "linux.resources.memory") <= 0)
-		return mem ? -1 : 0;
-	if (memory_value(json_get(mem, "limit"), "linux.resources.memory.limit", &has_limit,
-			 &limit) < 0 ||
-	    memory_value(json_get(mem, "reservation"), "linux.resources.memory.reservation",
-			 &has_low, &low) < 0 ||
-	    memory_value(json_get(mem, "swap"), "linux.resources.memory.swap", &has_swap, &swap) <
-		    0)
-		return -1;
-	if (has_limit)
-		add_file(files, "memory.max", limit_text(limit));
-	if (has_low)
-		add_file(files, "memory.low", limit_text(low));
-	if (has_swap) {
-		/* The spec's swap is memory+swap; v2 limits swap alone. */
-		if (swap < 0)
-			add_file(files, "memory.swap.max", xstrdup("max"));
-		else if (!has_limit || limit < 0)
-			return config_error("linux.resources.memory.swap", "needs a memory limit");
-		else if (swap < limit)
-			return config_error("linux.resources.memory.swap",
-					    "must be at least the memory limit");
-		else
-			add_file(files, "memory.swap.max", xasprintf("%" PRId64, swap - limit));
-	}
-	return 0;
-}
-
-static int parse_cpu(const struct json *cpu, struct file_list *files)
-{
-	uint64_t shares = 0, period = 100000;
-	int64_t quota = -1, idle = 0;
-	char *cpus = NULL, *mems = NULL;
-	int has_shares, has_period, has_quota, has_idle;
-
-	if (cj_type(cpu, JSON_OBJECT, "linux.resources.cpu") <= 0)
-		return cpu ? -1 : 0;
-	if ((has_shares = cj_uint64(json_get(cpu, "shares"), "linux.resources.cpu.shares",
-				    &shares)) < 0 ||
-	    (has_period = cj_uint64(json_get(cpu, "period"), "linux.resources.cpu.period",
-				    &period)) < 0 ||
-	    (has_quota = cj_int64(json_get(cpu, "quota"), "linux.resources.cpu.quota", -1,
-				  INT64_MAX, &quota)) < 0 ||
-	    (has_idle = cj_int64(json_get(cpu, "idle"), "linux.resources.cpu.idle", 0, 1, &idle)) <
-		    0 ||
-	    cj_string(json_get(cpu, "cpus"), "linux.resources.cpu.cpus", &cpus) < 0 ||
-	    cj_string(json_get(cpu, "mems"), "linux.resources.cpu.mems", &mems) < 0)
-		return -1;
-	/* cpuset first: it is the one most likely to be refused. */
-	if (cpus && *cpus)
-		add_file(files, "cpuset.cpus", xstrdup(cpus));
-	if (mems && *mems)
-		add_file(files, "cpuset.mems", xstrdup(mems));
-	if (has_shares && shares) {
-		/* v1 shares [2, 262144] onto v2 weight [1, 10000], as runc maps them. */
-		if (shares < 2 || shares > 262144)
-			return config_error("linux.resources.cpu.shares", "must be in [2, 262144]");
-		add_file(files, "cpu.weight",
-			 xasprintf("%" PRIu64, 1 + ((shares - 2) * 9999) / 262142));
-	}
-	if (has_quota || has_period) {
-		if (period == 0)
-			return config_error("linux.resources.cpu.period", "must be positive");
-		add_file(files, "cpu.max",
-			 quota > 0 ? xasprintf("%" PRId64 " %" PRIu64, quota, period)
-				   : xasprintf("max %" PRIu64, period));
-	}
-	if (has_idle)
-		add_file(files, "cpu.idle", xasprintf("%" PRId64, idle));
-	return 0;
-}
-
-static int parse_pids(const struct json *pids, struct file_list *files)
-{
-	int64_t limit = 0;
-	int r;
-
-	if (cj_type(pids, JSON_OBJECT, "linux.resources.pids") <= 0)
-		return pids ? -1 : 0;
-	r = cj_int64(json_get(pids, "limit"), "linux.resources.pids.limit", INT64_MIN, INT64_MAX,
-		     &limit);
-	if (r < 0)
-		return -1;
-	/* 0 is unset, a negative value means no limit. */
-	if (r && limit != 0)
-		add_file(files, "pids.max",
-			 limit > 0 ? xasprintf("%" PRId64, limit) : xstrdup("max"));
-	return 0;
-}
-
-static int parse_unified(const struct json *unified, struct file_list *files)
-{
-	if (cj_type(unified, JSON_OBJECT, "linux.resources.unified") <= 0)
-		return unified ? -1 : 0;
-	for (size_t i = 0; i < unified->u.object.count; i++) {
-		const char *key = unified->u.object.keys[i];
-		char *where = xasprintf("linux.resources.unified.%s", key), *value = NULL;
-		if (!*key || strchr(key, '/') || key[0] == '.' || !strchr(key, '.'))
-			return config_error(where, "not a cgroup file name");
-		if (cj_string(unified->u.object.values[i], where, &value) < 0)
-			return -1;
-		add_file(files, key, xstrdup(value));
-	}
-	return 0;
-}
 
 static int valid_path(const char *path)
 {
@@ -171,19 +36,14 @@ static int valid_path(const char *path)
 int cgroup_spec_parse(const struct json *linux_obj, const char *id, struct cgroup_spec *out)
 {
 	const struct json *resources = json_get(linux_obj, "resources");
-	struct file_list files = { 0 };
 	char *path = NULL;
 
 	memset(out, 0, sizeof *out);
 	if (cj_string(json_get(linux_obj, "cgroupsPath"), "linux.cgroupsPath", &path) < 0)
 		return -1;
-	if (cj_type(resources, JSON_OBJECT, "linux.resources") < 0)
+	if (resources && cgroup_resources_parse(resources, "linux.resources", out) < 0)
 		return -1;
-	if (parse_cpu(json_get(resources, "cpu"), &files) < 0 ||
-	    parse_memory(json_get(resources, "memory"), &files) < 0 ||
-	    parse_pids(json_get(resources, "pids"), &files) < 0 ||
-	    parse_unified(json_get(resources, "unified"), &files) < 0 ||
-	    device_rules_parse(linux_obj, &out->devices) < 0)
+	if (device_rules_parse(linux_obj, &out->devices) < 0)
 		return -1;
 	while (path && *path == '/')
 		path++;
@@ -194,26 +54,144 @@ int cgroup_spec_parse(const struct json *linux_obj, const char *id, struct cgrou
 		return config_error("linux.cgroupsPath", "\"%s\" leaves the cgroup tree", path);
 	if (path && *path)
 		out->path = xstrdup(path);
-	else if (files.count || json_get(resources, "devices"))
+	else if (out->nfiles || json_get(resources, "devices"))
 		out->path = xasprintf("lk-run/%s", id);
-	out->files = files.items;
-	out->nfiles = files.count;
 	return 0;
 }
 
-static int write_file(const char *dir, const char *name, const char *value)
+/* Writes value to dir/name in one write (a cgroup file takes its value from a
+ * single call); 0 or the errno. */
+static int put(const char *dir, const char *name, const char *value)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(value);
 	int fd AUTO_FD = -1;
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+		return ENAMETOOLONG;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail_errno("cgroup", path);
-	/* One write: a cgroup file takes its value from a single call. */
+		return errno;
 	if (write(fd, value, len) != (ssize_t)len)
-		return fail("cgroup", "%s: write \"%s\": %s", path, value, strerror(errno));
+		return errno ? errno : EIO;
+	return 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *value)
+{
+	int e = put(dir, name, value);
+
+	if (e == ENOENT || e == ENAMETOOLONG)
+		return fail("cgroup", "%s/%s: %s", dir, name, strerror(e));
+	if (e)
+		return fail("cgroup", "%s/%s: write \"%s\": %s", dir, name, value, strerror(e));
+	return 0;
+}
+
+/* One resource file, named by the config field it came from when refused. */
+static int write_resource(const char *dir, const struct cgroup_file *f)
+{
+	const char *name = f->key, *value = f->value;
+	int e = put(dir, name, value);
+
+	if (e == ENOENT && f->fallback_key) {
+		name = f->fallback_key;
+		value = f->fallback_value;
+		e = put(dir, name, value);
+	}
+	if (e == ENOENT && f->optional)
+		return 0;
+	if (e == ENOENT)
+		return fail("cgroup", "%s: %s/%s: %s", f->origin, dir, name, strerror(e));
+	if (e)
+		return fail("cgroup", "%s: %s/%s: write \"%s\": %s", f->origin, dir, name, value,
+			    strerror(e));
+	return 0;
+}
+
+/* Up to size-1 bytes of a small file (cgroup.controllers, cgroup.freeze). */
+static int read_small(const char *path, char *buf, size_t size)
+{
+	int fd AUTO_FD = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The controller a file belongs to ("memory" of "memory.max"), or NULL for
+ * the core cgroup.* files every cgroup has. */
+static char *controller_of(const char *key)
+{
+	size_t n = strcspn(key, ".");
+
+	if (n == 6 && strncmp(key, "cgroup", 6) == 0)
+		return NULL;
+	return xasprintf("%.*s", (int)n, key);
+}
+
+static int has_word(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len]))
+			return 1;
+	return 0;
+}
+
+/* What the kernel has when the file is never written: safe to leave out
+ * where the controller is missing. */
+static int is_kernel_default(const struct cgroup_file *f)
+{
+	static const char *const defaults[][2] = {
+		{ "memory.max", "max" },  { "memory.low", "0" },       { "memory.swap.max", "max" },
+		{ "memory.high", "max" }, { "memory.min", "0" },       { "pids.max", "max" },
+		{ "cpu.weight", "100" },  { "cpu.max", "max 100000" }, { "cpu.max.burst", "0" },
+		{ "cpu.idle", "0" },      { "io.bfq.weight", "100" },
+	};
+
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		if (strcmp(f->key, defaults[i][0]) == 0 && strcmp(f->value, defaults[i][1]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Checks every file's controller against the hierarchy's before anything is
+ * created or written. Sets skip[i] for defaults a missing controller makes
+ * moot, and *controllers to "+memory +cpu ..." for cgroup.subtree_control. */
+static int plan(const struct cgroup_spec *cg, char *skip, char **controllers)
+{
+	char available[1024] = "";
+
+	*controllers = xstrdup("");
+	if (cg->nfiles &&
+	    read_small(CGROUP_ROOT "/cgroup.controllers", available, sizeof available) < 0)
+		return fail_errno("cgroup", CGROUP_ROOT "/cgroup.controllers");
+	available[strcspn(available, "\n")] = '\0';
+	for (size_t i = 0; i < cg->nfiles; i++) {
+		char *name = controller_of(cg->files[i].key);
+
+		skip[i] = 0;
+		if (!name)
+			continue;
+		if (!has_word(available, name)) {
+			if (is_kernel_default(&cg->files[i])) {
+				skip[i] = 1;
+				continue;
+			}
+			return fail("cgroup", "%s: the %s controller is not available (%s offers: %s)",
+				    cg->files[i].origin, name, CGROUP_ROOT,
+				    *available ? available : "none");
+		}
+		if (!has_word(*controllers, xasprintf("+%s", name)))
+			*controllers = xasprintf("%s%s+%s", *controllers, **controllers ? " " : "", name);
+	}
 	return 0;
 }
 
@@ -224,31 +202,12 @@ static int is_cgroup2(void)
 	return statfs(CGROUP_ROOT, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* Controllers the files need, as "+memory +cpu ..." for subtree_control. */
-static char *controllers_for(const struct cgroup_spec *cg)
+/* mkdir -p of path below the cgroup root, enabling controllers on the way
+ * down (in every ancestor, never in the leaf, which holds processes). */
+static int make_tree(const char *path, const char *controllers, struct cgroup_handle *h)
 {
-	static const char *const names[] = { "cpuset", "cpu", "memory", "pids", "io", "hugetlb" };
-	char *list = xstrdup("");
-
-	for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
-		size_t len = strlen(names[n]);
-		for (size_t i = 0; i < cg->nfiles; i++) {
-			if (strncmp(cg->files[i].key, names[n], len) == 0 &&
-			    cg->files[i].key[len] == '.') {
-				list = xasprintf("%s%s+%s", list, *list ? " " : "", names[n]);
-				break;
-			}
-		}
-	}
-	return list;
-}
-
-/* mkdir -p below the cgroup root, enabling controllers on the way down. */
-static int make_tree(const struct cgroup_spec *cg, struct cgroup_handle *h)
-{
-	char *controllers = controllers_for(cg);
 	char dir[PATH_MAX];
-	const char *p = cg->path;
+	const char *p = path;
 
 	snprintf(dir, sizeof dir, "%s", CGROUP_ROOT);
 	while (*p) {
@@ -257,7 +216,7 @@ static int make_tree(const struct cgroup_spec *cg, struct cgroup_handle *h)
 			return -1;
 		if (strlen(dir) + 1 + n >= sizeof dir) {
 			errno = ENAMETOOLONG;
-			return fail_errno("cgroup", cg->path);
+			return fail_errno("cgroup", path);
 		}
 		strcat(dir, "/");
 		strncat(dir, p, n);
@@ -275,6 +234,14 @@ static int make_tree(const struct cgroup_spec *cg, struct cgroup_handle *h)
 	return 0;
 }
 
+static int write_resources(const char *dir, const struct cgroup_spec *cg, const char *skip)
+{
+	for (size_t i = 0; i < cg->nfiles; i++)
+		if (!skip[i] && write_resource(dir, &cg->files[i]) < 0)
+			return -1;
+	return 0;
+}
+
 /* Before the process enters: it never runs without the filter. */
 static int attach_device_filter(const struct cgroup_spec *cg, const char *dir)
 {
@@ -287,7 +254,7 @@ static int attach_device_filter(const struct cgroup_spec *cg, const char *dir)
 
 int cgroup_enter(const struct cgroup_spec *cg, pid_t pid, struct cgroup_handle *h)
 {
-	char pid_text[16];
+	char pid_text[16], *controllers, *skip = xcalloc(cg->nfiles + 1, 1);
 
 	h->dir = h->created = NULL;
 	if (!cg->path)
@@ -297,11 +264,11 @@ int cgroup_enter(const struct cgroup_spec *cg, pid_t pid, struct cgroup_handle *
 			return 0;
 		return fail("cgroup", "%s: resources need cgroup v2 mounted there", CGROUP_ROOT);
 	}
-	if (make_tree(cg, h) < 0 || attach_device_filter(cg, h->dir) < 0)
+	if (plan(cg, skip, &controllers) < 0)
+		return -1;
+	if (make_tree(cg->path, controllers, h) < 0 || attach_device_filter(cg, h->dir) < 0 ||
+	    write_resources(h->dir, cg, skip) < 0)
 		goto undo;
-	for (size_t i = 0; i < cg->nfiles; i++)
-		if (write_file(h->dir, cg->files[i].key, cg->files[i].value) < 0)
-			goto undo;
 	snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
 	if (write_file(h->dir, "cgroup.procs", pid_text) < 0)
 		goto undo;
@@ -311,11 +278,143 @@ undo:
 	return -1;
 }
 
+/* checkBeforeUpdate: a new memory.max below what the cgroup uses now would
+ * set the OOM killer on it; refuse instead, as cgroup v1 did. */
+static int check_memory_usage(const char *dir, const struct cgroup_spec *cg)
+{
+	char text[64], *path = xasprintf("%s/memory.current", dir);
+	unsigned long long usage;
+
+	for (size_t i = 0; cg->check_before_update && i < cg->nfiles; i++) {
+		const struct cgroup_file *f = &cg->files[i];
+		if (strcmp(f->key, "memory.max") != 0 || strcmp(f->value, "max") == 0)
+			continue;
+		if (read_small(path, text, sizeof text) < 0)
+			return fail_errno("update", path);
+		usage = strtoull(text, NULL, 10);
+		if (strtoull(f->value, NULL, 10) < usage)
+			return fail("update", "%s: %s is below the current usage %llu (checkBeforeUpdate)",
+				    f->origin, f->value, usage);
+	}
+	return 0;
+}
+
+int cgroup_update(const char *dir, const struct cgroup_spec *cg)
+{
+	size_t root_len = strlen(CGROUP_ROOT);
+	struct cgroup_handle h = { NULL, NULL };
+	char *controllers, *skip = xcalloc(cg->nfiles + 1, 1);
+
+	if (strncmp(dir, CGROUP_ROOT "/", root_len + 1) != 0)
+		return fail("update", "%s is not below %s", dir, CGROUP_ROOT);
+	if (plan(cg, skip, &controllers) < 0 || check_memory_usage(dir, cg) < 0)
+		return -1;
+	/* The ancestors may lack a controller create did not need. */
+	if (make_tree(dir + root_len + 1, controllers, &h) < 0)
+		return -1;
+	if (h.created) {
+		cgroup_remove(&h);
+		return fail("update", "%s: the container's cgroup is gone", dir);
+	}
+	return write_resources(dir, cg, skip);
+}
+
 static void pause_ms(long ms)
 {
-	struct timespec ts = { 0, ms * 1000000L };
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+int cgroup_is_frozen(const char *dir)
+{
+	char text[8] = "";
+
+	return dir && read_small(xasprintf("%s/cgroup.freeze", dir), text, sizeof text) == 0 &&
+	       text[0] == '1';
+}
+
+/* cgroup.freeze, then cgroup.events until "frozen" agrees: the kernel
+ * freezes asynchronously, and a caller expects the tasks stopped. */
+int cgroup_freeze(const char *dir, int frozen)
+{
+	char *events = xasprintf("%s/cgroup.events", dir);
+	char want[16], text[256];
+	int fd AUTO_FD = -1;
+
+	if (write_file(dir, "cgroup.freeze", frozen ? "1" : "0") < 0)
+		return -1;
+	fd = open(events, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("cgroup", events);
+	snprintf(want, sizeof want, "frozen %d\n", frozen);
+	for (int waited = 0; waited < 10000; waited += 100) {
+		struct pollfd p = { fd, POLLPRI, 0 };
+		ssize_t n = pread(fd, text, sizeof text - 1, 0);
+
+		if (n < 0)
+			return fail_errno("cgroup", events);
+		text[n] = '\0';
+		if (strstr(text, want))
+			return 0;
+		/* The file signals a change with POLLPRI; poll's timeout is a backstop. */
+		poll(&p, 1, 100);
+	}
+	return fail("cgroup", "%s: still not \"frozen %d\" after 10 s", events, frozen);
+}
+
+struct pid_list {
+	pid_t *items;
+	size_t count, cap;
+};
+
+/* cgroup.procs of dir and of every cgroup below it. */
+static int collect_pids(const char *dir, struct pid_list *out, int depth)
+{
+	char *path = xasprintf("%s/cgroup.procs", dir), *text, *p;
+	DIR *d;
+	struct dirent *e;
+	size_t len;
+
+	if (depth > 64)
+		return fail("ps", "%s: cgroups nested too deep", dir);
+	if (!(text = read_whole_file("ps", path, 64 << 20, &len)))
+		return -1;
+	for (p = text; *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (out->count == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 16;
+			out->items = xrealloc(out->items, out->cap * sizeof *out->items);
+		}
+		out->items[out->count++] = (pid_t)pid;
+		p = end + strspn(end, "\n");
+	}
+	if (!(d = opendir(dir)))
+		return fail_errno("ps", dir);
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (collect_pids(xasprintf("%s/%s", dir, e->d_name), out, depth + 1) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int cgroup_pids(const char *dir, pid_t **pids, size_t *count)
+{
+	struct pid_list list = { NULL, 0, 0 };
+
+	if (collect_pids(dir, &list, 0) < 0)
+		return -1;
+	*pids = list.items;
+	*count = list.count;
+	return 0;
 }
 
 void cgroup_remove(const struct cgroup_handle *h)

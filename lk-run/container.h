@@ -19,6 +19,8 @@ struct spawn_options {
 	int start_fd; /* create: listening socket to wait on before exec, or -1 */
 	int pdeath_kill; /* the container dies with the launcher (run) */
 	int preserve_fds; /* fds 3 .. 3+n-1 stay open in the container */
+	int console_fd; /* process.terminal: connected --console-socket, or -1 */
+	int no_new_keyring; /* keep the caller's session keyring (--no-new-keyring) */
 };
 
 /* Builds the container in a child. Without a start_fd the child execs the
@@ -35,5 +37,14 @@ int container_wait(pid_t pid);
 
 /* Signals blocked by lk-run so they can be forwarded. */
 void container_block_signals(void);
+
+/* The child -> parent status channel, shared with exec.c: the child reports
+ * lk_err and its exit code; the parent reads 0 (exec'd: end of file),
+ * 1 (ready, create only) or -1 (error, lk_err and *exit_code set). */
+void container_report_error(int fd, int exit_code);
+int container_read_status(int fd, int *exit_code);
+
+/* Marks fds from 3 + preserve on close-on-exec. */
+int container_close_inherited_fds(int preserve);
 
 #endif

@@ -1,5 +1,6 @@
 #include "process.h"
 #include "caps.h"
+#include "config_json.h"
 #include "err.h"
 #include "seccomp.h"
 
@@ -9,12 +10,38 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int process_parse_personality(const struct json *obj, struct spec *s)
+{
+	const struct json *flags = json_get(obj, "flags");
+	char *domain = NULL;
+
+	if (cj_type(obj, JSON_OBJECT, "linux.personality") <= 0)
+		return obj ? -1 : 0;
+	if (cj_string(json_get(obj, "domain"), "linux.personality.domain", &domain) < 0 ||
+	    cj_type(flags, JSON_ARRAY, "linux.personality.flags") < 0)
+		return -1;
+	if (!domain)
+		return config_error("linux.personality", "missing domain");
+	if (strcmp(domain, "LINUX") == 0)
+		s->personality = PER_LINUX;
+	else if (strcmp(domain, "LINUX32") == 0)
+		s->personality = PER_LINUX32;
+	else
+		return config_error("linux.personality.domain",
+				    "unknown domain \"%s\" (LINUX or LINUX32)", domain);
+	if (flags && flags->u.array.count)
+		return config_error("linux.personality.flags", "no flag is supported");
+	s->has_personality = 1;
+	return 0;
+}
 
 int process_set_oom_score_adj(const struct spec *s)
 {
@@ -39,6 +66,9 @@ int process_set_oom_score_adj(const struct spec *s)
 
 int process_prepare(const struct spec *s)
 {
+	/* Before seccomp: a profile may allow personality(2) for few personas. */
+	if (s->has_personality && personality(s->personality) < 0)
+		return fail("linux.personality", "%s", strerror(errno));
 	for (size_t i = 0; i < s->nrlimits; i++) {
 		struct rlimit rl = { (rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard };
 		if (setrlimit(s->rlimits[i].resource, &rl) < 0)

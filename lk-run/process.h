@@ -2,7 +2,11 @@
 #ifndef LK_PROCESS_H
 #define LK_PROCESS_H
 
+#include "json.h"
 #include "spec.h"
+
+/* linux.personality: domain LINUX or LINUX32 (the spec defines no flags yet). */
+int process_parse_personality(const struct json *obj, struct spec *s);
 
 /* Before entering namespaces, while the host's /proc is still ours. */
 int process_set_oom_score_adj(const struct spec *s);

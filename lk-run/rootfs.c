@@ -326,19 +326,23 @@ static int make_rootfs_parent_private(const char *rootfs)
 
 int rootfs_prepare(const struct spec *s)
 {
-	/* EINVAL: "/" is no mount point (we run chrooted); then the rootfs
-	 * bind below gets the propagation instead. */
-	int root_is_mount = mount(NULL, "/", NULL, s->rootfs_propagation, NULL) == 0;
+	/* Until the root is complete nothing propagates to or from the host's
+	 * mounts, except from the host into a slave root. rootfs_finalize then
+	 * gives the root its own propagation. EINVAL: "/" is no mount point (we
+	 * run chrooted); the rootfs bind below gets it instead. */
+	unsigned long before = s->rootfs_propagation & MS_SLAVE ? MS_SLAVE | MS_REC
+								  : MS_PRIVATE | MS_REC;
+	int root_is_mount = mount(NULL, "/", NULL, before, NULL) == 0;
 	int root_fd AUTO_FD = -1;
 
 	if (!root_is_mount && errno != EINVAL)
 		return fail_errno("mount", "/ (propagation)");
-	if ((s->rootfs_propagation & MS_SHARED) && make_rootfs_parent_private(s->rootfs) < 0)
+	if (!root_is_mount && make_rootfs_parent_private(s->rootfs) < 0)
 		return -1;
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return fail_errno("rootfs", s->rootfs);
-	if (!root_is_mount && mount(NULL, s->rootfs, NULL, s->rootfs_propagation, NULL) < 0)
+	if (!root_is_mount && mount(NULL, s->rootfs, NULL, before, NULL) < 0)
 		return fail_errno("mount", "rootfs (propagation)");
 	/* Everything below is reached from this fd: the rootfs bind mount. */
 	root_fd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -442,8 +446,25 @@ static int mask(const char *path)
 /* After the pivot "/" is the container's root, so plain paths stay inside it.
  * The proc and sysfs mounts are checked once more: a later mount must not
  * have replaced what sysctl and the masks below rely on. */
+/* Without a mount namespace: the caller's mounts as they are, the rootfs as
+ * the root directory. Sysctl keys are written through the caller's /proc
+ * (they act on the namespaces this process is in). */
+int rootfs_enter_without_mounts(const struct spec *s)
+{
+	for (size_t i = 0; i < s->nsysctl; i++)
+		if (write_sysctl(&s->sysctl[i]) < 0)
+			return -1;
+	if (chroot(s->rootfs) < 0 || chdir("/") < 0)
+		return fail_errno("rootfs", s->rootfs);
+	return 0;
+}
+
 int rootfs_finalize(const struct spec *s)
 {
+	/* The spec's rootfsPropagation, for the container's root (and with r*,
+	 * every mount below it). */
+	if (mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+		return fail("linux.rootfsPropagation", "/: %s", strerror(errno));
 	for (size_t i = 0; i < s->nmounts; i++) {
 		const struct mount_spec *m = &s->mounts[i];
 		int fd AUTO_FD = -1;

@@ -21,7 +21,11 @@ int rootfs_pivot_at(const char *rootfs);
  * MS_MOVE + chroot. Refused when any of that fails. */
 int rootfs_move_root(const struct spec *s);
 
-/* After pivot: sysctl, readonlyPaths, maskedPaths, read-only root. */
+/* No mount namespace: sysctl, then chroot into the rootfs (no mounts). */
+int rootfs_enter_without_mounts(const struct spec *s);
+
+/* After pivot: rootfsPropagation, sysctl, readonlyPaths, maskedPaths,
+ * read-only root. */
 int rootfs_finalize(const struct spec *s);
 
 #endif

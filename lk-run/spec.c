@@ -3,9 +3,12 @@
 #include "cgroup.h"
 #include "config_json.h"
 #include "err.h"
+#include "hooks.h"
 #include "io.h"
 #include "json.h"
 #include "mount_options.h"
+#include "namespaces.h"
+#include "process.h"
 #include "seccomp.h"
 
 #include <errno.h>
@@ -34,6 +37,17 @@ static int want_absolute(const char *path, const char *where)
 		return config_error(where, "\"%s\" is not an absolute path", path);
 	return 0;
 }
+
+/* Features lk-run leaves out; the spec asks for an error rather than silence
+ * (config.md, Extensibility). An empty or null value asks for nothing. */
+static int refuse(const struct json *v, const char *where, const char *why)
+{
+	if (!v || v->type == JSON_NULL || (v->type == JSON_STRING && !*v->u.string.chars))
+		return 0;
+	return config_error(where, "not supported: %s", why);
+}
+
+#define NO_LSM "lk-run applies no AppArmor or SELinux label (the node kernels have neither)"
 
 /* ---- process ---------------------------------------------------------- */
 
@@ -168,6 +182,25 @@ static int parse_rlimits(const struct json *list, struct spec *s)
 	return 0;
 }
 
+static int parse_terminal(const struct json *process, struct spec *s)
+{
+	const struct json *size = json_get(process, "consoleSize");
+	uint32_t rows = 0, cols = 0;
+
+	if (cj_bool(json_get(process, "terminal"), "process.terminal", &s->terminal) < 0)
+		return -1;
+	if (cj_type(size, JSON_OBJECT, "process.consoleSize") <= 0)
+		return size ? -1 : 0;
+	if (cj_uint32(json_get(size, "height"), "process.consoleSize.height", &rows) < 0 ||
+	    cj_uint32(json_get(size, "width"), "process.consoleSize.width", &cols) < 0)
+		return -1;
+	if (rows > 0xffff || cols > 0xffff)
+		return config_error("process.consoleSize", "larger than 65535");
+	s->console_rows = (unsigned short)rows;
+	s->console_cols = (unsigned short)cols;
+	return 0;
+}
+
 static int parse_process(const struct json *process, struct spec *s)
 {
 	const struct json *args = json_get(process, "args");
@@ -195,6 +228,9 @@ static int parse_process(const struct json *process, struct spec *s)
 		return -1;
 	if (json_get(process, "user") && parse_user(json_get(process, "user"), s) < 0)
 		return -1;
+	if (refuse(json_get(process, "apparmorProfile"), "process.apparmorProfile", NO_LSM) < 0 ||
+	    refuse(json_get(process, "selinuxLabel"), "process.selinuxLabel", NO_LSM) < 0)
+		return -1;
 	if (parse_capabilities(json_get(process, "capabilities"), s) < 0)
 		return -1;
 	if (parse_rlimits(json_get(process, "rlimits"), s) < 0)
@@ -207,7 +243,7 @@ static int parse_process(const struct json *process, struct spec *s)
 		return -1;
 	s->has_oom_score_adj = r;
 	s->oom_score_adj = r ? (int)oom : 0;
-	return 0;
+	return parse_terminal(process, s);
 }
 
 /* ---- root, mounts, hostname ------------------------------------------ */
@@ -303,8 +339,6 @@ static int parse_namespaces(const struct json *list, struct spec *s)
 				break;
 		if (k == sizeof namespace_names / sizeof namespace_names[0])
 			return config_error(where, "unknown namespace type \"%s\"", type);
-		if (namespace_names[k].flag == CLONE_NEWTIME)
-			return config_error(where, "time namespaces are not supported");
 		if (spec_namespace(s, namespace_names[k].flag))
 			return config_error(where, "namespace \"%s\" listed twice", type);
 		if (ns->path && !*ns->path)
@@ -317,34 +351,20 @@ static int parse_namespaces(const struct json *list, struct spec *s)
 	return 0;
 }
 
+const char *spec_namespace_name(int flag)
+{
+	for (size_t k = 0; k < sizeof namespace_names / sizeof namespace_names[0]; k++)
+		if (namespace_names[k].flag == flag)
+			return namespace_names[k].name;
+	return "?";
+}
+
 const struct namespace_spec *spec_namespace(const struct spec *spec, int flag)
 {
 	for (size_t i = 0; i < spec->nnamespaces; i++)
 		if (spec->namespaces[i].flag == flag)
 			return &spec->namespaces[i];
 	return NULL;
-}
-
-static int parse_id_mappings(const struct json *list, const char *where, struct id_mapping **out,
-			     size_t *count)
-{
-	if (cj_type(list, JSON_ARRAY, where) <= 0)
-		return list ? -1 : 0;
-	*out = xcalloc(list->u.array.count, sizeof **out);
-	for (size_t i = 0; i < list->u.array.count; i++) {
-		const struct json *item = list->u.array.items[i];
-		uint32_t c = 0, h = 0, n = 0;
-		if (cj_type(item, JSON_OBJECT, where) < 0 ||
-		    cj_uint32(json_get(item, "containerID"), where, &c) < 0 ||
-		    cj_uint32(json_get(item, "hostID"), where, &h) < 0 ||
-		    cj_uint32(json_get(item, "size"), where, &n) < 0)
-			return -1;
-		if (n == 0)
-			return config_error(where, "mapping %zu has size 0", i);
-		(*out)[i] = (struct id_mapping){ c, h, n };
-	}
-	*count = list->u.array.count;
-	return 0;
 }
 
 static int parse_devices(const struct json *list, struct spec *s)
@@ -475,10 +495,10 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	if (cj_type(linux_obj, JSON_OBJECT, "linux") < 0)
 		return -1;
 	if (parse_namespaces(json_get(linux_obj, "namespaces"), s) < 0 ||
-	    parse_id_mappings(json_get(linux_obj, "uidMappings"), "linux.uidMappings",
-			      &s->uid_mappings, &s->nuid_mappings) < 0 ||
-	    parse_id_mappings(json_get(linux_obj, "gidMappings"), "linux.gidMappings",
-			      &s->gid_mappings, &s->ngid_mappings) < 0 ||
+	    ns_parse_id_mappings(json_get(linux_obj, "uidMappings"), "linux.uidMappings",
+				 &s->uid_mappings, &s->nuid_mappings) < 0 ||
+	    ns_parse_id_mappings(json_get(linux_obj, "gidMappings"), "linux.gidMappings",
+				 &s->gid_mappings, &s->ngid_mappings) < 0 ||
 	    parse_devices(json_get(linux_obj, "devices"), s) < 0 ||
 	    parse_sysctl(json_get(linux_obj, "sysctl"), s) < 0 ||
 	    parse_paths(json_get(linux_obj, "maskedPaths"), "linux.maskedPaths", &s->masked_paths,
@@ -486,7 +506,9 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	    parse_paths(json_get(linux_obj, "readonlyPaths"), "linux.readonlyPaths",
 			&s->readonly_paths, &s->nreadonly_paths) < 0 ||
 	    cj_string(json_get(linux_obj, "rootfsPropagation"), "linux.rootfsPropagation",
-		      &propagation) < 0)
+		      &propagation) < 0 ||
+	    ns_parse_time_offsets(json_get(linux_obj, "timeOffsets"), s) < 0 ||
+	    process_parse_personality(json_get(linux_obj, "personality"), s) < 0)
 		return -1;
 	s->rootfs_propagation = MS_PRIVATE | MS_REC;
 	if (propagation && *propagation) {
@@ -495,6 +517,9 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 			return config_error("linux.rootfsPropagation", "unknown value \"%s\"",
 					    propagation);
 	}
+	if (refuse(json_get(linux_obj, "mountLabel"), "linux.mountLabel", NO_LSM) < 0 ||
+	    refuse(json_get(linux_obj, "intelRdt"), "linux.intelRdt", "no Intel RDT (resctrl)") < 0)
+		return -1;
 	if (cgroup_spec_parse(linux_obj, id, &s->cgroup) < 0)
 		return -1;
 	seccomp = json_get(linux_obj, "seccomp");
@@ -503,23 +528,21 @@ static int parse_linux(const struct json *linux_obj, const char *id, struct spec
 	return 0;
 }
 
-static int check_consistency(struct spec *s)
+static int check_consistency(struct spec *s, int propagation_given)
 {
 	const struct namespace_spec *user = spec_namespace(s, CLONE_NEWUSER);
 
-	if (s->hostname && *s->hostname) {
-		const struct namespace_spec *uts = spec_namespace(s, CLONE_NEWUTS);
-		if (!uts || uts->path)
-			return config_error("hostname", "needs a new uts namespace");
-	}
-	if (s->domainname && *s->domainname) {
-		const struct namespace_spec *uts = spec_namespace(s, CLONE_NEWUTS);
-		if (!uts || uts->path)
-			return config_error("domainname", "needs a new uts namespace");
-	}
+	/* A uts namespace joined by path gets the names too (the spec allows it);
+	 * without one they would be the host's. */
+	if (!spec_namespace(s, CLONE_NEWUTS) && ((s->hostname && *s->hostname) ||
+						   (s->domainname && *s->domainname)))
+		return config_error(s->hostname && *s->hostname ? "hostname" : "domainname",
+				    "needs a uts namespace");
 	if (user && !user->path && (!s->nuid_mappings || !s->ngid_mappings))
 		return config_error("linux.uidMappings",
 				    "a new user namespace needs uidMappings and gidMappings");
+	if (!spec_namespace(s, CLONE_NEWNS))
+		return ns_check_without_mount(s, propagation_given);
 	return 0;
 }
 
@@ -564,6 +587,7 @@ int spec_parse(const char *text, size_t len, const char *origin, const char *id,
 		return -1;
 	if (cj_type(doc, JSON_OBJECT, "config.json") < 0)
 		return -1;
+	out->id = xstrdup(id);
 	if (cj_string(json_get(doc, "hostname"), "hostname", &out->hostname) < 0 ||
 	    cj_string(json_get(doc, "domainname"), "domainname", &out->domainname) < 0)
 		return -1;
@@ -571,7 +595,28 @@ int spec_parse(const char *text, size_t len, const char *origin, const char *id,
 	    parse_root(json_get(doc, "root"), out) < 0 ||
 	    parse_process(json_get(doc, "process"), out) < 0 ||
 	    parse_mounts(json_get(doc, "mounts"), out) < 0 ||
-	    parse_linux(json_get(doc, "linux"), id, out) < 0)
+	    parse_linux(json_get(doc, "linux"), id, out) < 0 ||
+	    hooks_parse(json_get(doc, "hooks"), "hooks", out->hooks) < 0)
 		return -1;
-	return check_consistency(out);
+	return check_consistency(out, json_get(json_get(doc, "linux"), "rootfsPropagation") != NULL);
+}
+
+int spec_load_process(const char *path, struct spec *s)
+{
+	struct json *doc;
+	size_t len;
+	char *text = read_whole_file("process", path, CONFIG_MAX_BYTES, &len);
+
+	if (!text || json_parse(xasprintf("process: %s", path), text, len, &doc) < 0)
+		return -1;
+	s->args = s->env = NULL;
+	s->cwd = NULL;
+	s->uid = s->gid = 0;
+	s->n_additional_gids = 0;
+	s->umask = -1;
+	s->terminal = 0;
+	s->console_rows = s->console_cols = 0;
+	if (json_get(doc, "rlimits"))
+		s->nrlimits = 0;
+	return parse_process(doc, s);
 }

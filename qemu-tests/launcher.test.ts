@@ -61,6 +61,7 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
         'oom',
         'after-oom',
         'devices',
+        'verbs',
       ].map((n) => [n, '0']),
     );
     expect(markers(result.output).map((m) => m.event)).toContain('ready');
@@ -140,10 +141,32 @@ describe('lk-run in the guest: capabilities, seccomp, read-only root, masked pat
     const r = check('limits');
     expect(r.path).toBe('/lkt/limits');
     expect(r['memory.max']).toBe('33554432');
+    expect(r['memory.low']).toBe('16777216');
+    expect(r['memory.high']).toBe('29360128');
     expect(r['pids.max']).toBe('64');
     expect(r['cpu.max']).toBe('50000/100000');
-    // shares 512 -> weight 1 + (512 - 2) * 9999 / 262142, as runc maps them.
-    expect(r['cpu.weight']).toBe('20');
+    expect(r['cpu.max.burst']).toBe('10000');
+    // shares 512 -> weight ceil(10^((81 + 125 * 9) / 612 - 7/34)) = 59, runc's map (log2 512 = 9).
+    expect(r['cpu.weight']).toBe('59');
+    expect(r['cpuset.cpus']).toBe('0');
+    expect(r['cpuset.mems']).toBe('0');
+  });
+
+  test("update, pause, resume, ps and delete on a nested container's cgroup", () => {
+    const r = check('verbs');
+    expect(r.err).toBe('');
+    // The last update asks for 4 KiB with checkBeforeUpdate: below the usage, refused, unchanged.
+    expect(r['memory.max']).toBe('33554432,67108864,50331648,50331648');
+    expect(r['check-before-update-rc']).toBe('1');
+    expect(r['pids.max']).toBe('20,40,30');
+    expect(r['update-rc']).toBe('0,0');
+    expect(r.frozen).toBe('1,0');
+    expect(r.status).toBe('paused,running');
+    // ps lists what the cgroup holds: the nested shell and its two sleeps.
+    expect(r.ps).toMatch(/^(\d+,){3}$/);
+    expect(r.ps).toBe(r.procs);
+    expect(r['delete-rc']).toBe('0');
+    expect(r.gone).toBe('yes');
   });
 
   test('the cgroup device filter: a node for a device outside the default list cannot be opened', () => {

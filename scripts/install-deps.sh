@@ -29,6 +29,9 @@ packages=(
   squashfs-tools cryptsetup-bin
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc
+  # init/test/launcher/containerd.test.ts drives lk-run through containerd's runc v2 shim;
+  # script (bsdutils) gives ctr run -t a terminal
+  containerd bsdutils
 )
 
 sudo=""
@@ -42,8 +45,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# docker-registry's own service is not wanted: tests start their own registries.
+# docker-registry's and containerd's own services are not wanted: tests start their own.
 $sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
+$sudo systemctl disable --now containerd >/dev/null 2>&1 || true
 
 # npm install (not ci): npm 11 here rejects its own lock file in `npm ci` over optional
 # platform packages (rollup, esbuild); install still follows the locked versions.

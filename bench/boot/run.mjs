@@ -6,38 +6,61 @@
 // Prints medians per file and machine, and the summary lines
 //   boot microvm-ready <s>   (minimal.yml on microvm, median ready uptime)
 //   boot init-cost <s>       (node.yml on microvm, median ready - start)
-// Usage: node bench/boot/run.mjs [--boots 5] [--file F]... [--machine M]...
+// --kernel (a kernel image recipe folder, repeatable; default images/kernel) builds each file
+// with that kernel in place of its own; several kernels' boots are interleaved, and the summary
+// lines are the first kernel's, its lines unlabelled, the others' labelled with their folder.
+// Usage: node bench/boot/run.mjs [--boots 5] [--file F]... [--machine M]... [--kernel DIR]...
+import { writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { boot, buildNode, median, scratchDir, summary } from '../lib.mjs';
+import { boot, buildNode, median, repo, scratchDir, summary } from '../lib.mjs';
 
 const { values } = parseArgs({
   options: {
     boots: { type: 'string', default: '5' },
     file: { type: 'string', multiple: true, default: ['examples/minimal.yml', 'examples/node.yml'] },
     machine: { type: 'string', multiple: true, default: ['q35', 'microvm'] },
+    kernel: { type: 'string', multiple: true, default: ['images/kernel'] },
   },
 });
 const out = scratchDir('boot');
+
+/** A build file that swaps the kernel image (merged after the node's file, it keeps the cmdline). */
+function kernelOverlay(kernelDir, i) {
+  const path = join(out, `kernel-${i}.yml`);
+  writeFileSync(path, `kernel:\n  image: ${JSON.stringify(`@pkg:${resolve(repo, kernelDir)}`)}\n`);
+  return path;
+}
+
+const kernels = values.kernel.map((dir, i) => ({
+  label: i === 0 ? '' : ` (${basename(dir)})`,
+  overlay: [kernelOverlay(dir, i)],
+}));
 const figures = new Map();
 for (const file of values.file) {
-  const base = await buildNode([file], out);
+  const bases = [];
+  for (const [i, k] of kernels.entries()) bases.push(await buildNode([file, ...k.overlay], scratchDir(`boot-${i}`)));
   for (const machine of values.machine) {
-    const runs = [];
-    for (let i = 0; i < Number(values.boots); i++) {
-      const r = await boot(base, { machine });
-      if (r.start === undefined || r.ready === undefined)
-        throw new Error(`${file} on ${machine}: no start/ready markers:\n${r.text.slice(-2000)}`);
-      runs.push(r);
+    const runs = kernels.map(() => []);
+    for (let n = 0; n < Number(values.boots); n++) {
+      for (const [i, k] of kernels.entries()) {
+        const r = await boot(bases[i], { machine });
+        if (r.start === undefined || r.ready === undefined)
+          throw new Error(`${file}${k.label} on ${machine}: no start/ready markers:\n${r.text.slice(-2000)}`);
+        runs[i].push(r);
+      }
     }
-    const f = {
-      start: median(runs.map((r) => r.start)),
-      ready: median(runs.map((r) => r.ready)),
-      init: median(runs.map((r) => r.ready - r.start)),
-    };
-    figures.set(`${file} ${machine}`, f);
-    console.log(
-      `${file} ${machine}: start ${f.start.toFixed(3)} s, ready ${f.ready.toFixed(3)} s, init ready-start ${f.init.toFixed(3)} s (init/kernel ${(f.init / f.start).toFixed(3)}; medians of ${runs.length})`,
-    );
+    for (const [i, k] of kernels.entries()) {
+      const f = {
+        start: median(runs[i].map((r) => r.start)),
+        ready: median(runs[i].map((r) => r.ready)),
+        init: median(runs[i].map((r) => r.ready - r.start)),
+      };
+      if (i === 0) figures.set(`${file} ${machine}`, f);
+      console.log(
+        `${file}${k.label} ${machine}: start ${f.start.toFixed(3)} s, ready ${f.ready.toFixed(3)} s, init ready-start ${f.init.toFixed(3)} s (init/kernel ${(f.init / f.start).toFixed(3)}; medians of ${runs[i].length})`,
+      );
+    }
   }
 }
 const minimal = figures.get('examples/minimal.yml microvm');

@@ -14,6 +14,7 @@ import { LkError } from './errors.js';
 import { SBOM_SUFFIX, nodeSbom } from './trust/node-sbom.js';
 import { UkiSigner, loadSigningKey, type SigningKey } from './trust/sign.js';
 import type { TransferEvent } from './oci/registry/progress-events.js';
+import { StageClock } from './util/stage-clock.js';
 
 export interface BuildOptions {
   files: string[];
@@ -26,6 +27,8 @@ export interface BuildOptions {
   log?: (line: string) => void;
   /** Progress of the images a build pulls from registries. */
   onPull?: (event: TransferEvent) => void;
+  /** A status line while a recipe's build script runs (the kernel compile). */
+  onProgress?: (status: string) => void;
   verbose?: boolean;
   /** The initrd's compression (default gzip). */
   compression?: InitrdCompression;
@@ -35,6 +38,8 @@ export interface BuildOptions {
   sbom?: boolean;
   /** --verity: a dm-verity hash tree for the root image of kernel+squashfs and the UKI disk formats. */
   verity?: boolean;
+  /** Times each stage; the caller reads `stages()` at the end. */
+  clock?: StageClock;
 }
 
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
@@ -85,41 +90,52 @@ function checkFormats(formats: OutputFormat[], verity: boolean): void {
 export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outputs: string[] }> {
   const log = opts.log ?? (() => undefined);
   const epoch = opts.sourceDateEpoch ?? sourceDateEpoch();
+  const clock = opts.clock ?? new StageClock();
+  clock.declare('config', 'pull'); // the recipes follow in the order the build file names them
   const formats = opts.formats.map(outputFormat); // unknown formats fail before any work
   checkFormats(formats, opts.verity === true);
-  const spec = await loadBuildFiles(opts.files);
+  const spec = await clock.time('config', () => loadBuildFiles(opts.files));
   const signer = opts.sign && new UkiSigner(await signingKeyFor(opts.sign, formats), epoch);
   if (signer) log(`signing the UKI for ${signer.key.subject}`);
   const layout = new OciLayout(opts.cacheDir ?? defaultCacheDir());
   await layout.init();
-  const images = await resolveImages(spec, { layout, sourceDateEpoch: epoch, log, verbose: opts.verbose, pull: { onEvent: opts.onPull } });
+  const images = await resolveImages(spec, {
+    layout,
+    sourceDateEpoch: epoch,
+    log,
+    verbose: opts.verbose,
+    onProgress: opts.onProgress,
+    pull: { onEvent: opts.onPull },
+    clock,
+  });
+  const squashfs = opts.verity || formats.some((f) => f.files.some((file) => file.role === 'root-image'));
+  clock.declare('unpack', 'assemble', 'compress', ...(squashfs ? ['root image'] : []), ...formats.map((f) => f.name));
   const spool = await Spool.create();
   const outputs = new AtomicOutputs();
-  const compressedRoot = new CompressedRoot();
-  const rootImage = new RootImage();
+  const compressedRoot = new CompressedRoot(clock);
+  const rootImage = new RootImage(clock);
   try {
-    const node = await assembleNode({ spec, images, layout, spool });
+    const node = await clock.time('assemble', () => assembleNode({ spec, images, layout, spool, clock }));
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
-      await f.write(
-        {
-          node,
-          base,
-          sourceDateEpoch: epoch,
-          outputs,
-          compressedRoot,
-          rootImage,
-          verity: opts.verity,
-          signer,
-          compression: opts.compression,
-        },
-        outputPath(f, base),
-      );
+      const ctx = {
+        node,
+        base,
+        sourceDateEpoch: epoch,
+        outputs,
+        compressedRoot,
+        rootImage,
+        verity: opts.verity,
+        signer,
+        compression: opts.compression,
+      };
+      await clock.time(f.name, () => f.write(ctx, outputPath(f, base)));
     }
     if (opts.sbom !== false) {
       log('writing the SBOM');
-      await outputs.write(`${base}${SBOM_SUFFIX}`, await nodeSbom({ spec, images, node, base, sourceDateEpoch: epoch }));
+      const sbom = () => nodeSbom({ spec, images, node, base, sourceDateEpoch: epoch });
+      await clock.time('sbom', async () => outputs.write(`${base}${SBOM_SUFFIX}`, await sbom()));
     }
     return { spec, outputs: await outputs.commit() };
   } catch (e) {

@@ -24,21 +24,34 @@ static JSValue lk_pipe(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 	return pair;
 }
 
-/* openAppend(path): a close-on-exec fd for appending logs. */
-static JSValue lk_open_append(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+/* path argv[0] opened close-on-exec with `flags`: the fd, or a thrown error naming `what`. */
+static JSValue open_js(JSContext *ctx, int argc, JSValueConst *argv, const char *what, int flags)
 {
-	(void)this_val;
 	const char *path = lk_opt_string(ctx, argc, argv, 0);
 	JSValue ret;
 	int fd;
 	if (!path)
-		ret = JS_ThrowTypeError(ctx, "openAppend: path required");
-	else if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
+		ret = JS_ThrowTypeError(ctx, "%s: path required", what);
+	else if ((fd = open(path, flags | O_CLOEXEC, 0640)) < 0)
 		ret = lk_throw_errno(ctx, "open", path);
 	else
 		ret = JS_NewInt32(ctx, fd);
 	JS_FreeCString(ctx, path);
 	return ret;
+}
+
+/* openAppend(path): a close-on-exec fd for appending logs. */
+static JSValue lk_open_append(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	return open_js(ctx, argc, argv, "openAppend", O_WRONLY | O_CREAT | O_APPEND);
+}
+
+/* openRead(path): a close-on-exec, non-blocking fd for reading (device events). */
+static JSValue lk_open_read(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	return open_js(ctx, argc, argv, "openRead", O_RDONLY | O_NONBLOCK);
 }
 
 static JSValue lk_set_nonblock(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -169,6 +182,7 @@ const JSCFunctionListEntry lk_fd_funcs[] = {
 	JS_CFUNC_DEF("drain", 1, lk_drain),
 	JS_CFUNC_DEF("pipe", 0, lk_pipe),
 	JS_CFUNC_DEF("openAppend", 1, lk_open_append),
+	JS_CFUNC_DEF("openRead", 1, lk_open_read),
 	JS_CFUNC_DEF("setNonBlock", 1, lk_set_nonblock),
 	JS_CFUNC_DEF("pump", 2, lk_pump),
 	JS_CFUNC_DEF("tee", 2, lk_tee),

@@ -9,6 +9,7 @@ import { listen } from './control.js';
 import { lkctl } from './lkctl.js';
 import { markers } from './markers.js';
 import { loadKernelModules } from './modload.js';
+import { watchPowerButtons } from './powerbutton.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
 import { enterRoot } from './root.js';
@@ -60,6 +61,7 @@ async function boot(): Promise<void> {
   step('cgroups', enableCgroupControllers);
   debug('system set up');
   step('control', () => listen({ services: () => services, shutdown: requestShutdown, graceMs: options.shutdownGraceMs }));
+  step('power button', () => watchPowerButtons(() => requestShutdown('poweroff')));
 
   await stepAsync('onboot', () => runToCompletion('onboot'));
   if (shuttingDown()) return; // asked to stop while onboot ran: do not start services now

@@ -71,6 +71,8 @@ declare module 'lk' {
   export function readSignals(fd: number): number[];
   export function pipe(): [number, number];
   export function openAppend(path: string): number;
+  /** A close-on-exec, non-blocking fd for reading. */
+  export function openRead(path: string): number;
   export function setNonBlock(fd: number): void;
   /** Bytes moved from `from` to each target; 0 at EOF, -1 when nothing is ready. */
   export function pump(from: number, targets: number[]): number;

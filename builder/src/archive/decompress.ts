@@ -35,7 +35,7 @@ export function decompress(input: Readable, compression: Compression, what: stri
 
 /** zlib in-process; its errors (codes Z_*) become an LkError naming `what`, others pass as they are. */
 function throughGunzip(input: Readable, what: string): Readable {
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 1 << 18 }); // zlib's 16 KiB default costs a thread-pool round trip per 16 KiB
   const output = new PassThrough({ highWaterMark: 1 << 20 });
   const fail = (err: Error): void => {
     if (output.destroyed) return;

@@ -6,9 +6,21 @@ import type { StoredImage } from '../oci/image-store.js';
 import { openLayer } from '../oci/layer-stream.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { Descriptor } from '../oci/media-types.js';
+import { timed, type StageClock } from '../util/stage-clock.js';
 
-/** Applies every layer of an image, in order, onto `tree` below `prefix`. */
-export async function addImage(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
+/** Applies every layer of an image, in order, onto `tree` below `prefix` (the build's "unpack" stage). */
+export async function addImage(
+  tree: FsTree,
+  layout: OciLayout,
+  image: StoredImage,
+  prefix: string,
+  spool: Spool,
+  clock?: StageClock,
+): Promise<void> {
+  await timed(clock, 'unpack', () => applyLayers(tree, layout, image, prefix, spool), image.refName);
+}
+
+async function applyLayers(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
   for (const layer of image.manifest.layers) {
     try {
       await applyLayer(tree, openLayer(layout, layer), prefix, spool, { image: image.refName });

@@ -12,6 +12,7 @@ import type { StoredImage } from '../oci/image-store.js';
 import type { OciLayout } from '../oci/layout.js';
 import { addImage } from './image-tree.js';
 import { addVolumes, bindVolumes } from './volumes.js';
+import { timed, type StageClock } from '../util/stage-clock.js';
 
 export interface AssembledNode {
   /** The node's root filesystem: init images, bundles, files. */
@@ -31,6 +32,8 @@ export interface AssembleContext {
   images: Map<string, StoredImage>;
   layout: OciLayout;
   spool: Spool;
+  /** Times the unpacking of layers ("unpack") apart from the rest of the assembly. */
+  clock?: StageClock;
 }
 
 /** Lays out the whole node as LinuxKit does: init images at /, one bundle per container, then files. */
@@ -41,8 +44,8 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   // in the initramfs the init's first lines are lost.
   tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
-  for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool);
-  await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool);
+  for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool, ctx.clock);
+  await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool, ctx.clock);
   const shared = new Map<string, Content>(); // identical files of read-only bundles, by digest
   await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`, shared);
   await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`, shared);
@@ -68,7 +71,7 @@ function image(ctx: AssembleContext, ref: string): StoredImage {
 async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ binary: Content; ucode?: Content }> {
   const k = ctx.spec.kernel!;
   const kernelTree = new FsTree();
-  await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool);
+  await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool, ctx.clock);
   const binary = kernelTree.get(k.binary);
   if (binary?.type !== 'file' || !binary.content) {
     throw new LkError(
@@ -78,7 +81,8 @@ async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ bi
     );
   }
   const modules = k.tar === 'none' ? undefined : kernelTree.get(k.tar);
-  if (modules?.type === 'file' && modules.content) await applyLayer(nodeTree, modules.content.open(), '', ctx.spool);
+  const content = modules?.type === 'file' ? modules.content : undefined;
+  if (content) await timed(ctx.clock, 'unpack', () => applyLayer(nodeTree, content.open(), '', ctx.spool), `${k.image} /${k.tar}`);
   const ucode = k.ucode ? kernelTree.get(k.ucode)?.content : undefined;
   if (k.ucode && !ucode) throw new LkError('image', `kernel image ${k.image} has no microcode file /${k.ucode}`);
   return { binary: binary.content, ucode };
@@ -116,7 +120,7 @@ async function addBundles(
     const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { ids });
     const { runtime } = bundle;
     const config = bindVolumes(bundle.config, volumes, spec.name);
-    await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool);
+    await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool, ctx.clock);
     if ((config as { root?: { readonly?: boolean } }).root?.readonly) shareReadonlyFiles(tree, `${dir}/rootfs`, shared);
     tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
     tree.set(`${dir}/runtime.json`, {

@@ -6,6 +6,7 @@ import type { FsTree } from '../fs/tree.js';
 import type { StoredImage } from '../oci/image-store.js';
 import type { OciLayout } from '../oci/layout.js';
 import { addImage } from './image-tree.js';
+import type { StageClock } from '../util/stage-clock.js';
 
 /** Where volumes live on the node, as in LinuxKit. */
 export const volumesRoot = 'containers/volumes';
@@ -25,6 +26,7 @@ export async function addVolumes(
   image: (ref: string) => StoredImage,
   layout: OciLayout,
   spool: Spool,
+  clock?: StageClock,
 ): Promise<void> {
   for (const vol of volumes) {
     if (vol.format === 'oci') {
@@ -36,7 +38,7 @@ export async function addVolumes(
     }
     const dir = volumeDir(vol.name);
     tree.mkdirp(dir);
-    if (vol.image) await addImage(tree, layout, image(vol.image), dir, spool);
+    if (vol.image) await addImage(tree, layout, image(vol.image), dir, spool, clock);
   }
 }
 

@@ -27,8 +27,6 @@ commands:
 ${runUsage}  pkg build DIR                   build the image recipe in DIR into the cache and print its reference
 ${cloudUsage}${cacheUsage}`;
 
-const progress = (line: string) => process.stderr.write(`lkbuild: ${line}\n`);
-
 async function cmdBuild(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     format: { type: 'string', short: 'f', multiple: true },
@@ -49,8 +47,19 @@ async function cmdBuild(args: string[]): Promise<number> {
   const compression = values.compression === undefined ? undefined : parseInitrdCompression(values.compression);
   if (values['dry-run']) return cmdValidate(positionals);
   const started = Date.now();
-  const [{ build }, { TransferDisplay }] = await Promise.all([import('../build.js'), import('./transfer-display.js')]);
-  const pulls = new TransferDisplay();
+  const [{ build }, { TransferDisplay }, { StatusLine }, { StageClock, formatStages }] = await Promise.all([
+    import('../build.js'),
+    import('./transfer-display.js'),
+    import('./status-line.js'),
+    import('../util/stage-clock.js'),
+  ]);
+  // One status line for the build: pulls and recipe scripts draw on it, every other line clears it.
+  const status = new StatusLine();
+  const log = (line: string) => status.line(line);
+  const pulls = new TransferDisplay(undefined, status);
+  const verboseStage = (stage: string, seconds: number, detail?: string) =>
+    log(`${stage} ${seconds.toFixed(2)}s${detail ? ` (${detail})` : ''}`);
+  const clock = new StageClock(values.verbose ? verboseStage : undefined);
   let outputs: string[];
   try {
     ({ outputs } = await build({
@@ -58,19 +67,23 @@ async function cmdBuild(args: string[]): Promise<number> {
       formats: values.format ?? ['kernel+initrd'],
       dir: values.dir,
       name: values.name,
-      log: progress,
+      log,
       onPull: pulls.onEvent,
+      onProgress: (line) => status.update(line),
       verbose: values.verbose,
       compression,
       sign: key && cert ? { key, cert } : undefined,
       sbom: !values['no-sbom'],
       verity: values.verity,
+      clock,
     }));
   } finally {
     pulls.close();
+    status.clear();
   }
   for (const o of outputs) process.stdout.write(`${o}\n`);
-  progress(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  log(`stages: ${formatStages(clock.stages())}`);
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return 0;
 }
 
@@ -85,18 +98,21 @@ async function cmdPkg(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   const { values, positionals } = parse(rest, { verbose: { type: 'boolean', short: 'v' } });
   if (verb !== 'build' || positionals.length !== 1) throw usageError('usage: lkbuild pkg build DIR');
-  const [{ OciLayout, defaultCacheDir }, { ensureRecipeImage }, { sourceDateEpoch }] = await Promise.all([
+  const [{ OciLayout, defaultCacheDir }, { ensureRecipeImage }, { sourceDateEpoch }, { StatusLine }] = await Promise.all([
     import('../oci/layout.js'),
     import('../pkg/build-recipe.js'),
     import('../build.js'),
+    import('./status-line.js'),
   ]);
   const layout = new OciLayout(defaultCacheDir());
+  const status = new StatusLine();
   const image = await ensureRecipeImage(positionals[0], {
     layout,
     sourceDateEpoch: sourceDateEpoch(),
-    log: progress,
+    log: (line) => status.line(line),
+    onProgress: (line) => status.update(line),
     verbose: values.verbose,
-  });
+  }).finally(() => status.clear());
   process.stdout.write(`${image.refName}\n`);
   return 0;
 }

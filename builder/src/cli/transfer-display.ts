@@ -1,4 +1,5 @@
 import type { TransferEvent } from '../oci/registry/progress-events.js';
+import { StatusLine } from './status-line.js';
 
 interface Transfer {
   title: string;
@@ -7,7 +8,6 @@ interface Transfer {
   blobs: number;
   blobsDone: number;
   started: number;
-  lastDraw: number;
 }
 
 /**
@@ -23,9 +23,9 @@ export class TransferDisplay {
   /** `title` names every transfer; without it each is named after the image it resolves. */
   constructor(
     private readonly title?: string,
-    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly status = new StatusLine(),
   ) {
-    this.tty = out.isTTY === true;
+    this.tty = status.tty;
   }
 
   readonly onEvent = (e: TransferEvent): void => {
@@ -57,19 +57,20 @@ export class TransferDisplay {
 
   /** Clears the line of a transfer that did not finish, so an error message starts on its own. */
   close(): void {
-    if (this.current && this.tty) this.out.write('\r\x1b[K');
+    if (this.current) this.status.clear();
     this.current = undefined;
   }
 
   private begin(e: TransferEvent): Transfer {
     const title = this.title ?? (e.type === 'resolved' || e.type === 'done' ? `pull ${e.ref}` : 'transfer');
-    return { title, total: 0, done: 0, blobs: 0, blobsDone: 0, started: Date.now(), lastDraw: 0 };
+    this.status.reset();
+    return { title, total: 0, done: 0, blobs: 0, blobsDone: 0, started: Date.now() };
   }
 
   private end(t: Transfer): void {
     if (this.tty) {
       this.draw(t, true);
-      this.out.write('\n');
+      this.status.keep();
     } else {
       this.line(`${t.title}: ${formatBytes(t.done)} in ${((Date.now() - t.started) / 1000).toFixed(1)}s`);
     }
@@ -77,16 +78,13 @@ export class TransferDisplay {
   }
 
   private draw(t: Transfer, force: boolean): void {
-    const now = Date.now();
-    if (!force && now - t.lastDraw < 100) return;
-    t.lastDraw = now;
-    const rate = t.done / Math.max(0.001, (now - t.started) / 1000);
+    const rate = t.done / Math.max(0.001, (Date.now() - t.started) / 1000);
     const blobs = t.blobs ? `${t.blobsDone}/${t.blobs} blobs` : `${t.blobsDone} blobs`;
-    this.out.write(`\r\x1b[K${t.title}: ${blobs}, ${formatBytes(t.done)}/${formatBytes(t.total)} ${formatBytes(rate)}/s`);
+    this.status.update(`${t.title}: ${blobs}, ${formatBytes(t.done)}/${formatBytes(t.total)} ${formatBytes(rate)}/s`, force);
   }
 
   private line(text: string): void {
-    this.out.write(`lkbuild: ${text}\n`);
+    this.status.line(text);
   }
 }
 

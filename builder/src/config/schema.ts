@@ -1,25 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
 import { describePath, describeValue } from './describe.js';
 import type { Path, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
+import { loadSchema, type LoadedSchema, type SchemaSpec } from '../util/schema-validators.js';
 
-/** The JSON Schema of a build file; kept as a file so editors and other tools can use it too. */
-export const buildFileSchema: Record<string, unknown> = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8'));
+/** The JSON Schema of a build file (kept as a file so editors and other tools can use it too), and its validators. */
+export const buildFileSchemaSpec: SchemaSpec<'file' | 'image'> = {
+  schema: new URL('./schema.json', import.meta.url),
+  refs: { file: '', image: '#/definitions/image' },
+  options: { allErrors: true, verbose: true, allowUnionTypes: true, strict: true },
+};
 
-let compiled: { file: ValidateFunction; image: ValidateFunction } | undefined;
-
-function validators(): { file: ValidateFunction; image: ValidateFunction } {
-  if (!compiled) {
-    // Unoptimised code compiles faster; a build file is validated once per run.
-    const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true, code: { optimize: false } });
-    ajv.addSchema(buildFileSchema);
-    const id = String(buildFileSchema.$id);
-    compiled = { file: ajv.getSchema(id)!, image: ajv.getSchema(`${id}#/definitions/image`)! };
-  }
-  return compiled;
-}
+let loaded: LoadedSchema<'file' | 'image'> | undefined;
+const buildFile = () => (loaded ??= loadSchema(buildFileSchemaSpec));
+const validators = () => buildFile().validators;
 
 /** Schema problems of a whole build file, each at its position in the source. */
 export function schemaDiagnostics(source: YamlSource): Diagnostic[] {
@@ -94,12 +89,16 @@ function toDiagnostic(e: ErrorObject, source: YamlSource, path: Path): Diagnosti
 
 type Definitions = Record<string, { properties: Record<string, unknown> }>;
 
-/** A hint for keys that are valid one level off: runtime settings on the container, or the reverse. */
+/**
+ * A hint for keys that are valid one level off: runtime settings on the container, or the reverse.
+ * The definition that refused the key is told by its keys: the generated validators hold their
+ * own copy of the schema, so its objects cannot be compared by identity.
+ */
 function misplaced(key: string, properties: object): string | undefined {
-  const defs = buildFileSchema.definitions as Definitions;
-  if (properties === defs.image.properties && key in defs.runtime.properties) return `"${key}" belongs under runtime:`;
-  if (properties === defs.runtime.properties && key in defs.image.properties)
-    return `"${key}" belongs to the container itself, not under runtime:`;
+  const defs = buildFile().schema.definitions as Definitions;
+  const is = (def: { properties: object }) => Object.keys(def.properties).join() === Object.keys(properties).join();
+  if (is(defs.image) && key in defs.runtime.properties) return `"${key}" belongs under runtime:`;
+  if (is(defs.runtime) && key in defs.image.properties) return `"${key}" belongs to the container itself, not under runtime:`;
   return undefined;
 }
 

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeError } from '../errors.js';
 import { makeScratchDir } from '../fs/scratch.js';
+import { timed, type StageClock } from '../util/stage-clock.js';
 
 /**
  * The compressed cpio of the node's root, made once per build: cpio + compression of the whole tree is
@@ -15,9 +16,12 @@ export class CompressedRoot {
   private made?: Promise<string>;
   private dir?: string;
 
+  /** `clock` times the making as the build's "compress" stage. */
+  constructor(private readonly clock?: StageClock) {}
+
   /** The file holding the compressed root; `make` streams it the first time only. */
   file(make: () => Readable): Promise<string> {
-    this.made ??= this.write(make);
+    this.made ??= timed(this.clock, 'compress', () => this.write(make));
     return this.made;
   }
 

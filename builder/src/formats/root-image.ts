@@ -11,6 +11,7 @@ import { VerityHasher, veritySalt, verityCmdline, type VerityTree } from '../tru
 import type { FormatContext } from './context.js';
 import { sha256File } from '../util/sha256-file.js';
 import { makeSquashfs } from './squashfs.js';
+import { timed, type StageClock } from '../util/stage-clock.js';
 
 /**
  * The root image of kernel+squashfs and of --verity disks (the contract shared with the init):
@@ -33,9 +34,12 @@ export class RootImage {
   private made?: Promise<RootImageFile>;
   private dir?: string;
 
+  /** `clock` times the making as the build's "root image" stage. */
+  constructor(private readonly clock?: StageClock) {}
+
   /** The build's root image (made by the first format that asks, with its `ctx.verity`). */
   file(ctx: FormatContext, format: string): Promise<RootImageFile> {
-    this.made ??= this.make(ctx, format);
+    this.made ??= timed(this.clock, 'root image', () => this.make(ctx, format));
     return this.made;
   }
 

@@ -5,9 +5,15 @@ import { isProcessAlive } from '../util/process.js';
 /**
  * An advisory lock held by creating `path` exclusively. Two lkbuild processes that share a cache
  * serialise their read-modify-write of index.json through it. A lock left by a dead process is
- * taken over, so a crashed build never wedges the cache.
+ * taken over, so a crashed build never wedges the cache. `onWait` hears each time it finds the
+ * lock held, with the holder's pid (NaN while the holder is still writing it).
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  timeoutMs = 60_000,
+  onWait?: (holder: number) => void,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
@@ -18,10 +24,12 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (await holderIsDead(path)) {
+      const holder = await lockHolder(path);
+      if (holder > 0 && !isProcessAlive(holder)) {
         await unlink(path).catch(() => undefined);
         continue;
       }
+      onWait?.(holder);
       if (Date.now() > deadline) {
         throw new LkError(
           'cache',
@@ -40,9 +48,8 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
   }
 }
 
-async function holderIsDead(path: string): Promise<boolean> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const pid = Number(text);
-  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
-  return !isProcessAlive(pid);
+/** The pid in the lock file; NaN while it is being written. */
+async function lockHolder(path: string): Promise<number> {
+  const pid = Number(await readFile(path, 'utf8').catch(() => ''));
+  return Number.isInteger(pid) && pid > 0 ? pid : Number.NaN;
 }

@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { LkError } from '../errors.js';
 import { tarFromDir } from '../archive/tar-from-dir.js';
 import { withFileLock } from '../oci/file-lock.js';
@@ -10,10 +9,10 @@ import type { OciLayout } from '../oci/layout.js';
 import { MobyConfigLabel } from '../oci/media-types.js';
 import { makeScratchDir } from '../fs/scratch.js';
 import { normalizePath, parentOf } from '../fs/tree.js';
-import { debDataEntries, fetchPackages, resolvePackages } from './debian/index.js';
 import { extractEntries } from './extract-to-dir.js';
 import { lkbuildRoot, loadRecipe, type Recipe, type RecipeFile } from './recipe.js';
 import { recipeHash } from './recipe-hash.js';
+import { countObjects, formatElapsed, ScriptProgress } from './script-progress.js';
 import { DEBIAN_PACKAGES_LABEL, copyrightTap, debianPackageRecords, type DebianPackageRecord } from '../trust/package-manifest.js';
 
 export interface RecipeBuildOptions {
@@ -23,6 +22,8 @@ export interface RecipeBuildOptions {
   log?: (line: string) => void;
   /** Stream build script output to stderr instead of only to the log file. */
   verbose?: boolean;
+  /** A status line about once a second while a build script runs (pkg/script-progress.ts). */
+  onProgress?: (status: string) => void;
 }
 
 export function recipeRef(recipe: Recipe, hash: string): string {
@@ -39,12 +40,18 @@ export async function ensureRecipeImage(dir: string, opts: RecipeBuildOptions): 
   const locks = join(opts.layout.root, 'locks');
   await mkdir(locks, { recursive: true });
   // One build per recipe at a time: a second lkbuild waits, then finds the image cached.
+  const waiting = Date.now();
+  const onWait = (holder: number) =>
+    opts.onProgress?.(
+      `recipe ${recipe.name}: waiting for another lkbuild${holder > 0 ? ` (pid ${holder})` : ''} building it, ${formatElapsed((Date.now() - waiting) / 1000)}`,
+    );
   return withFileLock(
     join(locks, `${recipe.org}-${recipe.name}.lock`),
     async () => {
       return (await findImage(opts.layout, ref)) ?? buildRecipe(recipe, ref, opts);
     },
     60 * 60_000,
+    onWait,
   );
 }
 
@@ -57,7 +64,7 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
     const rootfs = join(work, 'rootfs');
     await mkdir(rootfs);
     const debian = recipe.packages.length ? await installPackages(recipe, rootfs, opts.layout.root, log) : [];
-    if (recipe.build) await runBuildScript(recipe, rootfs, work, opts);
+    const objects = recipe.build ? await runBuildScript(recipe, rootfs, work, opts) : 0;
     await placeFiles(recipe, rootfs);
     const layer = await writeLayer(opts.layout, tarFromDir(rootfs, opts.sourceDateEpoch));
     const labels = {
@@ -72,7 +79,7 @@ async function buildRecipe(recipe: Recipe, ref: string, opts: RecipeBuildOptions
       os: 'linux',
       config: { ...recipe.config, ...(Object.keys(labels).length ? { Labels: labels } : {}) },
     });
-    log(`built ${ref} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    log(`built ${ref} in ${((Date.now() - started) / 1000).toFixed(1)}s${objects ? ` (${objects} objects)` : ''}`);
     return image;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -85,6 +92,9 @@ async function installPackages(
   cacheRoot: string,
   log: (l: string) => void,
 ): Promise<DebianPackageRecord[]> {
+  // Loaded here, not with the module: a build whose recipes are all cached needs neither the
+  // Debian client (undici) nor execa.
+  const { debDataEntries, fetchPackages, resolvePackages } = await import('./debian/index.js');
   const cacheDir = join(cacheRoot, 'debian');
   const packages = await resolvePackages(recipe.packages, { cacheDir, exclude: recipe.exclude });
   log(`  ${recipe.name}: ${packages.length} Debian package(s): ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}`);
@@ -98,7 +108,8 @@ async function installPackages(
   return debianPackageRecords(packages, debs, copyrights);
 }
 
-async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts: RecipeBuildOptions): Promise<void> {
+/** Runs the recipe's build script; returns how many objects (*.o) it left in its work directory. */
+async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts: RecipeBuildOptions): Promise<number> {
   const scratch = join(work, 'scratch');
   const cacheDir = join(opts.layout.root, 'recipes', `${recipe.org}-${recipe.name}`);
   await mkdir(scratch);
@@ -107,6 +118,7 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `${recipe.org}-${recipe.name}.log`);
   const out = createWriteStream(logFile);
+  const { execa } = await import('execa');
   const child = execa('node', [join(recipe.dir, recipe.build!)], {
     cwd: recipe.dir,
     env: {
@@ -123,7 +135,9 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
   });
   child.all?.pipe(out);
   if (opts.verbose) child.all?.pipe(process.stderr);
-  const result = await child;
+  const objectsFile = join(logDir, `${recipe.org}-${recipe.name}.objects`);
+  const watch = opts.onProgress && !opts.verbose ? await watchScript(recipe, child.all, scratch, objectsFile, opts.onProgress) : undefined;
+  const result = await child.finally(() => watch?.stop());
   await new Promise((r) => out.end(r));
   if (result.exitCode !== 0) {
     const tail = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-25).join('\n');
@@ -133,6 +147,35 @@ async function runBuildScript(recipe: Recipe, rootfs: string, work: string, opts
       `full log: ${logFile}`,
     );
   }
+  const objects = await countObjects(scratch);
+  if (objects > 0) await writeFile(objectsFile, `${objects}\n`);
+  return objects;
+}
+
+/** Reports the script's progress once a second, counting objects every five; `stop` ends it. */
+async function watchScript(
+  recipe: Recipe,
+  output: NodeJS.ReadableStream | undefined,
+  workDir: string,
+  objectsFile: string,
+  report: (status: string) => void,
+): Promise<{ stop: () => void }> {
+  const last = Number.parseInt(await readFile(objectsFile, 'utf8').catch(() => ''), 10);
+  const progress = new ScriptProgress(`recipe ${recipe.name}`, Date.now(), Number.isFinite(last) ? last : undefined);
+  output?.on('data', (chunk: Buffer) => progress.output(chunk.toString('utf8')));
+  let ticks = 0;
+  let counting = false;
+  const timer = setInterval(() => {
+    if (ticks++ % 5 === 0 && !counting) {
+      counting = true;
+      void countObjects(workDir).then((n) => {
+        progress.foundObjects(n);
+        counting = false;
+      });
+    }
+    report(progress.render(Date.now()));
+  }, 1000); // the first report after a second, when the script has said what it runs
+  return { stop: () => clearInterval(timer) };
 }
 
 async function placeFiles(recipe: Recipe, rootfs: string): Promise<void> {

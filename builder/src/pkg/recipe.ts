@@ -1,11 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
-import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
 import { LkError } from '../errors.js';
 import { normalizePath } from '../fs/tree.js';
 import type { ImageConfig } from '../oci/media-types.js';
+import { loadSchema, type LoadedSchema, type SchemaSpec } from '../util/schema-validators.js';
 
 export interface RecipeFile {
   path: string;
@@ -31,8 +30,12 @@ export interface Recipe {
   defaults?: Record<string, unknown>;
 }
 
-const require = createRequire(import.meta.url);
-const validate = new Ajv({ allErrors: true }).compile(require('./recipe-schema.json'));
+export const recipeSchemaSpec: SchemaSpec<'recipe'> = {
+  schema: new URL('./recipe-schema.json', import.meta.url),
+  refs: { recipe: '' },
+  options: { allErrors: true },
+};
+let loaded: LoadedSchema<'recipe'> | undefined;
 
 export async function loadRecipe(dirPath: string): Promise<Recipe> {
   const dir = resolve(dirPath);
@@ -43,6 +46,7 @@ export async function loadRecipe(dirPath: string): Promise<Recipe> {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) throw new LkError('recipe', `${file}: ${doc.errors[0].message}`);
   const raw = doc.toJS() as Record<string, unknown>;
+  const validate = (loaded ??= loadSchema(recipeSchemaSpec)).validators.recipe;
   if (!validate(raw)) {
     const problems = (validate.errors ?? []).map(
       (e) =>

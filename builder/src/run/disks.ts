@@ -85,9 +85,14 @@ export async function createDisks(plans: DiskPlan[]): Promise<void> {
   }
 }
 
+/** The virtio block device of the machine: PCI on q35, MMIO on microvm. */
+export function virtioBlockDevice(machine?: Machine): string {
+  return machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
+}
+
 /** Pure: QEMU's arguments that attach the disks as virtio block devices, in order. */
 export function diskArgs(plans: DiskPlan[], machine: Machine): string[] {
-  const device = machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
+  const device = virtioBlockDevice(machine);
   return plans.flatMap((p, i) => [
     '-drive',
     `if=none,id=disk${i},format=${p.format},discard=unmap,file=${qemuValue(p.file)}`,

@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { LkError } from '../errors.js';
 import { identifyOutput } from '../formats/index.js';
-import { createDisks, diskArgs, planDisks } from './disks.js';
+import { createDisks, diskArgs, planDisks, virtioBlockDevice } from './disks.js';
 import { ensureImdsKey, imdsCommand } from './imds-server.js';
 import { runForeground, startDetached } from './lifecycle.js';
 import { checkPublishedPorts, instanceMac, networkArgs, qemuValue } from './network.js';
@@ -86,7 +86,7 @@ export async function runNode(o: RunOptions): Promise<number> {
       '-drive',
       `if=none,id=seed,format=raw,readonly=on,file=${qemuValue(file)}`,
       '-device',
-      `${machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=seed`,
+      `${virtioBlockDevice(machine)},drive=seed`,
     ]),
   ];
   const inv = await prepareQemu({

@@ -1,8 +1,9 @@
-import { access, constants, open, readFile } from 'node:fs/promises';
+import { access, constants, open, readFile, stat } from 'node:fs/promises';
 import { LkError } from '../errors.js';
 import { identifyOutput, outputFormat, outputPath, outputPaths, type DiskImageFormat } from '../formats/index.js';
 import { bootsRootImage } from '../formats/root-image.js';
 import { parsePe } from '../formats/pe.js';
+import { virtioBlockDevice } from './disks.js';
 import { qemuValue } from './network.js';
 import { optionError, type Machine } from './options.js';
 
@@ -126,11 +127,6 @@ function joinCmdline(...parts: Array<string | undefined>): string {
     .map((p) => p?.trim())
     .filter(Boolean)
     .join(' ');
-}
-
-/** The virtio block device of the machine: PCI on q35, MMIO on microvm. */
-export function virtioBlockDevice(machine?: Machine): string {
-  return machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
 }
 
 function bootArgs(
@@ -345,11 +341,30 @@ async function directKernelTarget(t: Extract<BootTarget, { kind: 'kernel+initrd'
 }
 
 /**
+ * bootTarget, except that a prefix whose name ends like a kernel+initrd file (a build named
+ * `debian-kernel` writes debian-kernel-kernel) is the prefix when that is what exists.
+ */
+async function resolveBootTarget(path: string): Promise<BootTarget> {
+  const target = bootTarget(path);
+  if (target.kind !== 'kernel+initrd' || target.base === path) return target;
+  const isFile = await stat(path).then(
+    (st) => st.isFile(),
+    () => false,
+  );
+  if (isFile) return target;
+  const prefixBuilt = await access(outputPath(outputFormat('kernel+initrd'), path)('kernel'), constants.R_OK).then(
+    () => true,
+    () => false,
+  );
+  return prefixBuilt ? { kind: 'kernel+initrd', base: path } : target;
+}
+
+/**
  * Checks that what is to be booted and its firmware exist, reads the command line it boots
  * with, and returns QEMU's command line. Option conflicts are usage errors, raised before any file is read.
  */
 export async function prepareQemu(o: QemuOptions & QemuPlumbing): Promise<QemuInvocation> {
-  let target = bootTarget(o.base);
+  let target = await resolveBootTarget(o.base);
   const firmware = resolveFirmware(target, o);
   let cmdline = '';
   if (target.kind === 'kernel+initrd') {

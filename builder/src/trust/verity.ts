@@ -50,10 +50,12 @@ function packLevel(digests: Buffer[]): Buffer[] {
 
 /**
  * Hashes data fed in chunks of any size, whose total must be a whole number of blocks. Holds
- * only the digests (1/128 of the data) and at most one partial block.
+ * only the level-0 hash blocks (1/128 of the data) and at most one partial data block.
  */
 export class VerityHasher {
-  private readonly leaves: Buffer[] = [];
+  private readonly level0: Buffer[] = [];
+  private dataBlocks = 0;
+  private first?: Buffer;
   private partial = Buffer.alloc(0);
 
   constructor(private readonly salt: Buffer) {
@@ -61,25 +63,28 @@ export class VerityHasher {
   }
 
   update(chunk: Buffer): void {
-    let data = this.partial.length ? Buffer.concat([this.partial, chunk]) : chunk;
+    const data = this.partial.length ? Buffer.concat([this.partial, chunk]) : chunk;
     let at = 0;
-    for (; at + VERITY_BLOCK <= data.length; at += VERITY_BLOCK) this.leaves.push(digest(this.salt, data.subarray(at, at + VERITY_BLOCK)));
-    data = data.subarray(at);
-    this.partial = Buffer.from(data);
+    for (; at + VERITY_BLOCK <= data.length; at += VERITY_BLOCK) this.add(digest(this.salt, data.subarray(at, at + VERITY_BLOCK)));
+    this.partial = Buffer.from(data.subarray(at));
+  }
+
+  private add(d: Buffer): void {
+    const slot = this.dataBlocks++ % PER_BLOCK;
+    if (slot === 0) this.level0.push(Buffer.alloc(VERITY_BLOCK));
+    d.copy(this.level0[this.level0.length - 1]!, slot * DIGEST);
+    this.first ??= d;
   }
 
   finish(): VerityTree {
     if (this.partial.length) throw new Error(`internal: dm-verity data ends ${this.partial.length} bytes into a block`);
-    if (this.leaves.length === 0) throw new Error('internal: dm-verity of no data');
-    // Level 0 first; a level of one block is the top. One data block needs no level at all:
-    // its digest is the root hash (the kernel counts levels the same way).
-    const levels: Buffer[][] = [];
-    let digests = this.leaves;
-    while (digests.length > 1) {
-      const level = packLevel(digests);
-      levels.push(level);
-      digests = level.map((b) => digest(this.salt, b));
-    }
-    return { dataBlocks: this.leaves.length, hashBlocks: levels.reverse().flat(), rootHash: digests[0]!, salt: this.salt };
+    if (!this.first) throw new Error('internal: dm-verity of no data');
+    // One data block needs no hash level at all: its digest is the root hash (the kernel
+    // counts levels the same way). Otherwise levels go up until one has a single block.
+    if (this.dataBlocks === 1) return { dataBlocks: 1, hashBlocks: [], rootHash: this.first, salt: this.salt };
+    const levels: Buffer[][] = [this.level0];
+    while (levels[levels.length - 1]!.length > 1) levels.push(packLevel(levels[levels.length - 1]!.map((b) => digest(this.salt, b))));
+    const top = levels[levels.length - 1]![0]!;
+    return { dataBlocks: this.dataBlocks, hashBlocks: levels.reverse().flat(), rootHash: digest(this.salt, top), salt: this.salt };
   }
 }

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 
 /**
  * Running other programs. Everything lkbuild runs to completion goes through runCaptured
@@ -40,6 +39,7 @@ export interface RunResult {
  * the caller says what an exit code means, in its own LkError.
  */
 export async function runCaptured(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const { execa } = await import('execa'); // ~60 modules: loaded by the first command that runs one, not by every import
   const r = await execa(file, args, {
     input: opts.input,
     cwd: opts.cwd,

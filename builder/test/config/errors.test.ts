@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic, parseBuildText } from '../../src/config/index.js';
+import { schemaDigest } from '../../src/util/schema-validators.js';
 
 /** The diagnostics of one build file's text, formatted as the CLI prints them. */
 function problems(text: string): string[] {
@@ -354,6 +356,21 @@ describe('bad build files are reported at file:line:column', () => {
   it('covers at least forty bad inputs', () => expect(cases.length).toBeGreaterThanOrEqual(40));
   for (const [what, text, expected] of cases) {
     it(what, () => expect(problems(text)).toEqual(expected));
+  }
+});
+
+// `npm run build` writes ajv's standalone validators into dist (scripts/compile-schemas.mjs); the
+// built CLI uses them, and must report every case above exactly as the schema compiled here does.
+describe('the precompiled validators of the built code report the same', async () => {
+  const dist = new URL('../../dist/config/', import.meta.url);
+  const generated = readFileSync(new URL('schema.validate.cjs', dist), 'utf8');
+  const built = (await import(new URL('index.js', dist).href)) as typeof import('../../src/config/index.js');
+  it('were generated from the schema as it is now', () => {
+    const digest = schemaDigest(readFileSync(new URL('../../src/config/schema.json', import.meta.url), 'utf8'));
+    expect(generated).toContain(`exports.digest = "${digest}";`);
+  });
+  for (const [what, text, expected] of cases) {
+    it(what, () => expect(built.parseBuildText('node.yml', text).diagnostics.map(built.formatDiagnostic)).toEqual(expected));
   }
 });
 

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { LkError } from '../../src/errors.js';
 import { AtomicOutputs } from '../../src/formats/atomic-output.js';
-import { formatWriter, identifyOutput, outputFormat, outputFormats, outputPaths } from '../../src/formats/index.js';
+import {
+  clashingFormats,
+  formatWriter,
+  identifyOutput,
+  outputFormat,
+  outputFormats,
+  outputPaths,
+  verityFormatNames,
+} from '../../src/formats/index.js';
 import { FsTree, bufferContent } from '../../src/fs/tree.js';
 import type { AssembledNode } from '../../src/assemble/node.js';
 
@@ -14,6 +22,11 @@ import type { AssembledNode } from '../../src/assemble/node.js';
 // that boots it and whether `run qemu --append` adds to its command line.
 const promised: Record<string, { files: string[]; firmware: string; append: boolean }> = {
   'kernel+initrd': { files: ['node-kernel', 'node-initrd.img', 'node-cmdline'], firmware: 'direct-kernel', append: true },
+  'kernel+squashfs': {
+    files: ['node-kernel', 'node-initrd.img', 'node-squashfs.img', 'node-cmdline'],
+    firmware: 'direct-kernel',
+    append: true,
+  },
   'iso-bios': { files: ['node.iso'], firmware: 'bios', append: false },
   'raw-bios': { files: ['node-bios.img'], firmware: 'bios', append: false },
   'iso-efi': { files: ['node-efi.iso'], firmware: 'uefi', append: false },
@@ -36,10 +49,17 @@ describe('the format table', () => {
     }
   });
 
-  test('no two files share an ending, and every role appears once per format', () => {
-    const suffixes = outputFormats.flatMap((f) => f.files.map((x) => x.suffix));
+  test('--verity applies to kernel+squashfs and the disk formats that carry a UKI', () => {
+    expect([...verityFormatNames].sort()).toEqual(['aws', 'gcp', 'kernel+squashfs', 'qcow2', 'raw-efi', 'vhd', 'vmdk']);
+  });
+
+  test('only kernel+initrd and kernel+squashfs share endings (a build may not ask for both); every role appears once per format', () => {
+    const suffixes = outputFormats.filter((f) => f.name !== 'kernel+squashfs').flatMap((f) => f.files.map((x) => x.suffix));
     expect(new Set(suffixes).size).toBe(suffixes.length);
     for (const f of outputFormats) expect(new Set(f.files.map((x) => x.role)).size, f.name).toBe(f.files.length);
+    const clash = clashingFormats(['kernel+initrd', 'uki', 'kernel+squashfs'].map(outputFormat));
+    expect(clash && [clash[0].name, clash[1].name, clash[2]]).toEqual(['kernel+initrd', 'kernel+squashfs', '-kernel']);
+    expect(clashingFormats(outputFormats.filter((f) => f.name !== 'kernel+initrd'))).toBeUndefined();
   });
 
   test('an unknown format names the known ones', () => {
@@ -64,6 +84,7 @@ describe('identifyOutput', () => {
     expect(id('/o/node.efi')).toEqual({ format: 'uki', role: 'uki', diskFormat: undefined, base: '/o/node' });
     expect(id('/o/node-kernel')).toEqual({ format: 'kernel+initrd', role: 'kernel', diskFormat: undefined, base: '/o/node' });
     expect(id('/o/node-initrd.img')).toEqual({ format: 'kernel+initrd', role: 'initrd', diskFormat: undefined, base: '/o/node' });
+    expect(id('/o/node-squashfs.img')).toEqual({ format: 'kernel+squashfs', role: 'root-image', diskFormat: undefined, base: '/o/node' });
   });
 
   test('the longest ending wins, in any case', () => {
@@ -93,6 +114,7 @@ describe('the writers', () => {
     const tree = new FsTree();
     tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
     tree.set('bin/sh', { type: 'file', mode: 0o755, uid: 0, gid: 0, content: bufferContent('#!/bin/true\n') });
+    tree.set('init', { type: 'file', mode: 0o755, uid: 0, gid: 0, content: bufferContent('init\n') });
     const node = { tree, kernel: bufferContent(Buffer.alloc(100_001, 0x4b)), cmdline: 'console=ttyS0' } as unknown as AssembledNode;
     for (const f of outputFormats) {
       const dir = await mkdtemp(join(tmpdir(), 'lk-table-'));

@@ -1,7 +1,8 @@
 // lk-run and cgroup v2. This host may run a v1/hybrid layout, so each run
 // happens in a private mount namespace with cgroup2 mounted at
 // /sys/fs/cgroup: the same unified hierarchy, seen where lk-run expects it.
-// Controller limits are exercised in the QEMU boot tests.
+// Controller limits are exercised in cgroup-verbs.test.ts (what this host's
+// hierarchy offers) and the QEMU boot tests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -52,7 +53,9 @@ describe('cgroup v2', () => {
     config.linux.cgroupsPath = `${group}/c3`;
     config.linux.resources = { unified: { 'cgroup.bogus': '1' } };
     const r = runWithCgroup2(config);
-    expect(r.stderr).toBe(`lk-run: cgroup: /sys/fs/cgroup/${group}/c3/cgroup.bogus: No such file or directory\n`);
+    expect(r.stderr).toBe(
+      `lk-run: cgroup: linux.resources.unified.cgroup.bogus: /sys/fs/cgroup/${group}/c3/cgroup.bogus: No such file or directory\n`,
+    );
     expect(r.stdout).toBe('exit=125\n0\n');
   });
 

@@ -44,7 +44,8 @@ describe('cgroup v2 mapping', () => {
     expect(out.cgroupFiles).toEqual({
       'cpuset.cpus': '0-1',
       'cpuset.mems': '0',
-      'cpu.weight': '39',
+      // shares 1024 (v1's default) -> 100 (v2's default): runc's quadratic map.
+      'cpu.weight': '100',
       'cpu.max': '50000 100000',
       'memory.max': '268435456',
       'memory.low': '134217728',
@@ -83,8 +84,11 @@ describe('cgroup v2 mapping', () => {
       { resources: { memory: { limit: 100, swap: 50 } } },
       'lk-run: config: linux.resources.memory.swap: must be at least the memory limit\n',
     ],
-    [{ resources: { cpu: { shares: 1 } } }, 'lk-run: config: linux.resources.cpu.shares: must be in [2, 262144]\n'],
-    [{ resources: { unified: { '../escape': '1' } } }, 'lk-run: config: linux.resources.unified.../escape: not a cgroup file name\n'],
+    [{ resources: { cpu: { shares: -1 } } }, 'lk-run: config: linux.resources.cpu.shares: expected a non-negative integer\n'],
+    [
+      { resources: { unified: { '../escape': '1' } } },
+      'lk-run: config: linux.resources.unified.../escape: not a cgroup file name (controller.file)\n',
+    ],
     [{ resources: { devices: [{ allow: true, type: 'x' }] } }, 'lk-run: config: linux.resources.devices[0]: type "x": only a, b or c\n'],
     [
       { resources: { devices: [{ allow: true, access: 'rwx' }] } },

@@ -4,10 +4,12 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -173,4 +175,39 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** lk-run create, with the container's stdio in a file: it outlives the create call. */
+export function createContainer(launcher: string, stateRoot: string, bundle: string, id: string) {
+  const out = `${bundle}.${id}.out`;
+  const fd = openSync(out, 'w');
+  const r = spawnSync(launcher, ['--root', stateRoot, 'create', '--bundle', bundle, '--pid-file', `${bundle}.${id}.pid`, id], {
+    stdio: ['ignore', fd, fd],
+    timeout: 30_000,
+  });
+  closeSync(fd);
+  return { status: r.status, bundle, pidFile: `${bundle}.${id}.pid`, output: () => readFileSync(out, 'utf8') };
+}
+
+/** Polls check until it holds (10 s at most unless ms says otherwise); what names it in the timeout. */
+export async function until(check: () => boolean, what = 'the condition', ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Processes with word as one of their arguments (lk-run's clone keeps lk-run's command line). */
+export function processesMentioning(word: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(word)) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -64,13 +64,15 @@ describe('lifecycle', () => {
     expect(lk('start', 'one').status).toBe(0);
     await until(() => c.log().includes('started'));
     expect(state('one').status).toBe('running');
-    expect(lk('start', 'one').stderr).toBe('lk-run: start: container "one" is running, not created\n');
-    expect(lk('delete', 'one').stderr).toBe('lk-run: delete: container "one" is running (use --force)\n');
+    // runc's words (runc 1.1), which containerd's shim matches on.
+    expect(lk('start', 'one').stderr).toBe('lk-run: start: cannot start an already running container\n');
+    expect(lk('delete', 'one').stderr).toBe('lk-run: delete: cannot delete container one that is not stopped: running\n');
 
     expect(lk('kill', 'one', 'TERM').status).toBe(0);
     await until(() => state('one').status === 'stopped');
     expect(c.log()).toContain('got-term');
-    expect(lk('kill', 'one', 'KILL').stderr).toBe('lk-run: kill: container "one" is not running\n');
+    expect(lk('kill', 'one', 'KILL').stderr).toBe('lk-run: kill: container not running\n');
+    expect(lk('start', 'one').stderr).toBe('lk-run: start: cannot start a container that has stopped\n');
 
     expect(lk('delete', 'one').status).toBe(0);
     expect(existsSync(join(stateRoot, 'one'))).toBe(false);
@@ -81,7 +83,7 @@ describe('lifecycle', () => {
     expect(create('dup', baseConfig(['sleep', '10'])).status).toBe(0);
     const again = lk('create', '--bundle', makeBundle(tmp.dir, rootfs, baseConfig(['true'])), 'dup');
     expect(again.status).not.toBe(0);
-    expect(again.stderr).toBe('lk-run: create: container "dup" already exists\n');
+    expect(again.stderr).toBe('lk-run: create: container with given ID already exists\n');
     expect(lk('delete', '--force', 'dup').status).toBe(0);
   });
 

@@ -134,6 +134,21 @@ describe('process', () => {
     expect(r.status).toBe(127);
     expect(r.stderr).toBe('lk-run: exec: /bin/nonexistent: No such file or directory\n');
   });
+
+  it('runs with linux.personality (LINUX32: uname shows a 32-bit CPU, as the spec says)', () => {
+    const machine = (personality?: Record<string, any>) => {
+      const config = baseConfig(['/bin/sh', '-c', 'cat /proc/self/personality; busybox uname -m']);
+      if (personality) config.linux.personality = personality;
+      const r = run(config);
+      expect(r.stderr).toBe('');
+      return r.stdout;
+    };
+    const host = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout;
+    expect(host).toBe('x86_64\n');
+    expect(machine({ domain: 'LINUX32', flags: [] })).toBe('00000008\ni686\n');
+    expect(machine({ domain: 'LINUX' })).toBe(`00000000\n${host}`);
+    expect(machine()).toBe(`00000000\n${host}`);
+  });
 });
 
 describe('namespaces', () => {
@@ -148,12 +163,12 @@ describe('namespaces', () => {
     expect(run(config).stdout).toBe('example.org\n');
   });
 
-  it('refuses a hostname without its own uts namespace', () => {
+  it('refuses a hostname without a uts namespace', () => {
     const config = baseConfig(['true']);
     config.linux.namespaces = [{ type: 'mount' }];
     const r = run(config);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe('lk-run: config: hostname: needs a new uts namespace\n');
+    expect(r.stderr).toBe('lk-run: config: hostname: needs a uts namespace\n');
   });
 
   it('runs the process as pid 1 of a new pid namespace', () => {
