@@ -196,6 +196,10 @@ describe('run qemu --detached --imds, then run stop', () => {
   test('run stop powers the node off and returns 0; QEMU is gone', () => {
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(markers(console).map((m) => m.event)).toContain('shutdown');
+    // through the ACPI power button, not the ctrl-alt-del that follows 2 s later
+    const pressed = console.indexOf('lk-init: power button pressed');
+    expect(pressed).toBeGreaterThan(0);
+    expect(pressed).toBeLessThan(console.indexOf('lk-init: shutdown'));
     expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 

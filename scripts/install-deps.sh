@@ -24,7 +24,8 @@ packages=(
   # build --sign-key signs UKIs with osslsigncode; the tests check them with sbsigntool's sbverify
   osslsigncode sbsigntool
   # kernel+squashfs and --verity: mksquashfs makes the root image; the tests check it with
-  # unsquashfs and the dm-verity hash tree with cryptsetup-bin's veritysetup
+  # unsquashfs and the dm-verity hash tree with cryptsetup-bin's veritysetup (and the boot
+  # tests make an independent root image with both)
   squashfs-tools cryptsetup-bin
   # bench/launcher compares lk-run with these OCI runtimes
   crun runc

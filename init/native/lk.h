@@ -47,9 +47,9 @@ int lk_write_all(int fd, const char *p, size_t n);
  * Its functions come in tables, one per concern (lk_sys.c, lk_proc.c, ...). */
 JSModuleDef *lk_init_module(JSContext *ctx, const char *name);
 extern const JSCFunctionListEntry lk_sys_funcs[], lk_proc_funcs[], lk_fd_funcs[], lk_socket_funcs[],
-	lk_netlink_funcs[], lk_kmod_funcs[];
+	lk_netlink_funcs[], lk_kmod_funcs[], lk_dm_funcs[];
 extern const size_t lk_sys_count, lk_proc_count, lk_fd_count, lk_socket_count, lk_netlink_count,
-	lk_kmod_count;
+	lk_kmod_count, lk_dm_count;
 
 /*
  * Makes the mount at `newroot` the root: MS_MOVEs it over / and chroots

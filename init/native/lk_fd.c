@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "lk.h"
@@ -165,7 +166,20 @@ static JSValue lk_write_string(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
+/* drain(fd): waits until what was written to the terminal `fd` has gone out (tcdrain). */
+static JSValue lk_drain(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	int32_t fd;
+	if (lk_arg_int(ctx, argc, argv, 0, &fd) < 0)
+		return JS_EXCEPTION;
+	if (tcdrain(fd) < 0)
+		return lk_throw_errno(ctx, "tcdrain", NULL);
+	return JS_UNDEFINED;
+}
+
 const JSCFunctionListEntry lk_fd_funcs[] = {
+	JS_CFUNC_DEF("drain", 1, lk_drain),
 	JS_CFUNC_DEF("pipe", 0, lk_pipe),
 	JS_CFUNC_DEF("openAppend", 1, lk_open_append),
 	JS_CFUNC_DEF("openRead", 1, lk_open_read),

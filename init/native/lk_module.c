@@ -76,6 +76,7 @@ static const struct lk_table lk_tables[] = {
 	{ lk_sys_funcs, &lk_sys_count },         { lk_proc_funcs, &lk_proc_count },
 	{ lk_fd_funcs, &lk_fd_count },           { lk_socket_funcs, &lk_socket_count },
 	{ lk_netlink_funcs, &lk_netlink_count }, { lk_kmod_funcs, &lk_kmod_count },
+	{ lk_dm_funcs, &lk_dm_count },
 };
 
 static int lk_module_init(JSContext *ctx, JSModuleDef *m)

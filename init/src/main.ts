@@ -2,7 +2,7 @@
 
 import * as std from 'std';
 import * as lk from 'lk';
-import { enableCgroupControllers, leaveInitramfs, loopbackUp, mountFilesystems, setHostname, setupResolvConf } from './boot.js';
+import { enableCgroupControllers, loopbackUp, mountFilesystems, setHostname, setupResolvConf } from './boot.js';
 import { handleSignals } from './children.js';
 import { bootOptions, parseCmdline, type BootOptions } from './cmdline.js';
 import { listen } from './control.js';
@@ -12,9 +12,10 @@ import { loadKernelModules } from './modload.js';
 import { watchPowerButtons } from './powerbutton.js';
 import { runToCompletion } from './phases.js';
 import { Services } from './services.js';
-import { shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
+import { enterRoot } from './root.js';
+import { rebootNow, shutdown, shuttingDown, type ShutdownKind } from './shutdown.js';
 import { configureFromCmdline, configureFromMetadata, remoteLog } from './remotelog.js';
-import { setTestThrows, step, stepAsync } from './steps.js';
+import { setTestThrows, step, stepAsync, stepOrStop } from './steps.js';
 import { debug, detach, log, readText, setDebug, setLogTap, sleep, uptime } from './sys.js';
 
 let services: Services | null = null;
@@ -34,7 +35,12 @@ async function boot(): Promise<void> {
     debug(`ctrl-alt-del stays with the kernel: ${(e as Error).message}`); // EINVAL in a PID namespace
   }
   let switched = false;
-  step('initramfs', () => (switched = leaveInitramfs()));
+  const rooted = await stepOrStop(
+    'root',
+    async () => void (switched = await enterRoot()),
+    () => rebootNow('poweroff'),
+  );
+  if (!rooted) return; // powered off: nothing runs from a root that failed its check
   step('mounts', mountFilesystems);
   let words = new Map<string, string>();
   step('cmdline', () => {
@@ -47,7 +53,7 @@ async function boot(): Promise<void> {
     setTestThrows(words.get('lk.test-throw'));
   });
   step('syslog', () => configureFromCmdline(words.get('lk.syslog')));
-  debug(switched ? 'left the initramfs for a bind mount of it' : 'root is not the initramfs; kept it');
+  debug(switched ? 'left the initramfs (for the root image, or a bind mount of it)' : 'root is not the initramfs; kept it');
   step('modules', () => loadKernelModules(words.get('lk.modules')));
   step('hostname', setHostname); // after the modules: the NIC that names the node may be a module's
   step('resolv.conf', () => setupResolvConf(words.get('ip')));

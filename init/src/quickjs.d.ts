@@ -41,6 +41,7 @@ declare module 'os' {
   export function readlink(path: string): [string, number];
   export const S_IFMT: number;
   export const S_IFDIR: number;
+  export const S_IFBLK: number;
   export const S_IFREG: number;
 }
 
@@ -59,6 +60,10 @@ declare module 'lk' {
   export function fsType(path: string): number;
   export function ifup(name: string): void;
   export function switchRoot(newRoot: string): void;
+  /** Creates device-mapper device `name` with one read-only target and resumes it. */
+  export function dmCreate(name: string, type: string, sectors: number, params: string): { major: number; minor: number };
+  /** Reads blocks 0..count-1 of `path` once, bypassing the page cache; throws "block N: <error>" for the first unreadable one. */
+  export function readBlocks(path: string, blockSize: number, count: number): void;
   export function spawn(argv: string[], fds?: { stdin?: number; stdout?: number; stderr?: number }): number;
   /** Exited children: code is the exit status or 128+signal. */
   export function reap(): { pid: number; code: number }[];
@@ -76,6 +81,8 @@ declare module 'lk' {
   /** "" at EOF, null when nothing is ready. */
   export function readString(fd: number): string | null;
   export function writeString(fd: number, s: string): void;
+  /** Waits until what was written to the terminal `fd` has gone out (tcdrain). */
+  export function drain(fd: number): void;
   export function listenUnix(path: string): number;
   export function accept(fd: number): number | null;
   export function connectUnix(path: string): number;

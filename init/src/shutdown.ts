@@ -5,7 +5,7 @@ import { drainAllLogs } from './logs.js';
 import { markers } from './markers.js';
 import { runToCompletion } from './phases.js';
 import type { Services } from './services.js';
-import { errorMessage, log, readText, sleep, uptime } from './sys.js';
+import { CONSOLE_FD, errorMessage, log, readText, sleep, uptime } from './sys.js';
 
 export type ShutdownKind = 'poweroff' | 'reboot' | 'halt';
 
@@ -56,7 +56,17 @@ export async function shutdown(kind: ShutdownKind, services: Services | null, gr
   await sleep(50);
   lk.sync();
   unmountAll();
+  rebootNow(kind);
+}
+
+/** sync, then reboot(2): the end of shutdown(), and the whole of it when nothing ever started. */
+export function rebootNow(kind: ShutdownKind): void {
   lk.sync();
+  try {
+    lk.drain(CONSOLE_FD); // the last console lines go out before the kernel's own
+  } catch {
+    // not a terminal
+  }
   const cmd = kind === 'poweroff' ? lk.RB_POWER_OFF : kind === 'reboot' ? lk.RB_AUTOBOOT : lk.RB_HALT_SYSTEM;
   try {
     lk.reboot(cmd);

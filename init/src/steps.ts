@@ -18,6 +18,24 @@ export function testThrowPoint(name: string): void {
   if (failing.has(name)) throw new Error(`lk.test-throw: ${name} fails on purpose`);
 }
 
+/** Thrown by a step the boot cannot go on without; `message` is the console line to print. */
+export class BootStop extends Error {}
+
+/**
+ * A step the boot cannot go on without (the root): on failure, its one console line, then
+ * `stop` (power off); nothing after it runs and nothing falls back. Returns whether it succeeded.
+ */
+export async function stepOrStop(name: string, fn: () => Promise<void>, stop: () => void): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    log(e instanceof BootStop ? e.message : `lk-init: ${name} failed: ${errorMessage(e)}`);
+    stop();
+    return false;
+  }
+}
+
 function report(name: string, e: unknown): void {
   log(`lk-init: error in ${name}: ${errorMessage(e)}; carrying on`);
 }
