@@ -326,18 +326,23 @@ static int make_rootfs_parent_private(const char *rootfs)
 
 int rootfs_prepare(const struct spec *s)
 {
-	/* Until the root is complete nothing propagates to or from the host's
-	 * mounts, except from the host into a slave root. rootfs_finalize then
-	 * gives the root its own propagation. EINVAL: "/" is no mount point (we
-	 * run chrooted); the rootfs bind below gets it instead. */
-	unsigned long before = s->rootfs_propagation & MS_SLAVE ? MS_SLAVE | MS_REC
+	/* While the root is built nothing propagates to or from the host's
+	 * mounts, except from the host into a slave root, and both ways for a
+	 * shared one: as runc does, the container's mounts stay peers of the
+	 * host's, so a mount made under an rshared bind (LinuxKit's mount image:
+	 * /var:/var:rshared,rbind) reaches the host. rootfs_finalize then sets
+	 * the root's own propagation. EINVAL: "/" is no mount point (we run
+	 * chrooted); the rootfs bind below gets it instead. */
+	unsigned long before = s->rootfs_propagation & MS_SHARED  ? MS_SHARED | MS_REC
+			       : s->rootfs_propagation & MS_SLAVE ? MS_SLAVE | MS_REC
 								  : MS_PRIVATE | MS_REC;
 	int root_is_mount = mount(NULL, "/", NULL, before, NULL) == 0;
 	int root_fd AUTO_FD = -1;
 
 	if (!root_is_mount && errno != EINVAL)
 		return fail_errno("mount", "/ (propagation)");
-	if (!root_is_mount && make_rootfs_parent_private(s->rootfs) < 0)
+	/* pivot_root refuses a new root whose parent mount is shared. */
+	if ((!root_is_mount || (before & MS_SHARED)) && make_rootfs_parent_private(s->rootfs) < 0)
 		return -1;
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
