@@ -37,7 +37,8 @@ describe('Debian cloud kernel: minimal node', () => {
   beforeAll(async () => {
     release = await pinnedRelease();
     base = await buildCase('distro-kernel-minimal', ['kernel+initrd', 'tar']);
-    const append = 'lk.poweroff=ready lk.console-logs';
+    // Services print after they start, and ready only says they started: give them 10 s.
+    const append = 'lk.poweroff=ready+10 lk.console-logs';
     q35 = await boot(base, { append, args: ['--networking', 'none'], timeoutMs: 240_000 });
     microvm = await boot(base, { append, args: ['--machine', 'microvm'], timeoutMs: 240_000 });
     rootfs = await mkdtemp(join(tmpdir(), 'lk-distro-kernel-root-'));
