@@ -4,6 +4,7 @@
 // on the idle node, read from /proc in the guest by a service added from bench/memory/rss.yml.
 // Prints each boot and the summary line `memory min-mib <MiB>`.
 // Usage: node bench/memory/run.mjs [--file examples/node.yml] [--low 16] [--high 128] [--step 4]
+//        [--compression gzip|zstd|none] (the initrd's, passed to lkbuild build)
 import { parseArgs } from 'node:util';
 import { boot, buildNode, scratchDir, summary } from '../lib.mjs';
 
@@ -13,13 +14,20 @@ const { values } = parseArgs({
     low: { type: 'string', default: '16' },
     high: { type: 'string', default: '128' },
     step: { type: 'string', default: '4' },
+    compression: { type: 'string' },
   },
 });
-const base = await buildNode([values.file], scratchDir('memory'));
+const buildArgs = values.compression ? ['--compression', values.compression] : [];
+const base = await buildNode([values.file], scratchDir('memory'), buildArgs);
+// A boot counts only when the whole initramfs was unpacked: the kernel goes on after a failed
+// unpack ("Initramfs unpacking failed: write error" when the rootfs, capped at half the RAM,
+// is full), and the init may still get to ready without the files that did not fit.
 const reachesReady = async (mem) => {
   const r = await boot(base, { mem, timeoutMs: 180_000 });
-  console.log(`--mem ${mem}: ${r.ready !== undefined ? `ready at ${r.ready.toFixed(3)} s` : 'no ready'}`);
-  return r.ready !== undefined;
+  const unpackFailed = /Initramfs unpacking failed/.test(r.text);
+  const outcome = unpackFailed ? 'initramfs not fully unpacked' : r.ready !== undefined ? `ready at ${r.ready.toFixed(3)} s` : 'no ready';
+  console.log(`--mem ${mem}: ${outcome}`);
+  return r.ready !== undefined && !unpackFailed;
 };
 // Invariant: `high` reaches ready, `low` does not (both checked, not assumed).
 let low = Number(values.low);
@@ -33,7 +41,7 @@ while (high - low > Number(values.step)) {
 }
 console.log(`${values.file} reaches ready with --mem ${high}${high > low ? ` and not with ${low}` : ''}`);
 
-const rssBase = await buildNode([values.file, 'bench/memory/rss.yml'], scratchDir('memory-rss'));
+const rssBase = await buildNode([values.file, 'bench/memory/rss.yml'], scratchDir('memory-rss'), buildArgs);
 const r = await boot(rssBase, { append: 'lk.poweroff=ready+10' });
 const rss = [...r.text.matchAll(/bench-rss (\S+) (\d+) (\d+)/g)].map(([, name, pid, kib]) => ({
   name,
