@@ -1,6 +1,7 @@
 // Every CLI command as a real process: its exit code (0, 1 for errors, 2 for usage), its stdout
 // and its stderr, which never holds a stack trace. Registry commands run against a
 // docker-registry started here, with a private cache. (Boots: qemu-tests/examples.test.ts.)
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -100,6 +101,16 @@ describe('validate, build, run qemu and pkg build', () => {
     expect(r.stderr).toContain('services');
   });
 
+  test('a reader that closes early (lkbuild ... | head) ends it quietly with 141, as SIGPIPE would', async () => {
+    const child = spawn('node', [cli, 'validate', join(repo, 'examples/node.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the command writes a byte: its first write fails with EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
+  });
+
   test('validate a missing file names it, exit 1', async () => {
     const r = await lkbuild(['validate', join(work, 'nope.yml')]);
     expect(r.code).toBe(1);
@@ -192,6 +203,20 @@ describe('cache and push against a real registry', () => {
     expect(clean.code).toBe(0);
     expect(clean.stdout).toMatch(/^removed 4 blobs/); // manifest, config, two layers
     expect(await readdir(join(cache, 'blobs/sha256'))).toEqual([]);
+  });
+
+  test('an image imported under a short name (--name acme/app:1) is what a build naming it uses', async () => {
+    const file = join(work, 'short-name.tar');
+    expect((await lkbuild(['cache', 'pull', ref], env())).code).toBe(0);
+    expect((await lkbuild(['cache', 'export', ref, file], env())).code).toBe(0);
+    const own = { LKBUILD_CACHE: join(work, 'short-name-cache') };
+    expect(await lkbuild(['cache', 'import', '--name', 'acme/app:1', file], own)).toMatchObject({ code: 0, stdout: 'acme/app:1\n' });
+    const yml = join(work, 'short-name.yml');
+    await writeFile(yml, 'onboot:\n  - name: app\n    image: acme/app:1\n');
+    // No registry answers for acme/app (docker.io is out of reach here): the build must not ask one.
+    const built = await lkbuild(['build', '-o', join(work, 'short-name-out'), '-f', 'tar', yml], own);
+    expect(built.code, built.stderr).toBe(0);
+    expect(await readdir(join(work, 'short-name-out'))).toContain('short-name.tar');
   });
 
   test('errors: a missing image, a missing file, an unreachable registry', async () => {
