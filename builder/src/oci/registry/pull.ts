@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { LkError } from '../../errors.js';
 import { deadline } from '../../net/retry.js';
 import { findImage, type StoredImage } from '../image-store.js';
@@ -63,7 +62,7 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
       }
       emit({ type: 'blob-start', digest: blob.digest, size: blob.size });
       const chunks = client.blobChunks(parsed.repository, blob, (n) => emit({ type: 'blob-bytes', digest: blob.digest, bytes: n }));
-      await layout.writeBlob(Readable.from(chunks), { digest: blob.digest, size: blob.size });
+      await layout.writeBlob(chunks, { digest: blob.digest, size: blob.size });
       emit({ type: 'blob-done', digest: blob.digest, size: blob.size, skipped: false });
     });
 
