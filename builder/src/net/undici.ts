@@ -6,9 +6,19 @@
  * An undici release that moves one of these files fails every network test at load.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type * as Undici from 'undici';
 
 const load = createRequire(import.meta.url);
+
+// undici parses HTTP with llhttp compiled to WebAssembly, on the first connection. V8 compiles
+// it at once with its baseline compiler (Liftoff), then recompiles the hot parts with its
+// optimising one in background threads that Node waits for before it exits: ~0.1 s of CPU
+// and 60-250 ms of wall time at the end of every command that made a request (measured on a
+// `cache pull`: the output came, then the process idled). The parser's work per request is
+// small (a body is handed over in spans, not parsed byte by byte), so the baseline code is
+// all it needs. Set before any connection, so before the module is compiled.
+setFlagsFromString('--liftoff-only');
 
 export const Agent: typeof Undici.Agent = load('undici/lib/dispatcher/agent.js');
 export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = load('undici/lib/dispatcher/env-http-proxy-agent.js');
