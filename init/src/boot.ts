@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as lk from 'lk';
 import { chooseHostname, resolvConfAction, type NetInterface, type ResolvConfState } from './netconf.js';
 import { debug, exists, listDir, log, mkdirp, readLink, readText, writeText } from './sys.js';
+import { words } from './words.js';
 
 interface MountSpec {
   source: string;
@@ -27,17 +28,16 @@ const MOUNTS: MountSpec[] = [
   { source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: NOSUID_NODEV_NOEXEC, data: 'nsdelegate' },
 ];
 
-/** True if `path` is already a mount point (per /proc/self/mountinfo). */
-function mountedAt(path: string): boolean {
-  const info = readText('/proc/self/mountinfo');
-  if (!info) return false;
-  return info.split('\n').some((line) => line.split(' ')[4] === path);
+/** The mount points in /proc/self/mountinfo (empty before /proc is mounted). */
+function mountPoints(): Set<string> {
+  const info = readText('/proc/self/mountinfo') ?? '';
+  return new Set(info.split('\n').map((line) => line.split(' ')[4] ?? ''));
 }
 
-function mountOne(m: MountSpec): void {
+function mountOne(m: MountSpec, mounted: Set<string>): void {
   try {
     mkdirp(m.target);
-    if (m.target !== '/proc' && mountedAt(m.target)) return; // e.g. devtmpfs automounted by the kernel
+    if (m.target !== '/proc' && mounted.has(m.target)) return; // e.g. devtmpfs automounted by the kernel
     lk.mount(m.source, m.target, m.fstype, m.flags, m.data ?? null);
   } catch (e) {
     log(`lk-init: mount ${m.target}: ${(e as Error).message}`);
@@ -45,7 +45,11 @@ function mountOne(m: MountSpec): void {
 }
 
 export function mountFilesystems(): void {
-  for (const m of MOUNTS) mountOne(m);
+  const [proc, ...rest] = MOUNTS;
+  mountOne(proc!, new Set());
+  // Read once /proc is there: none of our own mounts hides another of the list.
+  const mounted = mountPoints();
+  for (const m of rest) mountOne(m, mounted);
   // Shared, as on LinuxKit and systemd: a container that binds with rshared (the mount image)
   // mounts for the whole node. Containers still get rprivate unless they ask otherwise.
   try {
@@ -61,8 +65,8 @@ export function mountFilesystems(): void {
   }
 }
 
-/** The kernel's initial rootfs (ramfs or tmpfs) shows as fstype "rootfs". */
-function rootIsInitramfs(): boolean {
+/** The kernel's initial rootfs (ramfs or tmpfs) shows as fstype "rootfs". Needs /proc. */
+export function rootIsInitramfs(): boolean {
   const mounts = readText('/proc/mounts') ?? '';
   return mounts.split('\n').some((line) => {
     const f = line.split(' ');
@@ -71,18 +75,14 @@ function rootIsInitramfs(): boolean {
 }
 
 /**
- * Leaves the kernel's rootfs, which containers cannot pivot_root away from, for a bind mount
- * of itself moved over / (it has a parent mount, so pivot_root works), without copying a file.
- * Needs /proc to decide; leaves nothing mounted but the new root.
+ * Leaves the kernel's rootfs (call only when / is it: rootIsInitramfs), which containers cannot
+ * pivot_root away from, for a bind mount of itself moved over / (it has a parent mount, so
+ * pivot_root works), without copying a file. Call with nothing mounted under /: a plain bind
+ * mount leaves submounts behind.
  */
 export function leaveInitramfs(): boolean {
   const newRoot = '/.lk-root';
   try {
-    mkdirp('/proc');
-    lk.mount('proc', '/proc', 'proc', NOSUID_NODEV_NOEXEC);
-    const initramfs = rootIsInitramfs();
-    lk.umount('/proc', lk.MNT_DETACH);
-    if (!initramfs) return false;
     mkdirp(newRoot, 0o755);
     lk.mount('/', newRoot, null, lk.MS_BIND);
     lk.switchRoot(newRoot);
@@ -169,7 +169,7 @@ export function loopbackUp(): void {
 /** Lets child cgroups use every controller the kernel offers. */
 export function enableCgroupControllers(): void {
   const root = '/sys/fs/cgroup';
-  const controllers = (readText(`${root}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
+  const controllers = words(readText(`${root}/cgroup.controllers`) ?? '');
   try {
     // One write is the fast path; it fails as a whole if any controller is refused.
     writeText(`${root}/cgroup.subtree_control`, controllers.map((c) => `+${c}`).join(' '));

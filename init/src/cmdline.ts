@@ -1,5 +1,7 @@
 // Kernel command line -> the lk.* options the init understands. Pure.
 
+import { isSpace } from './words.js';
+
 export interface BootOptions {
   /** lk.poweroff=ready[+<s>]: power off right after `lk-init: ready`, or <s> seconds later (tests, demos). */
   poweroffAfterReadyMs: number | undefined;
@@ -30,11 +32,12 @@ function tokenize(text: string): string[] {
   let current = '';
   let quoted = false;
   let inWord = false;
-  for (const ch of text) {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
     if (ch === '"') {
       quoted = !quoted;
       inWord = true;
-    } else if (!quoted && /\s/.test(ch)) {
+    } else if (!quoted && isSpace(text.charCodeAt(i))) {
       if (inWord) words.push(current);
       current = '';
       inWord = false;
@@ -57,8 +60,9 @@ function poweroffDelay(value: string | undefined): number | undefined {
   return m ? Math.round(Number(m[1] ?? 0) * 1000) : undefined;
 }
 
-export function bootOptions(cmdline: string): BootOptions {
-  const options = parseCmdline(cmdline);
+/** The lk.* options of a command line, given as text or as parseCmdline's map. */
+export function bootOptions(cmdline: string | Map<string, string>): BootOptions {
+  const options = typeof cmdline === 'string' ? parseCmdline(cmdline) : cmdline;
   const grace = Number(options.get('lk.shutdown-grace'));
   return {
     poweroffAfterReadyMs: poweroffDelay(options.get('lk.poweroff')),

@@ -1,15 +1,21 @@
 // Kernel modules: parse depmod's indexes and modules-load.d lists, match device modaliases,
 // and order the loads (dependencies first). Pure; the I/O is in modload.ts.
 
+import { words } from './words.js';
+
 /** Module names compare with '-' and '_' equal, as modprobe does. */
 export function moduleName(name: string): string {
-  return name.trim().replace(/-/g, '_');
+  return name.trim().split('-').join('_');
 }
+
+const KO_SUFFIXES = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst'];
 
 /** The module name of a path in modules.dep: "kernel/drivers/net/dummy.ko" -> "dummy". */
 export function nameOfPath(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
-  return moduleName(base.replace(/\.ko(\.(gz|xz|zst))?$/, ''));
+  const ko = base.lastIndexOf('.ko');
+  const suffix = ko < 0 ? '' : base.slice(ko);
+  return moduleName(KO_SUFFIXES.includes(suffix) ? base.slice(0, ko) : base);
 }
 
 export interface ModuleEntry {
@@ -27,12 +33,7 @@ export function parseModulesDep(text: string): Map<string, ModuleEntry> {
     const colon = line.indexOf(':');
     if (line === '' || line.startsWith('#') || colon < 0) continue;
     const path = line.slice(0, colon).trim();
-    const deps = line
-      .slice(colon + 1)
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(nameOfPath);
+    const deps = words(line.slice(colon + 1)).map(nameOfPath);
     modules.set(nameOfPath(path), { path, deps });
   }
   return modules;
@@ -67,7 +68,7 @@ function literalPrefix(pattern: string): string {
 export function parseModulesAlias(text: string): Alias[] {
   const aliases: Alias[] = [];
   for (const raw of text.split('\n')) {
-    const f = raw.trim().split(/\s+/);
+    const f = words(raw);
     if (f.length === 3 && f[0] === 'alias') aliases.push({ pattern: f[1]!, module: moduleName(f[2]!), prefix: literalPrefix(f[1]!) });
   }
   return aliases;
@@ -128,11 +129,33 @@ function aliasMatches(alias: Alias, text: string): boolean {
   return alias.regex.test(text);
 }
 
-/** Modules whose alias patterns match any of `modaliases`, each once, in first-match order. */
+/** A modalias's bus ("pci" in "pci:v00008086d..."); a pattern's, when its literal start has it. */
+function busOf(text: string): string | null {
+  const colon = text.indexOf(':');
+  return colon < 0 ? null : text.slice(0, colon);
+}
+
+/**
+ * Modules whose alias patterns match any of `modaliases`, each once, in first-match order.
+ * Each modalias is tried only against the patterns of its bus and those whose literal start
+ * names none (acpi*:...), in file order: a pattern whose literal start has a ':' can only
+ * match text with the same bus.
+ */
 export function modulesForAliases(modaliases: string[], aliases: Alias[]): string[] {
+  const byBus = new Map<string, number[]>();
+  const anyBus: number[] = [];
+  aliases.forEach((alias, i) => {
+    const bus = busOf(alias.prefix);
+    if (bus === null) anyBus.push(i);
+    else if (byBus.has(bus)) byBus.get(bus)!.push(i);
+    else byBus.set(bus, [i]);
+  });
   const found: string[] = [];
   for (const modalias of modaliases) {
-    for (const alias of aliases) {
+    const own = byBus.get(busOf(modalias) ?? '') ?? [];
+    const candidates = anyBus.length === 0 ? own : [...own, ...anyBus].sort((a, b) => a - b);
+    for (const i of candidates) {
+      const alias = aliases[i]!;
       if (!found.includes(alias.module) && aliasMatches(alias, modalias)) found.push(alias.module);
     }
   }
@@ -145,7 +168,7 @@ export function parseModulesList(text: string): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'))
-    .map((l) => l.split(/\s+/)[0]!);
+    .map((l) => words(l)[0]!);
 }
 
 /** lk.modules=a,b on the kernel command line. */

@@ -47,8 +47,8 @@ async function boot(): Promise<void> {
     // The kernel hands init the command-line words it does not know as argv;
     // lk.* options given that way (or by hand, for tests) override /proc/cmdline.
     const cmdline = `${readText('/proc/cmdline') ?? ''} ${scriptArgs.slice(1).join(' ')}`;
-    options = bootOptions(cmdline);
     words = parseCmdline(cmdline);
+    options = bootOptions(words);
     setDebug(options.debug);
     setTestThrows(words.get('lk.test-throw'));
   });

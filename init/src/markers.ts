@@ -1,7 +1,8 @@
 // The console markers tests and benchmarks parse. Keep them stable. Pure.
 
+/** Milliseconds: bench/boot reads the init's share (ready - start), which is about 0.1 s. */
 export function formatUptime(seconds: number): string {
-  return seconds.toFixed(2);
+  return seconds.toFixed(3);
 }
 
 export const markers = {

@@ -2,7 +2,7 @@
 
 import { bundleDirs, launch, loadBundle } from './bundles.js';
 import { LogSink } from './logs.js';
-import { markers } from './markers.js';
+import { formatUptime, markers } from './markers.js';
 import { bundleName } from './runtime.js';
 import { testThrowPoint } from './steps.js';
 import { errorMessage, log, uptime } from './sys.js';
@@ -23,6 +23,6 @@ export async function runToCompletion(phase: 'onboot' | 'onshutdown'): Promise<v
       code = 255;
     }
     if (phase === 'onboot') log(markers.onboot(name, code, uptime()));
-    else log(`lk-init: onshutdown ${name} exit=${code} uptime=${uptime().toFixed(2)}`);
+    else log(`lk-init: onshutdown ${name} exit=${code} uptime=${formatUptime(uptime())}`);
   }
 }

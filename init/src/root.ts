@@ -6,7 +6,7 @@
 import * as std from 'std';
 import * as os from 'os';
 import * as lk from 'lk';
-import { leaveInitramfs } from './boot.js';
+import { leaveInitramfs, rootIsInitramfs } from './boot.js';
 import { parseCmdline } from './cmdline.js';
 import { markers } from './markers.js';
 import {
@@ -156,6 +156,7 @@ export async function enterRoot(): Promise<boolean> {
   // Settle only after the caller awaits: QuickJS reports a rejection that has no handler yet.
   await null;
   const mounted: string[] = [];
+  let initramfs = false;
   try {
     if (mountIfMissing('proc', '/proc')) mounted.push('/proc');
     let request: RootRequest | null;
@@ -168,8 +169,9 @@ export async function enterRoot(): Promise<boolean> {
       await enterImageRoot(request, mounted);
       return true;
     }
+    initramfs = rootIsInitramfs();
   } finally {
     unmountAll(mounted);
   }
-  return leaveInitramfs();
+  return initramfs && leaveInitramfs();
 }

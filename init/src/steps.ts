@@ -1,7 +1,7 @@
 // The boot as a sequence of steps: an exception in one is logged and the boot carries on,
 // because PID 1 must never stop halfway (no services, no lkctl, no shutdown).
 
-import { errorMessage, log } from './sys.js';
+import { debug, debugging, errorMessage, log, uptime } from './sys.js';
 
 let failing = new Set<string>();
 
@@ -42,20 +42,29 @@ function report(name: string, e: unknown): void {
 
 /** Runs one boot step; an exception is logged, never propagated. */
 export function step(name: string, fn: () => void): void {
+  const started = debugging() ? uptime() : null;
   try {
     testThrowPoint(name);
     fn();
   } catch (e) {
     report(name, e);
   }
+  if (started !== null) timed(name, started);
+}
+
+/** With lk.debug, each step's guest time: where the init's share of the boot goes. */
+function timed(name: string, started: number): void {
+  debug(`step ${name}: ${((uptime() - started) * 1000).toFixed(1)} ms`);
 }
 
 /** step() for asynchronous work the boot waits for. */
 export async function stepAsync(name: string, fn: () => Promise<void>): Promise<void> {
+  const started = debugging() ? uptime() : null;
   try {
     testThrowPoint(name);
     await fn();
   } catch (e) {
     report(name, e);
   }
+  if (started !== null) timed(name, started);
 }

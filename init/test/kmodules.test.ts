@@ -124,6 +124,25 @@ describe('modulesForAliases', () => {
     expect(modulesForAliases(modaliases, parseModulesAlias(ALIAS))).toEqual(['e1000']);
     expect(modulesForAliases(['acpi:PNP0A08:'], parseModulesAlias(ALIAS))).toEqual([]);
   });
+
+  it('tries patterns with no bus in their literal start against every bus, in file order', () => {
+    const aliases = parseModulesAlias(
+      [
+        'alias acpi:PNP0C0C: exact',
+        'alias acpi*:PNP0C0C:* button',
+        'alias pci:v*d*sv*sd*bc02sc00i* netclass',
+        'alias *:serial8250 anyserial',
+        'alias platform:serial8250 serialmod',
+      ].join('\n'),
+    );
+    expect(modulesForAliases(['acpi:PNP0C0C:'], aliases)).toEqual(['exact', 'button']);
+    expect(modulesForAliases(['platform:serial8250'], aliases)).toEqual(['anyserial', 'serialmod']);
+    expect(modulesForAliases(['pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00'], aliases)).toEqual(['netclass']);
+    // A pattern of another bus never matches, though its wildcards would.
+    expect(modulesForAliases(['usb:v1bc02sc00i00'], aliases)).toEqual([]);
+    const reversed = parseModulesAlias('alias acpi*:PNP0C0C:* button\nalias acpi:PNP0C0C: exact\n');
+    expect(modulesForAliases(['acpi:PNP0C0C:'], reversed)).toEqual(['button', 'exact']);
+  });
 });
 
 describe('planLoads', () => {

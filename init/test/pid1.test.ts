@@ -85,7 +85,7 @@ describe('init as PID 1', () => {
     const markers = markerLines(out).map(
       (l) =>
         l
-          .replace(/uptime=\d+\.\d\d\b/, 'uptime=T')
+          .replace(/uptime=\d+\.\d{3}\b/, 'uptime=T')
           .replace(/pid=\d+/, 'pid=P')
           .replace('code=143', 'code=0'), // SIGTERM may land before the trap is set
     );

@@ -45,12 +45,12 @@ describe('formatList', () => {
 
 describe('markers', () => {
   it('match the documented console format', () => {
-    expect(markers.start(1.234)).toBe('lk-init: start uptime=1.23');
-    expect(markers.onboot('hello', 0, 2)).toBe('lk-init: onboot hello exit=0 uptime=2.00');
-    expect(markers.serviceStarted('web', 56, 2.1)).toBe('lk-init: service web started pid=56 uptime=2.10');
-    expect(markers.ready(3)).toBe('lk-init: ready uptime=3.00');
+    expect(markers.start(1.234)).toBe('lk-init: start uptime=1.234');
+    expect(markers.onboot('hello', 0, 2)).toBe('lk-init: onboot hello exit=0 uptime=2.000');
+    expect(markers.serviceStarted('web', 56, 2.1)).toBe('lk-init: service web started pid=56 uptime=2.100');
+    expect(markers.ready(3)).toBe('lk-init: ready uptime=3.000');
     expect(markers.serviceExited('web', 3, 400)).toBe('lk-init: service web exited code=3 restart-in=400');
     expect(markers.serviceExited('web', 0, null)).toBe('lk-init: service web exited code=0 restart-in=never');
-    expect(markers.shutdown(9.999)).toBe('lk-init: shutdown uptime=10.00');
+    expect(markers.shutdown(9.9996)).toBe('lk-init: shutdown uptime=10.000');
   });
 });

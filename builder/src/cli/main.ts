@@ -132,7 +132,19 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
       : (await import('./cache-commands.js')).pushCommand(first === undefined ? [] : [first, ...rest]),
 };
 
+/**
+ * A reader that goes away (`lkbuild cache ls | head`) ends the command quietly with 141, as a
+ * Unix tool killed by SIGPIPE would; Node would otherwise throw from the write.
+ */
+function quitWhenStdoutCloses(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(141);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quitWhenStdoutCloses();
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(usage);

@@ -1,6 +1,7 @@
 // Every CLI command as a real process: its exit code (0, 1 for errors, 2 for usage), its stdout
 // and its stderr, which never holds a stack trace. Registry commands run against a
 // docker-registry started here, with a private cache. (Boots: qemu-tests/examples.test.ts.)
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -98,6 +99,16 @@ describe('validate, build, run qemu and pkg build', () => {
     expect(r.stderr).toContain('CAP_NET_ADMIN');
     expect(r.stderr).toContain(`${bad}:5:1`);
     expect(r.stderr).toContain('services');
+  });
+
+  test('a reader that closes early (lkbuild ... | head) ends it quietly with 141, as SIGPIPE would', async () => {
+    const child = spawn('node', [cli, 'validate', join(repo, 'examples/node.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the command writes a byte: its first write fails with EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
   });
 
   test('validate a missing file names it, exit 1', async () => {
