@@ -108,3 +108,13 @@ test('the CLI pulls every image it can, prints them in the order given, and fail
   const blobs = await readdir(join(dir, 'cache', 'blobs', 'sha256'));
   expect(blobs.filter((b) => b.startsWith('.tmp'))).toEqual([]);
 });
+
+test('a malformed reference among good ones is an error before anything is fetched', async () => {
+  const dir = await tempDir('lk-many-cli-');
+  const env = { LKBUILD_CACHE: join(dir, 'cache'), DOCKER_CONFIG: dir };
+  const r = await execa('node', [cli, 'cache', 'pull', ref('a'), `${proxy.host}/many/Bad Name:1`, ref('c')], { env, reject: false });
+  expect(r.exitCode).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toContain(`invalid image reference "${proxy.host}/many/Bad Name:1"`);
+  expect(proxy.seen).toEqual([]);
+});

@@ -3,7 +3,7 @@ import { deadline } from '../../net/retry.js';
 import { findImage, type StoredImage } from '../image-store.js';
 import type { BlobRef, OciLayout } from '../layout.js';
 import { MediaType, type Descriptor, type ImageConfigFile, type ImageIndex, type ImageManifest } from '../media-types.js';
-import { formatReference, parseReference } from '../reference.js';
+import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
 import { mapLimit } from '../../util/map-limit.js';
 import { dockerToOciManifest } from './convert.js';
@@ -42,8 +42,8 @@ export interface PullImagesOptions extends Omit<PullOptions, 'onEvent'> {
  * Pulls several images at once, each as pullImage does: one client (its connections and tokens)
  * per registry serves them all, their blobs download side by side (each image `concurrency` at
  * a time, each registry over its connection pool), and a blob two of them share is fetched
- * once. Each image succeeds or fails on its own: the results come in the order of `refs`. The
- * time limit bounds them all together.
+ * once. Each image succeeds or fails on its own: the results come in the order of `refs`. A
+ * malformed reference is an error before anything is fetched. The time limit bounds them all.
  */
 export async function pullImages(
   layout: OciLayout,
@@ -51,10 +51,11 @@ export async function pullImages(
   opts: PullImagesOptions = {},
 ): Promise<PromiseSettledResult<StoredImage>[]> {
   const { onEvent, ...rest } = opts;
+  const parsed = refs.map(parseReference);
   const session = new PullSession(layout, { ...rest, signal: deadline(opts.timeoutMs, opts.signal) });
   try {
     await layout.init();
-    return await Promise.allSettled(refs.map((ref, i) => session.pull(ref, (e) => onEvent?.(i, e))));
+    return await Promise.allSettled(parsed.map((ref, i) => session.pull(ref, (e) => onEvent?.(i, e))));
   } finally {
     await session.close();
   }
@@ -80,8 +81,7 @@ class PullSession {
     return client;
   }
 
-  async pull(ref: string, emit: (event: TransferEvent) => void): Promise<StoredImage> {
-    const parsed = parseReference(ref);
+  async pull(parsed: ImageReference, emit: (event: TransferEvent) => void): Promise<StoredImage> {
     const refName = formatReference(parsed);
     const want = this.opts.platform ?? defaultPlatform;
     const client = this.client(parsed.registry);
