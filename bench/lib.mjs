@@ -58,12 +58,14 @@ export async function buildNode(files, dir, extra = []) {
 /**
  * One boot with lk.poweroff=ready (or `append`); resolves with the guest uptimes at the init's
  * start and ready markers (undefined when a marker never came) and the console text.
+ * `qemuArgs` go to QEMU itself (after `--`).
  */
-export function boot(base, { machine = 'q35', mem, append = 'lk.poweroff=ready', timeoutMs = 240_000 } = {}) {
+export function boot(base, { machine = 'q35', mem, append = 'lk.poweroff=ready', timeoutMs = 240_000, qemuArgs = [] } = {}) {
   const args = [cli, 'run', 'qemu', '--accel', 'tcg', '--machine', machine, '--append', append];
   if (mem) args.push('--mem', String(mem));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, base], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const extra = qemuArgs.length > 0 ? ['--', ...qemuArgs] : [];
+    const child = spawn(process.execPath, [...args, base, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (d) => (text += d));
     child.stderr.on('data', (d) => (text += d));

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -148,6 +149,48 @@ static JSValue lk_read_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	return JS_NewStringLen(ctx, buf, (size_t)got);
 }
 
+static void free_buffer(char **p)
+{
+	free(*p);
+}
+
+/* readFile(path): the whole file as a string (UTF-8), or null if it cannot be read. One
+ * read(2) loop into one buffer: a FILE and a getc per byte, as std's readAsString does, cost
+ * boot time in the init, which reads dozens of small /proc and /sys files. /proc files report
+ * size 0, so the buffer grows as it fills. */
+static JSValue lk_read_file(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	(void)this_val;
+	const char *path = lk_opt_string(ctx, argc, argv, 0);
+	if (!path)
+		return JS_ThrowTypeError(ctx, "readFile: path required");
+	LK_AUTO_FD int fd = open(path, O_RDONLY | O_CLOEXEC);
+	JS_FreeCString(ctx, path);
+	if (fd < 0)
+		return JS_NULL;
+	__attribute__((cleanup(free_buffer))) char *buf = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (len == cap) {
+			size_t grown = cap ? cap * 2 : 4096;
+			char *more = realloc(buf, grown);
+			if (!more)
+				return JS_ThrowOutOfMemory(ctx);
+			buf = more;
+			cap = grown;
+		}
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return JS_NULL; /* a directory, a /sys attribute that refuses reads */
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	return JS_NewStringLen(ctx, buf ? buf : "", len);
+}
+
 /* writeString(fd, s): writes all of s (UTF-8). */
 static JSValue lk_write_string(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -187,6 +230,7 @@ const JSCFunctionListEntry lk_fd_funcs[] = {
 	JS_CFUNC_DEF("pump", 2, lk_pump),
 	JS_CFUNC_DEF("tee", 2, lk_tee),
 	JS_CFUNC_DEF("readString", 1, lk_read_string),
+	JS_CFUNC_DEF("readFile", 1, lk_read_file),
 	JS_CFUNC_DEF("writeString", 2, lk_write_string),
 };
 const size_t lk_fd_count = countof(lk_fd_funcs);

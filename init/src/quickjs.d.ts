@@ -80,6 +80,8 @@ declare module 'lk' {
   export function tee(from: number, targets: number[]): string | null;
   /** "" at EOF, null when nothing is ready. */
   export function readString(fd: number): string | null;
+  /** The whole file as text (UTF-8), or null if it cannot be opened or read. */
+  export function readFile(path: string): string | null;
   export function writeString(fd: number, s: string): void;
   /** Waits until what was written to the terminal `fd` has gone out (tcdrain). */
   export function drain(fd: number): void;

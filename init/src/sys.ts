@@ -75,15 +75,9 @@ export function nowMs(): number {
   return lk.uptime() * 1000;
 }
 
-/** Whole file as text, or null if it cannot be opened. Streams, so /proc files work too. */
+/** Whole file as text, or null if it cannot be opened or read; /proc files (size 0) too. */
 export function readText(path: string): string | null {
-  const f = std.open(path, 'r');
-  if (!f) return null;
-  try {
-    return f.readAsString();
-  } finally {
-    f.close();
-  }
+  return lk.readFile(path);
 }
 
 export function writeText(path: string, text: string): void {

@@ -205,6 +205,20 @@ describe('cache and push against a real registry', () => {
     expect(await readdir(join(cache, 'blobs/sha256'))).toEqual([]);
   });
 
+  test('an image imported under a short name (--name acme/app:1) is what a build naming it uses', async () => {
+    const file = join(work, 'short-name.tar');
+    expect((await lkbuild(['cache', 'pull', ref], env())).code).toBe(0);
+    expect((await lkbuild(['cache', 'export', ref, file], env())).code).toBe(0);
+    const own = { LKBUILD_CACHE: join(work, 'short-name-cache') };
+    expect(await lkbuild(['cache', 'import', '--name', 'acme/app:1', file], own)).toMatchObject({ code: 0, stdout: 'acme/app:1\n' });
+    const yml = join(work, 'short-name.yml');
+    await writeFile(yml, 'onboot:\n  - name: app\n    image: acme/app:1\n');
+    // No registry answers for acme/app (docker.io is out of reach here): the build must not ask one.
+    const built = await lkbuild(['build', '-o', join(work, 'short-name-out'), '-f', 'tar', yml], own);
+    expect(built.code, built.stderr).toBe(0);
+    expect(await readdir(join(work, 'short-name-out'))).toContain('short-name.tar');
+  });
+
   test('errors: a missing image, a missing file, an unreachable registry', async () => {
     const missing = await lkbuild(['cache', 'pull', `${registry.host}/cli/none:1`], env());
     expect(missing.code).toBe(1);
