@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { boot, buildCase, lkbuild, markers, type BootResult } from './harness.js';
 import { tagged } from './init-helpers.js';
+import { SNAKEOIL_CERT, snakeoilKey } from '../builder/test/helpers/test-keys.js';
 
 const USER_NET_IP = 'ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off';
 const IMDS_NET_IP = 'ip=169.254.0.15::169.254.0.2:255.255.0.0::eth0:off';
@@ -308,9 +309,8 @@ describe('run qemu: --machine microvm, --uefi, --bios, --secure-boot', () => {
     });
     // formats-efi's command line has lk.poweroff=ready: under Secure Boot the stub takes no other.
     const uki = `${await buildCase('formats-efi', ['uki'])}.efi`;
-    const key = join(work, 'snakeoil.key');
-    await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', key]);
-    await execa('sbsign', ['--key', key, '--cert', '/usr/share/ovmf/PkKek-1-snakeoil.pem', '--output', join(work, 'signed.efi'), uki]);
+    const key = await snakeoilKey(join(work, 'snakeoil.key'));
+    await execa('sbsign', ['--key', key, '--cert', SNAKEOIL_CERT, '--output', join(work, 'signed.efi'), uki]);
     signed = await boot(join(work, 'signed.efi'), { append: '', args: ['--secure-boot', '--networking', 'none'], timeoutMs: 240_000 });
     // OVMF refuses it within seconds; the timeout is what this boot checks (exit 124), so it is short.
     unsigned = await boot(uki, { append: '', args: ['--secure-boot', '--networking', 'none'], timeoutMs: 60_000 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { boot, buildCase, markers, type BootResult } from './harness.js';
+import { selfSignedCert, SNAKEOIL_CERT, snakeoilKey } from '../builder/test/helpers/test-keys.js';
 
 /**
  * `build --sign-key --sign-cert`: every EFI format carries the one signed UKI, which sbverify
@@ -13,7 +14,6 @@ import { boot, buildCase, markers, type BootResult } from './harness.js';
  * --secure-boot`) boots it from the uki, raw-efi and aws outputs. The same UKI unsigned, or
  * signed with another key, never starts the init.
  */
-const SNAKEOIL_CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
 const EFI_FORMATS = ['uki', 'raw-efi', 'iso-efi', 'aws', 'gcp', 'qcow2', 'vmdk', 'vhd'];
 const ESP = '@@1M'; // mtools: the ESP starts at 1 MiB on every EFI disk
 
@@ -64,7 +64,7 @@ const secureBoot = (file: string, timeoutMs: number, until?: RegExp) =>
 
 describe('Secure Boot: signed EFI outputs', () => {
   let work: string;
-  let snakeoilKey: string;
+  let snakeoil: string;
   let signed: Record<string, string>;
   let otherKey: { key: string; cert: string };
   let unsignedUki: string;
@@ -73,26 +73,10 @@ describe('Secure Boot: signed EFI outputs', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'lk-secure-boot-'));
-    // Debian ships the snakeoil key encrypted with the passphrase "snakeoil".
-    snakeoilKey = join(work, 'snakeoil.key');
-    await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', snakeoilKey]);
+    snakeoil = await snakeoilKey(join(work, 'snakeoil.key'));
     otherKey = { key: join(work, 'other.key'), cert: join(work, 'other.pem') };
-    await execa('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      otherKey.key,
-      '-out',
-      otherKey.cert,
-      '-days',
-      '3650',
-      '-subj',
-      '/CN=not enrolled/',
-    ]);
-    signed = outputs(await buildCase('formats-efi', EFI_FORMATS, ['--sign-key', snakeoilKey, '--sign-cert', SNAKEOIL_CERT]));
+    await selfSignedCert({ ...otherKey, subject: '/CN=not enrolled/', days: 3650 });
+    signed = outputs(await buildCase('formats-efi', EFI_FORMATS, ['--sign-key', snakeoil, '--sign-cert', SNAKEOIL_CERT]));
     unsignedUki = outputs(await buildCase('formats-efi', ['uki'])).uki!;
     otherUki = outputs(await buildCase('formats-efi', ['uki'], ['--sign-key', otherKey.key, '--sign-cert', otherKey.cert])).uki!;
     for (const f of EFI_FORMATS) ukis[f] = await extractUki(f, signed[f]!, work);
@@ -114,9 +98,9 @@ describe('Secure Boot: signed EFI outputs', () => {
 
   test('the private key is in no output', async () => {
     // The private exponent: what a leaked key would have to contain, in any encoding of it but base64.
-    const jwk = createPrivateKey(await readFile(snakeoilKey)).export({ format: 'jwk' });
+    const jwk = createPrivateKey(await readFile(snakeoil)).export({ format: 'jwk' });
     const d = Buffer.from(jwk.d!, 'base64url');
-    const pem = (await readFile(snakeoilKey, 'utf8')).split('\n')[1]!;
+    const pem = (await readFile(snakeoil, 'utf8')).split('\n')[1]!;
     for (const f of EFI_FORMATS) {
       const bytes = await readFile(signed[f]!);
       expect(bytes.indexOf(d.subarray(0, 32)), f).toBe(-1);

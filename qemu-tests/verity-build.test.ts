@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readUkiCmdline } from '../builder/src/run/qemu.js';
 import { lkbuild } from './harness.js';
+import { SNAKEOIL_CERT, snakeoilKey } from '../builder/test/helpers/test-keys.js';
 
 /**
  * kernel+squashfs and --verity through the real `lkbuild build` CLI (the recipes from the shared
@@ -78,9 +79,8 @@ describe('kernel+squashfs --verity and raw-efi --verity from the CLI', () => {
 
 describe('--verity with --sign-key', () => {
   test('the aws and qcow2 disks carry one signed UKI whose command line names the root partition and its hash; sbverify accepts it', async () => {
-    const key = join(await mkdtemp(join(tmpdir(), 'lk-verity-key-')), 'snakeoil.key');
-    await execa('openssl', ['pkey', '-in', '/usr/share/ovmf/PkKek-1-snakeoil.key', '-passin', 'pass:snakeoil', '-out', key]);
-    const cert = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
+    const key = await snakeoilKey(join(await mkdtemp(join(tmpdir(), 'lk-verity-key-')), 'snakeoil.key'));
+    const cert = SNAKEOIL_CERT;
     const dir = await build(['-f', 'aws', '-f', 'qcow2', '--verity', '--sign-key', key, '--sign-cert', cert]);
     const disk = join(dir, 'node.raw');
     const uki = join(dir, 'aws.efi');

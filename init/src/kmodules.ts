@@ -5,7 +5,8 @@ import { words } from './words.js';
 
 /** Module names compare with '-' and '_' equal, as modprobe does. */
 export function moduleName(name: string): string {
-  return name.trim().split('-').join('_');
+  const trimmed = name.trim();
+  return trimmed.includes('-') ? trimmed.split('-').join('_') : trimmed;
 }
 
 const KO_SUFFIXES = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst'];
@@ -59,15 +60,23 @@ export interface Alias {
   regex?: RegExp;
 }
 
+const GLOB_SPECIALS = ['*', '?', '[', '\\'];
+
+/** indexOf per character: in QuickJS, a regular expression's search costs several times more. */
 function literalPrefix(pattern: string): string {
-  const special = pattern.search(/[*?[\\]/);
-  return special < 0 ? pattern : pattern.slice(0, special);
+  let end = pattern.length;
+  for (const c of GLOB_SPECIALS) {
+    const at = pattern.indexOf(c);
+    if (at >= 0 && at < end) end = at;
+  }
+  return pattern.slice(0, end);
 }
 
 /** modules.alias ("alias <pattern> <module>") in file order. */
 export function parseModulesAlias(text: string): Alias[] {
   const aliases: Alias[] = [];
   for (const raw of text.split('\n')) {
+    if (!raw.includes('alias')) continue; // comments and blank lines, without splitting them
     const f = words(raw);
     if (f.length === 3 && f[0] === 'alias') aliases.push({ pattern: f[1]!, module: moduleName(f[2]!), prefix: literalPrefix(f[1]!) });
   }

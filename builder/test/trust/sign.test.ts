@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isLkError } from '../../src/errors.js';
 import { loadSigningKey, signEfi, UkiSigner } from '../../src/trust/sign.js';
+import { selfSignedCert } from '../helpers/test-keys.js';
 
 const repo = resolve(import.meta.dirname, '../../..');
 const cli = join(repo, 'builder/bin/lkbuild.js');
@@ -18,19 +19,7 @@ const pair = (n: string) => ({ key: join(work, `${n}.key`), cert: join(work, `${
 
 async function makePair(n: string, keyArgs = ['-newkey', 'rsa:2048', '-nodes']): Promise<void> {
   const p = pair(n);
-  await execa('openssl', [
-    'req',
-    '-x509',
-    ...keyArgs,
-    '-keyout',
-    p.key,
-    '-out',
-    p.cert,
-    '-days',
-    '3650',
-    '-subj',
-    `/CN=lkbuild test ${n}/`,
-  ]);
+  await selfSignedCert({ ...p, subject: `/CN=lkbuild test ${n}/`, days: 3650, keyArgs });
 }
 
 async function sbverify(cert: string, file: string): Promise<number> {

@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { selfSignedCert } from '../../helpers/test-keys.js';
 
 export interface RunningRegistry {
   /** "127.0.0.1:<port>" */
@@ -96,23 +97,7 @@ export async function startTlsRegistry(auth: RegistryAuth = { kind: 'none' }): P
   const dir = await mkdtemp(join(tmpdir(), 'lk-tls-'));
   const certPath = join(dir, 'server.crt');
   const keyPath = join(dir, 'server.key');
-  await execa('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  await selfSignedCert({ key: keyPath, cert: certPath, subject: '/CN=127.0.0.1', altName: 'IP:127.0.0.1' });
   const registry = await startRegistry(auth, { certPath, keyPath });
   const certsDir = await mkdtemp(join(tmpdir(), 'lk-certs-d-'));
   await mkdir(join(certsDir, registry.host));

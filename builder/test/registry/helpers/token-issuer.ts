@@ -2,8 +2,8 @@ import { createPrivateKey, sign, X509Certificate, randomUUID } from 'node:crypto
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { freePort } from './registry-server.js';
+import { selfSignedCert } from '../../helpers/test-keys.js';
 
 export interface TokenIssuer {
   realm: string;
@@ -25,21 +25,7 @@ const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url'
 export async function startTokenIssuer(dir: string, users: Record<string, string>): Promise<TokenIssuer> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
-  await execa('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=lk-test-issuer',
-  ]);
+  await selfSignedCert({ key: keyPath, cert: certPath, subject: '/CN=lk-test-issuer' });
   const key = createPrivateKey(await readFile(keyPath));
   const certDer = new X509Certificate(await readFile(certPath)).raw;
   const port = await freePort();
