@@ -48,12 +48,16 @@ export function compressedCpioStream(
   }
 }
 
-/** Each block as its own gzip member, up to `parallel` of them compressing at once, in order. */
+/**
+ * Each block as its own gzip member, in order, with one block more queued than `parallel`
+ * cores compress: while the oldest member is handed on and the next block is read from the
+ * spool, the cores still have work (with exactly `parallel` queued, one sat idle meanwhile).
+ */
 export async function* gzipMembers(blocks: AsyncIterable<Buffer>, parallel: number): AsyncGenerator<Buffer> {
   const pending: Promise<Buffer>[] = [];
   for await (const block of blocks) {
     pending.push(gzipAsync(block, { level: gzipLevel }));
-    if (pending.length >= Math.max(1, parallel)) yield await pending.shift()!;
+    if (pending.length > Math.max(1, parallel)) yield await pending.shift()!;
   }
   while (pending.length > 0) yield await pending.shift()!;
 }

@@ -3,16 +3,16 @@ import { netDefaults } from '../net/defaults.js';
 import { OciLayout, defaultCacheDir } from '../oci/layout.js';
 import { Annotation, type Descriptor, type ImageManifest } from '../oci/media-types.js';
 import { resolveCached } from '../oci/registry/cache-names.js';
-import { cleanCache } from '../oci/registry/clean.js';
-import { exportImage, type ArchiveFormat } from '../oci/registry/export.js';
-import { importArchive } from '../oci/registry/import.js';
 import { parsePlatform } from '../oci/registry/platform.js';
-import { pullImage } from '../oci/registry/pull.js';
-import { pushImage } from '../oci/registry/push.js';
 
 import { parseCommandArgs as parse, seconds } from './args.js';
 import { cacheUsage } from './cache-usage.js';
+import { StatusLine } from './status-line.js';
 import { formatBytes, TransferDisplay } from './transfer-display.js';
+
+// Each verb loads what only it needs when it runs: the registry client (undici) for pull and
+// push, tar-stream for import. A pull should not pay for loading the archive code, nor `ls`
+// for the network.
 
 export { cacheUsage };
 
@@ -76,19 +76,18 @@ async function cachePull(args: string[]): Promise<number> {
   if (positionals.length === 0) throw usageError('cache pull needs at least one image reference');
   const layout = openCache();
   const platform = values.platform ? parsePlatform(values.platform) : undefined;
-  for (const ref of positionals) {
-    const display = values.quiet ? undefined : new TransferDisplay(`pull ${ref}`);
-    try {
-      const image = await pullImage(layout, ref, {
-        platform,
-        timeoutMs: seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000,
-        onEvent: display?.onEvent,
-      });
-      process.stdout.write(`${image.refName}\t${image.manifestDescriptor.digest}\n`);
-    } finally {
-      display?.close();
-    }
-  }
+  const timeoutMs = seconds(values.timeout, '--timeout', netDefaults.transferTimeoutMs / 1000) * 1000;
+  const { pullImages } = await import('../oci/registry/pull.js');
+  // All the images at once; each one's progress under its own name, on one status line.
+  const status = values.quiet ? undefined : new StatusLine();
+  const displays = positionals.map((ref) => (status ? new TransferDisplay(`pull ${ref}`, status) : undefined));
+  const results = await pullImages(layout, positionals, { platform, timeoutMs, onEvent: (i, e) => displays[i]?.onEvent(e) }).finally(() => {
+    for (const display of displays) display?.close();
+  });
+  // The pulled ones are printed (in the order given) even when another failed; the first failure is the error.
+  for (const r of results) if (r.status === 'fulfilled') process.stdout.write(`${r.value.refName}\t${r.value.manifestDescriptor.digest}\n`);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return 0;
 }
 
@@ -109,6 +108,7 @@ async function cacheRm(args: string[]): Promise<number> {
 async function cacheClean(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { 'min-age': { type: 'string' } });
   if (positionals.length > 0) throw usageError('cache clean takes no arguments');
+  const { cleanCache } = await import('../oci/registry/clean.js');
   const result = await cleanCache(openCache(), { minAgeMs: seconds(values['min-age'], '--min-age', 300) * 1000 });
   process.stdout.write(`removed ${result.removed} blobs (${formatBytes(result.freedBytes)}), kept ${result.kept}\n`);
   return 0;
@@ -117,6 +117,7 @@ async function cacheClean(args: string[]): Promise<number> {
 async function cacheImport(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { name: { type: 'string' }, platform: { type: 'string' } });
   if (positionals.length !== 1) throw usageError('cache import needs exactly one FILE');
+  const { importArchive } = await import('../oci/registry/import.js');
   const names = await importArchive(openCache(), positionals[0], {
     name: values.name,
     platform: values.platform ? parsePlatform(values.platform) : undefined,
@@ -128,8 +129,9 @@ async function cacheImport(args: string[]): Promise<number> {
 async function cacheExport(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { format: { type: 'string' } });
   if (positionals.length !== 2) throw usageError('cache export needs REF and FILE');
-  const format = (values.format ?? 'oci') as ArchiveFormat;
+  const format = values.format ?? 'oci';
   if (format !== 'oci' && format !== 'docker') throw usageError('--format is oci or docker');
+  const { exportImage } = await import('../oci/registry/export.js');
   const name = await exportImage(openCache(), positionals[0], positionals[1], format);
   process.stdout.write(`${name}\t${positionals[1]}\n`);
   return 0;
@@ -141,6 +143,7 @@ export async function pushCommand(args: string[]): Promise<number> {
   if (positionals.length < 1 || positionals.length > 2) throw usageError('push needs REF and optionally DEST');
   const [ref, dest] = positionals;
   const layout = openCache();
+  const { pushImage } = await import('../oci/registry/push.js');
   const display = values.quiet ? undefined : new TransferDisplay(`push ${dest ?? ref}`);
   try {
     const result = await pushImage(layout, ref, dest, {

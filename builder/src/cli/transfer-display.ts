@@ -15,6 +15,8 @@ interface Transfer {
  * it is missing): on a terminal one status line with blobs, bytes and rate, redrawn in place at
  * most 10 times a second; otherwise plain lines (the image, each finished blob, a summary) for
  * CI logs. A transfer ends with its 'done' event; `close()` clears what a failed one left.
+ * Displays may share one StatusLine (`cache pull A B`, images side by side): the live line shows
+ * whichever transfer moved last, and each finished transfer leaves its own line.
  */
 export class TransferDisplay {
   private readonly tty: boolean;

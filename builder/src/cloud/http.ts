@@ -4,7 +4,8 @@
  * carries its time; a token may have been renewed), a throttling answer or a 5xx is retried
  * with back-off, and an expired credential is renewed once before the next attempt.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../net/undici.js';
 import { LkError } from '../errors.js';
 import type { NetOptions } from '../net/defaults.js';
 import { createDispatcher, requestTimeouts } from '../net/dispatcher.js';

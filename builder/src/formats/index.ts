@@ -1,6 +1,5 @@
 import { LkError } from '../errors.js';
 import type { FormatContext } from './context.js';
-import { writeKernelInitrd } from './kernel-initrd.js';
 
 /**
  * The output formats, in one table: each names the files it writes, the firmware that boots
@@ -49,7 +48,8 @@ export type FormatWriter = (ctx: FormatContext) => Promise<void>;
 const disk = (suffix: string, diskFormat: DiskImageFormat): OutputFile => ({ role: 'disk', suffix, diskFormat });
 const archive = (suffix: string): OutputFile => ({ role: 'archive', suffix });
 
-// The modules of the image formats load on first use: most builds write kernel+initrd only.
+// The modules of the formats load on first use: a command that only names formats (the usage
+// text, `run qemu`, `cache pull`) does not load the cpio and compression code.
 const vmDisk =
   (format: 'qcow2' | 'vmdk' | 'vhd'): Writer =>
   (ctx, path) =>
@@ -65,7 +65,7 @@ export const outputFormats: readonly OutputFormat[] = [
     ],
     firmware: 'direct-kernel',
     append: true,
-    write: writeKernelInitrd,
+    write: (ctx, path) => import('./kernel-initrd.js').then((m) => m.writeKernelInitrd(ctx, path)),
   },
   {
     // LinuxKit's name; the initrd is ours (the init alone: it opens the root image).

@@ -3,7 +3,8 @@
  * HTTP_PROXY, HTTPS_PROXY and NO_PROXY (lowercase forms first, as curl and apt read them),
  * applies the connect timeout and follows redirects.
  */
-import { Agent, EnvHttpProxyAgent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, redirectInterceptor } from './undici.js';
 import { netDefaults } from './defaults.js';
 
 /** TLS settings for the servers reached (not for the proxy). */
@@ -63,7 +64,7 @@ export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
           proxyTunnel: false,
         })
       : new Agent({ ...common, connect: opts.tls });
-  return base.compose(interceptors.redirect({ maxRedirections: 5 }));
+  return base.compose(redirectInterceptor({ maxRedirections: 5 }));
 }
 
 /** One response header as a string (repeated headers joined as HTTP joins them). */

@@ -3,6 +3,7 @@
  * attempt, how long to wait (capped exponential back-off with jitter, or the server's
  * Retry-After), and when to give up.
  */
+import { setMaxListeners } from 'node:events';
 import { LkError } from '../errors.js';
 import { netDefaults } from './defaults.js';
 
@@ -98,10 +99,16 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, retryAfter?: 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/** A signal that aborts after `timeoutMs` (default: a whole transfer's bound), or with `signal`. */
+/**
+ * A signal that aborts after `timeoutMs` (default: a whole transfer's bound), or with `signal`.
+ * Every request of the transfer listens to it, so it takes any number of listeners (a pull of
+ * several images has dozens of requests in flight; Node warns past 10).
+ */
 export function deadline(timeoutMs: number = netDefaults.transferTimeoutMs, signal?: AbortSignal): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  setMaxListeners(0, combined);
+  return combined;
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */

@@ -23,35 +23,58 @@ export function digestHex(digest: string): string {
 }
 
 /**
- * A pass-through stream that hashes and counts what flows through it; with `maxBytes`, it fails
- * as soon as more than that arrives (so an oversized source never fills the disk).
+ * SHA-256 and byte count of content that arrives in pieces; with `maxBytes`, `update` throws as
+ * soon as more than that has arrived (so an oversized source never fills the disk).
  */
-export class DigestingStream extends Transform {
+export class BlobHasher {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
 
-  constructor(private readonly maxBytes = Infinity) {
+  constructor(private readonly maxBytes = Infinity) {}
+
+  update(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      throw new LkError(
+        'cache',
+        `more than the ${this.maxBytes} bytes announced arrived`,
+        'the source sent different content than it announced; nothing was stored',
+      );
+    }
+    this.hash.update(chunk);
+  }
+
+  /** Only valid once everything has arrived. */
+  digest(): string {
+    return 'sha256:' + this.hash.digest('hex');
+  }
+}
+
+/** A pass-through stream that hashes and counts what flows through it (see BlobHasher). */
+export class DigestingStream extends Transform {
+  private readonly hasher: BlobHasher;
+
+  constructor(maxBytes = Infinity) {
     super();
+    this.hasher = new BlobHasher(maxBytes);
+  }
+
+  get bytes(): number {
+    return this.hasher.bytes;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) {
-      done(
-        new LkError(
-          'cache',
-          `more than the ${this.maxBytes} bytes announced arrived`,
-          'the source sent different content than it announced; nothing was stored',
-        ),
-      );
+    try {
+      this.hasher.update(chunk);
+    } catch (e) {
+      done(e as Error);
       return;
     }
-    this.hash.update(chunk);
     done(null, chunk);
   }
 
   /** Only valid after the stream has ended. */
   digest(): string {
-    return 'sha256:' + this.hash.digest('hex');
+    return this.hasher.digest();
   }
 }

@@ -1,4 +1,3 @@
-import { createGzip } from 'node:zlib';
 import { pipeline, type Readable } from 'node:stream';
 import { LkError } from '../errors.js';
 import { DigestingStream } from './digest.js';
@@ -14,6 +13,8 @@ export interface StoredImage {
 
 /** Compresses an uncompressed layer tar into the layout, returning its descriptor and diff ID. */
 export async function writeLayer(layout: OciLayout, layerTar: Readable): Promise<{ descriptor: Descriptor; diffId: string }> {
+  // zlib loads here, not with the module: a pull reads images through this module and never compresses.
+  const { createGzip } = await import('node:zlib');
   const uncompressed = new DigestingStream();
   // pipeline, not .pipe(): an error of the tar (a file that vanished) must reach writeBlob.
   const blob = await layout.writeBlob(pipeline(layerTar, uncompressed, createGzip({ level: 6 }), () => undefined));

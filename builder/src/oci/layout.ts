@@ -1,18 +1,21 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { LkError, writeError } from '../errors.js';
-import { DigestingStream, digestHex, sha256Digest } from './digest.js';
+import { BlobHasher, digestHex, sha256Digest } from './digest.js';
 import { withFileLock } from './file-lock.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex } from './media-types.js';
 import { writeFileAtomic, writeThenRename } from '../util/atomic-file.js';
+import { writeChunksToFile } from '../util/chunk-file.js';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.LKBUILD_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lkbuild');
 }
+
+/** What a blob is written from: its bytes, or a stream of them (a Readable, a generator). */
+export type BlobSource = Buffer | AsyncIterable<Buffer>;
 
 export interface BlobRef {
   digest: string;
@@ -42,18 +45,20 @@ export class OciLayout {
     return st !== undefined && st.size === ref.size;
   }
 
-  /** Streams `source` into the layout; if `expected` is given, a mismatch is an error and nothing is kept. */
-  async writeBlob(source: Readable | Buffer, expected?: BlobRef): Promise<BlobRef> {
+  /**
+   * Streams `source` into the layout, hashing as it goes; if `expected` is given, a mismatch (or
+   * a single byte more than its size) is an error and nothing is kept.
+   */
+  async writeBlob(source: BlobSource, expected?: BlobRef): Promise<BlobRef> {
     if (expected && (await this.hasBlob(expected))) {
-      if (!Buffer.isBuffer(source)) source.destroy();
+      if (source instanceof Readable) source.destroy();
       return expected;
     }
-    const hasher = new DigestingStream(expected?.size);
+    const hasher = new BlobHasher(expected?.size);
     try {
-      const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       let actual: BlobRef | undefined;
       await writeThenRename(join(this.root, 'blobs', 'sha256'), async (temp) => {
-        await pipeline(input, hasher, createWriteStream(temp));
+        await writeChunksToFile(temp, Buffer.isBuffer(source) ? [source] : source, (chunk) => hasher.update(chunk));
         actual = { digest: hasher.digest(), size: hasher.bytes };
         if (expected && (actual.digest !== expected.digest || actual.size !== expected.size)) {
           throw new LkError(
@@ -66,6 +71,8 @@ export class OciLayout {
       });
       return actual!;
     } catch (e) {
+      // A stream that failed before it was read (the temp file could not be made) is not left open.
+      if (source instanceof Readable) source.destroy();
       throw writeError(e, 'to the cache', this.root, 'free space there, or point LKBUILD_CACHE at a larger disk');
     }
   }

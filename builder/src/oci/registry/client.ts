@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
 import { readLimited } from '../../util/read-limited.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
 import { createDispatcher, requestTimeouts, responseHeader as header } from '../../net/dispatcher.js';
+import { request } from '../../net/undici.js';
 import {
   errorCode,
   isRetryableStatus,

@@ -1,10 +1,9 @@
-import { Readable } from 'node:stream';
 import { LkError } from '../../errors.js';
 import { deadline } from '../../net/retry.js';
 import { findImage, type StoredImage } from '../image-store.js';
 import type { BlobRef, OciLayout } from '../layout.js';
 import { MediaType, type Descriptor, type ImageConfigFile, type ImageIndex, type ImageManifest } from '../media-types.js';
-import { formatReference, parseReference } from '../reference.js';
+import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
 import { mapLimit } from '../../util/map-limit.js';
 import { dockerToOciManifest } from './convert.js';
@@ -28,14 +27,64 @@ export interface PullOptions extends ClientOptions {
  * Multi-platform indexes are resolved to one platform; the cache holds that image's manifest.
  */
 export async function pullImage(layout: OciLayout, ref: string, opts: PullOptions = {}): Promise<StoredImage> {
-  const parsed = parseReference(ref);
-  const refName = formatReference(parsed);
-  const want = opts.platform ?? defaultPlatform;
-  const emit = opts.onEvent ?? (() => undefined);
-  const signal = deadline(opts.timeoutMs, opts.signal);
-  const client = new RegistryClient(parsed.registry, { ...opts, signal });
+  const { onEvent } = opts;
+  const [result] = await pullImages(layout, [ref], { ...opts, onEvent: onEvent && ((_, e) => onEvent(e)) });
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
+export interface PullImagesOptions extends Omit<PullOptions, 'onEvent'> {
+  /** The events of the image at `index` of the references. */
+  onEvent?: (index: number, event: TransferEvent) => void;
+}
+
+/**
+ * Pulls several images at once, each as pullImage does: one client (its connections and tokens)
+ * per registry serves them all, their blobs download side by side (each image `concurrency` at
+ * a time, each registry over its connection pool), and a blob two of them share is fetched
+ * once. Each image succeeds or fails on its own: the results come in the order of `refs`. A
+ * malformed reference is an error before anything is fetched. The time limit bounds them all.
+ */
+export async function pullImages(
+  layout: OciLayout,
+  refs: string[],
+  opts: PullImagesOptions = {},
+): Promise<PromiseSettledResult<StoredImage>[]> {
+  const { onEvent, ...rest } = opts;
+  const parsed = refs.map(parseReference);
+  const session = new PullSession(layout, { ...rest, signal: deadline(opts.timeoutMs, opts.signal) });
   try {
     await layout.init();
+    return await Promise.allSettled(parsed.map((ref, i) => session.pull(ref, (e) => onEvent?.(i, e))));
+  } finally {
+    await session.close();
+  }
+}
+
+/** What the images of one pullImages call share: clients and blob downloads under way. */
+class PullSession {
+  private readonly clients = new Map<string, RegistryClient>();
+  private readonly downloads = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly layout: OciLayout,
+    private readonly opts: Omit<PullOptions, 'onEvent'>,
+  ) {}
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.close()));
+  }
+
+  private client(registry: string): RegistryClient {
+    let client = this.clients.get(registry);
+    if (!client) this.clients.set(registry, (client = new RegistryClient(registry, this.opts)));
+    return client;
+  }
+
+  async pull(parsed: ImageReference, emit: (event: TransferEvent) => void): Promise<StoredImage> {
+    const refName = formatReference(parsed);
+    const want = this.opts.platform ?? defaultPlatform;
+    const client = this.client(parsed.registry);
     const top = await client.getManifest(parsed.repository, parsed.digest ?? parsed.tag!);
     if (parsed.digest && top.digest !== parsed.digest) {
       throw new LkError(
@@ -54,28 +103,44 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
     }
     const manifest = JSON.parse(chosen.bytes.toString('utf8')) as ImageManifest;
     emit({ type: 'resolved', ref: refName, digest: chosen.digest, blobs: manifest.layers.length + 1 });
-
     const blobs = uniqueByDigest([manifest.config, ...manifest.layers]);
-    await mapLimit(blobs, opts.concurrency ?? 4, async (blob) => {
-      if (await layout.hasBlob(blob)) {
-        emit({ type: 'blob-done', digest: blob.digest, size: blob.size, skipped: true });
-        return;
-      }
-      emit({ type: 'blob-start', digest: blob.digest, size: blob.size });
-      const chunks = client.blobChunks(parsed.repository, blob, (n) => emit({ type: 'blob-bytes', digest: blob.digest, bytes: n }));
-      await layout.writeBlob(Readable.from(chunks), { digest: blob.digest, size: blob.size });
-      emit({ type: 'blob-done', digest: blob.digest, size: blob.size, skipped: false });
-    });
+    await mapLimit(blobs, this.opts.concurrency ?? 4, (blob) => this.fetchBlob(client, parsed.repository, blob, emit));
+    return this.store(refName, chosen, manifest, emit);
+  }
 
-    const config = await layout.readJsonBlob<ImageConfigFile>(manifest.config.digest);
-    if (opts.platform && (config.architecture !== want.architecture || config.os !== want.os)) {
+  /** Downloads a blob unless the cache has it; an image that needs a blob another is downloading waits for that. */
+  private async fetchBlob(client: RegistryClient, repository: string, blob: Descriptor, emit: (event: TransferEvent) => void) {
+    let download = this.downloads.get(blob.digest);
+    const ours = !download;
+    if (!download) {
+      download = this.download(client, repository, blob, emit);
+      this.downloads.set(blob.digest, download);
+    }
+    const fetched = await download;
+    emit({ type: 'blob-done', digest: blob.digest, size: blob.size, skipped: !(ours && fetched) });
+  }
+
+  /** Resolves false when the cache already has the blob, true once it is downloaded and verified. */
+  private async download(client: RegistryClient, repository: string, blob: Descriptor, emit: (event: TransferEvent) => void) {
+    if (await this.layout.hasBlob(blob)) return false;
+    emit({ type: 'blob-start', digest: blob.digest, size: blob.size });
+    const chunks = client.blobChunks(repository, blob, (n) => emit({ type: 'blob-bytes', digest: blob.digest, bytes: n }));
+    await this.layout.writeBlob(chunks, { digest: blob.digest, size: blob.size });
+    return true;
+  }
+
+  /** Checks the config against the platform asked for, stores the manifest and tags it. */
+  private async store(refName: string, chosen: FetchedManifest, manifest: ImageManifest, emit: (event: TransferEvent) => void) {
+    const want = this.opts.platform ?? defaultPlatform;
+    const config = await this.layout.readJsonBlob<ImageConfigFile>(manifest.config.digest);
+    if (this.opts.platform && (config.architecture !== want.architecture || config.os !== want.os)) {
       throw new LkError(
         'registry',
         `${refName} is a ${config.os}/${config.architecture} image, not ${formatPlatform(want)}`,
         'pick a reference that has the platform you asked for',
       );
     }
-    const kept = await storeManifest(layout, chosen, manifest);
+    const kept = await storeManifest(this.layout, chosen, manifest);
     const variant = (config as { variant?: string }).variant;
     const descriptor: Descriptor = {
       mediaType: MediaType.imageManifest,
@@ -83,8 +148,8 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
       platform: { architecture: config.architecture, os: config.os, ...(variant ? { variant } : {}) },
       ...(kept.digest !== chosen.digest ? { annotations: { [sourceDigestAnnotation]: chosen.digest } } : {}),
     };
-    await layout.tag(refName, descriptor);
-    const stored = await findImage(layout, refName);
+    await this.layout.tag(refName, descriptor);
+    const stored = await findImage(this.layout, refName);
     if (!stored)
       throw new LkError(
         'cache',
@@ -93,8 +158,6 @@ export async function pullImage(layout: OciLayout, ref: string, opts: PullOption
       );
     emit({ type: 'done', ref: refName, digest: kept.digest });
     return stored;
-  } finally {
-    await client.close();
   }
 }
 

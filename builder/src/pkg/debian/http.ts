@@ -4,7 +4,8 @@
  * connection breaks while it reads, the whole exchange is retried, so a consumer must be
  * restartable (download.ts truncates its temp file each attempt).
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../../net/undici.js';
 import { LkError } from '../../errors.js';
 import { readLimited } from '../../util/read-limited.js';
 import type { NetOptions } from '../../net/defaults.js';

@@ -19,7 +19,9 @@ export type FaultAction =
   /** Accept the request and never answer. */
   | { kind: 'hang' }
   /** Forward the body with one byte flipped. */
-  | { kind: 'corrupt' };
+  | { kind: 'corrupt' }
+  /** Forward the request as it is once `until` settles. */
+  | { kind: 'wait'; until: Promise<unknown> };
 
 export interface SeenRequest {
   method: string;
@@ -56,58 +58,67 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     const seen: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', range: req.headers.range, at: Date.now() };
     proxy.seen.push(seen);
     const action = proxy.rule(seen, proxy.seen);
-    if (action.kind === 'hang') return;
-    if (action.kind === 'status') {
-      req.resume();
-      res.writeHead(action.status, { 'content-type': 'text/plain', ...action.headers }).end(`injected ${action.status}\n`);
+    if (action.kind === 'wait') {
+      const go = () => answer({ kind: 'pass' });
+      action.until.then(go, go);
       return;
     }
-    const headers = { ...req.headers };
-    if (action.kind === 'ignore-range') delete headers.range;
-    const upstream = request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers }, (up) => {
-      const upHeaders = { ...up.headers };
-      if (action.kind === 'pad') delete upHeaders['content-length'];
-      res.writeHead(up.statusCode ?? 502, upHeaders);
-      let sent = 0;
-      let flipped = false;
-      const write = (chunk: Buffer, done?: () => void) => {
-        proxy.bytesSent += chunk.length;
-        return res.write(chunk, done);
-      };
-      up.on('data', (chunk: Buffer) => {
-        if (action.kind === 'stall') {
-          const room = action.afterBytes - sent;
-          if (room > 0) write(chunk.subarray(0, room));
-          sent += Math.min(Math.max(room, 0), chunk.length);
-          return;
-        }
-        if (action.kind === 'cut') {
-          const room = action.afterBytes - sent;
-          if (room <= 0) return;
-          write(chunk.subarray(0, room));
-          sent += Math.min(room, chunk.length);
-          if (sent >= action.afterBytes) {
-            up.destroy();
-            // let the bytes go out, then break the connection mid-body
-            setTimeout(() => res.socket?.destroy(), 20);
+    answer(action);
+
+    function answer(action: Exclude<FaultAction, { kind: 'wait' }>): void {
+      if (action.kind === 'hang') return;
+      if (action.kind === 'status') {
+        req.resume();
+        res.writeHead(action.status, { 'content-type': 'text/plain', ...action.headers }).end(`injected ${action.status}\n`);
+        return;
+      }
+      const headers = { ...req.headers };
+      if (action.kind === 'ignore-range') delete headers.range;
+      const upstream = request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers }, (up) => {
+        const upHeaders = { ...up.headers };
+        if (action.kind === 'pad') delete upHeaders['content-length'];
+        res.writeHead(up.statusCode ?? 502, upHeaders);
+        let sent = 0;
+        let flipped = false;
+        const write = (chunk: Buffer, done?: () => void) => {
+          proxy.bytesSent += chunk.length;
+          return res.write(chunk, done);
+        };
+        up.on('data', (chunk: Buffer) => {
+          if (action.kind === 'stall') {
+            const room = action.afterBytes - sent;
+            if (room > 0) write(chunk.subarray(0, room));
+            sent += Math.min(Math.max(room, 0), chunk.length);
+            return;
           }
-          return;
-        }
-        if (action.kind === 'corrupt' && !flipped && chunk.length > 0) {
-          chunk = Buffer.from(chunk);
-          chunk[0] ^= 0xff;
-          flipped = true;
-        }
-        write(chunk);
+          if (action.kind === 'cut') {
+            const room = action.afterBytes - sent;
+            if (room <= 0) return;
+            write(chunk.subarray(0, room));
+            sent += Math.min(room, chunk.length);
+            if (sent >= action.afterBytes) {
+              up.destroy();
+              // let the bytes go out, then break the connection mid-body
+              setTimeout(() => res.socket?.destroy(), 20);
+            }
+            return;
+          }
+          if (action.kind === 'corrupt' && !flipped && chunk.length > 0) {
+            chunk = Buffer.from(chunk);
+            chunk[0] ^= 0xff;
+            flipped = true;
+          }
+          write(chunk);
+        });
+        up.on('end', () => {
+          if (action.kind === 'stall') return;
+          if (action.kind === 'pad') return padThenEnd(res, action.extraBytes, write);
+          res.end();
+        });
       });
-      up.on('end', () => {
-        if (action.kind === 'stall') return;
-        if (action.kind === 'pad') return padThenEnd(res, action.extraBytes, write);
-        res.end();
-      });
-    });
-    upstream.on('error', () => res.socket?.destroy());
-    req.pipe(upstream);
+      upstream.on('error', () => res.socket?.destroy());
+      req.pipe(upstream);
+    }
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);

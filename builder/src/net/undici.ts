@@ -1,0 +1,39 @@
+/**
+ * The parts of undici the builder uses, each loaded from its own file. undici's index also loads
+ * fetch, WebSocket, EventSource, cookies, its caches and mocks: 50-90 ms at every start of a
+ * command that reaches the network (measured on `cache pull`), for code no command runs. The
+ * values are undici's own classes and functions; their types come from undici's declarations.
+ * An undici release that moves one of these files fails every network test at load.
+ */
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import type * as Undici from 'undici';
+
+const load = createRequire(import.meta.url);
+
+// undici parses HTTP with llhttp compiled to WebAssembly, on the first connection. V8 compiles
+// it at once with its baseline compiler (Liftoff), then recompiles the hot parts with its
+// optimising one in background threads that Node waits for before it exits: ~0.1 s of CPU
+// and 60-250 ms of wall time at the end of every command that made a request (measured on a
+// `cache pull`: the output came, then the process idled). The parser's work per request is
+// small (a body is handed over in spans, not parsed byte by byte), so the baseline code is
+// all it needs. Set before any connection, so before the module is compiled.
+setFlagsFromString('--liftoff-only');
+
+export const Agent: typeof Undici.Agent = load('undici/lib/dispatcher/agent.js');
+export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = load('undici/lib/dispatcher/env-http-proxy-agent.js');
+export const redirectInterceptor: typeof Undici.interceptors.redirect = load('undici/lib/interceptor/redirect.js');
+
+// undici's index gives every dispatcher its request/stream/pipeline/connect/upgrade methods by
+// mixing its API into Dispatcher.prototype, and undici relies on that itself (ProxyAgent
+// tunnels through `connect`); loaded part by part, the mixing is done here.
+const Dispatcher: typeof Undici.Dispatcher = load('undici/lib/dispatcher/dispatcher.js');
+Object.assign(Dispatcher.prototype, load('undici/lib/api/index.js'));
+
+export type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Undici.Dispatcher };
+
+/** undici's `request(url, options)` with the dispatcher always given (the builder never uses a global one). */
+export function request(url: string | URL, { dispatcher, ...opts }: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
+  const u = new URL(url);
+  return dispatcher.request({ ...opts, origin: u.origin, path: `${u.pathname}${u.search}` });
+}
