@@ -15,7 +15,7 @@ const benches = [
   { name: 'boot', args: [] },
   { name: 'pull', args: [] },
   { name: 'build', args: [] },
-  { name: 'memory', args: [] },
+  { name: 'memory', args: ['--step', '1'] },
   { name: 'size', args: [] },
   { name: 'validate', args: [] },
   { name: 'launcher', args: ['--runs', '100'] },
