@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "quickjs.h"
@@ -39,6 +40,13 @@ static inline void lk_close_fd(int *fd)
 	errno = saved;
 }
 #define LK_AUTO_FD __attribute__((cleanup(lk_close_fd)))
+
+/* `char *buf LK_AUTO_FREE = NULL;`: freed when it goes out of scope. */
+static inline void lk_free_ptr(void *p)
+{
+	free(*(void **)p);
+}
+#define LK_AUTO_FREE __attribute__((cleanup(lk_free_ptr)))
 
 /* Writes all n bytes (retrying EINTR and short writes); -1 with errno. */
 int lk_write_all(int fd, const char *p, size_t n);

@@ -158,11 +158,6 @@ static JSValue lk_dm_create(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	return ret;
 }
 
-static void free_buffer(void **p)
-{
-	free(*p);
-}
-
 enum { READ_CHUNK_BLOCKS = 256 };
 
 /* Reads blocks [first, first+count) of `size` bytes; on failure, *bad is the first unreadable one. */
@@ -206,7 +201,7 @@ static JSValue lk_read_blocks(JSContext *ctx, JSValueConst this_val, int argc, J
 		return JS_ThrowTypeError(ctx, "readBlocks: path, a power-of-two block size and a count required");
 	}
 	int fd LK_AUTO_FD = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	void *buf __attribute__((cleanup(free_buffer))) = NULL;
+	void *buf LK_AUTO_FREE = NULL;
 	if (fd < 0)
 		ret = lk_throw_errno(ctx, "open", path);
 	else if (posix_memalign(&buf, 4096, (size_t)size * READ_CHUNK_BLOCKS) != 0)

@@ -149,11 +149,6 @@ static JSValue lk_read_string(JSContext *ctx, JSValueConst this_val, int argc, J
 	return JS_NewStringLen(ctx, buf, (size_t)got);
 }
 
-static void free_buffer(char **p)
-{
-	free(*p);
-}
-
 /* readFile(path): the whole file as a string (UTF-8), or null if it cannot be read. One
  * read(2) loop into one buffer: a FILE and a getc per byte, as std's readAsString does, cost
  * boot time in the init, which reads dozens of small /proc and /sys files. /proc files report
@@ -168,7 +163,7 @@ static JSValue lk_read_file(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	JS_FreeCString(ctx, path);
 	if (fd < 0)
 		return JS_NULL;
-	__attribute__((cleanup(free_buffer))) char *buf = NULL;
+	char *buf LK_AUTO_FREE = NULL;
 	size_t cap = 0, len = 0;
 	for (;;) {
 		if (len == cap) {

@@ -16,7 +16,7 @@ import {
   type ProviderSpec,
 } from './metadata-sources.js';
 import { parseMetaData, planProvisioning, utf8Decode, type PlannedFile, type ProviderData, type ProvisionPlan } from './userdata.js';
-import { exists, listDir, mkdirp, readText } from './sys.js';
+import { exists, listDir, mkdirp, readBytes, readText } from './sys.js';
 
 export const CONFIG_DIR = '/run/config';
 const METADATA_IP = '169.254.169.254';
@@ -98,24 +98,11 @@ function probe(spec: ProviderSpec): ProviderData | string {
 
 // --- NoCloud: a CD or disk labelled cidata -----------------------------------------------------
 
-function readBytes(path: string, offset: number, length: number): Uint8Array {
-  const f = std.open(path, 'rb');
-  if (!f) return new Uint8Array(0);
-  try {
-    const buf = new ArrayBuffer(length);
-    if (f.seek(offset, std.SEEK_SET) < 0) return new Uint8Array(0);
-    const got = f.read(buf, 0, length);
-    return new Uint8Array(buf, 0, Math.max(0, got));
-  } finally {
-    f.close();
-  }
-}
-
 function findCidata(): { device: string; fs: string } | null {
   for (const name of listDir('/sys/class/block')) {
     if (/^(loop|ram|zram)/.test(name)) continue;
     const device = `/dev/${name}`;
-    const label = volumeLabel(readBytes(device, 0, 512), readBytes(device, 32768, 2048));
+    const label = volumeLabel(readBytes(device, 0, 512) ?? new Uint8Array(0), readBytes(device, 32768, 2048) ?? new Uint8Array(0));
     if (label && label.label.toLowerCase() === 'cidata') return { device, fs: label.fs };
   }
   return null;

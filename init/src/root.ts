@@ -3,7 +3,6 @@
 // tmpfs-backed overlay and switch into it. Without lk.root= the initramfs becomes the root, as
 // before. Any failure stops the boot (BootStop): no service ever runs from an unverified root.
 
-import * as std from 'std';
 import * as os from 'os';
 import * as lk from 'lk';
 import { leaveInitramfs, rootIsInitramfs } from './boot.js';
@@ -20,7 +19,7 @@ import {
   type VerityParams,
 } from './rootspec.js';
 import { BootStop } from './steps.js';
-import { errorMessage, exists, listDir, log, mkdirp, readText, sleep, uptime } from './sys.js';
+import { errorMessage, exists, listDir, log, mkdirp, readBytes, readText, sleep, uptime } from './sys.js';
 
 const WAIT_FOR_DEVICE_MS = 10_000;
 const POLL_MS = 100;
@@ -43,19 +42,6 @@ function unmountAll(targets: string[]): void {
     } catch (e) {
       log(`lk-init: umount ${t}: ${(e as Error).message}`);
     }
-  }
-}
-
-/** `length` bytes of the file at `offset`, or null if it cannot be read (no medium, too short). */
-function readBytes(path: string, offset: number, length: number): Uint8Array | null {
-  const f = std.open(path, 'rb');
-  if (!f) return null;
-  try {
-    const buf = new ArrayBuffer(length);
-    if (f.seek(offset, std.SEEK_SET) < 0 || f.read(buf, 0, length) !== length) return null;
-    return new Uint8Array(buf);
-  } finally {
-    f.close();
   }
 }
 

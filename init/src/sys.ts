@@ -80,6 +80,19 @@ export function readText(path: string): string | null {
   return lk.readFile(path);
 }
 
+/** `length` bytes of the file at `offset`, or null if they cannot all be read (no medium, too short). */
+export function readBytes(path: string, offset: number, length: number): Uint8Array | null {
+  const f = std.open(path, 'rb');
+  if (!f) return null;
+  try {
+    const buf = new ArrayBuffer(length);
+    if (f.seek(offset, std.SEEK_SET) < 0 || f.read(buf, 0, length) !== length) return null;
+    return new Uint8Array(buf);
+  } finally {
+    f.close();
+  }
+}
+
 export function writeText(path: string, text: string): void {
   const errorObj: { errno?: number } = {};
   const f = std.open(path, 'w', errorObj);
