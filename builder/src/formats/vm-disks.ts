@@ -28,20 +28,42 @@ export function fixVhdFooter(footer: Buffer, sourceDateEpoch: number, uniqueId: 
   footer.writeUInt32BE(~sum >>> 0, 64);
 }
 
-/** Rewrites the content id in a VMDK's embedded descriptor (in place); returns false if none was found. */
-export function fixVmdkCid(head: Buffer, cid: string): boolean {
-  const text = head.toString('latin1');
-  // qemu-img prints the CID without leading zeros, so it may be shorter than ours: the text
-  // after it moves right into the descriptor's NUL padding.
-  const m = /\nCID=([0-9a-f]{1,8})\n/.exec(text);
-  if (!m || m[1].length > cid.length) return false;
-  const at = m.index + 5;
-  const grow = cid.length - m[1].length;
-  if (head.subarray(head.length - grow).some((b) => b !== 0)) return false;
-  const rest = Buffer.from(head.subarray(at + m[1].length, head.length - grow));
-  head.write(cid, at, cid.length, 'latin1');
-  rest.copy(head, at + cid.length);
+/**
+ * Rewrites the content id in a VMDK's embedded descriptor (in place): the text up to its first
+ * NUL with our CID, then zeros to the end of the descriptor's sectors. qemu-img prints the CID
+ * without leading zeros and leaves the bytes of an earlier, longer descriptor after the NUL, so
+ * only the whole region is reproducible. Returns false if there is no CID line or no room.
+ */
+export function fixVmdkDescriptor(descriptor: Buffer, cid: string): boolean {
+  const end = descriptor.indexOf(0);
+  const text = descriptor.toString('latin1', 0, end < 0 ? descriptor.length : end);
+  const m = /\nCID=[0-9a-f]{1,8}\n/.exec(text);
+  if (!m) return false;
+  const fixed = `${text.slice(0, m.index)}\nCID=${cid}\n${text.slice(m.index + m[0].length)}`;
+  if (fixed.length >= descriptor.length) return false;
+  descriptor.fill(0);
+  descriptor.write(fixed, 0, 'latin1');
   return true;
+}
+
+/** Where a monolithic sparse VMDK keeps its descriptor: [byte offset, byte length] from the header. */
+export function vmdkDescriptorRange(header: Buffer): [number, number] | undefined {
+  if (header.length < 44 || header.toString('latin1', 0, 4) !== 'KDMV') return undefined;
+  const sector = Number(header.readBigUInt64LE(28));
+  const sectors = Number(header.readBigUInt64LE(36));
+  if (sector < 1 || sectors < 1 || sectors > 2048) return undefined;
+  return [sector * 512, sectors * 512];
+}
+
+async function readAt(path: string, at: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(b, 0, length, at);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function patch(path: string, at: number, length: number, fn: (b: Buffer) => void): Promise<void> {
@@ -77,8 +99,10 @@ export async function writeVmDisk(ctx: FormatContext, format: VmFormat, final: s
     const rawHash = await sha256File(raw);
     if (format === 'vmdk') {
       const cid = createHash('sha256').update('lkbuild vmdk cid').update(rawHash).digest('hex').slice(0, 8);
+      const range = vmdkDescriptorRange(await readAt(out, 0, 512));
+      if (!range) throw new Error('internal: qemu-img wrote a VMDK without an embedded descriptor');
       let found = false;
-      await patch(out, 0, 4096, (b) => (found = fixVmdkCid(b, cid === 'ffffffff' ? 'fffffffe' : cid)));
+      await patch(out, ...range, (d) => (found = fixVmdkDescriptor(d, cid === 'ffffffff' ? 'fffffffe' : cid)));
       if (!found) throw new Error('internal: no CID in the VMDK descriptor qemu-img wrote');
     } else if (format === 'vhd') {
       const size = (await stat(out)).size;
