@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  aliasBuses,
   globMatch,
   moduleName,
   modulesForAliases,
@@ -62,9 +63,25 @@ describe('parsers', () => {
   it('reads modules.alias, skipping comments', () => {
     const aliases = parseModulesAlias(ALIAS);
     expect(aliases).toHaveLength(5);
-    expect(aliases[0]).toEqual({ pattern: 'pci:v00008086d00001000sv*sd*bc*sc*i*', module: 'e1000', prefix: 'pci:v00008086d00001000sv' });
-    expect(aliases[2]!.prefix).toBe('rtnl-link-dummy');
-    expect(aliases[3]!.prefix).toBe('usb:v05ACp021');
+    expect(aliases[0]).toEqual({ pattern: 'pci:v00008086d00001000sv*sd*bc*sc*i*', module: 'e1000', bus: 'pci' });
+    expect(aliases.map((a) => [a.module, a.bus])).toEqual([
+      ['e1000', 'pci'],
+      ['e1000', 'pci'],
+      ['dummy', null],
+      ['top', 'usb'],
+      ['base', null],
+    ]);
+  });
+
+  it('reads modules.alias lines with other whitespace as words, and skips malformed ones', () => {
+    const aliases = parseModulesAlias(
+      ['alias\tpci:v1* tabbed', 'alias  usb:v2*   spaced  ', 'alias acpi*:X:* crlf\r', 'alias one-field', 'alias a b c', 'nosuch x y', ''].join('\n'),
+    );
+    expect(aliases.map((a) => [a.pattern, a.module, a.bus])).toEqual([
+      ['pci:v1*', 'tabbed', 'pci'],
+      ['usb:v2*', 'spaced', 'usb'],
+      ['acpi*:X:*', 'crlf', null],
+    ]);
   });
 
   it('reads modules-load.d lists with # and ; comments', () => {
@@ -142,6 +159,44 @@ describe('modulesForAliases', () => {
     expect(modulesForAliases(['usb:v1bc02sc00i00'], aliases)).toEqual([]);
     const reversed = parseModulesAlias('alias acpi*:PNP0C0C:* button\nalias acpi:PNP0C0C: exact\n');
     expect(modulesForAliases(['acpi:PNP0C0C:'], reversed)).toEqual(['button', 'exact']);
+  });
+});
+
+describe('aliasBuses', () => {
+  const buses = (lines: string[]) => {
+    const has = aliasBuses(parseModulesAlias(lines.join('\n')));
+    return ['pci', 'usb', 'acpi', 'platform', 'virtio', 'pnp'].filter(has);
+  };
+
+  it('keeps the buses the patterns name', () => {
+    expect(buses(['alias pci:v00008086d00001000sv*sd*bc*sc*i* e1000', 'alias usb:v05ACp021[0-9]d* top'])).toEqual(['pci', 'usb']);
+  });
+
+  it('keeps the buses a pattern without a named bus can match', () => {
+    expect(buses(['alias acpi*:PNP0C0C:* button'])).toEqual(['acpi']);
+    expect(buses(['alias p*:serial8250 serial'])).toEqual(['pci', 'platform', 'pnp']);
+    expect(buses(['alias *:serial8250 anyserial'])).toEqual(['pci', 'usb', 'acpi', 'platform', 'virtio', 'pnp']);
+  });
+
+  it('drops the buses only names without a bus refer to', () => {
+    expect(buses(['alias rtnl-link-dummy dummy', 'alias fs-basefs base', 'alias pci-stub stub'])).toEqual([]);
+    expect(buses([])).toEqual([]);
+  });
+
+  it('finds the same modules for the devices of the kept buses as for every device', () => {
+    const aliases = parseModulesAlias(`${ALIAS}alias acpi*:PNP0C0C:* button\n`);
+    const devices = [
+      'pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00',
+      'acpi:PNP0C0C:',
+      'platform:serial8250',
+      'virtio:d00000001v554D4551',
+      'usb:v05ACp0215d0100dc00dsc00dp00ic03isc01ip02in00',
+    ];
+    const has = aliasBuses(aliases);
+    const kept = devices.filter((d) => has(d.slice(0, d.indexOf(':'))));
+    expect(kept).toHaveLength(3);
+    expect(modulesForAliases(kept, aliases)).toEqual(modulesForAliases(devices, aliases));
+    expect(modulesForAliases(kept, aliases)).toEqual(['e1000', 'button', 'top']);
   });
 });
 
