@@ -111,9 +111,17 @@ export function parseModulesAlias(text: string): Alias[] {
 }
 
 /**
- * Which buses have devices any alias can match. A device's modalias reads "<bus>:...", so a
- * bus matters when a pattern names it, or when a pattern's literal start (then without a ':')
- * begins the bus name ("acpi*:..."). A pattern with neither a ':' nor a wildcard
+ * Firmware nodes' buses: a device of another bus described by ACPI or a device tree (a
+ * platform, i2c or spi device) shows its firmware node's modalias ("acpi:PNP0C0C:",
+ * "of:N...") instead of one naming its own bus (the kernel's platform_uevent and the like).
+ */
+const FIRMWARE_BUSES = ['acpi', 'of'];
+
+/**
+ * Which buses' devices any alias can match. A device's modalias reads "<bus>:..." with its own
+ * bus or a firmware node's, so a bus matters when a pattern can match that bus name (it names
+ * it, or its literal start, then without a ':', begins it: "acpi*:..."), and every bus does
+ * when a pattern can match a firmware node's. A pattern with neither a ':' nor a wildcard
  * (rtnl-link-dummy) matches no device.
  */
 export function aliasBuses(aliases: Alias[]): (bus: string) => boolean {
@@ -123,7 +131,8 @@ export function aliasBuses(aliases: Alias[]): (bus: string) => boolean {
     if (a.bus !== null) named.add(a.bus);
     else if (prefixOf(a) !== a.pattern) starts.push(prefixOf(a));
   }
-  return (bus) => named.has(bus) || starts.some((start) => bus.startsWith(start));
+  const matches = (bus: string) => named.has(bus) || starts.some((start) => bus.startsWith(start));
+  return FIRMWARE_BUSES.some(matches) ? () => true : matches;
 }
 
 /**

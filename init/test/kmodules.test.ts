@@ -163,19 +163,22 @@ describe('modulesForAliases', () => {
 });
 
 describe('aliasBuses', () => {
-  const buses = (lines: string[]) => {
-    const has = aliasBuses(parseModulesAlias(lines.join('\n')));
-    return ['pci', 'usb', 'acpi', 'platform', 'virtio', 'pnp'].filter(has);
-  };
+  const BUSES = ['pci', 'usb', 'platform', 'virtio', 'pnp', 'acpi'];
+  const buses = (lines: string[]) => BUSES.filter(aliasBuses(parseModulesAlias(lines.join('\n'))));
 
   it('keeps the buses the patterns name', () => {
     expect(buses(['alias pci:v00008086d00001000sv*sd*bc*sc*i* e1000', 'alias usb:v05ACp021[0-9]d* top'])).toEqual(['pci', 'usb']);
   });
 
   it('keeps the buses a pattern without a named bus can match', () => {
-    expect(buses(['alias acpi*:PNP0C0C:* button'])).toEqual(['acpi']);
     expect(buses(['alias p*:serial8250 serial'])).toEqual(['pci', 'platform', 'pnp']);
-    expect(buses(['alias *:serial8250 anyserial'])).toEqual(['pci', 'usb', 'acpi', 'platform', 'virtio', 'pnp']);
+    expect(buses(['alias *:serial8250 anyserial'])).toEqual(BUSES);
+  });
+
+  it('keeps every bus when a pattern can match a firmware node (acpi:, of:), which devices of other buses show', () => {
+    expect(buses(['alias acpi*:PNP0C0C:* button', 'alias pci:v1* x'])).toEqual(BUSES);
+    expect(buses(['alias of:N*T*Cvirtio,mmio virtio_mmio'])).toEqual(BUSES);
+    expect(buses(['alias a*:X:* a'])).toEqual(BUSES);
   });
 
   it('drops the buses only names without a bus refer to', () => {
@@ -184,19 +187,27 @@ describe('aliasBuses', () => {
   });
 
   it('finds the same modules for the devices of the kept buses as for every device', () => {
-    const aliases = parseModulesAlias(`${ALIAS}alias acpi*:PNP0C0C:* button\n`);
+    // [sysfs bus directory, modalias] as a microvm with a PCI NIC shows them.
     const devices = [
-      'pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00',
-      'acpi:PNP0C0C:',
-      'platform:serial8250',
-      'virtio:d00000001v554D4551',
-      'usb:v05ACp0215d0100dc00dsc00dp00ic03isc01ip02in00',
+      ['pci', 'pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00'],
+      ['acpi', 'acpi:PNP0C0C:'],
+      ['platform', 'acpi:PNP0C0C:'],
+      ['platform', 'platform:serial8250'],
+      ['platform', 'of:NvirtioT(null)Cvirtio,mmio'],
+      ['virtio', 'virtio:d00000001v554D4551'],
+      ['usb', 'usb:v05ACp0215d0100dc00dsc00dp00ic03isc01ip02in00'],
     ];
-    const has = aliasBuses(aliases);
-    const kept = devices.filter((d) => has(d.slice(0, d.indexOf(':'))));
-    expect(kept).toHaveLength(3);
-    expect(modulesForAliases(kept, aliases)).toEqual(modulesForAliases(devices, aliases));
-    expect(modulesForAliases(kept, aliases)).toEqual(['e1000', 'button', 'top']);
+    const extras = ['', 'alias acpi*:PNP0C0C:* button\n', 'alias platform:serial8250 serialmod\n', 'alias of:N*T*Cvirtio,mmio virtio_mmio\n'];
+    for (const extra of extras) {
+      const aliases = parseModulesAlias(ALIAS + extra);
+      const has = aliasBuses(aliases);
+      const kept = devices.filter(([bus]) => has(bus!)).map(([, modalias]) => modalias!);
+      expect(modulesForAliases(kept, aliases)).toEqual(modulesForAliases(devices.map(([, m]) => m!), aliases));
+    }
+    expect(modulesForAliases(devices.map(([, m]) => m!), parseModulesAlias(ALIAS + extras[3]))).toContain('virtio_mmio');
+    const aliases = parseModulesAlias(ALIAS);
+    expect(devices.filter(([bus]) => aliasBuses(aliases)(bus!)).map(([bus]) => bus)).toEqual(['pci', 'usb']);
+    expect(modulesForAliases(['pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00'], aliases)).toEqual(['e1000']);
   });
 });
 
