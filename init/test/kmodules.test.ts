@@ -75,7 +75,15 @@ describe('parsers', () => {
 
   it('reads modules.alias lines with other whitespace as words, and skips malformed ones', () => {
     const aliases = parseModulesAlias(
-      ['alias\tpci:v1* tabbed', 'alias  usb:v2*   spaced  ', 'alias acpi*:X:* crlf\r', 'alias one-field', 'alias a b c', 'nosuch x y', ''].join('\n'),
+      [
+        'alias\tpci:v1* tabbed',
+        'alias  usb:v2*   spaced  ',
+        'alias acpi*:X:* crlf\r',
+        'alias one-field',
+        'alias a b c',
+        'nosuch x y',
+        '',
+      ].join('\n'),
     );
     expect(aliases.map((a) => [a.pattern, a.module, a.bus])).toEqual([
       ['pci:v1*', 'tabbed', 'pci'],
@@ -197,14 +205,29 @@ describe('aliasBuses', () => {
       ['virtio', 'virtio:d00000001v554D4551'],
       ['usb', 'usb:v05ACp0215d0100dc00dsc00dp00ic03isc01ip02in00'],
     ];
-    const extras = ['', 'alias acpi*:PNP0C0C:* button\n', 'alias platform:serial8250 serialmod\n', 'alias of:N*T*Cvirtio,mmio virtio_mmio\n'];
+    const extras = [
+      '',
+      'alias acpi*:PNP0C0C:* button\n',
+      'alias platform:serial8250 serialmod\n',
+      'alias of:N*T*Cvirtio,mmio virtio_mmio\n',
+    ];
     for (const extra of extras) {
       const aliases = parseModulesAlias(ALIAS + extra);
       const has = aliasBuses(aliases);
       const kept = devices.filter(([bus]) => has(bus!)).map(([, modalias]) => modalias!);
-      expect(modulesForAliases(kept, aliases)).toEqual(modulesForAliases(devices.map(([, m]) => m!), aliases));
+      expect(modulesForAliases(kept, aliases)).toEqual(
+        modulesForAliases(
+          devices.map(([, m]) => m!),
+          aliases,
+        ),
+      );
     }
-    expect(modulesForAliases(devices.map(([, m]) => m!), parseModulesAlias(ALIAS + extras[3]))).toContain('virtio_mmio');
+    expect(
+      modulesForAliases(
+        devices.map(([, m]) => m!),
+        parseModulesAlias(ALIAS + extras[3]),
+      ),
+    ).toContain('virtio_mmio');
     const aliases = parseModulesAlias(ALIAS);
     expect(devices.filter(([bus]) => aliasBuses(aliases)(bus!)).map(([bus]) => bus)).toEqual(['pci', 'usb']);
     expect(modulesForAliases(['pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00'], aliases)).toEqual(['e1000']);
