@@ -26,8 +26,8 @@ export interface BuildOptions {
   cacheDir?: string;
   sourceDateEpoch?: number;
   log?: (line: string) => void;
-  /** Progress of the images a build pulls from registries. */
-  onPull?: (event: TransferEvent) => void;
+  /** Progress of the pull of `ref` (registry images are pulled side by side). */
+  onPull?: (ref: string, event: TransferEvent) => void;
   /** A status line while a recipe's build script runs (the kernel compile). */
   onProgress?: (status: string) => void;
   verbose?: boolean;
@@ -106,7 +106,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     log,
     verbose: opts.verbose,
     onProgress: opts.onProgress,
-    pull: { onEvent: opts.onPull },
+    onPull: opts.onPull,
     clock,
   });
   const squashfs = opts.verity || formats.some((f) => f.files.some((file) => file.role === 'root-image'));
