@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { QmpClient } from '../builder/src/run/qmp.js';
 
 const repo = resolve(import.meta.dirname, '..');
-const cli = join(repo, 'builder/bin/lkbuild.js');
+export const cli = join(repo, 'builder/bin/lkbuild.js');
 
 /** Builds a case's node.yml with the real CLI (and `args`, e.g. --sign-key) into a fresh directory; returns the output prefix. */
 export async function buildCase(name: string, formats: string[] = ['kernel+initrd'], args: string[] = []): Promise<string> {

@@ -1,6 +1,7 @@
 // Boot tests of `lkbuild run qemu` itself: a published port reached from the host, a disk that
 // persists across runs, user data on the cidata seed, the IMDSv2 emulation, --networking none,
 // --detached with `run stop`, and the usage errors of bad option values.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { boot, buildCase, lkbuild, markers, type BootResult } from './harness.js';
+import { boot, buildCase, cli, lkbuild, markers, type BootResult } from './harness.js';
 import { tagged } from './init-helpers.js';
 import { SNAKEOIL_CERT, snakeoilKey } from '../builder/test/helpers/test-keys.js';
 
@@ -351,6 +352,37 @@ describe('run qemu: --machine microvm, --uefi, --bios, --secure-boot', () => {
     expect(unsigned.output).toContain('No bootable option or device was found');
     expect(unsigned.output).not.toContain('lk-init: start');
   });
+});
+
+describe('run qemu: the console through a reader that lags', () => {
+  test('every byte reaches stdout, the same as the console log, however slowly stdout is read', async () => {
+    // QEMU's UART writes a byte at a time; written straight into a Unix socket (what Node gives a
+    // child) a few hundred of them fill it and QEMU drops the rest. Here stdout is read 100 ms late
+    // after every chunk: the kernel's boot log, printed all at once when the console starts, must
+    // still arrive whole.
+    const base = await buildCase('run-node');
+    const state = await mkdtemp(join(tmpdir(), 'lk-slow-reader-'));
+    const child = spawn(
+      'node',
+      [cli, 'run', 'qemu', '--networking', 'none', '--state', state, '--timeout', '240', '--append', 'lk.poweroff=ready', base],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 100);
+    });
+    child.stderr.resume();
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code, out).toBe(0);
+    const log = await readFile(join(state, 'console.log'), 'latin1');
+    expect(log).toContain('lk-init: ready');
+    expect(out.length).toBeGreaterThan(10_000);
+    expect(out).toBe(log);
+  }, 300_000);
 });
 
 describe('run qemu: exit status', () => {

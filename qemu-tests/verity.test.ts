@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { boot, buildCase, markers, type BootResult } from './harness.js';
+import { boot, bootQemuArgs, buildCase, markers, type BootResult } from './harness.js';
 import { serviceEvents, tagged } from './init-helpers.js';
 import {
   BLOCK,
@@ -125,6 +125,8 @@ describe('verified root boot test (the builder: kernel+squashfs, raw-efi --verit
   let dataFlip: BootResult;
   let hashFlip: BootResult;
   let dataFlipBlock: number;
+  let awsNvme: BootResult;
+  let awsBios: BootResult;
 
   // The build file's command line has lk.poweroff=ready lk.console-logs: disks boot with it.
   const bootNode = (path: string) => boot(path, { append: '', timeoutMs: TIMEOUT_MS });
@@ -143,6 +145,16 @@ describe('verified root boot test (the builder: kernel+squashfs, raw-efi --verit
     dataFlip = await bootNode(join(work, 'data-flip-efi.img'));
     await flippedCopy(efi, join(work, 'hash-flip-efi.img'), part + blocks * BLOCK + 100);
     hashFlip = await bootNode(join(work, 'hash-flip-efi.img'));
+    // The aws disk as EC2 meets it: UEFI with the disk on NVMe (Nitro), and legacy BIOS
+    // (syslinux) with the disk on AHCI.
+    const aws = `${await buildCase('verity', ['aws'], ['--verity'])}.raw`;
+    const vars = join(work, 'OVMF_VARS_4M.fd');
+    await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', vars);
+    const ovmf = ['-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd'];
+    ovmf.push('-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+    const nvme = ['-drive', `file=${aws},format=raw,snapshot=on,if=none,id=root`, '-device', 'nvme,drive=root,serial=lkbuild'];
+    awsNvme = await bootQemuArgs([...ovmf, ...nvme], { timeoutMs: TIMEOUT_MS });
+    awsBios = await bootQemuArgs(['-drive', `file=${aws},format=raw,snapshot=on`], { timeoutMs: TIMEOUT_MS });
   }, 1_800_000);
 
   afterAll(async () => {
@@ -182,5 +194,21 @@ describe('verified root boot test (the builder: kernel+squashfs, raw-efi --verit
     expect(hashFlip.timedOut, hashFlip.output).toBe(false);
     expect(hashFlip.output).toMatch(/^lk-init: verity failed: \/dev\/vda\d+ block \d+: I\/O error$/m);
     expect(nothingRan(hashFlip.output), hashFlip.output).toBe(true);
+  });
+
+  test.each([
+    ['UEFI, the disk on NVMe', () => awsNvme, /^\/dev\/nvme0n1p2$/],
+    ['legacy BIOS (syslinux), the disk on AHCI', () => awsBios, /^\/dev\/sda2$/],
+  ])('an aws --verity disk boots to ready through dm-verity: %s', (_how, result, device) => {
+    const r = result();
+    expect(r.timedOut, r.output).toBe(false);
+    const e = events(r.output);
+    expect(e.filter((x) => x === 'root')).toHaveLength(1);
+    expect(e.indexOf('ready')).toBeGreaterThan(e.indexOf('root'));
+    const root = markers(r.output).find((m) => m.event === 'root')!;
+    expect(root.name).toMatch(device);
+    expect(root.fields.verity).toBe('on');
+    expect(tagged(r.output, 'VERITY')).toContain('onboot ran');
+    expect(serviceEvents(r.output, 'web', 'started')).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@ import { loadBuildFiles, type BuildSpec } from './config/index.js';
 import { assembleNode } from './assemble/node.js';
 import { resolveImages } from './assemble/resolve-images.js';
 import { Spool } from './fs/spool.js';
+import { UnpackedLayers } from './oci/unpacked-layers.js';
 import { AtomicOutputs } from './formats/atomic-output.js';
 import { CompressedRoot } from './formats/compressed-root.js';
 import { clashingFormats, formatNames, outputFormat, outputPath, verityFormatNames, type OutputFormat } from './formats/index.js';
@@ -25,8 +26,8 @@ export interface BuildOptions {
   cacheDir?: string;
   sourceDateEpoch?: number;
   log?: (line: string) => void;
-  /** Progress of the images a build pulls from registries. */
-  onPull?: (event: TransferEvent) => void;
+  /** Progress of the pull of `ref` (registry images are pulled side by side). */
+  onPull?: (ref: string, event: TransferEvent) => void;
   /** A status line while a recipe's build script runs (the kernel compile). */
   onProgress?: (status: string) => void;
   verbose?: boolean;
@@ -105,17 +106,18 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     log,
     verbose: opts.verbose,
     onProgress: opts.onProgress,
-    pull: { onEvent: opts.onPull },
+    onPull: opts.onPull,
     clock,
   });
   const squashfs = opts.verity || formats.some((f) => f.files.some((file) => file.role === 'root-image'));
   clock.declare('unpack', 'assemble', 'compress', ...(squashfs ? ['root image'] : []), ...formats.map((f) => f.name));
   const spool = await Spool.create();
+  const layers = new UnpackedLayers(layout, spool);
   const outputs = new AtomicOutputs();
   const compressedRoot = new CompressedRoot(clock);
   const rootImage = new RootImage(clock);
   try {
-    const node = await clock.time('assemble', () => assembleNode({ spec, images, layout, spool, clock }));
+    const node = await clock.time('assemble', () => assembleNode({ spec, images, layers, spool, clock }));
     const base = join(resolve(opts.dir ?? '.'), outputName(opts.files, opts.name));
     for (const f of formats) {
       log(`writing ${f.name}`);
@@ -145,6 +147,7 @@ export async function build(opts: BuildOptions): Promise<{ spec: BuildSpec; outp
     await compressedRoot.dispose();
     await rootImage.dispose();
     await signer?.dispose();
+    await layers.dispose();
     await spool.dispose();
   }
 }

@@ -1,29 +1,27 @@
 import type { FsTree } from '../fs/tree.js';
-import { applyLayer } from '../fs/apply-layer.js';
-import type { Spool } from '../fs/spool.js';
+import { applyLayerOps } from '../fs/apply-layer.js';
 import { LkError } from '../errors.js';
 import type { StoredImage } from '../oci/image-store.js';
-import { openLayer } from '../oci/layer-stream.js';
-import type { OciLayout } from '../oci/layout.js';
+import type { UnpackedLayers } from '../oci/unpacked-layers.js';
 import type { Descriptor } from '../oci/media-types.js';
 import { timed, type StageClock } from '../util/stage-clock.js';
 
 /** Applies every layer of an image, in order, onto `tree` below `prefix` (the build's "unpack" stage). */
 export async function addImage(
   tree: FsTree,
-  layout: OciLayout,
+  layers: UnpackedLayers,
   image: StoredImage,
   prefix: string,
-  spool: Spool,
   clock?: StageClock,
 ): Promise<void> {
-  await timed(clock, 'unpack', () => applyLayers(tree, layout, image, prefix, spool), image.refName);
+  await timed(clock, 'unpack', () => applyLayers(tree, layers, image, prefix), image.refName);
 }
 
-async function applyLayers(tree: FsTree, layout: OciLayout, image: StoredImage, prefix: string, spool: Spool): Promise<void> {
+async function applyLayers(tree: FsTree, layers: UnpackedLayers, image: StoredImage, prefix: string): Promise<void> {
   for (const layer of image.manifest.layers) {
     try {
-      await applyLayer(tree, openLayer(layout, layer), prefix, spool, { image: image.refName });
+      const { ops, spool } = await layers.get(layer);
+      applyLayerOps(tree, ops, prefix, spool, { image: image.refName });
     } catch (e) {
       throw layerError(e, image, layer);
     }

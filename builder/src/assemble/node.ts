@@ -9,7 +9,7 @@ import { applyLayer } from '../fs/apply-layer.js';
 import type { Spool } from '../fs/spool.js';
 import { FsTree, bufferContent, type Content } from '../fs/tree.js';
 import type { StoredImage } from '../oci/image-store.js';
-import type { OciLayout } from '../oci/layout.js';
+import type { UnpackedLayers } from '../oci/unpacked-layers.js';
 import { addImage } from './image-tree.js';
 import { addVolumes, bindVolumes } from './volumes.js';
 import { timed, type StageClock } from '../util/stage-clock.js';
@@ -30,7 +30,9 @@ type Kind = 'onboot' | 'service' | 'onshutdown';
 export interface AssembleContext {
   spec: BuildSpec;
   images: Map<string, StoredImage>;
-  layout: OciLayout;
+  /** Layers as they are applied, from the cache's unpacked copies where it has them. */
+  layers: UnpackedLayers;
+  /** Where other file data goes (the kernel image's modules tar). */
   spool: Spool;
   /** Times the unpacking of layers ("unpack") apart from the rest of the assembly. */
   clock?: StageClock;
@@ -44,8 +46,8 @@ export async function assembleNode(ctx: AssembleContext): Promise<AssembledNode>
   // in the initramfs the init's first lines are lost.
   tree.set('dev/console', { type: 'char', mode: 0o600, uid: 0, gid: 0, devmajor: 5, devminor: 1 });
   const kernel = spec.kernel ? await kernelParts(ctx, tree) : undefined;
-  for (const ref of spec.init) await addImage(tree, ctx.layout, image(ctx, ref), '', ctx.spool, ctx.clock);
-  await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layout, ctx.spool, ctx.clock);
+  for (const ref of spec.init) await addImage(tree, ctx.layers, image(ctx, ref), '', ctx.clock);
+  await addVolumes(tree, spec.volumes, (ref) => image(ctx, ref), ctx.layers, ctx.clock);
   const shared = new Map<string, Content>(); // identical files of read-only bundles, by digest
   await addBundles(ctx, tree, spec.onboot, 'onboot', (i, name) => `containers/onboot/${seq(i)}-${name}`, shared);
   await addBundles(ctx, tree, spec.services, 'service', (_i, name) => `containers/services/${name}`, shared);
@@ -71,7 +73,7 @@ function image(ctx: AssembleContext, ref: string): StoredImage {
 async function kernelParts(ctx: AssembleContext, nodeTree: FsTree): Promise<{ binary: Content; ucode?: Content }> {
   const k = ctx.spec.kernel!;
   const kernelTree = new FsTree();
-  await addImage(kernelTree, ctx.layout, image(ctx, k.image), '', ctx.spool, ctx.clock);
+  await addImage(kernelTree, ctx.layers, image(ctx, k.image), '', ctx.clock);
   const binary = kernelTree.get(k.binary);
   if (binary?.type !== 'file' || !binary.content) {
     throw new LkError(
@@ -120,7 +122,7 @@ async function addBundles(
     const bundle = bundleConfig(spec, img.config.config ?? {}, kind, { ids });
     const { runtime } = bundle;
     const config = bindVolumes(bundle.config, volumes, spec.name);
-    await addImage(tree, ctx.layout, img, `${dir}/rootfs`, ctx.spool, ctx.clock);
+    await addImage(tree, ctx.layers, img, `${dir}/rootfs`, ctx.clock);
     if ((config as { root?: { readonly?: boolean } }).root?.readonly) shareReadonlyFiles(tree, `${dir}/rootfs`, shared);
     tree.set(`${dir}/config.json`, { type: 'file', mode: 0o644, uid: 0, gid: 0, content: bufferContent(configJson(config)) });
     tree.set(`${dir}/runtime.json`, {

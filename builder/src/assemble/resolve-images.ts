@@ -2,6 +2,7 @@ import type { BuildSpec } from '../config/index.js';
 import { isLkError, LkError } from '../errors.js';
 import type { StoredImage } from '../oci/image-store.js';
 import type { PullOptions } from '../oci/registry/pull.js';
+import type { TransferEvent } from '../oci/registry/progress-events.js';
 import { basename } from 'node:path';
 import { ensureRecipeImage, type RecipeBuildOptions } from '../pkg/build-recipe.js';
 import { timed, type StageClock } from '../util/stage-clock.js';
@@ -24,22 +25,48 @@ export function referencedImages(spec: BuildSpec): string[] {
  * that are not there yet.
  */
 export type ResolveOptions = RecipeBuildOptions & {
-  pull?: PullOptions;
+  pull?: Omit<PullOptions, 'onEvent'>;
+  /** Progress of the pull of `ref`. */
+  onPull?: (ref: string, event: TransferEvent) => void;
   /** Times each recipe ("recipe NAME") and the registry images ("pull"). */
   clock?: StageClock;
 };
 
+/**
+ * Registry images first, all of them side by side (a missing image or registry then fails the
+ * build before any recipe compiles), then the recipes one after another, in the order named.
+ */
 export async function resolveImages(spec: BuildSpec, opts: ResolveOptions): Promise<Map<string, StoredImage>> {
+  const refs = referencedImages(spec);
+  const named = (ref: string, e: unknown) => {
+    if (!isLkError(e)) return e;
+    return new LkError(e.kind, `image ${ref} (${imageUsers(spec, ref).join(', ')}): ${e.message}`, e.hint, { cause: e });
+  };
   const images = new Map<string, StoredImage>();
-  for (const ref of referencedImages(spec)) {
-    try {
-      images.set(ref, await timed(opts.clock, resolveStage(ref), () => resolveImage(ref, opts), ref));
-    } catch (e) {
-      if (!isLkError(e)) throw e;
-      throw new LkError(e.kind, `image ${ref} (${imageUsers(spec, ref).join(', ')}): ${e.message}`, e.hint, { cause: e });
+  const remote = refs.filter((ref) => !ref.startsWith(pkgPrefix));
+  if (remote.length > 0) {
+    const results = await timed(opts.clock, 'pull', () => pullMissing(remote, opts));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'rejected') throw named(remote[i], r.reason);
+      images.set(remote[i], r.value);
     }
   }
-  return images;
+  for (const ref of refs.filter((r) => r.startsWith(pkgPrefix))) {
+    try {
+      images.set(ref, await timed(opts.clock, resolveStage(ref), () => ensureRecipeImage(ref.slice(pkgPrefix.length), opts), ref));
+    } catch (e) {
+      throw named(ref, e);
+    }
+  }
+  // In the order the build file names them, as before.
+  return new Map(refs.map((ref) => [ref, images.get(ref)!]));
+}
+
+async function pullMissing(refs: string[], opts: ResolveOptions): Promise<PromiseSettledResult<StoredImage>[]> {
+  // The registry client (undici and all) loads only for a build that names a registry image.
+  const { ensureImages } = await import('../oci/registry/ensure.js');
+  const { onPull } = opts;
+  return ensureImages(opts.layout, refs, { ...opts.pull, onEvent: onPull && ((i, e) => onPull(refs[i], e)) });
 }
 
 /** The build stage that finds or makes `ref`: "recipe kernel" for @pkg:../images/kernel, "pull" for the rest. */
@@ -57,11 +84,4 @@ export function imageUsers(spec: BuildSpec, ref: string): string[] {
     for (const item of list) if (item.image === ref) users.push(`${section} ${item.name}`);
   }
   return users;
-}
-
-export async function resolveImage(ref: string, opts: ResolveOptions): Promise<StoredImage> {
-  if (ref.startsWith(pkgPrefix)) return ensureRecipeImage(ref.slice(pkgPrefix.length), opts);
-  // The registry client (undici and all) loads only for a build that names a registry image.
-  const { ensureImage } = await import('../oci/registry/ensure.js');
-  return ensureImage(opts.layout, ref, opts.pull ?? {});
 }

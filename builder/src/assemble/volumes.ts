@@ -1,10 +1,9 @@
 import type { VolumeSpec } from '../config/index.js';
 import { volumeSource } from '../config/cross-check.js';
 import { LkError } from '../errors.js';
-import type { Spool } from '../fs/spool.js';
 import type { FsTree } from '../fs/tree.js';
 import type { StoredImage } from '../oci/image-store.js';
-import type { OciLayout } from '../oci/layout.js';
+import type { UnpackedLayers } from '../oci/unpacked-layers.js';
 import { addImage } from './image-tree.js';
 import type { StageClock } from '../util/stage-clock.js';
 
@@ -24,8 +23,7 @@ export async function addVolumes(
   tree: FsTree,
   volumes: VolumeSpec[],
   image: (ref: string) => StoredImage,
-  layout: OciLayout,
-  spool: Spool,
+  layers: UnpackedLayers,
   clock?: StageClock,
 ): Promise<void> {
   for (const vol of volumes) {
@@ -38,7 +36,7 @@ export async function addVolumes(
     }
     const dir = volumeDir(vol.name);
     tree.mkdirp(dir);
-    if (vol.image) await addImage(tree, layout, image(vol.image), dir, spool, clock);
+    if (vol.image) await addImage(tree, layers, image(vol.image), dir, clock);
   }
 }
 

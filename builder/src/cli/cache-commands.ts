@@ -110,7 +110,9 @@ async function cacheClean(args: string[]): Promise<number> {
   if (positionals.length > 0) throw usageError('cache clean takes no arguments');
   const { cleanCache } = await import('../oci/registry/clean.js');
   const result = await cleanCache(openCache(), { minAgeMs: seconds(values['min-age'], '--min-age', 300) * 1000 });
-  process.stdout.write(`removed ${result.removed} blobs (${formatBytes(result.freedBytes)}), kept ${result.kept}\n`);
+  process.stdout.write(
+    `removed ${result.removed} blobs and ${result.unpackedRemoved} unpacked layers (${formatBytes(result.freedBytes)}), kept ${result.kept}\n`,
+  );
   return 0;
 }
 

@@ -4,6 +4,8 @@ import { parseCommandArgs as parse } from './args.js';
 import { cacheUsage } from './cache-usage.js';
 import { cloudUsage } from './cloud-usage.js';
 import { runUsage } from './run-usage.js';
+import type { TransferEvent } from '../oci/registry/progress-events.js';
+import type { TransferDisplay as Display } from './transfer-display.js';
 
 // Commands load their modules on first use: a `cache pull` should not pay for the YAML
 // schema compiler, nor `validate` for the registry client.
@@ -56,7 +58,13 @@ async function cmdBuild(args: string[]): Promise<number> {
   // One status line for the build: pulls and recipe scripts draw on it, every other line clears it.
   const status = new StatusLine();
   const log = (line: string) => status.line(line);
-  const pulls = new TransferDisplay(undefined, status);
+  // Registry images are pulled side by side: each one's progress under its own name.
+  const pulls = new Map<string, Display>();
+  const onPull = (ref: string, e: TransferEvent) => {
+    let display = pulls.get(ref);
+    if (!display) pulls.set(ref, (display = new TransferDisplay(`pull ${ref}`, status)));
+    display.onEvent(e);
+  };
   const verboseStage = (stage: string, seconds: number, detail?: string) =>
     log(`${stage} ${seconds.toFixed(2)}s${detail ? ` (${detail})` : ''}`);
   const clock = new StageClock(values.verbose ? verboseStage : undefined);
@@ -68,7 +76,7 @@ async function cmdBuild(args: string[]): Promise<number> {
       dir: values.dir,
       name: values.name,
       log,
-      onPull: pulls.onEvent,
+      onPull,
       onProgress: (line) => status.update(line),
       verbose: values.verbose,
       compression,
@@ -78,7 +86,7 @@ async function cmdBuild(args: string[]): Promise<number> {
       clock,
     }));
   } finally {
-    pulls.close();
+    for (const display of pulls.values()) display.close();
     status.clear();
   }
   for (const o of outputs) process.stdout.write(`${o}\n`);

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,8 @@ import { writeError } from '../errors.js';
  */
 export class AtomicOutputs {
   private readonly pending: Array<{ tmp: string; final: string }> = [];
+  /** Directories these outputs created ([deepest, topmost created]), removed again on abort if empty. */
+  private readonly createdDirs: Array<[string, string]> = [];
 
   async write(finalPath: string, source: Readable | Buffer | string): Promise<void> {
     try {
@@ -21,7 +23,8 @@ export class AtomicOutputs {
   }
 
   private async writeTemporary(finalPath: string, source: Readable | Buffer | string): Promise<void> {
-    await mkdir(dirname(finalPath), { recursive: true });
+    const created = await mkdir(dirname(finalPath), { recursive: true });
+    if (created) this.createdDirs.push([dirname(finalPath), created]);
     const tmp = join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.partial`);
     this.pending.push({ tmp, final: finalPath });
     const out = createWriteStream(tmp);
@@ -47,6 +50,19 @@ export class AtomicOutputs {
 
   async abort(): Promise<void> {
     await Promise.all(this.pending.map((p) => rm(p.tmp, { force: true })));
+    // A failed build leaves no empty output directory behind it; one that holds anything stays.
+    for (const [deepest, top] of this.createdDirs.reverse()) {
+      for (let dir = deepest; ; dir = dirname(dir)) {
+        if (
+          !(await rmdir(dir).then(
+            () => true,
+            () => false,
+          )) ||
+          dir === top
+        )
+          break;
+      }
+    }
   }
 }
 

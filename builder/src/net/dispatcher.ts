@@ -4,7 +4,7 @@
  * applies the connect timeout and follows redirects.
  */
 import type { Dispatcher } from 'undici';
-import { Agent, EnvHttpProxyAgent, redirectInterceptor } from './undici.js';
+import { Agent, envHttpProxyAgent, redirectInterceptor } from './undici.js';
 import { netDefaults } from './defaults.js';
 
 /** TLS settings for the servers reached (not for the proxy). */
@@ -51,7 +51,7 @@ export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
   const proxy = proxySettings(opts.env ?? process.env);
   const base =
     proxy.httpProxy || proxy.httpsProxy
-      ? new EnvHttpProxyAgent({
+      ? new (envHttpProxyAgent())({
           ...common,
           connect: opts.tls,
           requestTls: opts.tls,

@@ -21,7 +21,6 @@ const load = createRequire(import.meta.url);
 setFlagsFromString('--liftoff-only');
 
 export const Agent: typeof Undici.Agent = load('undici/lib/dispatcher/agent.js');
-export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = load('undici/lib/dispatcher/env-http-proxy-agent.js');
 export const redirectInterceptor: typeof Undici.interceptors.redirect = load('undici/lib/interceptor/redirect.js');
 
 // undici's index gives every dispatcher its request/stream/pipeline/connect/upgrade methods by
@@ -29,6 +28,14 @@ export const redirectInterceptor: typeof Undici.interceptors.redirect = load('un
 // tunnels through `connect`); loaded part by part, the mixing is done here.
 const Dispatcher: typeof Undici.Dispatcher = load('undici/lib/dispatcher/dispatcher.js');
 Object.assign(Dispatcher.prototype, load('undici/lib/api/index.js'));
+
+/**
+ * undici's EnvHttpProxyAgent, loaded on first use: it brings ProxyAgent and a SOCKS5 client
+ * (~3 ms of CPU at every start of a network command), and only a proxied connection needs it.
+ */
+export function envHttpProxyAgent(): typeof Undici.EnvHttpProxyAgent {
+  return load('undici/lib/dispatcher/env-http-proxy-agent.js');
+}
 
 export type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Undici.Dispatcher };
 

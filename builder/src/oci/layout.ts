@@ -40,6 +40,11 @@ export class OciLayout {
     return join(this.root, 'blobs', 'sha256', digestHex(digest));
   }
 
+  /** Where a build keeps layers it has unpacked, one file per layer named like its blob (oci/unpacked-layers.ts). */
+  unpackedDir(): string {
+    return join(this.root, 'unpacked', 'sha256');
+  }
+
   async hasBlob(ref: BlobRef): Promise<boolean> {
     const st = await stat(this.blobPath(ref.digest)).catch(() => undefined);
     return st !== undefined && st.size === ref.size;

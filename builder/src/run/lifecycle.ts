@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LkError } from '../errors.js';
+import { ConsolePipe } from './console-pipe.js';
 import { QmpClient } from './qmp.js';
 import { runningPid, type StateDir } from './state.js';
 import { isProcessAlive } from '../util/process.js';
@@ -102,12 +103,14 @@ export async function runForeground(
   command: string,
   args: string[],
   s: StateDir,
-  o: { timeoutSec?: number; graceSec?: number; log: (line: string) => void },
+  o: { timeoutSec?: number; graceSec?: number; log: (line: string) => void; consolePipe?: string },
 ): Promise<number> {
+  const pipe = o.consolePipe ? await ConsolePipe.create(o.consolePipe) : undefined;
   // setpriv (util-linux) makes the kernel kill QEMU should lkbuild die without stopping it
   // (SIGKILL, a crash): QEMU's own session protects it from the terminal's signals, not from that.
   const guarded = existsSync(setpriv) ? ([setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] as const) : ([command, args] as const);
-  const child = spawn(guarded[0], guarded[1], { stdio: 'inherit', detached: true });
+  const child = spawn(guarded[0], guarded[1], { stdio: pipe ? ['ignore', 'inherit', 'inherit'] : 'inherit', detached: true });
+  pipe?.connect(process.stdout, process.stdin);
   const exited = exitOf(child);
   const gone = exited.then(
     () => undefined,
@@ -148,5 +151,6 @@ export async function runForeground(
   } finally {
     if (timer) clearTimeout(timer);
     for (const sig of signals) process.off(sig, onSignal);
+    await pipe?.close(process.stdin);
   }
 }

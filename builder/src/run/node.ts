@@ -89,15 +89,18 @@ export async function runNode(o: RunOptions): Promise<number> {
       `${virtioBlockDevice(machine)},drive=seed`,
     ]),
   ];
+  const console = o.detached ? 'file' : o.interactive ? 'interactive' : 'stdio';
+  const consolePipe = console === 'stdio' ? s.consolePipe : undefined;
   const inv = await prepareQemu({
     ...o,
-    console: o.detached ? 'file' : o.interactive ? 'interactive' : 'stdio',
+    console,
     consoleLog: s.consoleLog,
+    consolePipe,
     control: { qmpSocket: s.qmpSocket, pidFile: s.pidFile },
     devices,
   });
   if (o.detached) return startDetached(inv.command, inv.args, s, o.log);
-  return runForeground(inv.command, inv.args, s, { timeoutSec: o.timeoutSec, log: o.log });
+  return runForeground(inv.command, inv.args, s, { timeoutSec: o.timeoutSec, log: o.log, consolePipe });
 }
 
 async function writeSeed(s: ReturnType<typeof stateDir>, userData: Buffer, id: string, hostname: string): Promise<string[]> {

@@ -180,8 +180,11 @@ function bootArgs(
 /** Where the serial console goes: stdio (captured), the terminal (interactive) or a file (detached). */
 export type ConsoleMode = 'stdio' | 'interactive' | 'file';
 
-/** Pure: the serial console (and, interactively, QEMU's monitor behind ctrl-a c), logged to `log`. */
-function consoleArgs(mode: ConsoleMode, log?: string): string[] {
+/**
+ * Pure: the serial console (and, interactively, QEMU's monitor behind ctrl-a c), logged to `log`.
+ * Captured, through the FIFOs at `pipe` when given (see console-pipe.ts for why).
+ */
+function consoleArgs(mode: ConsoleMode, log?: string, pipe?: string): string[] {
   if (mode === 'file') {
     if (!log) throw new LkError('run', 'a detached node needs a console log file');
     return ['-chardev', `file,id=console,path=${driveFile(log)}`, '-serial', 'chardev:console', '-monitor', 'none'];
@@ -189,9 +192,17 @@ function consoleArgs(mode: ConsoleMode, log?: string): string[] {
   const logfile = log ? `,logfile=${driveFile(log)}` : '';
   // signal=on keeps the terminal's ctrl-c a signal (it reaches lkbuild, which stops the node
   // cleanly); QEMU runs in a session of its own, so it does not get the signal itself.
-  return mode === 'interactive'
-    ? ['-chardev', `stdio,id=console,mux=on,signal=on${logfile}`, '-serial', 'chardev:console', '-mon', 'chardev=console,mode=readline']
-    : ['-chardev', `stdio,id=console,signal=off${logfile}`, '-serial', 'chardev:console', '-monitor', 'none'];
+  if (mode === 'interactive')
+    return [
+      '-chardev',
+      `stdio,id=console,mux=on,signal=on${logfile}`,
+      '-serial',
+      'chardev:console',
+      '-mon',
+      'chardev=console,mode=readline',
+    ];
+  const chardev = pipe ? `pipe,id=console,path=${driveFile(pipe)}` : 'stdio,id=console,signal=off';
+  return ['-chardev', `${chardev}${logfile}`, '-serial', 'chardev:console', '-monitor', 'none'];
 }
 
 export interface QemuArgsInput extends QemuOptions {
@@ -201,6 +212,8 @@ export interface QemuArgsInput extends QemuOptions {
   ovmf?: { code: string; vars: string };
   console?: ConsoleMode;
   consoleLog?: string;
+  /** Captured console: the FIFOs' path (PATH.in, PATH.out) instead of QEMU's own stdio. */
+  consolePipe?: string;
   /** The QMP socket and pid file that `run stop` uses. */
   control?: { qmpSocket: string; pidFile: string };
   /** NIC, data disks, seed: see network.ts and disks.ts. Undefined: QEMU's default NIC. */
@@ -258,7 +271,7 @@ export function qemuArgs(o: QemuArgsInput): QemuInvocation {
       '-no-reboot',
       '-display',
       'none',
-      ...consoleArgs(mode, o.consoleLog),
+      ...consoleArgs(mode, o.consoleLog, o.consolePipe),
       ...(o.control ? ['-qmp', `unix:${driveFile(o.control.qmpSocket)},server=on,wait=off`, '-pidfile', o.control.pidFile] : []),
       ...flash,
       ...bootArgs(target, o),
@@ -307,7 +320,7 @@ export async function readUkiCmdline(path: string): Promise<string> {
 }
 
 /** What prepareQemu adds to the options: where the console, QMP socket and devices go. */
-export type QemuPlumbing = Partial<Pick<QemuArgsInput, 'console' | 'consoleLog' | 'control' | 'devices'>>;
+export type QemuPlumbing = Partial<Pick<QemuArgsInput, 'console' | 'consoleLog' | 'consolePipe' | 'control' | 'devices'>>;
 
 async function requireReadable(path: string, what: () => LkError): Promise<void> {
   await access(path, constants.R_OK).catch(() => {

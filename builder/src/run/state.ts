@@ -11,6 +11,8 @@ import { isProcessAlive } from '../util/process.js';
 export interface StateDir {
   dir: string;
   consoleLog: string;
+  /** The serial console's FIFOs of a foreground node: PATH.in and PATH.out (console-pipe.ts). */
+  consolePipe: string;
   pidFile: string;
   qmpSocket: string;
   seedIso: string;
@@ -25,6 +27,7 @@ export function stateDir(dir: string): StateDir {
   return {
     dir: d,
     consoleLog: join(d, 'console.log'),
+    consolePipe: join(d, 'console'),
     pidFile: join(d, 'qemu.pid'),
     qmpSocket: join(d, 'qmp.sock'),
     seedIso: join(d, 'seed.iso'),

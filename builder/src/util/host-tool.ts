@@ -18,6 +18,7 @@ const toolPackages = {
   'qemu-img': 'qemu-utils',
   osslsigncode: 'osslsigncode',
   mksquashfs: 'squashfs-tools',
+  mkfifo: 'coreutils',
 } as const;
 
 export type HostTool = keyof typeof toolPackages;

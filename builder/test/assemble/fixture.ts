@@ -7,14 +7,16 @@ import { Spool } from '../../src/fs/spool.js';
 import type { FsTree } from '../../src/fs/tree.js';
 import { commitImage, writeLayer, type StoredImage } from '../../src/oci/image-store.js';
 import { OciLayout } from '../../src/oci/layout.js';
+import { UnpackedLayers } from '../../src/oci/unpacked-layers.js';
 
-/** A scratch OCI layout and spool to assemble nodes from images made of a few files. */
+/** A scratch OCI layout (with its unpacked layers) and spool to assemble nodes from images made of a few files. */
 export class AssembleFixture {
   readonly images = new Map<string, StoredImage>();
   private constructor(
     readonly dir: string,
     readonly layout: OciLayout,
     readonly spool: Spool,
+    readonly layers = new UnpackedLayers(layout, spool),
   ) {}
 
   static async create(prefix: string): Promise<AssembleFixture> {
@@ -40,6 +42,7 @@ export class AssembleFixture {
   }
 
   async dispose(): Promise<void> {
+    await this.layers.dispose();
     await this.spool.dispose();
     await rm(this.dir, { recursive: true, force: true });
   }

@@ -16,7 +16,7 @@ describe('assembleNode', () => {
   });
   afterAll(async () => fx?.dispose());
   const assemble = (over: Parameters<typeof emptySpec>[0]) =>
-    assembleNode({ spec: emptySpec(over), images: fx.images, layout: fx.layout, spool: fx.spool });
+    assembleNode({ spec: emptySpec(over), images: fx.images, layers: fx.layers, spool: fx.spool });
 
   it('gives files owned by a container name the id LinuxKit allocates to that container', async () => {
     // onboot first, then onshutdown, then services, from 100 up.

@@ -30,7 +30,7 @@ describe('identical files of read-only bundles', () => {
         ],
       }),
       images: t.images,
-      layout: t.layout,
+      layers: t.layers,
       spool: t.spool,
     });
     archive = await buffer(cpioStream(node.tree.sorted(), 0));

@@ -82,7 +82,7 @@ describe('volumes in the assembled node', () => {
         ],
       }),
       images: fx.images,
-      layout: fx.layout,
+      layers: fx.layers,
       spool: fx.spool,
     });
     const tree = node.tree;
@@ -107,7 +107,7 @@ describe('volumes in the assembled node', () => {
     const run = assembleNode({
       spec: emptySpec({ volumes: [{ name: 'img', image: 'test/seed:1', format: 'oci' }] }),
       images: fx.images,
-      layout: fx.layout,
+      layers: fx.layers,
       spool: fx.spool,
     });
     await expect(run).rejects.toThrow('volume img: format "oci" (the image as an OCI layout) is not supported yet');

@@ -91,13 +91,30 @@ describe('lkbuild build, failures of the machine around it', () => {
     expect(ls.exitCode, ls.stderr).toBe(0);
   });
 
-  test('a full disk under the spool file is a clear error and the spool is removed', async () => {
-    const spool = await smallDisk('full-tmp', 256 << 10);
-    const r = await lkbuild(['build', '-o', join(work, 'out-d'), buildFile], join(work, 'shared-cache'), { LKBUILD_TMPDIR: spool });
+  test('a full disk under the scratch files is a clear error and they are removed', async () => {
+    // Layers unpack into the cache (already there from the first test): what fills this disk
+    // is the compressed root staged before it becomes the output.
+    const scratch = await smallDisk('full-tmp', 256 << 10);
+    const r = await lkbuild(['build', '-o', join(work, 'out-d'), buildFile], join(work, 'shared-cache'), { LKBUILD_TMPDIR: scratch });
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/lkbuild: error: (image lkbuild\/payload:\S+, layer sha256:[0-9a-f]{64}: )?cannot write image contents to the spool file .*: no space left on device/);
+    expect(r.stderr).toMatch(new RegExp(`lkbuild: error: cannot write .* ${scratch}/lkbuild-\\S+: no space left on device`));
     expect(r.stderr).toContain('LKBUILD_TMPDIR');
-    expect(await listAll(spool)).toEqual([]);
+    expect(await listAll(scratch)).toEqual([]);
     await expect(readdir(join(work, 'out-d'))).rejects.toThrow(/ENOENT/);
+  });
+
+  test('a cache disk that fills while layers are unpacked into it: a clear error, no temporary files left', async () => {
+    // The images fit; their unpacked copies (about 1 MiB of random bytes) do not.
+    const source = join(work, 'shared-cache');
+    await rm(join(source, 'unpacked'), { recursive: true, force: true });
+    const used = Number((await execa('du', ['-sb', source])).stdout.split('\t')[0]);
+    const cache = await smallDisk('full-unpack', used + (256 << 10));
+    await execa('cp', ['-a', `${source}/.`, cache]);
+    const r = await lkbuild(['build', '-o', join(work, 'out-e'), buildFile], cache);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/lkbuild: error: image lkbuild\/payload:\S+, layer sha256:[0-9a-f]{64}: cannot write image contents to the spool file .*\/unpacked\/sha256\/\.tmp-\S+: no space left on device/);
+    expect(r.stderr).toContain('hint: free space there, or point LKBUILD_CACHE at a larger disk');
+    expect((await listAll(cache)).filter((p) => /\.tmp|partial/.test(p))).toEqual([]);
+    await expect(readdir(join(work, 'out-e'))).rejects.toThrow(/ENOENT/);
   });
 });

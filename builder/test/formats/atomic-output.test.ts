@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -29,5 +29,17 @@ describe('atomic outputs', () => {
     await expect(out.write(join(dir, 'a-initrd.img'), failing)).rejects.toThrow(/disk full/);
     await out.abort();
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('abort removes the directories the outputs created when they are empty, and only those', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomic-'));
+    await mkdir(join(dir, 'kept'));
+    await writeFile(join(dir, 'kept', 'mine'), 'x');
+    const out = new AtomicOutputs();
+    await out.write(join(dir, 'new', 'deep', 'a-kernel'), Buffer.from('k'));
+    await out.write(join(dir, 'kept', 'a-kernel'), Buffer.from('k'));
+    await out.abort();
+    expect(await readdir(dir)).toEqual(['kept']);
+    expect(await readdir(join(dir, 'kept'))).toEqual(['mine']);
   });
 });

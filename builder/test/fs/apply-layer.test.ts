@@ -1,44 +1,12 @@
-import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { applyLayer } from '../../src/fs/apply-layer.js';
 import { Spool } from '../../src/fs/spool.js';
 import { FsTree } from '../../src/fs/tree.js';
+import { tarStream, type TarItem } from '../helpers/tar-layer.js';
 
-type Item = {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link' | 'block-device' | 'character-device';
-  body?: string;
-  linkname?: string;
-  mode?: number;
-  devmajor?: number;
-  devminor?: number;
-};
-
-function layer(items: Item[]): Readable {
-  const pack = tar.pack();
-  (async () => {
-    for (const it of items) {
-      await new Promise<void>((resolve, reject) =>
-        pack.entry(
-          {
-            name: it.name,
-            type: it.type ?? 'file',
-            linkname: it.linkname,
-            mode: it.mode ?? 0o644,
-            devmajor: it.devmajor,
-            devminor: it.devminor,
-          },
-          it.body ?? '',
-          (e) => (e ? reject(e) : resolve()),
-        ),
-      );
-    }
-    pack.finalize();
-  })();
-  return Readable.from(pack as AsyncIterable<Buffer>);
-}
+const layer = tarStream;
+type Item = TarItem;
 
 describe('applying layers', () => {
   let spool: Spool;

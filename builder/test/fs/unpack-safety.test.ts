@@ -15,18 +15,9 @@ import { Spool } from '../../src/fs/spool.js';
 import { FsTree } from '../../src/fs/tree.js';
 import { debDataEntries } from '../../src/pkg/debian/deb.js';
 import { extractEntries } from '../../src/pkg/extract-to-dir.js';
+import { tarBytes, type TarItem } from '../helpers/tar-layer.js';
 
-type Item = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string; mode?: number };
-
-async function tarBytes(items: Item[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const it of items)
-    pack.entry({ name: it.name, type: it.type ?? 'file', linkname: it.linkname, mode: it.mode ?? 0o644 }, it.body ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
+type Item = TarItem;
 
 /** Every path below `dir` with its type, mode and (for files) content: a before/after fingerprint. */
 async function snapshot(dir: string): Promise<string[]> {

@@ -7,11 +7,11 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import * as undici from 'undici';
 import { expect, test } from 'vitest';
-import { Agent, EnvHttpProxyAgent, redirectInterceptor, request } from '../../src/net/undici.js';
+import { Agent, envHttpProxyAgent, redirectInterceptor, request } from '../../src/net/undici.js';
 
 test('the parts are the very classes and functions undici exports', () => {
   expect(Agent).toBe(undici.Agent);
-  expect(EnvHttpProxyAgent).toBe(undici.EnvHttpProxyAgent);
+  expect(envHttpProxyAgent()).toBe(undici.EnvHttpProxyAgent);
   expect(redirectInterceptor).toBe(undici.interceptors.redirect);
   expect(typeof new Agent().request).toBe('function');
 });
@@ -40,7 +40,7 @@ test('request sends the path and query of the URL and follows a redirect through
   }
 });
 
-test('loading the registry client does not load undici index, fetch or WebSocket', async () => {
+test('loading the registry client does not load undici index, fetch, WebSocket or the proxy agents', async () => {
   const pull = resolve(import.meta.dirname, '../../dist/oci/registry/pull.js');
   const script = `
     import { createRequire } from 'node:module';
@@ -52,4 +52,6 @@ test('loading the registry client does not load undici index, fetch or WebSocket
   const loaded = JSON.parse(stdout) as string[];
   expect(loaded.some((p) => p.endsWith('/undici/lib/dispatcher/agent.js'))).toBe(true);
   expect(loaded.filter((p) => /\/undici\/index\.js$|\/lib\/web\/(fetch|websocket)\//.test(p))).toEqual([]);
+  // Only a proxied connection loads these (see proxy.test.ts for one that does).
+  expect(loaded.filter((p) => /\/(env-http-proxy-agent|proxy-agent|socks5-proxy-agent)\.js$/.test(p))).toEqual([]);
 });

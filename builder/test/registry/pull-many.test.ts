@@ -72,6 +72,28 @@ test('images download side by side: a layer of one waits until a layer of anothe
   expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
 });
 
+test('a build pulls the registry images it names side by side too', async () => {
+  // The same wait as above, through `lkbuild build`: one image after the other would time out.
+  const aOwn = images.a.manifest.layers[1].digest;
+  const cOwn = images.c.manifest.layers[0].digest;
+  let cAsked: () => void = () => undefined;
+  const cRequested = new Promise<void>((r) => (cAsked = r));
+  proxy.rule = (r) => {
+    if (r.url.endsWith(`/blobs/${cOwn}`)) cAsked();
+    return r.url.endsWith(`/blobs/${aOwn}`) ? { kind: 'wait', until: cRequested } : { kind: 'pass' };
+  };
+  const dir = await tempDir('lk-many-build-');
+  const env = { LKBUILD_CACHE: join(dir, 'cache'), DOCKER_CONFIG: dir };
+  await writeFile(join(dir, 'node.yml'), `init:\n  - ${ref('a')}\n  - ${ref('c')}\n`);
+  const r = await execa('node', [cli, 'build', '-o', join(dir, 'out'), '-f', 'tar', join(dir, 'node.yml')], { env, reject: false });
+  expect(r.exitCode, r.stderr).toBe(0);
+  // Each image's progress under its own name.
+  for (const name of ['a', 'c'])
+    expect(r.stderr).toMatch(new RegExp(`lkbuild: pull ${ref(name).replace(/[.]/g, '\\.')}: .* in \\d+\\.\\ds`));
+  const listing = (await execa('tar', ['-tf', join(dir, 'out', 'node.tar')])).stdout.split('\n');
+  expect(listing).toEqual(expect.arrayContaining(['data/blob.bin']));
+}, 60_000);
+
 test('a layer two images share is fetched once, and each image is tagged with its own manifest', async () => {
   const cache = new OciLayout(await tempDir('lk-many-cache-'));
   const events: Array<[number, TransferEvent]> = [];

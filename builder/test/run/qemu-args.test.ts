@@ -179,6 +179,18 @@ describe('firmware and machine', () => {
     );
     expect(fg).toContain('-chardev stdio,id=console,signal=off,logfile=/s/console.log -serial chardev:console -monitor none');
     expect(fg).toContain('-qmp unix:/s/qmp.sock,server=on,wait=off -pidfile /s/qemu.pid');
+    // run qemu captures it through FIFOs (console-pipe.ts); a comma in the path is written twice.
+    const piped = qemuArgs({
+      base: '/o/n',
+      cmdline: '',
+      kvmUsable: false,
+      console: 'stdio',
+      consoleLog: '/s/console.log',
+      consolePipe: '/s,t/console',
+    });
+    expect(piped.args.join(' ')).toContain(
+      '-chardev pipe,id=console,path=/s,,t/console,logfile=/s/console.log -serial chardev:console -monitor none',
+    );
     const tty = qemuArgs({ base: '/o/n', cmdline: '', kvmUsable: false, console: 'interactive', consoleLog: '/s/console.log' }).args.join(
       ' ',
     );

@@ -6,7 +6,10 @@ import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from 
 import { isProcessAlive } from '../../util/process.js';
 
 export interface CleanResult {
+  /** Blobs removed. */
   removed: number;
+  /** Unpacked copies of layers removed. */
+  unpackedRemoved: number;
   freedBytes: number;
   kept: number;
 }
@@ -31,9 +34,10 @@ export async function reachableDescriptors(layout: OciLayout, roots: Descriptor[
 }
 
 /**
- * Removes blobs no reference in index.json reaches, holding the index lock so no tag can land
- * meanwhile. Blobs younger than `minAgeMs` are kept: a pull or build running right now writes
- * its blobs before it tags them. Temp files of processes that died are removed too.
+ * Removes blobs no reference in index.json reaches, and the unpacked copies of layers no longer
+ * there, holding the index lock so no tag can land meanwhile. Files younger than `minAgeMs` are
+ * kept: a pull or build running right now writes its blobs before it tags them. Temp files of
+ * processes that died are removed too.
  */
 export async function cleanCache(layout: OciLayout, opts: { minAgeMs?: number; now?: number } = {}): Promise<CleanResult> {
   await layout.init();
@@ -41,22 +45,26 @@ export async function cleanCache(layout: OciLayout, opts: { minAgeMs?: number; n
   const now = opts.now ?? Date.now();
   return withFileLock(join(layout.root, 'index.json.lock'), async () => {
     const keep = await reachableDescriptors(layout, (await layout.readIndex()).manifests);
-    const dir = join(layout.root, 'blobs', 'sha256');
-    const result: CleanResult = { removed: 0, freedBytes: 0, kept: 0 };
-    for (const name of await readdir(dir)) {
-      const path = join(dir, name);
-      if (name.startsWith('.tmp-')) {
-        const pid = Number(name.split('-')[1]);
-        if (isProcessAlive(pid)) continue;
-      } else if (keep.has(`sha256:${name}`)) {
-        result.kept++;
-        continue;
+    const result: CleanResult = { removed: 0, unpackedRemoved: 0, freedBytes: 0, kept: 0 };
+    for (const [dir, removed] of [
+      [join(layout.root, 'blobs', 'sha256'), 'removed'],
+      [layout.unpackedDir(), 'unpackedRemoved'],
+    ] as const) {
+      for (const name of await readdir(dir).catch(() => [])) {
+        const path = join(dir, name);
+        if (name.startsWith('.tmp-')) {
+          const pid = Number(name.split('-')[1]);
+          if (isProcessAlive(pid)) continue;
+        } else if (keep.has(`sha256:${name}`)) {
+          result.kept++;
+          continue;
+        }
+        const st = await stat(path).catch(() => undefined);
+        if (!st || now - st.mtimeMs < minAge) continue;
+        await unlink(path).catch(() => undefined);
+        result[removed]++;
+        result.freedBytes += st.size;
       }
-      const st = await stat(path).catch(() => undefined);
-      if (!st || now - st.mtimeMs < minAge) continue;
-      await unlink(path).catch(() => undefined);
-      result.removed++;
-      result.freedBytes += st.size;
     }
     return result;
   });

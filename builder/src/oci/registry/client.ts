@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
+import { flowingChunks } from '../../util/flowing-chunks.js';
 import { readLimited } from '../../util/read-limited.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
 import { createDispatcher, requestTimeouts, responseHeader as header } from '../../net/dispatcher.js';
@@ -161,8 +162,7 @@ export class RegistryClient {
         throw this.blobTooLarge(repository, blob);
       }
       try {
-        for await (const raw of res.body) {
-          let chunk = raw as Buffer;
+        for await (let chunk of flowingChunks(res.body)) {
           if (skip > 0) {
             const n = Math.min(skip, chunk.length);
             skip -= n;
