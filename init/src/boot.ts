@@ -3,7 +3,7 @@
 import * as os from 'os';
 import * as lk from 'lk';
 import { chooseHostname, resolvConfAction, type NetInterface, type ResolvConfState } from './netconf.js';
-import { debug, exists, listDir, log, mkdirp, readLink, readText, writeText } from './sys.js';
+import { debug, debugging, exists, listDir, log, mkdirp, readLink, readText, writeText } from './sys.js';
 import { words } from './words.js';
 
 interface MountSpec {
@@ -197,5 +197,6 @@ export function enableCgroupControllers(): void {
       }
     }
   }
-  debug(`cgroup controllers enabled: ${(readText(`${root}/cgroup.subtree_control`) ?? '').trim()}`);
+  // Read back only for the debug line: without lk.debug the file is not opened at all.
+  if (debugging()) debug(`cgroup controllers enabled: ${(readText(`${root}/cgroup.subtree_control`) ?? '').trim()}`);
 }
