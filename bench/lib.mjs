@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const cli = join(repo, 'builder', 'bin', 'lkbuild.js');
@@ -15,6 +16,25 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 /** Prints one summary line; `npm run bench` picks these out of each benchmark's output. */
 export function summary(bench, key, figure) {
   console.log(`${bench} ${key} ${figure}`);
+}
+
+/**
+ * parseArgs for a benchmark's command line: --help prints `usage` and exits 0, a bad option
+ * prints the reason and `usage` and exits 2 (no stack trace).
+ */
+export function parseOptions(options, usage) {
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { ...options, help: { type: 'boolean' } } });
+  } catch (e) {
+    console.error(`${e.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return parsed.values;
 }
 
 export const scratchDir = (what) => mkdtempSync(join(tmpdir(), `lkbuild-bench-${what}-`));

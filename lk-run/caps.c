@@ -83,8 +83,13 @@ const char *cap_name_of(int cap)
 	return cap >= 0 && cap < CAP_COUNT ? cap_names[cap] : NULL;
 }
 
+/* Names come in upper case (the spec's spelling): an exact match first, because musl's
+ * strcasecmp folds each character through a call, the case-blind one for the rest. */
 int cap_from_name(const char *name)
 {
+	for (int i = 0; i < CAP_COUNT; i++)
+		if (strcmp(name, cap_names[i]) == 0)
+			return i;
 	for (int i = 0; i < CAP_COUNT; i++)
 		if (strcasecmp(name, cap_names[i]) == 0)
 			return i;

@@ -14,6 +14,8 @@ import { expectHelloBoot } from './format-checks.js';
  * same file boots under SeaBIOS and OVMF, and through `lkbuild run qemu` (OVMF, virtio disk).
  */
 const cmdline = 'console=ttyS0 lk.poweroff=ready';
+/** /proc/cmdline starts with the kernel's built-in words (kernel-config/90-percpu.config). */
+const BUILTIN = ['percpu_alloc=page'];
 const ONBOOT = /formats-aws-onboot-marker cmdline=(\S+)/;
 const MiB = 1024 * 1024;
 
@@ -93,10 +95,10 @@ describe('aws format', () => {
 
   test('/proc/cmdline: syslinux under SeaBIOS (no EFI), the UKI as is under OVMF', () => {
     const got = (f: string) => ONBOOT.exec(boots[f]!.output)?.[1]?.split(',');
-    expect(got('seabios')).toEqual(['BOOT_IMAGE=/kernel', ...cmdline.split(' '), 'initrd=/initrd.img']);
+    expect(got('seabios')).toEqual([...BUILTIN, 'BOOT_IMAGE=/kernel', ...cmdline.split(' '), 'initrd=/initrd.img']);
     expect(boots.seabios!.output).not.toMatch(/efi: EFI v/);
-    expect(got('ovmf')).toEqual(cmdline.split(' '));
+    expect(got('ovmf')).toEqual([...BUILTIN, ...cmdline.split(' ')]);
     expect(boots.ovmf!.output).toMatch(/efi: EFI v[\d.]+ by EDK II/);
-    expect(got('run qemu')).toEqual(cmdline.split(' '));
+    expect(got('run qemu')).toEqual([...BUILTIN, ...cmdline.split(' ')]);
   });
 });

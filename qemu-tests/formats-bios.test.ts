@@ -11,6 +11,8 @@ import { expectHelloBoot } from './format-checks.js';
 const formats = ['kernel+initrd', 'iso-bios', 'raw-bios', 'iso-efi'];
 const files = ['formats-bios.iso', 'formats-bios-bios.img', 'formats-bios-efi.iso'];
 const cmdline = 'console=ttyS0 lk.poweroff=ready';
+/** /proc/cmdline starts with the kernel's built-in words (kernel-config/90-percpu.config). */
+const BUILTIN = ['percpu_alloc=page'];
 const ONBOOT = /formats-bios-onboot-marker cmdline=(\S+)/;
 
 async function sha256(path: string): Promise<string> {
@@ -74,11 +76,11 @@ describe('iso-bios, raw-bios and iso-efi formats', () => {
 
   test('the boot loaders pass the build file cmdline: syslinux adds BOOT_IMAGE and initrd, the UKI stub passes it as is', () => {
     const got = (f: string) => ONBOOT.exec(boots[f]!.output)?.[1]?.split(',');
-    const syslinux = ['BOOT_IMAGE=/kernel', ...cmdline.split(' '), 'initrd=/initrd.img'];
+    const syslinux = [...BUILTIN, 'BOOT_IMAGE=/kernel', ...cmdline.split(' '), 'initrd=/initrd.img'];
     expect(got('iso-bios')).toEqual(syslinux);
     expect(got('iso-bios-as-disk')).toEqual(syslinux);
     expect(got('raw-bios')).toEqual(syslinux);
-    expect(got('iso-efi')).toEqual(cmdline.split(' '));
+    expect(got('iso-efi')).toEqual([...BUILTIN, ...cmdline.split(' ')]);
     // BIOS boots have no EFI; the EFI one ran under OVMF.
     expect(boots['iso-bios']!.output).not.toMatch(/efi: EFI v/);
     expect(boots['iso-efi']!.output).toMatch(/efi: EFI v[\d.]+ by EDK II/);

@@ -39,6 +39,11 @@ describe('services boot test', () => {
     expect(Number(ready.fields.uptime)).toBeLessThan(starts[4]!);
   });
 
+  test('the kernel takes per-CPU memory in page-sized units (kernel-config/90-percpu.config)', () => {
+    expect(result.output).toMatch(/Kernel command line: percpu_alloc=page /);
+    expect(result.output).toMatch(/percpu: \d+ 4K pages\/cpu /);
+  });
+
   test('depends wins over the alphabetical order of the bundles', () => {
     const started = serviceEvents(result.output, undefined, 'started').map((x) => x.name);
     expect(started.indexOf('z-db')).toBeGreaterThanOrEqual(0);

@@ -14,18 +14,18 @@
 // Usage: node bench/boot/run.mjs [--boots 5] [--file F]... [--machine M]... [--kernel DIR]...
 import { writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { boot, buildNode, median, repo, scratchDir, summary } from '../lib.mjs';
+import { boot, buildNode, median, parseOptions, repo, scratchDir, summary } from '../lib.mjs';
 
 const THREE_SERVICES = 'bench/boot/three-services.yml';
-const { values } = parseArgs({
-  options: {
+const values = parseOptions(
+  {
     boots: { type: 'string', default: '5' },
     file: { type: 'string', multiple: true, default: ['examples/minimal.yml', THREE_SERVICES, 'examples/node.yml'] },
     machine: { type: 'string', multiple: true, default: ['q35', 'microvm'] },
     kernel: { type: 'string', multiple: true, default: ['images/kernel'] },
   },
-});
+  'usage: node bench/boot/run.mjs [--boots 5] [--file F]... [--machine q35|microvm]... [--kernel DIR]...',
+);
 const out = scratchDir('boot');
 
 /** A build file that swaps the kernel image (merged after the node's file, it keeps the cmdline). */

@@ -54,8 +54,13 @@ export function parseModulesBuiltin(text: string): Set<string> {
 export interface Alias {
   pattern: string;
   module: string;
-  /** The literal start of the pattern (up to its first special character): a cheap first test. */
-  prefix: string;
+  /**
+   * The bus a device's modalias must name to match: "pci" for "pci:v00008086d...", null when
+   * the pattern's literal start names none ("acpi*:PNP0C0C:*", "rtnl-link-dummy").
+   */
+  bus: string | null;
+  /** The literal start of the pattern (up to its first special character); set on first use. */
+  prefix?: string;
   /** The pattern compiled; built on first use. */
   regex?: RegExp;
 }
@@ -72,15 +77,62 @@ function literalPrefix(pattern: string): string {
   return pattern.slice(0, end);
 }
 
-/** modules.alias ("alias <pattern> <module>") in file order. */
+function prefixOf(alias: Alias): string {
+  alias.prefix ??= literalPrefix(alias.pattern);
+  return alias.prefix;
+}
+
+/** The text before the first ':', when no special character comes before it. */
+function busOfPattern(pattern: string): string | null {
+  const colon = pattern.indexOf(':');
+  if (colon < 0) return null;
+  const head = pattern.slice(0, colon);
+  return literalPrefix(head) === head ? head : null;
+}
+
+/**
+ * modules.alias ("alias <pattern> <module>") in file order. depmod separates the fields with
+ * single spaces, so one native split reads a line; a line that does not split into three
+ * fields that way (tabs, runs of spaces, a comment) goes through words(). QuickJS spends
+ * thousands of instructions on each call, so a line makes few, and the rest waits for a
+ * device of the pattern's bus (prefixOf).
+ */
 export function parseModulesAlias(text: string): Alias[] {
   const aliases: Alias[] = [];
   for (const raw of text.split('\n')) {
-    if (!raw.includes('alias')) continue; // comments and blank lines, without splitting them
-    const f = words(raw);
-    if (f.length === 3 && f[0] === 'alias') aliases.push({ pattern: f[1]!, module: moduleName(f[2]!), prefix: literalPrefix(f[1]!) });
+    let f = raw.split(' ');
+    if (f.length !== 3 || f[1] === '' || f[2] === '') {
+      if (raw.indexOf('alias') < 0) continue; // comments and blank lines, without splitting them
+      f = words(raw);
+    }
+    if (f.length === 3 && f[0] === 'alias') aliases.push({ pattern: f[1]!, module: moduleName(f[2]!), bus: busOfPattern(f[1]!) });
   }
   return aliases;
+}
+
+/**
+ * Firmware nodes' buses: a device of another bus described by ACPI or a device tree (a
+ * platform, i2c or spi device) shows its firmware node's modalias ("acpi:PNP0C0C:",
+ * "of:N...") instead of one naming its own bus (the kernel's platform_uevent and the like).
+ */
+const FIRMWARE_BUSES = ['acpi', 'of'];
+
+/**
+ * Which buses' devices any alias can match. A device's modalias reads "<bus>:..." with its own
+ * bus or a firmware node's, so a bus matters when a pattern can match that bus name (it names
+ * it, or its literal start, then without a ':', begins it: "acpi*:..."), and every bus does
+ * when a pattern can match a firmware node's. A pattern with neither a ':' nor a wildcard
+ * (rtnl-link-dummy) matches no device.
+ */
+export function aliasBuses(aliases: Alias[]): (bus: string) => boolean {
+  const named = new Set<string>();
+  const starts: string[] = [];
+  for (const a of aliases) {
+    if (a.bus !== null) named.add(a.bus);
+    else if (prefixOf(a) !== a.pattern) starts.push(prefixOf(a));
+  }
+  const matches = (bus: string) => named.has(bus) || starts.some((start) => bus.startsWith(start));
+  return FIRMWARE_BUSES.some(matches) ? () => true : matches;
 }
 
 /**
@@ -132,13 +184,14 @@ export function globMatch(pattern: string, text: string): boolean {
 
 function aliasMatches(alias: Alias, text: string): boolean {
   // Most patterns fail on their literal start (pci:v<vendor>d<device>...); compile only the rest.
-  if (!text.startsWith(alias.prefix)) return false;
-  if (alias.prefix === alias.pattern) return alias.pattern === text;
+  const prefix = prefixOf(alias);
+  if (!text.startsWith(prefix)) return false;
+  if (prefix === alias.pattern) return alias.pattern === text;
   alias.regex ??= globToRegExp(alias.pattern);
   return alias.regex.test(text);
 }
 
-/** A modalias's bus ("pci" in "pci:v00008086d..."); a pattern's, when its literal start has it. */
+/** A modalias's bus ("pci" in "pci:v00008086d..."). */
 function busOf(text: string): string | null {
   const colon = text.indexOf(':');
   return colon < 0 ? null : text.slice(0, colon);
@@ -154,7 +207,7 @@ export function modulesForAliases(modaliases: string[], aliases: Alias[]): strin
   const byBus = new Map<string, number[]>();
   const anyBus: number[] = [];
   aliases.forEach((alias, i) => {
-    const bus = busOf(alias.prefix);
+    const bus = alias.bus;
     if (bus === null) anyBus.push(i);
     else if (byBus.has(bus)) byBus.get(bus)!.push(i);
     else byBus.set(bus, [i]);

@@ -41,7 +41,7 @@ async function boot(): Promise<void> {
     () => rebootNow('poweroff'),
   );
   if (!rooted) return; // powered off: nothing runs from a root that failed its check
-  step('mounts', mountFilesystems);
+  step('mounts', () => mountFilesystems(switched));
   let words = new Map<string, string>();
   step('cmdline', () => {
     // The kernel hands init the command-line words it does not know as argv;

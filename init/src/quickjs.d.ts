@@ -110,6 +110,7 @@ declare module 'lk' {
   export const MS_REMOUNT: number;
   export const MS_BIND: number;
   export const MS_REC: number;
+  export const MS_MOVE: number;
   export const MS_SHARED: number;
   export const MNT_DETACH: number;
   export const RB_POWER_OFF: number;

@@ -157,7 +157,8 @@ export async function enterRoot(): Promise<boolean> {
     }
     initramfs = rootIsInitramfs();
   } finally {
-    unmountAll(mounted);
+    // Leaving the initramfs takes our /proc along (see leaveInitramfs); anything else unmounts it.
+    if (!initramfs) unmountAll(mounted);
   }
-  return initramfs && leaveInitramfs();
+  return initramfs && leaveInitramfs(mounted);
 }

@@ -11,6 +11,21 @@ describe('parseCmdline', () => {
     ]);
   });
 
+  it('splits at any run of whitespace, with or without quotes elsewhere', () => {
+    expect([...parseCmdline('\ta=1  b\t\tc=3 \n')]).toEqual([
+      ['a', '1'],
+      ['b', ''],
+      ['c', '3'],
+    ]);
+    expect([...parseCmdline('\ta=1  b\t\tc="3 4" \n')]).toEqual([
+      ['a', '1'],
+      ['b', ''],
+      ['c', '3 4'],
+    ]);
+    expect([...parseCmdline('')]).toEqual([]);
+    expect([...parseCmdline(' \n')]).toEqual([]);
+  });
+
   it('keeps quoted spaces and values containing =', () => {
     const m = parseCmdline('a="x y" b=c=d');
     expect(m.get('a')).toBe('x y');

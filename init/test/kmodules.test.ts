@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  aliasBuses,
   globMatch,
   moduleName,
   modulesForAliases,
@@ -62,9 +63,33 @@ describe('parsers', () => {
   it('reads modules.alias, skipping comments', () => {
     const aliases = parseModulesAlias(ALIAS);
     expect(aliases).toHaveLength(5);
-    expect(aliases[0]).toEqual({ pattern: 'pci:v00008086d00001000sv*sd*bc*sc*i*', module: 'e1000', prefix: 'pci:v00008086d00001000sv' });
-    expect(aliases[2]!.prefix).toBe('rtnl-link-dummy');
-    expect(aliases[3]!.prefix).toBe('usb:v05ACp021');
+    expect(aliases[0]).toEqual({ pattern: 'pci:v00008086d00001000sv*sd*bc*sc*i*', module: 'e1000', bus: 'pci' });
+    expect(aliases.map((a) => [a.module, a.bus])).toEqual([
+      ['e1000', 'pci'],
+      ['e1000', 'pci'],
+      ['dummy', null],
+      ['top', 'usb'],
+      ['base', null],
+    ]);
+  });
+
+  it('reads modules.alias lines with other whitespace as words, and skips malformed ones', () => {
+    const aliases = parseModulesAlias(
+      [
+        'alias\tpci:v1* tabbed',
+        'alias  usb:v2*   spaced  ',
+        'alias acpi*:X:* crlf\r',
+        'alias one-field',
+        'alias a b c',
+        'nosuch x y',
+        '',
+      ].join('\n'),
+    );
+    expect(aliases.map((a) => [a.pattern, a.module, a.bus])).toEqual([
+      ['pci:v1*', 'tabbed', 'pci'],
+      ['usb:v2*', 'spaced', 'usb'],
+      ['acpi*:X:*', 'crlf', null],
+    ]);
   });
 
   it('reads modules-load.d lists with # and ; comments', () => {
@@ -142,6 +167,70 @@ describe('modulesForAliases', () => {
     expect(modulesForAliases(['usb:v1bc02sc00i00'], aliases)).toEqual([]);
     const reversed = parseModulesAlias('alias acpi*:PNP0C0C:* button\nalias acpi:PNP0C0C: exact\n');
     expect(modulesForAliases(['acpi:PNP0C0C:'], reversed)).toEqual(['button', 'exact']);
+  });
+});
+
+describe('aliasBuses', () => {
+  const BUSES = ['pci', 'usb', 'platform', 'virtio', 'pnp', 'acpi'];
+  const buses = (lines: string[]) => BUSES.filter(aliasBuses(parseModulesAlias(lines.join('\n'))));
+
+  it('keeps the buses the patterns name', () => {
+    expect(buses(['alias pci:v00008086d00001000sv*sd*bc*sc*i* e1000', 'alias usb:v05ACp021[0-9]d* top'])).toEqual(['pci', 'usb']);
+  });
+
+  it('keeps the buses a pattern without a named bus can match', () => {
+    expect(buses(['alias p*:serial8250 serial'])).toEqual(['pci', 'platform', 'pnp']);
+    expect(buses(['alias *:serial8250 anyserial'])).toEqual(BUSES);
+  });
+
+  it('keeps every bus when a pattern can match a firmware node (acpi:, of:), which devices of other buses show', () => {
+    expect(buses(['alias acpi*:PNP0C0C:* button', 'alias pci:v1* x'])).toEqual(BUSES);
+    expect(buses(['alias of:N*T*Cvirtio,mmio virtio_mmio'])).toEqual(BUSES);
+    expect(buses(['alias a*:X:* a'])).toEqual(BUSES);
+  });
+
+  it('drops the buses only names without a bus refer to', () => {
+    expect(buses(['alias rtnl-link-dummy dummy', 'alias fs-basefs base', 'alias pci-stub stub'])).toEqual([]);
+    expect(buses([])).toEqual([]);
+  });
+
+  it('finds the same modules for the devices of the kept buses as for every device', () => {
+    // [sysfs bus directory, modalias] as a microvm with a PCI NIC shows them.
+    const devices = [
+      ['pci', 'pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00'],
+      ['acpi', 'acpi:PNP0C0C:'],
+      ['platform', 'acpi:PNP0C0C:'],
+      ['platform', 'platform:serial8250'],
+      ['platform', 'of:NvirtioT(null)Cvirtio,mmio'],
+      ['virtio', 'virtio:d00000001v554D4551'],
+      ['usb', 'usb:v05ACp0215d0100dc00dsc00dp00ic03isc01ip02in00'],
+    ];
+    const extras = [
+      '',
+      'alias acpi*:PNP0C0C:* button\n',
+      'alias platform:serial8250 serialmod\n',
+      'alias of:N*T*Cvirtio,mmio virtio_mmio\n',
+    ];
+    for (const extra of extras) {
+      const aliases = parseModulesAlias(ALIAS + extra);
+      const has = aliasBuses(aliases);
+      const kept = devices.filter(([bus]) => has(bus!)).map(([, modalias]) => modalias!);
+      expect(modulesForAliases(kept, aliases)).toEqual(
+        modulesForAliases(
+          devices.map(([, m]) => m!),
+          aliases,
+        ),
+      );
+    }
+    expect(
+      modulesForAliases(
+        devices.map(([, m]) => m!),
+        parseModulesAlias(ALIAS + extras[3]),
+      ),
+    ).toContain('virtio_mmio');
+    const aliases = parseModulesAlias(ALIAS);
+    expect(devices.filter(([bus]) => aliasBuses(aliases)(bus!)).map(([bus]) => bus)).toEqual(['pci', 'usb']);
+    expect(modulesForAliases(['pci:v00008086d00001000sv00001AF4sd00001100bc02sc00i00'], aliases)).toEqual(['e1000']);
   });
 });
 

@@ -61,6 +61,12 @@ describe('capabilities', () => {
     expect(capMask(r.stdout, 'CapAmb')).toBe(1n << 5n);
   });
 
+  it('reads capability names in any case, as runc does', () => {
+    const r = run(withCaps(baseConfig(['cat', '/proc/self/status']), ['cap_chown', 'Cap_Kill', 'CAP_SYS_CHROOT']));
+    expect(r.stderr).toBe('');
+    expect(capMask(r.stdout, 'CapEff')).toBe((1n << 0n) | (1n << 5n) | (1n << 18n));
+  });
+
   it('makes mount fail without CAP_SYS_ADMIN and work with it', () => {
     const cmd = ['/bin/sh', '-c', 'mount -t tmpfs none /mnt && echo mounted'];
     const without = run(withCaps(baseConfig(cmd), defaultCaps));
