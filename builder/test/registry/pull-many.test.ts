@@ -56,9 +56,8 @@ beforeEach(() => {
   proxy.rule = () => ({ kind: 'pass' });
 });
 
-test('images download side by side: a layer of one waits until a layer of another has been asked for', async () => {
-  // Pulled one after the other, the first image's layer would wait for the second forever
-  // (here: 5 s of silence, then the pull fails, attempts: 1).
+/** The proxy holds image a's own layer until image c's has been asked for: only a side-by-side pull gets past. */
+function holdALayerUntilCAsked(): void {
   const aOwn = images.a.manifest.layers[1].digest;
   const cOwn = images.c.manifest.layers[0].digest;
   let cAsked: () => void = () => undefined;
@@ -67,6 +66,12 @@ test('images download side by side: a layer of one waits until a layer of anothe
     if (r.url.endsWith(`/blobs/${cOwn}`)) cAsked();
     return r.url.endsWith(`/blobs/${aOwn}`) ? { kind: 'wait', until: cRequested } : { kind: 'pass' };
   };
+}
+
+test('images download side by side: a layer of one waits until a layer of another has been asked for', async () => {
+  // Pulled one after the other, the first image's layer would wait for the second forever
+  // (here: 5 s of silence, then the pull fails, attempts: 1).
+  holdALayerUntilCAsked();
   const cache = new OciLayout(await tempDir('lk-many-cache-'));
   const results = await pullImages(cache, [ref('a'), ref('c')], { ...opts, idleTimeoutMs: 5_000 });
   expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
@@ -74,14 +79,7 @@ test('images download side by side: a layer of one waits until a layer of anothe
 
 test('a build pulls the registry images it names side by side too', async () => {
   // The same wait as above, through `lkbuild build`: one image after the other would time out.
-  const aOwn = images.a.manifest.layers[1].digest;
-  const cOwn = images.c.manifest.layers[0].digest;
-  let cAsked: () => void = () => undefined;
-  const cRequested = new Promise<void>((r) => (cAsked = r));
-  proxy.rule = (r) => {
-    if (r.url.endsWith(`/blobs/${cOwn}`)) cAsked();
-    return r.url.endsWith(`/blobs/${aOwn}`) ? { kind: 'wait', until: cRequested } : { kind: 'pass' };
-  };
+  holdALayerUntilCAsked();
   const dir = await tempDir('lk-many-build-');
   const env = { LKBUILD_CACHE: join(dir, 'cache'), DOCKER_CONFIG: dir };
   await writeFile(join(dir, 'node.yml'), `init:\n  - ${ref('a')}\n  - ${ref('c')}\n`);
