@@ -52,8 +52,8 @@ export interface CallOptions extends NetOptions {
 /** Largest response body read into memory; cloud API answers are small. */
 const MAX_BODY = 16 * 1024 * 1024;
 
-let shared: Dispatcher | undefined;
-function dispatcher(): Dispatcher {
+let shared: Promise<Dispatcher> | undefined;
+function dispatcher(): Promise<Dispatcher> {
   shared ??= createDispatcher({ env: process.env, connections: 16 });
   return shared;
 }
@@ -86,7 +86,7 @@ export async function exchange(rules: ServiceRules, req: CloudRequest, opts: Cal
     method: req.method as Dispatcher.HttpMethod,
     headers,
     body: req.body,
-    dispatcher: dispatcher(),
+    dispatcher: await dispatcher(),
     signal: opts.signal,
     ...requestTimeouts(opts.idleTimeoutMs),
   });

@@ -3,11 +3,12 @@ import type { Diagnostic } from './diagnostics.js';
 import { describePath, describeValue } from './describe.js';
 import type { Path, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
+import { ownFile } from '../own-files.js';
 import { loadSchema, type LoadedSchema, type SchemaSpec } from '../util/schema-validators.js';
 
 /** The JSON Schema of a build file (kept as a file so editors and other tools can use it too), and its validators. */
 export const buildFileSchemaSpec: SchemaSpec<'file' | 'image'> = {
-  schema: new URL('./schema.json', import.meta.url),
+  schema: ownFile('config/schema.json'),
   refs: { file: '', image: '#/definitions/image' },
   options: { allErrors: true, verbose: true, allowUnionTypes: true, strict: true },
 };

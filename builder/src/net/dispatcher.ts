@@ -39,7 +39,7 @@ export function requestTimeouts(idleTimeoutMs: number = netDefaults.idleTimeoutM
   return { headersTimeout: idleTimeoutMs, bodyTimeout: idleTimeoutMs };
 }
 
-export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
+export async function createDispatcher(opts: DispatcherOptions = {}): Promise<Dispatcher> {
   const timeout = opts.idleTimeoutMs ?? netDefaults.idleTimeoutMs;
   const common = {
     connectTimeout: timeout,
@@ -51,7 +51,7 @@ export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
   const proxy = proxySettings(opts.env ?? process.env);
   const base =
     proxy.httpProxy || proxy.httpsProxy
-      ? new (envHttpProxyAgent())({
+      ? new (await envHttpProxyAgent())({
           ...common,
           connect: opts.tls,
           requestTls: opts.tls,

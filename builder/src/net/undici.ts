@@ -1,15 +1,19 @@
 /**
- * The parts of undici the builder uses, each loaded from its own file. undici's index also loads
- * fetch, WebSocket, EventSource, cookies, its caches and mocks: 50-90 ms at every start of a
- * command that reaches the network (measured on `cache pull`), for code no command runs. The
- * values are undici's own classes and functions; their types come from undici's declarations.
- * An undici release that moves one of these files fails every network test at load.
+ * The parts of undici the builder uses, each imported from its own file. undici's index also
+ * loads fetch, WebSocket, EventSource, cookies, its caches and mocks: 50-90 ms at every start of
+ * a command that reaches the network (measured on `cache pull`), for code no command runs. The
+ * values are undici's own classes and functions (types in undici-lib.d.ts). Static imports, so
+ * the CLI's bundle (scripts/bundle.mjs) carries these parts and nothing else of undici. An
+ * undici release that moves one of these files fails the build.
  */
-import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import type * as Undici from 'undici';
+import api from 'undici/lib/api/index.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
+import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import redirectInterceptor from 'undici/lib/interceptor/redirect.js';
 
-const load = createRequire(import.meta.url);
+export { Agent, redirectInterceptor };
 
 // undici parses HTTP with llhttp compiled to WebAssembly, on the first connection. V8 compiles
 // it at once with its baseline compiler (Liftoff), then recompiles the hot parts with its
@@ -20,21 +24,17 @@ const load = createRequire(import.meta.url);
 // all it needs. Set before any connection, so before the module is compiled.
 setFlagsFromString('--liftoff-only');
 
-export const Agent: typeof Undici.Agent = load('undici/lib/dispatcher/agent.js');
-export const redirectInterceptor: typeof Undici.interceptors.redirect = load('undici/lib/interceptor/redirect.js');
-
 // undici's index gives every dispatcher its request/stream/pipeline/connect/upgrade methods by
 // mixing its API into Dispatcher.prototype, and undici relies on that itself (ProxyAgent
 // tunnels through `connect`); loaded part by part, the mixing is done here.
-const Dispatcher: typeof Undici.Dispatcher = load('undici/lib/dispatcher/dispatcher.js');
-Object.assign(Dispatcher.prototype, load('undici/lib/api/index.js'));
+Object.assign(Dispatcher.prototype, api);
 
 /**
  * undici's EnvHttpProxyAgent, loaded on first use: it brings ProxyAgent and a SOCKS5 client
  * (~3 ms of CPU at every start of a network command), and only a proxied connection needs it.
  */
-export function envHttpProxyAgent(): typeof Undici.EnvHttpProxyAgent {
-  return load('undici/lib/dispatcher/env-http-proxy-agent.js');
+export async function envHttpProxyAgent(): Promise<typeof Undici.EnvHttpProxyAgent> {
+  return (await import('undici/lib/dispatcher/env-http-proxy-agent.js')).default;
 }
 
 export type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Undici.Dispatcher };

@@ -1,8 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { LkError } from '../errors.js';
 import { normalizePath } from '../fs/tree.js';
+import { ownFile } from '../own-files.js';
 import type { ImageConfig } from '../oci/media-types.js';
 import { loadSchema, type LoadedSchema, type SchemaSpec } from '../util/schema-validators.js';
 
@@ -31,7 +32,7 @@ export interface Recipe {
 }
 
 export const recipeSchemaSpec: SchemaSpec<'recipe'> = {
-  schema: new URL('./recipe-schema.json', import.meta.url),
+  schema: ownFile('pkg/recipe-schema.json'),
   refs: { recipe: '' },
   options: { allErrors: true },
 };
@@ -84,9 +85,4 @@ export async function loadRecipe(dirPath: string): Promise<Recipe> {
     config: r.config ?? {},
     defaults: r.defaults,
   };
-}
-
-/** The folder that holds lkbuild's own package.json: recipe scripts may use its tools and sources. */
-export function lkbuildRoot(): string {
-  return resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { LkError } from '../errors.js';
+import { cliEntry } from '../own-files.js';
 import { handleImds, imdsGuestIp, type ImdsInstance } from './imds.js';
 import { instanceMac } from './network.js';
 import type { StateDir } from './state.js';
@@ -23,7 +24,7 @@ export async function ensureImdsKey(s: StateDir): Promise<void> {
 
 /** The command QEMU runs per connection: this Node with the lkbuild CLI. */
 export function imdsCommand(s: StateDir, userDataFile: string): string[] {
-  const cli = fileURLToPath(new URL('../../bin/lkbuild.js', import.meta.url));
+  const cli = fileURLToPath(cliEntry);
   return [process.execPath, cli, 'run', '_imds', s.dir, userDataFile];
 }
 

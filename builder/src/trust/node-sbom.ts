@@ -6,7 +6,7 @@ import { imageUsers } from '../assemble/resolve-images.js';
 import type { BuildSpec } from '../config/index.js';
 import type { Content } from '../fs/tree.js';
 import type { StoredImage } from '../oci/image-store.js';
-import { lkbuildRoot } from '../pkg/recipe.js';
+import { lkbuildRoot } from '../own-files.js';
 import { debianPackagesOf } from './package-manifest.js';
 import { sbomBytes, type SbomInput } from './sbom.js';
 

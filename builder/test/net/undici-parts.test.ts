@@ -9,9 +9,9 @@ import * as undici from 'undici';
 import { expect, test } from 'vitest';
 import { Agent, envHttpProxyAgent, redirectInterceptor, request } from '../../src/net/undici.js';
 
-test('the parts are the very classes and functions undici exports', () => {
+test('the parts are the very classes and functions undici exports', async () => {
   expect(Agent).toBe(undici.Agent);
-  expect(envHttpProxyAgent()).toBe(undici.EnvHttpProxyAgent);
+  expect(await envHttpProxyAgent()).toBe(undici.EnvHttpProxyAgent);
   expect(redirectInterceptor).toBe(undici.interceptors.redirect);
   expect(typeof new Agent().request).toBe('function');
 });

@@ -92,9 +92,14 @@ export class RegistryClient {
 
   /** The connection pool, created on first use once the registry's TLS settings are known. */
   private connection(): Promise<Dispatcher> {
-    this.ready ??= loadTlsSettings(this.endpoint.registry, this.env).then((tls) => {
+    this.ready ??= loadTlsSettings(this.endpoint.registry, this.env).then(async (tls) => {
       this.endpoint = registryEndpoint(this.endpoint.registry, this.env, tls !== undefined);
-      this.dispatcher = createDispatcher({ env: this.env, tls: tlsConnectOptions(tls), connections: 8, idleTimeoutMs: this.idleTimeoutMs });
+      this.dispatcher = await createDispatcher({
+        env: this.env,
+        tls: tlsConnectOptions(tls),
+        connections: 8,
+        idleTimeoutMs: this.idleTimeoutMs,
+      });
       return this.dispatcher;
     });
     return this.ready;

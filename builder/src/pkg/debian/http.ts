@@ -28,8 +28,8 @@ export class HttpStatusError extends LkError {
 /** The server could not be reached, or kept failing, through every attempt. */
 export class NetworkError extends LkError {}
 
-let sharedDispatcher: Dispatcher | undefined;
-function dispatcher(): Dispatcher {
+let sharedDispatcher: Promise<Dispatcher> | undefined;
+function dispatcher(): Promise<Dispatcher> {
   sharedDispatcher ??= createDispatcher({ env: process.env });
   return sharedDispatcher;
 }
@@ -39,7 +39,7 @@ export type BodyConsumer<T> = (body: AsyncIterable<Buffer>, headers: Dispatcher.
 /** GET `url` and pass the body to `consume`. Non-transient HTTP errors (404...) fail at once. */
 export async function httpGet<T>(url: string, consume: BodyConsumer<T>, options: HttpOptions = {}): Promise<T> {
   const attempt = async (): Promise<T> => {
-    const response = await request(url, { method: 'GET', dispatcher: dispatcher(), ...requestTimeouts(options.idleTimeoutMs) });
+    const response = await request(url, { method: 'GET', dispatcher: await dispatcher(), ...requestTimeouts(options.idleTimeoutMs) });
     if (isRetryableStatus(response.statusCode)) {
       await response.body.dump();
       throw new RetryableStatus(response.statusCode, responseHeader(response.headers, 'retry-after'));
