@@ -10,7 +10,7 @@ import { createDispatcher } from '../../src/net/dispatcher.js';
 import { errorCode, isRetryableError } from '../../src/net/retry.js';
 
 const servers: Server[] = [];
-const dispatcher = createDispatcher({ env: {} });
+const dispatcher = await createDispatcher({ env: {} });
 
 afterEach(() => {
   for (const s of servers.splice(0)) {
