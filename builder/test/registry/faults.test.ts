@@ -7,7 +7,7 @@ import { pullImage, type PullOptions } from '../../src/oci/registry/pull.js';
 import { pushImage } from '../../src/oci/registry/push.js';
 import type { StoredImage } from '../../src/oci/image-store.js';
 import { makeImageLayout, tempDir } from './helpers/images.js';
-import { startFaultyRegistry, type FaultProxy } from './helpers/fault-proxy.js';
+import { startFaultProxy, startFaultyRegistry, type FaultProxy } from './helpers/fault-proxy.js';
 import type { RunningRegistry } from './helpers/registry-server.js';
 
 const fast: PullOptions = { credentials: async () => undefined, retry: { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 } };
@@ -93,6 +93,28 @@ describe('pulling through a faulty connection', () => {
     expect(pulled.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
     expect(proxy.seen.filter((r) => isBlobGet(r.url, victim.digest))).toHaveLength(2);
     expect(await cache.hasBlob(victim)).toBe(true);
+  });
+
+  test('a blob redirected to storage elsewhere, cut there midway, is resumed there with a ranged GET', async () => {
+    const victim = bigLayer();
+    const storage = await startFaultProxy(registry);
+    try {
+      proxy.rule = (r) =>
+        isBlobGet(r.url, victim.digest)
+          ? { kind: 'status', status: 307, headers: { location: `http://${storage.host}${r.url}` } }
+          : { kind: 'pass' };
+      storage.rule = (_r, seen) => (seen.length === 1 ? { kind: 'cut', afterBytes: 300_000 } : { kind: 'pass' });
+      const cache = new OciLayout(await tempDir('lk-cache-'));
+      const pulled = await pullImage(cache, ref(), fast);
+      expect(pulled.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
+      expect(proxy.seen.filter((r) => isBlobGet(r.url, victim.digest))).toHaveLength(2);
+      expect(storage.seen).toHaveLength(2);
+      expect(storage.seen[0].range).toBeUndefined();
+      expect(Number(/^bytes=(\d+)-$/.exec(storage.seen[1].range ?? '')?.[1])).toBeGreaterThan(0);
+      expect(await cache.hasBlob(victim)).toBe(true);
+    } finally {
+      await storage.stop();
+    }
   });
 
   test('429 with Retry-After is waited out', async () => {

@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { LkError } from '../../errors.js';
-import { flowingChunks } from '../../util/flowing-chunks.js';
 import { readLimited } from '../../util/read-limited.js';
 import { netDefaults, type NetOptions } from '../../net/defaults.js';
 import { createDispatcher, requestTimeouts, responseHeader as header } from '../../net/dispatcher.js';
 import { request } from '../../net/undici.js';
+import { requestChunks } from '../../net/chunk-response.js';
 import {
   errorCode,
   isRetryableStatus,
@@ -38,6 +38,13 @@ export interface FetchedManifest {
 
 type Body = Buffer | string | Readable | null;
 
+/** A response as `send` returns it: its body is undici's Readable, or a ChunkBody (`chunks`). */
+interface Response {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: AsyncIterable<Buffer> & { dump(): Promise<unknown>; destroy(error?: Error): unknown };
+}
+
 interface RequestSpec {
   method: Dispatcher.HttpMethod;
   /** Path below the base URL ("/v2/...") or an absolute URL (upload locations). */
@@ -48,6 +55,8 @@ interface RequestSpec {
   body?: () => Body;
   /** Statuses returned to the caller instead of raising. */
   accept: number[];
+  /** Read the body as chunks straight from the HTTP parser (net/chunk-response.ts): for blob GETs (no request body). */
+  chunks?: boolean;
 }
 
 export const manifestAccept = [MediaType.imageManifest, MediaType.imageIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(
@@ -146,6 +155,7 @@ export class RegistryClient {
         scope: pullScope(repository),
         headers,
         accept: [200, 206, 404],
+        chunks: true,
       });
       if (res.statusCode === 404) {
         await res.body.dump();
@@ -167,7 +177,7 @@ export class RegistryClient {
         throw this.blobTooLarge(repository, blob);
       }
       try {
-        for await (let chunk of flowingChunks(res.body)) {
+        for await (let chunk of res.body) {
           if (skip > 0) {
             const n = Math.min(skip, chunk.length);
             skip -= n;
@@ -188,7 +198,7 @@ export class RegistryClient {
     }
   }
 
-  private readSmall(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<Buffer> {
+  private readSmall(body: Response['body'], maxBytes: number): Promise<Buffer> {
     return readLimited(
       body,
       maxBytes,
@@ -257,21 +267,23 @@ export class RegistryClient {
 
   // ---- transport ----
 
-  private async send(spec: RequestSpec): Promise<Dispatcher.ResponseData> {
+  private async send(spec: RequestSpec): Promise<Response> {
     const dispatcher = await this.connection();
     const url = spec.url.startsWith('http') ? spec.url : this.endpoint.baseUrl + spec.url;
     let answeredChallenge = false;
-    const attempt = async (): Promise<Dispatcher.ResponseData> => {
+    const attempt = async (): Promise<Response> => {
       for (;;) {
         const auth = this.authorization.get(spec.scope);
-        const res = await request(url, {
+        const opts = {
           method: spec.method,
           headers: { ...spec.headers, ...(auth ? { authorization: auth } : {}) },
-          body: spec.body?.() ?? undefined,
           dispatcher,
           signal: this.signal,
           ...requestTimeouts(this.idleTimeoutMs),
-        });
+        };
+        const res: Response = spec.chunks
+          ? await requestChunks(url, opts)
+          : await request(url, { ...opts, body: spec.body?.() ?? undefined });
         if (res.statusCode === 401 && !answeredChallenge) {
           // A challenge is not a failure: answer it and ask again within the same attempt.
           const challenge = header(res.headers, 'www-authenticate');
@@ -292,7 +304,7 @@ export class RegistryClient {
   }
 
   /** A response with an unexpected status, as the error an attempt throws: retryable or final. */
-  private async failedStatus(res: Dispatcher.ResponseData): Promise<Error> {
+  private async failedStatus(res: Response): Promise<Error> {
     const text = await this.readSmall(res.body, 64 << 10).then(
       (b) => b.toString('utf8'),
       () => '',
