@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withScratch } from '../fs/scratch.js';
 import { requireTool, runTool } from '../util/host-tool.js';
@@ -55,12 +55,17 @@ export function vmdkDescriptorRange(header: Buffer): [number, number] | undefine
   return [sector * 512, sectors * 512];
 }
 
+/** Up to `length` bytes of an open file from `at` (fewer at its end). */
+async function readFrom(fh: FileHandle, at: number, length: number): Promise<Buffer> {
+  const b = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(b, 0, length, at);
+  return b.subarray(0, bytesRead);
+}
+
 async function readAt(path: string, at: number, length: number): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
-    const b = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(b, 0, length, at);
-    return b.subarray(0, bytesRead);
+    return await readFrom(fh, at, length);
   } finally {
     await fh.close();
   }
@@ -69,9 +74,8 @@ async function readAt(path: string, at: number, length: number): Promise<Buffer>
 async function patch(path: string, at: number, length: number, fn: (b: Buffer) => void): Promise<void> {
   const fh = await open(path, 'r+');
   try {
-    const b = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(b, 0, length, at);
-    if (bytesRead !== length) throw new Error(`internal: short read of ${path}`);
+    const b = await readFrom(fh, at, length);
+    if (b.length !== length) throw new Error(`internal: short read of ${path}`);
     fn(b);
     await fh.write(b, 0, length, at);
   } finally {

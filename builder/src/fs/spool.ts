@@ -110,7 +110,7 @@ export class Spool {
     this.written += batch.length;
   }
 
-  /** Reads the range [start, start + size) whole, for the spool's own bookkeeping. */
+  /** Reads the range [start, start + size) whole: a cached unpacked layer's trailer and index (oci/unpacked-layers.ts). */
   async readBytes(start: number, size: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of this.read(start, size)) chunks.push(chunk as Buffer);
