@@ -178,6 +178,32 @@ static pid_t spawn(const struct spec *s, const struct state_container *c, struct
 	return pid;
 }
 
+/* --user, --additional-gids, --cap and --no-new-privs, as runc applies them. */
+static void apply_overrides(const struct exec_request *req, struct spec *s)
+{
+	if (req->has_user) {
+		s->uid = req->uid;
+		if (req->has_gid)
+			s->gid = req->gid;
+	}
+	if (req->n_additional_gids) {
+		size_t n = s->n_additional_gids;
+		s->additional_gids = xrealloc(s->additional_gids, (n + req->n_additional_gids) * sizeof(gid_t));
+		memcpy(s->additional_gids + n, req->additional_gids, req->n_additional_gids * sizeof(gid_t));
+		s->n_additional_gids = n + req->n_additional_gids;
+	}
+	/* Without process.capabilities the process keeps all of ours: nothing to add. */
+	if (req->add_caps && s->caps.present) {
+		s->caps.bounding |= req->add_caps;
+		s->caps.effective |= req->add_caps;
+		s->caps.permitted |= req->add_caps;
+		/* The kernel raises an ambient capability only if it is inheritable too. */
+		s->caps.ambient |= req->add_caps & s->caps.inheritable;
+	}
+	if (req->no_new_privs)
+		s->no_new_privileges = 1;
+}
+
 /* The container's config with the requested process in place of its own. */
 static int load_process(const char *id, const struct state_container *c,
 			const struct exec_request *req, struct spec *s)
@@ -201,6 +227,7 @@ static int load_process(const char *id, const struct state_container *c,
 	}
 	if (req->cwd)
 		s->cwd = (char *)req->cwd;
+	apply_overrides(req, s);
 	if (!s->args || !s->args[0])
 		return fail("exec", "no program given (--process FILE or arguments after the id)");
 	if (s->terminal && !req->console_socket)

@@ -6,12 +6,14 @@
  *   lk-run [global] start|state|delete [--force] ID
  *   lk-run [global] kill [--all] ID [SIGNAL]
  *   lk-run [global] exec [--process F | --cwd D --env N=V --tty] [--detach]
- *                   [--pid-file F] [--console-socket SOCK] ID [ARGS...]
+ *                   [--pid-file F] [--console-socket SOCK] [--user UID[:GID]]
+ *                   [--additional-gids GID] [--cap CAP] [--no-new-privs] ID [ARGS...]
  *   lk-run check --bundle DIR [ID]               validate config.json only
  *   lk-run [global] update|pause|resume|ps ... ID, lk-run features (cmd.h)
  * global: --root DIR, --log FILE, --log-format text|json, and the ones
  * README.md lists as accepted and ignored or refused.
  */
+#include "caps.h"
 #include "cgroup.h"
 #include "cmd.h"
 #include "container.h"
@@ -22,6 +24,7 @@
 #include "spec.h"
 #include "state.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #define MAX_ENV 256
+#define MAX_GIDS 64
 
 struct cli {
 	const char *root, *log, *log_format;
@@ -42,6 +46,13 @@ struct cli {
 	char *env[MAX_ENV + 1];
 	size_t nenv;
 	int force, all, detach, tty, preserve_fds, no_new_keyring;
+	/* exec's overrides of the process (exec.h) */
+	int has_user, has_gid, no_new_privs;
+	uid_t uid;
+	gid_t gid;
+	gid_t gids[MAX_GIDS];
+	size_t ngids;
+	uint64_t add_caps;
 };
 
 static void usage(void)
@@ -51,7 +62,8 @@ static void usage(void)
 	      "             [--console-socket SOCK] [--no-pivot] [--no-new-keyring] ID\n"
 	      "  start|state ID      delete [--force] ID      kill [--all] ID [SIGNAL]\n"
 	      "  exec [--process F] [--detach] [--pid-file F] [--console-socket SOCK]\n"
-	      "       [--tty] [--cwd DIR] [--env NAME=VALUE] ID [ARGS...]\n"
+	      "       [--tty] [--cwd DIR] [--env NAME=VALUE] [--user UID[:GID]]\n"
+	      "       [--additional-gids GID] [--cap CAP] [--no-new-privs] ID [ARGS...]\n"
 	      "  check --bundle DIR [ID]\n"
 	      "  update [--resources FILE|-] [--memory N ...] ID   pause|resume ID\n"
 	      "  ps [--format table|json] ID   features\n",
@@ -106,6 +118,69 @@ static int value_option(char **argv, int argc, int *i, struct cli *cli)
 	return r;
 }
 
+/* A uid or gid: decimal digits, below (id_t)-1, which the kernel reads as "unchanged". */
+static int parse_id(const char *text, unsigned int *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (*end || errno || n >= 0xffffffffULL)
+		return -1;
+	*out = (unsigned int)n;
+	return 0;
+}
+
+/* exec's overrides of the process (exec.h); 1 if argv[*i] was one, -1 on error. */
+static int exec_option(char **argv, int argc, int *i, struct cli *cli)
+{
+	const char *v;
+	unsigned int id;
+	int r, cap;
+
+	if (is_flag(argv[*i], "--no-new-privs", NULL)) {
+		cli->no_new_privs = 1;
+		return 1;
+	}
+	if ((r = cmd_option(argv, argc, i, "--user", &v)) || (r = cmd_option(argv, argc, i, "-u", &v))) {
+		char uid[16] = { 0 };
+		const char *colon = strchr(v, ':');
+		size_t len = colon ? (size_t)(colon - v) : strlen(v);
+
+		if (r < 0)
+			return r;
+		if (len >= sizeof uid)
+			return fail("usage", "--user needs UID[:GID] as numbers, not \"%s\"", v);
+		memcpy(uid, v, len);
+		if (parse_id(uid, &cli->uid) < 0 || (colon && parse_id(colon + 1, &cli->gid) < 0))
+			return fail("usage", "--user needs UID[:GID] as numbers, not \"%s\"", v);
+		cli->has_user = 1;
+		cli->has_gid = colon != NULL;
+		return 1;
+	}
+	if ((r = cmd_option(argv, argc, i, "--additional-gids", &v)) ||
+	    (r = cmd_option(argv, argc, i, "-g", &v))) {
+		if (r < 0)
+			return r;
+		if (cli->ngids == MAX_GIDS || parse_id(v, &id) < 0)
+			return fail("usage", "--additional-gids needs a gid (at most %d), not \"%s\"", MAX_GIDS, v);
+		cli->gids[cli->ngids++] = id;
+		return 1;
+	}
+	if ((r = cmd_option(argv, argc, i, "--cap", &v)) || (r = cmd_option(argv, argc, i, "-c", &v))) {
+		if (r < 0)
+			return r;
+		if ((cap = cap_from_name(v)) < 0)
+			return fail("usage", "--cap: unknown capability \"%s\"", v);
+		cli->add_caps |= 1ULL << cap;
+		return 1;
+	}
+	return 0;
+}
+
 /* Flags without a value; 1 if argv[i] was one, -1 on error. */
 static int flag_option(const char *arg, struct cli *cli)
 {
@@ -156,6 +231,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	cli->root = STATE_DEFAULT_ROOT;
 	for (int i = 1; i < argc; i++) {
 		int r = value_option(argv, argc, &i, cli);
+		if (r == 0 && cli->verb && strcmp(cli->verb, "exec") == 0)
+			r = exec_option(argv, argc, &i, cli);
 		if (r == 0)
 			r = flag_option(argv[i], cli);
 		if (r < 0)
@@ -271,7 +348,15 @@ static int cmd_exec(struct cli *cli)
 				    .pid_file = cli->pid_file,
 				    .console_socket = cli->console_socket,
 				    .detach = cli->detach,
-				    .tty = cli->tty };
+				    .tty = cli->tty,
+				    .has_user = cli->has_user,
+				    .uid = cli->uid,
+				    .has_gid = cli->has_gid,
+				    .gid = cli->gid,
+				    .additional_gids = cli->gids,
+				    .n_additional_gids = cli->ngids,
+				    .add_caps = cli->add_caps,
+				    .no_new_privs = cli->no_new_privs };
 
 	return exec_run(cli->root, cli->id, &req);
 }

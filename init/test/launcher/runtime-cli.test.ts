@@ -373,6 +373,69 @@ describe('exec', () => {
     expect(stopped.stderr).toBe('lk-run: exec: cannot exec in a stopped container\n');
     expect(lk('delete', 'ex2').status).toBe(0);
   });
+
+  it("plain form with runc's --user, --additional-gids, --cap and --no-new-privs; refuses bad values", async () => {
+    const config = trapping('ex3');
+    config.process.user = { uid: 0, gid: 0, additionalGids: [7] };
+    config.process.capabilities = {
+      bounding: ['CAP_KILL', 'CAP_NET_RAW'],
+      effective: ['CAP_KILL'],
+      permitted: ['CAP_KILL'],
+      inheritable: ['CAP_KILL', 'CAP_NET_RAW'],
+      ambient: ['CAP_KILL'],
+    };
+    const c = create('ex3', config);
+    expect(lk('start', 'ex3').status).toBe(0);
+    await until(() => c.output().includes('ready'), 'ready');
+    const show = ['/bin/sh', '-c', 'id; grep -E "^(CapEff|CapBnd|CapAmb|NoNewPrivs)" /proc/self/status'];
+    // Capability numbers from capability.h: CAP_KILL 5 (0x20), CAP_NET_RAW 13 (0x2000), CAP_CHOWN 0.
+    // Root's execve makes its effective set the bounding and inheritable ones (capabilities(7)).
+    const plain = lk('exec', 'ex3', ...show);
+    expect(plain.stdout).toBe(
+      'uid=0 gid=0 groups=7\nCapEff:\t0000000000002020\nCapBnd:\t0000000000002020\nCapAmb:\t0000000000000020\nNoNewPrivs:\t0\n',
+    );
+    const r = lk(
+      'exec',
+      '--user',
+      '0:5',
+      '-g',
+      '8',
+      '--additional-gids=9',
+      '--cap',
+      'CAP_NET_RAW',
+      '-c',
+      'cap_chown',
+      '--no-new-privs',
+      'ex3',
+      ...show,
+    );
+    expect(r.stderr).toBe('');
+    // CAP_CHOWN is not inheritable, so not ambient either.
+    expect(r.stdout).toBe(
+      'uid=0 gid=5 groups=7,8,9\nCapEff:\t0000000000002021\nCapBnd:\t0000000000002021\nCapAmb:\t0000000000002020\nNoNewPrivs:\t1\n',
+    );
+    // A uid alone keeps the process's gid; a non-root uid keeps across execve only its ambient capabilities.
+    expect(lk('exec', '-u', '1000', 'ex3', ...show).stdout).toBe(
+      'uid=1000 gid=0 groups=7\nCapEff:\t0000000000000020\nCapBnd:\t0000000000002020\nCapAmb:\t0000000000000020\nNoNewPrivs:\t0\n',
+    );
+    expect(lk('exec', '-u', '1000', '--cap', 'CAP_NET_RAW', 'ex3', ...show).stdout).toBe(
+      'uid=1000 gid=0 groups=7\nCapEff:\t0000000000002020\nCapBnd:\t0000000000002020\nCapAmb:\t0000000000002020\nNoNewPrivs:\t0\n',
+    );
+    for (const [args, message] of [
+      [['--user', 'nobody'], '--user needs UID[:GID] as numbers, not "nobody"'],
+      [['--user', '1000:'], '--user needs UID[:GID] as numbers, not "1000:"'],
+      [['--user', '4294967295'], '--user needs UID[:GID] as numbers, not "4294967295"'],
+      [['-g', '-1'], '--additional-gids needs a gid (at most 64), not "-1"'],
+      [['--cap', 'CAP_FLY'], '--cap: unknown capability "CAP_FLY"'],
+    ] as [string[], string][]) {
+      const bad = lk('exec', ...args, 'ex3', 'true');
+      expect(bad.status, args.join(' ')).toBe(2);
+      expect(bad.stderr.split('\n')[0]).toBe(`lk-run: usage: ${message}`);
+    }
+    // Only exec takes them.
+    expect(lk('--user', '0', 'state', 'ex3').stderr.split('\n')[0]).toBe('lk-run: usage: unknown option --user');
+    expect(lk('delete', '--force', 'ex3').status).toBe(0);
+  });
 });
 
 describe('--console-socket', () => {
