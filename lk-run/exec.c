@@ -188,8 +188,10 @@ static void apply_overrides(const struct exec_request *req, struct spec *s)
 	}
 	if (req->n_additional_gids) {
 		size_t n = s->n_additional_gids;
-		s->additional_gids = xrealloc(s->additional_gids, (n + req->n_additional_gids) * sizeof(gid_t));
-		memcpy(s->additional_gids + n, req->additional_gids, req->n_additional_gids * sizeof(gid_t));
+		s->additional_gids =
+			xrealloc(s->additional_gids, (n + req->n_additional_gids) * sizeof(gid_t));
+		memcpy(s->additional_gids + n, req->additional_gids,
+		       req->n_additional_gids * sizeof(gid_t));
 		s->n_additional_gids = n + req->n_additional_gids;
 	}
 	/* Without process.capabilities the process keeps all of ours: nothing to add. */

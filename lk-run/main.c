@@ -134,6 +134,23 @@ static int parse_id(const char *text, unsigned int *out)
 	return 0;
 }
 
+/* --user UID[:GID]; 1, or -1 with lk_err set. */
+static int parse_user(const char *v, struct cli *cli)
+{
+	char uid[16] = { 0 };
+	const char *colon = strchr(v, ':');
+	size_t len = colon ? (size_t)(colon - v) : strlen(v);
+
+	if (len >= sizeof uid)
+		return fail("usage", "--user needs UID[:GID] as numbers, not \"%s\"", v);
+	memcpy(uid, v, len);
+	if (parse_id(uid, &cli->uid) < 0 || (colon && parse_id(colon + 1, &cli->gid) < 0))
+		return fail("usage", "--user needs UID[:GID] as numbers, not \"%s\"", v);
+	cli->has_user = 1;
+	cli->has_gid = colon != NULL;
+	return 1;
+}
+
 /* exec's overrides of the process (exec.h); 1 if argv[*i] was one, -1 on error. */
 static int exec_option(char **argv, int argc, int *i, struct cli *cli)
 {
@@ -145,32 +162,22 @@ static int exec_option(char **argv, int argc, int *i, struct cli *cli)
 		cli->no_new_privs = 1;
 		return 1;
 	}
-	if ((r = cmd_option(argv, argc, i, "--user", &v)) || (r = cmd_option(argv, argc, i, "-u", &v))) {
-		char uid[16] = { 0 };
-		const char *colon = strchr(v, ':');
-		size_t len = colon ? (size_t)(colon - v) : strlen(v);
-
-		if (r < 0)
-			return r;
-		if (len >= sizeof uid)
-			return fail("usage", "--user needs UID[:GID] as numbers, not \"%s\"", v);
-		memcpy(uid, v, len);
-		if (parse_id(uid, &cli->uid) < 0 || (colon && parse_id(colon + 1, &cli->gid) < 0))
-			return fail("usage", "--user needs UID[:GID] as numbers, not \"%s\"", v);
-		cli->has_user = 1;
-		cli->has_gid = colon != NULL;
-		return 1;
-	}
+	if ((r = cmd_option(argv, argc, i, "--user", &v)) ||
+	    (r = cmd_option(argv, argc, i, "-u", &v)))
+		return r < 0 ? r : parse_user(v, cli);
 	if ((r = cmd_option(argv, argc, i, "--additional-gids", &v)) ||
 	    (r = cmd_option(argv, argc, i, "-g", &v))) {
 		if (r < 0)
 			return r;
 		if (cli->ngids == MAX_GIDS || parse_id(v, &id) < 0)
-			return fail("usage", "--additional-gids needs a gid (at most %d), not \"%s\"", MAX_GIDS, v);
+			return fail("usage",
+				    "--additional-gids needs a gid (at most %d), not \"%s\"",
+				    MAX_GIDS, v);
 		cli->gids[cli->ngids++] = id;
 		return 1;
 	}
-	if ((r = cmd_option(argv, argc, i, "--cap", &v)) || (r = cmd_option(argv, argc, i, "-c", &v))) {
+	if ((r = cmd_option(argv, argc, i, "--cap", &v)) ||
+	    (r = cmd_option(argv, argc, i, "-c", &v))) {
 		if (r < 0)
 			return r;
 		if ((cap = cap_from_name(v)) < 0)

@@ -432,6 +432,9 @@ describe('exec', () => {
       expect(bad.status, args.join(' ')).toBe(2);
       expect(bad.stderr.split('\n')[0]).toBe(`lk-run: usage: ${message}`);
     }
+    const missing = lk('exec', '--user');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.split('\n')[0]).toBe('lk-run: usage: --user needs a value');
     // Only exec takes them.
     expect(lk('--user', '0', 'state', 'ex3').stderr.split('\n')[0]).toBe('lk-run: usage: unknown option --user');
     expect(lk('delete', '--force', 'ex3').status).toBe(0);
