@@ -449,7 +449,8 @@ describe('--console-socket', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const done = new Promise<string>((resolve) => child.on('exit', () => resolve(out)));
+    // 'close', not 'exit': the receiver's last output (flushed as it exits) may still be in the pipe at 'exit'.
+    const done = new Promise<string>((resolve) => child.on('close', () => resolve(out)));
     return { sock, listening: until(() => out.includes('listening'), 'receiver'), done };
   }
 
