@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici';
+import { writeBatchBytes } from '../util/chunk-file.js';
+import { requestTarget } from './undici.js';
 
 /**
  * How much a response may queue ahead of its reader before the connection is paused: one write
@@ -6,7 +8,7 @@ import type { Dispatcher } from 'undici';
  * V8 ran a full mark-compact for that external memory on every pull (--trace-gc: 17-32 ms of GC
  * against 8-15 ms with 1 MiB, six runs each).
  */
-export const responseQueueBytes = 1 << 20;
+export const responseQueueBytes = writeBatchBytes;
 
 /** What a response body discarded unread may still bring before its connection is given up. */
 const dumpLimitBytes = 128 << 10;
@@ -37,7 +39,6 @@ export interface ChunkResponse {
  * failure before then rejects.
  */
 export function requestChunks(url: string | URL, opts: ChunkRequest): Promise<ChunkResponse> {
-  const u = new URL(url);
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(opts.signal.reason);
     const body: ChunkBody = new ChunkBody(opts.queueBytes ?? responseQueueBytes, opts.signal, {
@@ -47,8 +48,7 @@ export function requestChunks(url: string | URL, opts: ChunkRequest): Promise<Ch
     try {
       opts.dispatcher.dispatch(
         {
-          origin: u.origin,
-          path: `${u.pathname}${u.search}`,
+          ...requestTarget(url),
           method: opts.method,
           headers: opts.headers,
           headersTimeout: opts.headersTimeout,
@@ -161,8 +161,7 @@ export class ChunkBody implements Dispatcher.DispatchHandler, AsyncIterable<Buff
   /** Reads the rest of a body nobody needs, so the connection can be reused; a large one is given up. */
   dump(): Promise<void> {
     this.discarding = true;
-    this.queued = this.queue.reduce((n, c) => n + c.length, 0);
-    this.queue.length = 0;
+    this.queue.length = 0; // `queued` keeps counting them: they count toward the limit.
     if (this.queued > dumpLimitBytes) this.destroy(new Error('response body too large to discard'));
     if (this.controller?.paused) this.controller.resume();
     return new Promise((resolve) => {

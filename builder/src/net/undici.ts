@@ -39,8 +39,13 @@ export async function envHttpProxyAgent(): Promise<typeof Undici.EnvHttpProxyAge
 
 export type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Undici.Dispatcher };
 
+/** Where a request for `url` goes, as undici's dispatchers take it: origin, and path with the query. */
+export function requestTarget(url: string | URL): { origin: string; path: string } {
+  const u = new URL(url);
+  return { origin: u.origin, path: `${u.pathname}${u.search}` };
+}
+
 /** undici's `request(url, options)` with the dispatcher always given (the builder never uses a global one). */
 export function request(url: string | URL, { dispatcher, ...opts }: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
-  const u = new URL(url);
-  return dispatcher.request({ ...opts, origin: u.origin, path: `${u.pathname}${u.search}` });
+  return dispatcher.request({ ...opts, ...requestTarget(url) });
 }
