@@ -16,7 +16,7 @@ declare const LKBUILD_BUNDLED: boolean | undefined;
 const here = new URL('./', import.meta.url);
 
 /** builder/src or builder/dist: the folder the module tree (and its JSON schemas) starts at. */
-export const codeRoot: URL = typeof LKBUILD_BUNDLED === 'boolean' && LKBUILD_BUNDLED ? new URL('../', here) : here;
+const codeRoot: URL = typeof LKBUILD_BUNDLED === 'boolean' && LKBUILD_BUNDLED ? new URL('../', here) : here;
 
 /** A file of the module tree, e.g. `config/schema.json`. */
 export function ownFile(path: string): URL {

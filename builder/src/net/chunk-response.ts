@@ -8,7 +8,7 @@ import { requestTarget } from './undici.js';
  * V8 ran a full mark-compact for that external memory on every pull (--trace-gc: 17-32 ms of GC
  * against 8-15 ms with 1 MiB, six runs each).
  */
-export const responseQueueBytes = writeBatchBytes;
+const responseQueueBytes = writeBatchBytes;
 
 /** What a response body discarded unread may still bring before its connection is given up. */
 const dumpLimitBytes = 128 << 10;
